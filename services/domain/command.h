@@ -1,0 +1,43 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "absl/time/time.h"
+#include "collections/v1/case_service.pb.h"
+
+namespace collections {
+
+// A command as the domain sees it: the request message of one CaseCommandService RPC.
+// Every request shares fields 1-5 (command_id, expected_version, actor, correlation_id,
+// occurred_at) and account_id, which the accessors below read uniformly.
+using Command = std::variant<v1::OpenCaseRequest, v1::PostPaymentRequest, v1::ReversePaymentRequest>;
+
+inline const std::string& CommandId(const Command& c) {
+  return std::visit([](const auto& r) -> const std::string& { return r.command_id(); }, c);
+}
+inline const std::string& AccountId(const Command& c) {
+  return std::visit([](const auto& r) -> const std::string& { return r.account_id(); }, c);
+}
+inline std::optional<int64_t> ExpectedVersion(const Command& c) {
+  return std::visit(
+      [](const auto& r) -> std::optional<int64_t> {
+        if (r.has_expected_version()) return r.expected_version();
+        return std::nullopt;
+      },
+      c);
+}
+inline const v1::Actor& CommandActor(const Command& c) {
+  return std::visit([](const auto& r) -> const v1::Actor& { return r.actor(); }, c);
+}
+inline const std::string& CorrelationId(const Command& c) {
+  return std::visit([](const auto& r) -> const std::string& { return r.correlation_id(); }, c);
+}
+// Business time of the command: occurred_at if given, else `received`.
+absl::Time OccurredAt(const Command& c, absl::Time received);
+
+// Name of the command for logs and errors, e.g. "OpenCase".
+const char* CommandName(const Command& c);
+
+}  // namespace collections

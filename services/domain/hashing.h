@@ -1,0 +1,29 @@
+#pragma once
+
+#include <string>
+
+#include "google/protobuf/message.h"
+#include "collections/v1/events.pb.h"
+
+namespace collections {
+
+// Deterministic protobuf bytes of `message` (map entries sorted, unknown fields kept).
+std::string CanonicalBytes(const google::protobuf::Message& message);
+
+// SHA-256 of `data`, 32 raw bytes.
+std::string Sha256(std::string_view data);
+
+// SHA-256 of the canonical bytes of a command request: the idempotency fingerprint.
+std::string Fingerprint(const google::protobuf::Message& request);
+
+// The audit-chain hash of `event`: SHA-256(prev_hash || canonical bytes of the event with
+// `hash` cleared). Reads event.prev_hash(); ignores event.hash().
+std::string ChainHash(const v1::EventEnvelope& event);
+
+// A random (version 4) UUID in its 36-character text form.
+std::string NewUuid();
+
+// Lower-case hex of raw bytes.
+std::string Hex(std::string_view bytes);
+
+}  // namespace collections
