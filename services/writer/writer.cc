@@ -1,0 +1,356 @@
+#include "services/writer/writer.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/log.h"
+#include "services/domain/case_aggregate.h"
+#include "services/domain/hashing.h"
+#include "collections/v1/events.pb.h"
+
+namespace collections {
+namespace {
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  int64_t nanos = absl::ToUnixNanos(t);
+  ts.set_seconds(nanos / 1'000'000'000);
+  ts.set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
+  return ts;
+}
+
+std::string CommandKey(const std::string& account_id, const std::string& command_id) {
+  std::string key = account_id;
+  key.push_back('\0');
+  return key + command_id;
+}
+
+std::string FingerprintOf(const Command& command) {
+  return std::visit([](const auto& r) { return Fingerprint(r); }, command);
+}
+
+kafka::Record ToRecord(const v1::EventEnvelope& e, const std::string& source) {
+  kafka::Record r;
+  r.key = e.account_id();
+  r.value = CanonicalBytes(e);
+  absl::Time recorded = absl::FromUnixSeconds(e.recorded_at().seconds()) +
+                        absl::Nanoseconds(e.recorded_at().nanos());
+  r.timestamp_ms = absl::ToUnixMillis(recorded);
+  // CloudEvents Kafka protocol binding, binary content mode.
+  r.headers = {
+      {"ce_specversion", "1.0"},
+      {"ce_id", e.event_id()},
+      {"ce_source", source},
+      {"ce_type", EventType(e)},
+      {"ce_time", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", recorded, absl::UTCTimeZone())},
+      {"ce_subject", e.account_id()},
+      {"content-type", "application/protobuf"},
+  };
+  return r;
+}
+
+}  // namespace
+
+PartitionWriter::PartitionWriter(kafka::LogOptions log, WriterOptions options, int32_t partition,
+                                 const Clock& clock)
+    : log_(std::move(log)), options_(std::move(options)), partition_(partition), clock_(clock) {}
+
+PartitionWriter::~PartitionWriter() { Stop(); }
+
+Status PartitionWriter::Start() {
+  std::string component = absl::StrCat("writer[", partition_, "]");
+  std::string txn_id = absl::StrCat(options_.transactional_id_prefix, "-writer-", partition_);
+  auto producer = kafka::TransactionalProducer::Create(log_, txn_id);
+  if (!producer) return producer.error();
+  producer_ = std::move(producer.value());
+  // Fences any earlier owner and aborts what it left open, so the log end read below is final.
+  if (auto e = producer_->Init(60000)) return e;
+  absl::Time started = absl::Now();
+  if (auto e = Restore()) return e;
+  LogInfo(component, "restored ", restored_accounts_, " accounts from ", restored_events_,
+          " events in ", absl::FormatDuration(absl::Now() - started), "; serving as ", txn_id);
+  thread_ = std::thread([this] { Run(); });
+  return std::nullopt;
+}
+
+void PartitionWriter::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mutex_);
+  for (auto& p : queue_) {
+    p.done.set_value(Error{Errc::kUnavailable, "SHUTTING_DOWN",
+                           "the service is shutting down; retry with the same command_id", {}, {}});
+  }
+  queue_.clear();
+}
+
+Status PartitionWriter::Restore() {
+  auto reader = kafka::LogReader::Create(
+      log_, absl::StrCat(options_.transactional_id_prefix, "-restore-", partition_));
+  if (!reader) return reader.error();
+  if (auto e = reader.value()->Assign({{partition_, 0}})) return e;
+  auto high = reader.value()->HighWatermark(partition_, 10000);
+  if (!high) return high.error();
+  absl::Time give_up = absl::Now() + absl::Minutes(10);
+  absl::Time next_progress = absl::Now() + absl::Seconds(5);
+  for (;;) {
+    std::vector<int32_t> at_end;
+    auto records = reader.value()->Poll(1000, 200, &at_end);
+    if (!records) return records.error();
+    for (const auto& r : records.value()) {
+      v1::EventEnvelope event;
+      if (!event.ParseFromString(r.value)) {
+        return Error{Errc::kInternal, "UNREADABLE_EVENT",
+                     absl::StrCat("partition ", partition_, " offset ", r.offset,
+                                  " is not a collections.v1.EventEnvelope"),
+                     {}, {}};
+      }
+      ApplyCommitted(event, r.offset);
+      ++restored_events_;
+    }
+    if (!at_end.empty()) break;
+    if (absl::Now() > next_progress) {
+      LogInfo(absl::StrCat("writer[", partition_, "]"), "restoring: ", restored_events_,
+              " events read, log end ", high.value());
+      next_progress = absl::Now() + absl::Seconds(5);
+    }
+    if (absl::Now() > give_up) {
+      return Error{Errc::kUnavailable, "RESTORE_TIMEOUT",
+                   absl::StrCat("partition ", partition_, " did not reach the log end in 10 min"),
+                   {}, {}};
+    }
+  }
+  restored_accounts_ = static_cast<int64_t>(accounts_.size());
+  return std::nullopt;
+}
+
+void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t offset) {
+  v1::Account& account = accounts_[event.account_id()];
+  Evolve(account, event);
+  account.mutable_last_position()->set_partition(partition_);
+  account.mutable_last_position()->set_offset(offset);
+  CommandRecord& record = commands_[CommandKey(event.account_id(), event.command_id())];
+  record.fingerprint = event.command_fingerprint();
+  record.reply.set_account_id(event.account_id());
+  record.reply.set_version(event.sequence());
+  record.reply.mutable_position()->set_partition(partition_);
+  record.reply.mutable_position()->set_offset(offset);
+  record.reply.add_event_ids(event.event_id());
+}
+
+std::future<Result<v1::CommandReply>> PartitionWriter::Submit(Command command) {
+  Pending p{std::move(command), {}, {}, {}};
+  auto future = p.done.get_future();
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || !failed_.empty()) {
+      p.done.set_value(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE",
+                             stopping_ ? "the service is shutting down; retry with the same command_id"
+                                       : "the writer of this partition stopped: " + failed_,
+                             {}, {}});
+      return future;
+    }
+    queue_.push_back(std::move(p));
+  }
+  wake_.notify_one();
+  return future;
+}
+
+void PartitionWriter::Run() {
+  std::vector<Pending> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    ProcessBatch(batch);
+    batch.clear();
+    if (producer_->fatal()) {
+      std::lock_guard lock(mutex_);
+      failed_ = "the Kafka producer failed fatally (fenced by a newer owner?); restart the service";
+      LogError(absl::StrCat("writer[", partition_, "]"), failed_);
+      for (auto& p : queue_) {
+        p.done.set_value(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", failed_, {}, {}});
+      }
+      queue_.clear();
+      return;
+    }
+  }
+}
+
+void PartitionWriter::ProcessBatch(std::vector<Pending>& batch) {
+  const absl::Time now = clock_.Now();
+  // Accounts as this batch leaves them; committed state is untouched until the commit.
+  std::unordered_map<std::string, v1::Account> staged;
+  // Command key -> index in `batch` of the first command with that key in this batch.
+  std::unordered_map<std::string, size_t> staged_commands;
+  std::vector<kafka::Record> records;
+  // Per command: its events' indexes in `records` (empty = answered already), or the index
+  // of the earlier identical command whose reply it shares.
+  std::vector<std::vector<size_t>> record_indexes(batch.size());
+  std::vector<std::optional<size_t>> same_as(batch.size());
+  std::vector<v1::EventEnvelope> events_of_batch;
+
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Pending& p = batch[i];
+    const std::string& account_id = AccountId(p.command);
+    p.key = CommandKey(account_id, CommandId(p.command));
+    p.fingerprint = FingerprintOf(p.command);
+    if (auto e = ValidateRequest(p.command)) {
+      p.done.set_value(*e);
+      continue;
+    }
+    auto reused = [&](const std::string& fingerprint) -> bool {
+      if (fingerprint == p.fingerprint) return false;
+      p.done.set_value(Error{Errc::kAlreadyExists, "COMMAND_ID_REUSED",
+                             "command_id " + CommandId(p.command) + " was already used on account " +
+                                 account_id + " for a different request; use a new command_id",
+                             "command_id", CommandId(p.command)});
+      return true;
+    };
+    if (auto it = commands_.find(p.key); it != commands_.end()) {
+      if (reused(it->second.fingerprint)) continue;
+      v1::CommandReply reply = it->second.reply;
+      reply.set_deduplicated(true);
+      p.done.set_value(std::move(reply));
+      continue;
+    }
+    if (auto it = staged_commands.find(p.key); it != staged_commands.end()) {
+      if (reused(batch[it->second].fingerprint)) continue;
+      same_as[i] = it->second;
+      continue;
+    }
+
+    const v1::Account* state = nullptr;
+    if (auto it = staged.find(account_id); it != staged.end()) {
+      state = &it->second;
+    } else if (auto it2 = accounts_.find(account_id); it2 != accounts_.end()) {
+      state = &it2->second;
+    }
+    const int64_t version = state == nullptr ? 0 : state->version();
+    if (auto expected = ExpectedVersion(p.command); expected && *expected != version) {
+      p.done.set_value(Error{Errc::kAborted, "VERSION_MISMATCH",
+                             absl::StrCat("account ", account_id, " is at version ", version,
+                                          ", the command expected ", *expected,
+                                          "; read the account and decide again"),
+                             "expected_version", account_id});
+      continue;
+    }
+    auto decided = Decide(state, p.command, now);
+    if (!decided) {
+      p.done.set_value(decided.error());
+      continue;
+    }
+    v1::Account next = state == nullptr ? v1::Account() : *state;
+    auto& events = decided.value();
+    for (size_t k = 0; k < events.size(); ++k) {
+      v1::EventEnvelope& e = events[k];
+      e.set_event_id(NewUuid());
+      e.set_account_id(account_id);
+      e.set_sequence(next.version() + 1);
+      e.set_command_id(CommandId(p.command));
+      *e.mutable_actor() = CommandActor(p.command);
+      e.set_correlation_id(CorrelationId(p.command));
+      *e.mutable_occurred_at() = ToProto(OccurredAt(p.command, now));
+      *e.mutable_recorded_at() = ToProto(now);
+      e.set_policy_version(options_.policy_version);
+      e.set_command_fingerprint(p.fingerprint);
+      e.set_command_event_count(static_cast<int32_t>(events.size()));
+      e.set_command_event_index(static_cast<int32_t>(k));
+      e.set_prev_hash(next.last_hash());
+      e.set_hash(ChainHash(e));
+      Evolve(next, e);
+      record_indexes[i].push_back(records.size());
+      records.push_back(ToRecord(e, options_.source));
+      events_of_batch.push_back(std::move(e));
+    }
+    staged[account_id] = std::move(next);
+    staged_commands[p.key] = i;
+  }
+
+  if (records.empty()) return;
+  auto offsets = producer_->Append(partition_, records);
+  if (!offsets) {
+    LogError(absl::StrCat("writer[", partition_, "]"), "append of ", records.size(),
+             " events failed: ", offsets.error().message);
+    Error e{Errc::kUnavailable, "APPEND_FAILED",
+            "the event log did not accept the command (" + offsets.error().message +
+                "); nothing was recorded, retry with the same command_id",
+            {}, {}};
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!record_indexes[i].empty() || same_as[i]) batch[i].done.set_value(e);
+    }
+    return;
+  }
+  // Committed: only now does the writer's state move and do callers hear OK.
+  for (size_t r = 0; r < events_of_batch.size(); ++r) {
+    ApplyCommitted(events_of_batch[r], offsets.value()[r]);
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    size_t source = same_as[i] ? *same_as[i] : i;
+    if (record_indexes[source].empty()) continue;
+    v1::CommandReply reply = commands_.at(batch[source].key).reply;
+    reply.set_deduplicated(same_as[i].has_value());
+    batch[i].done.set_value(std::move(reply));
+  }
+}
+
+CommandRouter::CommandRouter(kafka::LogOptions log, WriterOptions options, const Clock& clock)
+    : log_(std::move(log)), options_(std::move(options)), clock_(clock) {}
+
+CommandRouter::~CommandRouter() { Stop(); }
+
+Status CommandRouter::Start() {
+  auto partitions = kafka::EnsureTopic(log_);
+  if (!partitions) return partitions.error();
+  LogInfo("router", "topic ", log_.topic, " has ", partitions.value(), " partitions");
+  for (int32_t p = 0; p < partitions.value(); ++p) {
+    writers_.push_back(std::make_unique<PartitionWriter>(log_, options_, p, clock_));
+  }
+  std::vector<std::future<Status>> started;
+  for (auto& w : writers_) {
+    started.push_back(std::async(std::launch::async, [&w] { return w->Start(); }));
+  }
+  Status first_error;
+  for (auto& f : started) {
+    Status s = f.get();
+    if (s && !first_error) first_error = s;
+  }
+  return first_error;
+}
+
+void CommandRouter::Stop() {
+  for (auto& w : writers_) w->Stop();
+}
+
+int64_t CommandRouter::restored_events() const {
+  int64_t n = 0;
+  for (const auto& w : writers_) n += w->restored_events();
+  return n;
+}
+
+Result<v1::CommandReply> CommandRouter::Execute(Command command, absl::Time deadline) {
+  if (auto e = ValidateRequest(command)) return *e;
+  int32_t p = kafka::PartitionFor(AccountId(command), partitions());
+  auto future = writers_[p]->Submit(std::move(command));
+  auto wait = std::chrono::nanoseconds(absl::ToInt64Nanoseconds(deadline - absl::Now()));
+  if (future.wait_for(wait) != std::future_status::ready) {
+    return Error{Errc::kDeadlineExceeded, "DEADLINE_EXCEEDED",
+                 "the command was not committed before the call deadline; it may still be. Retry "
+                 "with the same command_id to learn the outcome",
+                 {}, {}};
+  }
+  return future.get();
+}
+
+}  // namespace collections

@@ -1,0 +1,134 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "collections/v1/account.pb.h"
+#include "collections/v1/case_service.pb.h"
+#include "collections/v1/events.pb.h"
+#include "services/domain/clock.h"
+#include "services/domain/command.h"
+#include "services/domain/error.h"
+#include "services/kafka/kafka.h"
+
+namespace collections {
+
+struct WriterOptions {
+  // transactional.id = <prefix>-writer-<partition>. Two processes with the same prefix fence
+  // each other; give each deployment its own prefix.
+  std::string transactional_id_prefix = "collections";
+  // Most commands in one Kafka transaction (group commit). 500: a transaction's fixed cost
+  // (AddPartitions, EndTxn, markers) is paid once for many commands, and a batch still
+  // commits in well under a second.
+  int max_batch = 500;
+  // CloudEvents ce_source of every event.
+  std::string source = "/collections/case-service";
+  // Recorded on every event until the compliance policy engine supplies its own version.
+  std::string policy_version = "none";
+};
+
+// The single writer of one partition of the event log.
+//
+// Start() creates a transactional producer (fencing any previous owner), restores every
+// account of the partition from the log, then serves commands on its own thread: it takes all
+// queued commands, decides each against the state (including the effects of earlier commands
+// in the same batch), appends the resulting events in one Kafka transaction, and only after the
+// commit succeeds applies them to its state and completes the callers' futures.
+//
+// Thread-safety: Submit() may be called from any thread; everything else is internal to the
+// writer thread. Lifetime: Stop() (or the destructor) fails queued commands with kUnavailable
+// and joins the thread.
+class PartitionWriter {
+ public:
+  PartitionWriter(kafka::LogOptions log, WriterOptions options, int32_t partition, const Clock& clock);
+  ~PartitionWriter();
+  PartitionWriter(const PartitionWriter&) = delete;
+  PartitionWriter& operator=(const PartitionWriter&) = delete;
+
+  // Fences older owners, restores state from the log and starts serving. Blocks until ready.
+  Status Start();
+  void Stop();
+
+  // Queues a command. The future completes after the command's events are committed, or with
+  // the reason it was refused.
+  std::future<Result<v1::CommandReply>> Submit(Command command);
+
+  int32_t partition() const { return partition_; }
+  // Events read from the log during Start().
+  int64_t restored_events() const { return restored_events_; }
+  int64_t restored_accounts() const { return restored_accounts_; }
+
+ private:
+  struct Pending {
+    Command command;
+    std::string key;          // account id + '\0' + command id
+    std::string fingerprint;  // SHA-256 of the request
+    std::promise<Result<v1::CommandReply>> done;
+  };
+  // What the writer remembers of a committed command: enough to answer a repeat.
+  struct CommandRecord {
+    std::string fingerprint;
+    v1::CommandReply reply;
+  };
+
+  Status Restore();
+  void ApplyCommitted(const v1::EventEnvelope& event, int64_t offset);
+  void Run();
+  void ProcessBatch(std::vector<Pending>& batch);
+
+  const kafka::LogOptions log_;
+  const WriterOptions options_;
+  const int32_t partition_;
+  const Clock& clock_;
+  std::unique_ptr<kafka::TransactionalProducer> producer_;
+
+  // Writer-thread state: committed accounts and commands of this partition.
+  std::unordered_map<std::string, v1::Account> accounts_;
+  std::unordered_map<std::string, CommandRecord> commands_;
+  int64_t restored_events_ = 0;
+  int64_t restored_accounts_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Pending> queue_;   // guarded by mutex_
+  bool stopping_ = false;       // guarded by mutex_
+  std::string failed_;          // guarded by mutex_: why the writer stopped serving, if it did
+  std::thread thread_;
+};
+
+// Routes each command to the writer of its account's partition. Owns one writer per partition
+// of the topic (a single process owns the whole topic for now; see DESIGN.md for scale-out).
+class CommandRouter {
+ public:
+  CommandRouter(kafka::LogOptions log, WriterOptions options, const Clock& clock);
+  ~CommandRouter();
+
+  // Creates the topic if needed, then starts every partition writer (in parallel).
+  Status Start();
+  void Stop();
+
+  // Validates, routes and waits for the outcome until `deadline`. A command still queued at the
+  // deadline is answered kDeadlineExceeded; it may still commit, and retrying it with the same
+  // command id is always safe.
+  Result<v1::CommandReply> Execute(Command command, absl::Time deadline);
+
+  int32_t partitions() const { return static_cast<int32_t>(writers_.size()); }
+  int64_t restored_events() const;
+
+ private:
+  const kafka::LogOptions log_;
+  const WriterOptions options_;
+  const Clock& clock_;
+  std::vector<std::unique_ptr<PartitionWriter>> writers_;
+};
+
+}  // namespace collections
