@@ -1,0 +1,24 @@
+#pragma once
+
+#include "collections/v1/case_service.grpc.pb.h"
+#include "projections/projector/projector.h"
+#include "projections/store/store.h"
+
+namespace collections {
+
+// collections.v1.CaseQueryService over the account projection. With a min_position it waits
+// (bounded by the call deadline) until the projector has applied that record. Thread-safe.
+class CaseQueryService final : public v1::CaseQueryService::Service {
+ public:
+  CaseQueryService(const ProjectionStore& store, Projector& projector)
+      : store_(store), projector_(projector) {}
+
+  grpc::Status GetAccount(grpc::ServerContext* context, const v1::GetAccountRequest* request,
+                          v1::Account* reply) override;
+
+ private:
+  const ProjectionStore& store_;
+  Projector& projector_;
+};
+
+}  // namespace collections

@@ -1,0 +1,137 @@
+#include "projections/store/store.h"
+
+#include <openssl/evp.h>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include "services/domain/hashing.h"
+
+namespace collections {
+namespace {
+
+constexpr char kOffsetPrefix[] = "offset/";
+
+Error StorageError(const rocksdb::Status& s, const std::string& what) {
+  return Error{Errc::kInternal, "STORAGE_ERROR", what + ": " + s.ToString(), {}, {}};
+}
+
+std::string EventKey(const std::string& account_id, int64_t sequence) {
+  std::string key = account_id;
+  key.push_back('\0');
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    key.push_back(static_cast<char>((static_cast<uint64_t>(sequence) >> shift) & 0xff));
+  }
+  return key;
+}
+
+}  // namespace
+
+ProjectionStore::~ProjectionStore() {
+  for (auto* h : handles_) {
+    if (db_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  }
+}
+
+Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string& path) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {"accounts", rocksdb::ColumnFamilyOptions()},
+      {"events", rocksdb::ColumnFamilyOptions()},
+  };
+  std::unique_ptr<ProjectionStore> store(new ProjectionStore());
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, path, families, &store->handles_, &db);
+  if (!s.ok()) return StorageError(s, "opening projection store " + path);
+  store->db_.reset(db);
+  return store;
+}
+
+Status ProjectionStore::Destroy(const std::string& path) {
+  rocksdb::Options options;
+  rocksdb::Status s = rocksdb::DestroyDB(path, options);
+  if (!s.ok()) return StorageError(s, "deleting projection store " + path);
+  return std::nullopt;
+}
+
+Result<std::map<int32_t, int64_t>> ProjectionStore::LoadOffsets() const {
+  std::map<int32_t, int64_t> offsets;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[0]));
+  for (it->Seek(kOffsetPrefix); it->Valid() && it->key().starts_with(kOffsetPrefix); it->Next()) {
+    std::string key = it->key().ToString().substr(sizeof(kOffsetPrefix) - 1);
+    offsets[std::stoi(key)] = std::stoll(it->value().ToString());
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading offsets");
+  return offsets;
+}
+
+Result<std::optional<v1::Account>> ProjectionStore::GetAccount(const std::string& account_id) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[1], account_id, &value);
+  if (s.IsNotFound()) return std::optional<v1::Account>();
+  if (!s.ok()) return StorageError(s, "reading account " + account_id);
+  v1::Account account;
+  if (!account.ParseFromString(value)) {
+    return Error{Errc::kInternal, "CORRUPT_ROW", "account row " + account_id + " does not parse", {}, {}};
+  }
+  return std::optional<v1::Account>(std::move(account));
+}
+
+Result<std::vector<std::string>> ProjectionStore::GetEvents(const std::string& account_id,
+                                                            int64_t from_sequence, int limit) const {
+  std::vector<std::string> out;
+  std::string prefix = account_id;
+  prefix.push_back('\0');
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[2]));
+  for (it->Seek(EventKey(account_id, from_sequence));
+       it->Valid() && it->key().starts_with(prefix) && static_cast<int>(out.size()) < limit; it->Next()) {
+    out.push_back(it->value().ToString());
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading events of " + account_id);
+  return out;
+}
+
+Status ProjectionStore::Apply(const Batch& batch) {
+  rocksdb::WriteBatch wb;
+  for (const auto& [id, account] : batch.accounts) {
+    wb.Put(handles_[1], id, CanonicalBytes(account)).PermitUncheckedError();
+  }
+  for (const auto& [event, raw] : batch.events) {
+    wb.Put(handles_[2], EventKey(event.account_id(), event.sequence()), raw).PermitUncheckedError();
+  }
+  for (const auto& [p, offset] : batch.next_offsets) {
+    wb.Put(handles_[0], kOffsetPrefix + std::to_string(p), std::to_string(offset)).PermitUncheckedError();
+  }
+  rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &wb);
+  if (!s.ok()) return StorageError(s, "applying a batch");
+  return std::nullopt;
+}
+
+Result<std::string> ProjectionStore::Digest() const {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  auto add = [&ctx](const rocksdb::Slice& s) {
+    uint64_t n = s.size();
+    EVP_DigestUpdate(ctx.get(), &n, sizeof n);  // length-prefixed: no ambiguity between rows
+    EVP_DigestUpdate(ctx.get(), s.data(), s.size());
+  };
+  for (auto* h : handles_) {
+    add(h->GetName());
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), h));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      add(it->key());
+      add(it->value());
+    }
+    if (!it->status().ok()) return StorageError(it->status(), "digest");
+  }
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), out, &len);
+  return Hex(std::string(reinterpret_cast<char*>(out), len));
+}
+
+}  // namespace collections

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <grpcpp/server_context.h>
+
+#include <chrono>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace collections {
+
+// The call's deadline, capped at 30 s from now: a call without a deadline must not hold a
+// server thread forever.
+inline absl::Time CallDeadline(const grpc::ServerContext* context) {
+  absl::Time cap = absl::Now() + absl::Seconds(30);
+  auto deadline = context->deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return cap;
+  return std::min(cap, absl::FromChrono(deadline));
+}
+
+}  // namespace collections

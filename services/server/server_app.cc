@@ -1,0 +1,84 @@
+#include "services/server/server_app.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.pb.h"
+#include "services/common/log.h"
+
+namespace collections {
+
+ServerApp::ServerApp(ServerOptions options, const Clock& clock)
+    : options_(std::move(options)), clock_(clock) {}
+
+ServerApp::~ServerApp() { Shutdown(); }
+
+Status ServerApp::Start() {
+  router_ = std::make_unique<CommandRouter>(options_.log, options_.writer, clock_);
+  if (auto e = router_->Start()) return e;
+
+  if (options_.rebuild_projection) {
+    LogInfo("server", "deleting projection ", options_.db_path, " to rebuild it from offset 0");
+    if (auto e = ProjectionStore::Destroy(options_.db_path)) return e;
+  }
+  std::filesystem::create_directories(std::filesystem::path(options_.db_path).parent_path().empty()
+                                          ? std::filesystem::path(".")
+                                          : std::filesystem::path(options_.db_path).parent_path());
+  auto store = ProjectionStore::Open(options_.db_path);
+  if (!store) return store.error();
+  store_ = std::move(store.value());
+  projector_ = std::make_unique<Projector>(options_.log, *store_, router_->partitions(),
+                                           options_.writer.transactional_id_prefix + "-projector");
+  if (auto e = projector_->Start()) return e;
+
+  command_service_ = std::make_unique<CaseCommandService>(*router_);
+  query_service_ = std::make_unique<CaseQueryService>(*store_, *projector_);
+  // Touching the descriptor links the vendored health.proto into the binary, so reflection can
+  // describe grpc.health.v1.Health (the built-in service does not register it).
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
+  builder.RegisterService(command_service_.get());
+  builder.RegisterService(query_service_.get());
+  server_ = builder.BuildAndStart();
+  if (!server_ || port_ == 0) {
+    return Error{Errc::kUnavailable, "LISTEN_FAILED",
+                 "could not listen on " + options_.listen + " (in use? try --listen=127.0.0.1:0)",
+                 "listen", options_.listen};
+  }
+  server_->GetHealthCheckService()->SetServingStatus(true);
+  LogInfo("server", "collections case service listening on ", address(), " (topic ",
+          options_.log.topic, " at ", options_.log.bootstrap, ", projection ", options_.db_path, ")");
+  return std::nullopt;
+}
+
+std::string ServerApp::address() const {
+  std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
+  return absl::StrCat(host, ":", port_);
+}
+
+void ServerApp::Wait() {
+  if (server_) server_->Wait();
+}
+
+void ServerApp::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (server_) {
+    server_->GetHealthCheckService()->SetServingStatus(false);
+    // In-flight calls get 5 s to finish; the writers still answer them until they stop.
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  }
+  if (router_) router_->Stop();
+  if (projector_) projector_->Stop();
+  LogInfo("server", "stopped");
+}
+
+}  // namespace collections

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <string>
+
+#include "projections/projector/projector.h"
+#include "projections/query/case_query_service.h"
+#include "projections/store/store.h"
+#include "services/api/case_command_service.h"
+#include "services/domain/clock.h"
+#include "services/writer/writer.h"
+
+namespace collections {
+
+struct ServerOptions {
+  // gRPC listen address. Port 0 picks a free port (see ServerApp::port()).
+  std::string listen = "127.0.0.1:50051";
+  kafka::LogOptions log;
+  WriterOptions writer;
+  // The projection's RocksDB directory.
+  std::string db_path = ".local/projection";
+  // Delete the projection and rebuild it from offset 0 before serving.
+  bool rebuild_projection = false;
+};
+
+// The whole service in one process: partition writers, projector, RocksDB store and the gRPC
+// server (CaseCommandService, CaseQueryService, health checking, reflection). main() and the
+// integration tests build it the same way. Start() blocks until every partition is restored
+// and the server listens; Shutdown() stops accepting calls, then the writers, then the
+// projector. Not copyable; one instance per process (or per test).
+class ServerApp {
+ public:
+  ServerApp(ServerOptions options, const Clock& clock);
+  ~ServerApp();
+
+  Status Start();
+  void Shutdown();
+  void Wait();
+
+  int port() const { return port_; }
+  std::string address() const;
+  CommandRouter& router() { return *router_; }
+  Projector& projector() { return *projector_; }
+  ProjectionStore& store() { return *store_; }
+
+ private:
+  ServerOptions options_;
+  const Clock& clock_;
+  std::unique_ptr<CommandRouter> router_;
+  std::unique_ptr<ProjectionStore> store_;
+  std::unique_ptr<Projector> projector_;
+  std::unique_ptr<CaseCommandService> command_service_;
+  std::unique_ptr<CaseQueryService> query_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace collections
