@@ -112,6 +112,10 @@ std::map<int32_t, int64_t> Projector::applied_offsets() const {
 
 Status Projector::CatchUp(absl::Duration timeout,
                           const std::function<void(int64_t, int64_t)>& progress) {
+  if (thread_.joinable()) {
+    return Error{Errc::kFailedPrecondition, "PROJECTOR_RUNNING",
+                 "CatchUp is for a projector without its own thread; use WaitForPosition", {}, {}};
+  }
   if (auto e = Open()) return e;
   std::map<int32_t, int64_t> targets;
   for (int32_t p = 0; p < partitions_; ++p) {
