@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Stops the collections case service (SIGTERM: in-flight commands finish) and then the broker.
+# Safe to re-run.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+[ "${1:-}" = "--help" ] && { sed -n '2,3p' "$0" | sed 's/^# //'; exit 0; }
+pid_file=$repo/.local/service.pid
+if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+  pid=$(cat "$pid_file")
+  echo "[down] stopping service (pid $pid)" >&2
+  kill -TERM "$pid"
+  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -0 "$pid" 2>/dev/null && { echo "[down] service did not stop; killing" >&2; kill -KILL "$pid"; }
+fi
+rm -f "$pid_file"
+"$repo/deploy/kafka/kafka.sh" stop

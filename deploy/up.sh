@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Set-up command 1: installs what is missing, builds, starts a single-node Kafka broker
+# (KRaft, loopback) and the collections case service, and prints where it listens.
+#
+#   deploy/up.sh            start everything and stay in the foreground (Ctrl-C stops both)
+#   deploy/up.sh --detach   start everything and return; stop later with deploy/down.sh
+#
+# Environment: COLLECTIONS_LISTEN [127.0.0.1:50051], KAFKA_PORT [19092],
+# COLLECTIONS_TOPIC [collections.case-events.v1]. Safe to re-run: what runs is left running.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+detach=false
+case "${1:-}" in
+  --detach) detach=true ;;
+  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  "") ;;
+  *) echo "unknown argument $1 (try --help)" >&2; exit 2 ;;
+esac
+
+listen=${COLLECTIONS_LISTEN:-127.0.0.1:50051}
+topic=${COLLECTIONS_TOPIC:-collections.case-events.v1}
+bootstrap=127.0.0.1:${KAFKA_PORT:-19092}
+state=$repo/.local
+mkdir -p "$state"
+
+deploy/install-deps.sh
+echo "[up] building (build/)" >&2
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build --target collections-server >&2
+deploy/kafka/kafka.sh start
+
+pid_file=$state/service.pid
+if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+  echo "[up] service already running (pid $(cat "$pid_file"))" >&2
+else
+  : > "$state/service.log"
+  nohup build/services/server/collections-server --listen "$listen" --bootstrap "$bootstrap" \
+    --topic "$topic" --db "$state/projection" >>"$state/service.log" 2>&1 </dev/null &
+  echo $! > "$pid_file"
+  for _ in $(seq 1 120); do
+    grep -q "listening on" "$state/service.log" && break
+    if ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+      echo "[up] the service exited during start-up:" >&2
+      tail -n 20 "$state/service.log" >&2
+      exit 1
+    fi
+    sleep 0.5
+  done
+  grep -q "listening on" "$state/service.log" || { echo "[up] service not ready after 60 s" >&2; exit 1; }
+fi
+
+cat <<MSG
+collections case service listening on $listen (gRPC, plaintext; reflection and health on)
+  Kafka broker: $bootstrap   topic: $topic
+  service log:  $state/service.log
+  try:          grpcurl -plaintext $listen list
+  stop:         deploy/down.sh
+MSG
+
+if ! $detach; then
+  trap 'echo; deploy/down.sh; exit 0' INT TERM
+  echo "(foreground: Ctrl-C stops the service and the broker)"
+  tail -n 0 -f "$state/service.log" &
+  wait
+fi
