@@ -331,6 +331,10 @@ Result<std::unique_ptr<TransactionalProducer>> TransactionalProducer::Create(
                           // A group commit is produced and then committed at once: no need to
                           // wait for more records.
                           {"linger.ms", "0"},
+                          // A transaction begun right after a commit can meet the broker still
+                          // writing the previous markers (CONCURRENT_TRANSACTIONS); the default
+                          // 100 ms back-off would then stall every group commit.
+                          {"retry.backoff.ms", "5"},
                           {"transaction.timeout.ms", "60000"}})) {
     return *e;
   }

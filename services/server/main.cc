@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   flags.Add("transactional-id-prefix", &options.writer.transactional_id_prefix,
             "prefix of the writers' transactional.id (<prefix>-writer-<partition>)");
   flags.Add("max-batch", &options.writer.max_batch, "most commands in one Kafka transaction");
+  flags.Add("transaction-gap-ms", &options.writer.transaction_gap_ms,
+            "pause after a commit before the next transaction (gathers a bigger group commit)");
   flags.Add("db", &options.db_path, "projection RocksDB directory");
   flags.Add("rebuild-projection", &options.rebuild_projection,
             "delete the projection and rebuild it from offset 0 before serving");

@@ -163,10 +163,14 @@ std::future<Result<v1::CommandReply>> PartitionWriter::Submit(Command command) {
 
 void PartitionWriter::Run() {
   std::vector<Pending> batch;
+  const auto gap = std::chrono::milliseconds(options_.transaction_gap_ms);
+  auto last_commit = std::chrono::steady_clock::now() - gap;
   for (;;) {
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      // Commands arriving during the gap join this batch.
+      wake_.wait_until(lock, last_commit + gap, [this] { return stopping_; });
       if (stopping_) return;
       while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
         batch.push_back(std::move(queue_.front()));
@@ -175,6 +179,7 @@ void PartitionWriter::Run() {
     }
     ProcessBatch(batch);
     batch.clear();
+    last_commit = std::chrono::steady_clock::now();
     if (producer_->fatal()) {
       std::lock_guard lock(mutex_);
       failed_ = "the Kafka producer failed fatally (fenced by a newer owner?); restart the service";
@@ -279,7 +284,11 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch) {
   }
 
   if (records.empty()) return;
+  const absl::Time append_started = absl::Now();
   auto offsets = producer_->Append(partition_, records);
+  Log(LogLevel::kDebug, "writer[" + std::to_string(partition_) + "]",
+      absl::StrCat("batch of ", batch.size(), " commands, ", records.size(), " events, appended in ",
+                   absl::FormatDuration(absl::Now() - append_started)));
   if (!offsets) {
     LogError(absl::StrCat("writer[", partition_, "]"), "append of ", records.size(),
              " events failed: ", offsets.error().message);

@@ -30,6 +30,11 @@ struct WriterOptions {
   // (AddPartitions, EndTxn, markers) is paid once for many commands, and a batch still
   // commits in well under a second.
   int max_batch = 500;
+  // Pause after a commit before the next transaction begins, gathering commands meanwhile.
+  // Right after EndTxn the broker is still writing the commit markers; a transaction begun in
+  // that window is refused with CONCURRENT_TRANSACTIONS and librdkafka retries it only ~20 ms
+  // later. Measured on the local broker (deploy/bench.sh): see the issue notes.
+  int transaction_gap_ms = 5;
   // CloudEvents ce_source of every event.
   std::string source = "/collections/case-service";
   // Recorded on every event until the compliance policy engine supplies its own version.
