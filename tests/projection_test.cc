@@ -94,13 +94,14 @@ BOOST_AUTO_TEST_CASE(server_rebuild_flag_recreates_the_same_store) {
 
   v1::Account account;
   BOOST_REQUIRE(GetAccount(rebuilt.queries(), "c-ACC-3", nullptr, &account).ok());
-  // Opened at 50003 principal + 2500 fees = 52503. P1 (4000) pays the fees and 1500; P2
-  // (60000) pays the remaining 48503 and leaves 11497 credit. Reversing P1 owes its 4000
-  // (2500 fees, 1500 principal) again; P2's credit stays the consumer's.
+  // Opened at 50003 principal + 2500 fees = 52503. P1 (4000) pays principal (oldest first);
+  // P2 (60000) pays the remaining 48503 and leaves 11497 credit. Reversing P1 owes its 4000
+  // of principal again; P2's credit stays the consumer's.
   BOOST_TEST(account.total_balance_minor() == 4000);
-  BOOST_TEST(account.balances().fees_minor() == 2500);
+  BOOST_TEST(account.balances().principal_minor() == 4000);
   BOOST_TEST(account.credit_balance_minor() == 11497);
-  BOOST_TEST(account.version() == 4);
+  // Open; P1; P2 + aging to current + paid in full; reversal + aging back + open again.
+  BOOST_TEST(account.version() == 8);
 }
 
 }  // namespace

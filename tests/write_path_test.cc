@@ -35,9 +35,9 @@ BOOST_AUTO_TEST_CASE(open_pay_and_read_your_writes) {
   v1::Account account;
   BOOST_REQUIRE(GetAccount(service.queries(), "ACC-1", &paid.position(), &account).ok());
   BOOST_TEST(account.version() == 2);
-  // 2500 fees first, then 27500 of principal.
-  BOOST_TEST(account.balances().fees_minor() == 0);
-  BOOST_TEST(account.balances().principal_minor() == 72500);
+  // Oldest component first: the 30000 comes off the principal; the 2500 fees remain.
+  BOOST_TEST(account.balances().fees_minor() == 2500);
+  BOOST_TEST(account.balances().principal_minor() == 70000);
   BOOST_TEST(account.total_balance_minor() == 72500);
   BOOST_TEST(account.last_payment().payment_id() == "P1");
   BOOST_TEST(account.last_position().offset() == paid.position().offset());

@@ -12,13 +12,11 @@ absl::Time OccurredAt(const Command& c, absl::Time received) {
       c);
 }
 
-const char* CommandName(const Command& c) {
-  struct Namer {
-    const char* operator()(const v1::OpenCaseRequest&) const { return "OpenCase"; }
-    const char* operator()(const v1::PostPaymentRequest&) const { return "PostPayment"; }
-    const char* operator()(const v1::ReversePaymentRequest&) const { return "ReversePayment"; }
-  };
-  return std::visit(Namer{}, c);
+std::string CommandName(const Command& c) {
+  std::string name = std::visit([](const auto& r) { return r.GetDescriptor()->name(); }, c);
+  constexpr std::string_view kSuffix = "Request";
+  if (name.size() > kSuffix.size() && name.ends_with(kSuffix)) name.resize(name.size() - kSuffix.size());
+  return name;
 }
 
 }  // namespace collections

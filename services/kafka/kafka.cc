@@ -198,9 +198,19 @@ class LogReaderImpl final : public LogReader {
 
   Result<int64_t> HighWatermark(int32_t partition, int timeout_ms) override {
     int64_t low = 0, high = 0;
-    RdKafka::ErrorCode err = consumer_->query_watermark_offsets(topic_, partition, &low, &high, timeout_ms);
-    if (err != RdKafka::ERR_NO_ERROR) return Unavailable("watermarks: " + RdKafka::err2str(err));
-    return high;
+    // Right after a topic is created its leaders may not be known yet: retry those errors.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      RdKafka::ErrorCode err = consumer_->query_watermark_offsets(topic_, partition, &low, &high, timeout_ms);
+      if (err == RdKafka::ERR_NO_ERROR) return high;
+      const bool transient = err == RdKafka::ERR_NOT_LEADER_FOR_PARTITION || err == RdKafka::ERR_LEADER_NOT_AVAILABLE ||
+                             err == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART || err == RdKafka::ERR__TRANSPORT ||
+                             err == RdKafka::ERR__TIMED_OUT;
+      if (!transient || std::chrono::steady_clock::now() >= deadline) {
+        return Unavailable("watermarks: " + RdKafka::err2str(err));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
 
  private:

@@ -6,18 +6,13 @@
 #include "services/common/log.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/hashing.h"
+#include "services/domain/internal.h"
 #include "collections/v1/events.pb.h"
 
 namespace collections {
 namespace {
 
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  int64_t nanos = absl::ToUnixNanos(t);
-  ts.set_seconds(nanos / 1'000'000'000);
-  ts.set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
-  return ts;
-}
+using internal::ToProto;
 
 std::string CommandKey(const std::string& account_id, const std::string& command_id) {
   std::string key = account_id;
@@ -82,9 +77,11 @@ void PartitionWriter::Stop() {
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mutex_);
+  Error stopping{Errc::kUnavailable, "SHUTTING_DOWN",
+                 "the service is shutting down; retry with the same command_id", {}, {}};
   for (auto& p : queue_) {
-    p.done.set_value(Error{Errc::kUnavailable, "SHUTTING_DOWN",
-                           "the service is shutting down; retry with the same command_id", {}, {}});
+    if (p.tick) p.tick_done.set_value(stopping);
+    else p.done.set_value(stopping);
   }
   queue_.clear();
 }
@@ -126,6 +123,7 @@ Status PartitionWriter::Restore() {
     }
   }
   restored_accounts_ = static_cast<int64_t>(accounts_.size());
+  for (const auto& [id, account] : accounts_) ScheduleDue(account);
   return std::nullopt;
 }
 
@@ -144,7 +142,8 @@ void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t off
 }
 
 std::future<Result<v1::CommandReply>> PartitionWriter::Submit(Command command) {
-  Pending p{std::move(command), {}, {}, {}};
+  Pending p;
+  p.command = std::move(command);
   auto future = p.done.get_future();
   {
     std::lock_guard lock(mutex_);
@@ -161,23 +160,57 @@ std::future<Result<v1::CommandReply>> PartitionWriter::Submit(Command command) {
   return future;
 }
 
+Result<int64_t> PartitionWriter::Tick() {
+  Pending p;
+  p.tick = true;
+  auto future = p.tick_done.get_future();
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || !failed_.empty()) {
+      return Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", "the writer is not serving", {}, {}};
+    }
+    queue_.push_back(std::move(p));
+  }
+  wake_.notify_one();
+  return future.get();
+}
+
+void PartitionWriter::ScheduleDue(const v1::Account& account) {
+  const std::string& id = account.account_id();
+  if (auto it = due_of_.find(id); it != due_of_.end()) {
+    due_.erase({it->second, id});
+    due_of_.erase(it);
+  }
+  if (auto next = NextDueTime(account, options_.domain)) {
+    due_.insert({*next, id});
+    due_of_[id] = *next;
+  }
+}
+
 void PartitionWriter::Run() {
   std::vector<Pending> batch;
   const auto gap = std::chrono::milliseconds(options_.transaction_gap_ms);
+  const auto tick_interval = std::chrono::milliseconds(options_.tick_interval_ms);
   auto last_commit = std::chrono::steady_clock::now() - gap;
+  auto next_tick = std::chrono::steady_clock::now() + tick_interval;
   for (;;) {
+    bool timer_tick = false;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      wake_.wait_until(lock, next_tick, [this] { return stopping_ || !queue_.empty(); });
       // Commands arriving during the gap join this batch.
       wake_.wait_until(lock, last_commit + gap, [this] { return stopping_; });
       if (stopping_) return;
+      if (std::chrono::steady_clock::now() >= next_tick) {
+        timer_tick = true;
+        next_tick = std::chrono::steady_clock::now() + tick_interval;
+      }
       while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    ProcessBatch(batch);
+    ProcessBatch(batch, timer_tick);
     batch.clear();
     last_commit = std::chrono::steady_clock::now();
     if (producer_->fatal()) {
@@ -185,7 +218,8 @@ void PartitionWriter::Run() {
       failed_ = "the Kafka producer failed fatally (fenced by a newer owner?); restart the service";
       LogError(absl::StrCat("writer[", partition_, "]"), failed_);
       for (auto& p : queue_) {
-        p.done.set_value(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", failed_, {}, {}});
+        if (p.tick) p.tick_done.set_value(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", failed_, {}, {}});
+        else p.done.set_value(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", failed_, {}, {}});
       }
       queue_.clear();
       return;
@@ -193,21 +227,84 @@ void PartitionWriter::Run() {
   }
 }
 
-void PartitionWriter::ProcessBatch(std::vector<Pending>& batch) {
+void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick) {
   const absl::Time now = clock_.Now();
   // Accounts as this batch leaves them; committed state is untouched until the commit.
   std::unordered_map<std::string, v1::Account> staged;
   // Command key -> index in `batch` of the first command with that key in this batch.
   std::unordered_map<std::string, size_t> staged_commands;
   std::vector<kafka::Record> records;
+  std::vector<v1::EventEnvelope> events_of_batch;
   // Per command: its events' indexes in `records` (empty = answered already), or the index
   // of the earlier identical command whose reply it shares.
   std::vector<std::vector<size_t>> record_indexes(batch.size());
   std::vector<std::optional<size_t>> same_as(batch.size());
-  std::vector<v1::EventEnvelope> events_of_batch;
+  std::set<std::string> caught_up;  // accounts whose time-driven events are staged
+  int64_t clock_events = 0;
+
+  auto state_of = [&](const std::string& account_id) -> const v1::Account* {
+    if (auto it = staged.find(account_id); it != staged.end()) return &it->second;
+    if (auto it = accounts_.find(account_id); it != accounts_.end()) return &it->second;
+    return nullptr;
+  };
+  // Numbers, stamps, chains and stages `events` for `account_id`; returns their record indexes.
+  auto stage = [&](const std::string& account_id, std::vector<v1::EventEnvelope>& events,
+                   const std::string& command_id, const v1::Actor& actor, const std::string& correlation_id,
+                   absl::Time occurred_at, const std::string& fingerprint) {
+    const v1::Account* state = state_of(account_id);
+    v1::Account next = state == nullptr ? v1::Account() : *state;
+    std::vector<size_t> indexes;
+    for (size_t k = 0; k < events.size(); ++k) {
+      v1::EventEnvelope& e = events[k];
+      e.set_event_id(NewUuid());
+      e.set_account_id(account_id);
+      e.set_sequence(next.version() + 1);
+      e.set_command_id(command_id);
+      *e.mutable_actor() = actor;
+      e.set_correlation_id(correlation_id);
+      if (!e.has_occurred_at()) *e.mutable_occurred_at() = ToProto(occurred_at);
+      *e.mutable_recorded_at() = ToProto(now);
+      e.set_policy_version(options_.policy_version);
+      e.set_command_fingerprint(fingerprint);
+      e.set_command_event_count(static_cast<int32_t>(events.size()));
+      e.set_command_event_index(static_cast<int32_t>(k));
+      e.set_prev_hash(next.last_hash());
+      e.set_hash(ChainHash(e));
+      Evolve(next, e);
+      indexes.push_back(records.size());
+      records.push_back(ToRecord(e, options_.source));
+      events_of_batch.push_back(std::move(e));
+    }
+    staged[account_id] = std::move(next);
+    return indexes;
+  };
+  // Stages the time-driven events due on the account before anything else touches it.
+  v1::Actor clock_actor;
+  clock_actor.set_id("collections-writer");
+  clock_actor.set_kind(v1::ACTOR_KIND_SERVICE);
+  clock_actor.set_role("system");
+  auto catch_up = [&](const std::string& account_id) {
+    if (!caught_up.insert(account_id).second) return;
+    const v1::Account* state = state_of(account_id);
+    if (state == nullptr) return;
+    auto events = DecideTime(*state, now, options_.domain);
+    if (events.empty()) return;
+    std::string command_id = absl::StrCat("clock:", state->version() + 1);
+    stage(account_id, events, command_id, clock_actor, "", now, "");
+    clock_events += static_cast<int64_t>(events.size());
+  };
+
+  bool tick_requested = timer_tick;
+  for (const auto& p : batch) tick_requested = tick_requested || p.tick;
+  if (tick_requested) {
+    std::vector<std::string> due_accounts;
+    for (auto it = due_.begin(); it != due_.end() && it->first <= now; ++it) due_accounts.push_back(it->second);
+    for (const auto& id : due_accounts) catch_up(id);
+  }
 
   for (size_t i = 0; i < batch.size(); ++i) {
     Pending& p = batch[i];
+    if (p.tick) continue;
     const std::string& account_id = AccountId(p.command);
     p.key = CommandKey(account_id, CommandId(p.command));
     p.fingerprint = FingerprintOf(p.command);
@@ -236,12 +333,8 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch) {
       continue;
     }
 
-    const v1::Account* state = nullptr;
-    if (auto it = staged.find(account_id); it != staged.end()) {
-      state = &it->second;
-    } else if (auto it2 = accounts_.find(account_id); it2 != accounts_.end()) {
-      state = &it2->second;
-    }
+    catch_up(account_id);
+    const v1::Account* state = state_of(account_id);
     const int64_t version = state == nullptr ? 0 : state->version();
     if (auto expected = ExpectedVersion(p.command); expected && *expected != version) {
       p.done.set_value(Error{Errc::kAborted, "VERSION_MISMATCH",
@@ -251,39 +344,25 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch) {
                              "expected_version", account_id});
       continue;
     }
-    auto decided = Decide(state, p.command, now);
+    auto decided = Decide(state, p.command, now, options_.domain);
     if (!decided) {
       p.done.set_value(decided.error());
       continue;
     }
-    v1::Account next = state == nullptr ? v1::Account() : *state;
-    auto& events = decided.value();
-    for (size_t k = 0; k < events.size(); ++k) {
-      v1::EventEnvelope& e = events[k];
-      e.set_event_id(NewUuid());
-      e.set_account_id(account_id);
-      e.set_sequence(next.version() + 1);
-      e.set_command_id(CommandId(p.command));
-      *e.mutable_actor() = CommandActor(p.command);
-      e.set_correlation_id(CorrelationId(p.command));
-      *e.mutable_occurred_at() = ToProto(OccurredAt(p.command, now));
-      *e.mutable_recorded_at() = ToProto(now);
-      e.set_policy_version(options_.policy_version);
-      e.set_command_fingerprint(p.fingerprint);
-      e.set_command_event_count(static_cast<int32_t>(events.size()));
-      e.set_command_event_index(static_cast<int32_t>(k));
-      e.set_prev_hash(next.last_hash());
-      e.set_hash(ChainHash(e));
-      Evolve(next, e);
-      record_indexes[i].push_back(records.size());
-      records.push_back(ToRecord(e, options_.source));
-      events_of_batch.push_back(std::move(e));
-    }
-    staged[account_id] = std::move(next);
+    record_indexes[i] = stage(account_id, decided.value(), CommandId(p.command), CommandActor(p.command),
+                              CorrelationId(p.command), OccurredAt(p.command, now), p.fingerprint);
     staged_commands[p.key] = i;
   }
 
-  if (records.empty()) return;
+  auto finish_ticks = [&](Result<int64_t> outcome) {
+    for (auto& p : batch) {
+      if (p.tick) p.tick_done.set_value(outcome);
+    }
+  };
+  if (records.empty()) {
+    finish_ticks(int64_t{0});
+    return;
+  }
   const absl::Time append_started = absl::Now();
   auto offsets = producer_->Append(partition_, records);
   Log(LogLevel::kDebug, "writer[" + std::to_string(partition_) + "]",
@@ -297,21 +376,25 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch) {
                 "); nothing was recorded, retry with the same command_id",
             {}, {}};
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (!record_indexes[i].empty() || same_as[i]) batch[i].done.set_value(e);
+      if (!batch[i].tick && (!record_indexes[i].empty() || same_as[i])) batch[i].done.set_value(e);
     }
+    finish_ticks(e);
     return;
   }
   // Committed: only now does the writer's state move and do callers hear OK.
   for (size_t r = 0; r < events_of_batch.size(); ++r) {
     ApplyCommitted(events_of_batch[r], offsets.value()[r]);
   }
+  for (const auto& [account_id, ignored] : staged) ScheduleDue(accounts_.at(account_id));
   for (size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].tick) continue;
     size_t source = same_as[i] ? *same_as[i] : i;
     if (record_indexes[source].empty()) continue;
     v1::CommandReply reply = commands_.at(batch[source].key).reply;
     reply.set_deduplicated(same_as[i].has_value());
     batch[i].done.set_value(std::move(reply));
   }
+  finish_ticks(clock_events);
 }
 
 CommandRouter::CommandRouter(kafka::LogOptions log, WriterOptions options, const Clock& clock)
@@ -340,6 +423,16 @@ Status CommandRouter::Start() {
 
 void CommandRouter::Stop() {
   for (auto& w : writers_) w->Stop();
+}
+
+Result<int64_t> CommandRouter::Tick() {
+  int64_t appended = 0;
+  for (auto& w : writers_) {
+    auto n = w->Tick();
+    if (!n) return n.error();
+    appended += n.value();
+  }
+  return appended;
 }
 
 int64_t CommandRouter::restored_events() const {

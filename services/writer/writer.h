@@ -7,6 +7,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -18,6 +19,7 @@
 #include "services/domain/clock.h"
 #include "services/domain/command.h"
 #include "services/domain/error.h"
+#include "services/domain/settings.h"
 #include "services/kafka/kafka.h"
 
 namespace collections {
@@ -39,6 +41,9 @@ struct WriterOptions {
   std::string source = "/collections/case-service";
   // Recorded on every event until the compliance policy engine supplies its own version.
   std::string policy_version = "none";
+  // How often the writer looks for time-driven events when no command wakes it.
+  int tick_interval_ms = 1000;
+  DomainSettings domain;
 };
 
 // The single writer of one partition of the event log.
@@ -67,6 +72,11 @@ class PartitionWriter {
   // the reason it was refused.
   std::future<Result<v1::CommandReply>> Submit(Command command);
 
+  // Emits every time-driven event due at the clock's now and returns once it is committed
+  // (the writer also does this on its own every tick_interval_ms). Returns the number of
+  // events appended.
+  Result<int64_t> Tick();
+
   int32_t partition() const { return partition_; }
   // Events read from the log during Start().
   int64_t restored_events() const { return restored_events_; }
@@ -74,6 +84,8 @@ class PartitionWriter {
 
  private:
   struct Pending {
+    bool tick = false;  // a Tick() request, not a command
+    std::promise<Result<int64_t>> tick_done;
     Command command;
     std::string key;          // account id + '\0' + command id
     std::string fingerprint;  // SHA-256 of the request
@@ -88,7 +100,8 @@ class PartitionWriter {
   Status Restore();
   void ApplyCommitted(const v1::EventEnvelope& event, int64_t offset);
   void Run();
-  void ProcessBatch(std::vector<Pending>& batch);
+  void ProcessBatch(std::vector<Pending>& batch, bool timer_tick);
+  void ScheduleDue(const v1::Account& account);
 
   const kafka::LogOptions log_;
   const WriterOptions options_;
@@ -99,6 +112,9 @@ class PartitionWriter {
   // Writer-thread state: committed accounts and commands of this partition.
   std::unordered_map<std::string, v1::Account> accounts_;
   std::unordered_map<std::string, CommandRecord> commands_;
+  // When each account's next time-driven event falls due, ordered by time.
+  std::set<std::pair<absl::Time, std::string>> due_;
+  std::unordered_map<std::string, absl::Time> due_of_;
   int64_t restored_events_ = 0;
   int64_t restored_accounts_ = 0;
 
@@ -125,6 +141,9 @@ class CommandRouter {
   // deadline is answered kDeadlineExceeded; it may still commit, and retrying it with the same
   // command id is always safe.
   Result<v1::CommandReply> Execute(Command command, absl::Time deadline);
+
+  // Runs Tick() on every partition writer; returns the events appended.
+  Result<int64_t> Tick();
 
   int32_t partitions() const { return static_cast<int32_t>(writers_.size()); }
   int64_t restored_events() const;

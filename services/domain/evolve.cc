@@ -1,0 +1,393 @@
+// Evolve: how each event changes the account. Events are facts; nothing here refuses.
+#include "services/domain/case_aggregate.h"
+#include "services/domain/internal.h"
+
+namespace collections {
+
+using namespace internal;  // NOLINT(google-build-using-namespace): this file's helpers
+
+namespace {
+
+void ApplyPayment(v1::Account& a, const v1::EventEnvelope& e) {
+  const auto& p = e.payment_posted();
+  AddBalances(*a.mutable_balances(), p.applied(), -1);
+  a.set_credit_balance_minor(a.credit_balance_minor() + p.to_credit_minor());
+  v1::PaymentRecord* rec = a.add_payments();
+  rec->set_payment_id(p.payment_id());
+  *rec->mutable_amount() = p.amount();
+  rec->set_method(p.method());
+  rec->set_reference(p.reference());
+  *rec->mutable_effective_date() = p.effective_date();
+  *rec->mutable_applied() = p.applied();
+  rec->set_to_credit_minor(p.to_credit_minor());
+  *rec->mutable_posted_at() = e.occurred_at();
+  rec->set_posted_sequence(e.sequence());
+  *a.mutable_last_payment() = *rec;
+  const int64_t amount = p.amount().amount_minor();
+  for (auto& promise : *a.mutable_promises()) {
+    if (promise.status() == v1::PROMISE_STATUS_PENDING) {
+      promise.set_paid_toward_minor(promise.paid_toward_minor() + amount);
+    }
+  }
+  if (PlanActive(a)) {
+    int64_t left = amount;
+    for (auto& inst : *a.mutable_plan()->mutable_instalments()) {
+      int64_t owed = inst.amount_minor() - inst.paid_minor();
+      if (owed <= 0 || left <= 0) continue;
+      int64_t take = std::min(owed, left);
+      inst.set_paid_minor(inst.paid_minor() + take);
+      left -= take;
+    }
+  }
+  if (a.settlement().status() == v1::SETTLEMENT_STATUS_ACTIVE) {
+    a.mutable_settlement()->set_paid_minor(a.settlement().paid_minor() + amount);
+  }
+}
+
+void ApplyReversal(v1::Account& a, const v1::PaymentReversed& r) {
+  AddBalances(*a.mutable_balances(), r.reopened(), +1);
+  a.set_credit_balance_minor(a.credit_balance_minor() - r.credit_removed_minor());
+  int64_t amount = 0;
+  if (v1::PaymentRecord* rec = FindPayment(a, r.payment_id())) {
+    rec->set_reversed(true);
+    rec->set_reversal_reason(r.reason());
+    amount = rec->amount().amount_minor();
+  }
+  if (a.last_payment().payment_id() == r.payment_id()) {
+    a.mutable_last_payment()->set_reversed(true);
+    a.mutable_last_payment()->set_reversal_reason(r.reason());
+  }
+  // The money never arrived: take it back from what pending promises, the plan and the
+  // settlement counted (latest instalments first).
+  for (auto& promise : *a.mutable_promises()) {
+    if (promise.status() == v1::PROMISE_STATUS_PENDING) {
+      promise.set_paid_toward_minor(std::max<int64_t>(0, promise.paid_toward_minor() - amount));
+    }
+  }
+  if (PlanActive(a)) {
+    int64_t left = amount;
+    auto* instalments = a.mutable_plan()->mutable_instalments();
+    for (int i = instalments->size() - 1; i >= 0 && left > 0; --i) {
+      auto* inst = instalments->Mutable(i);
+      int64_t take = std::min(inst->paid_minor(), left);
+      inst->set_paid_minor(inst->paid_minor() - take);
+      left -= take;
+    }
+  }
+  if (a.settlement().status() == v1::SETTLEMENT_STATUS_ACTIVE) {
+    a.mutable_settlement()->set_paid_minor(std::max<int64_t>(0, a.settlement().paid_minor() - amount));
+  }
+}
+
+void ApplyFlag(v1::Account& a, const v1::EventEnvelope& e) {
+  const auto& f = e.flag_changed();
+  v1::AccountFlags* flags = a.mutable_flags();
+  switch (f.change_case()) {
+    case v1::FlagChanged::kBankruptcy:
+      flags->set_bankruptcy(f.bankruptcy().status());
+      flags->set_bankruptcy_case_number(f.bankruptcy().case_number());
+      break;
+    case v1::FlagChanged::kDeceased: flags->set_deceased(f.deceased()); break;
+    case v1::FlagChanged::kCeaseCommunication:
+      flags->set_cease_communication(f.cease_communication().in_effect());
+      if (f.cease_communication().in_effect()) *flags->mutable_cease_received_at() = e.occurred_at();
+      else flags->clear_cease_received_at();
+      break;
+    case v1::FlagChanged::kAttorney:
+      flags->set_attorney_represented(f.attorney().represented());
+      *flags->mutable_attorney() = f.attorney().attorney();
+      break;
+    case v1::FlagChanged::kServicemember: flags->set_servicemember(f.servicemember()); break;
+    case v1::FlagChanged::kConsent: {
+      v1::ConsentRecord consent = f.consent();
+      *consent.mutable_given_at() = e.occurred_at();
+      bool replaced = false;
+      for (auto& c : *flags->mutable_consents()) {
+        if (c.consent_id() == consent.consent_id()) {
+          c = consent;
+          replaced = true;
+        }
+      }
+      if (!replaced) *flags->add_consents() = consent;
+      break;
+    }
+    case v1::FlagChanged::kOptOut: {
+      v1::ChannelOptOut opt = f.opt_out();
+      *opt.mutable_received_at() = e.occurred_at();
+      bool replaced = false;
+      for (auto& o : *flags->mutable_opt_outs()) {
+        if (o.channel() == opt.channel() && o.address() == opt.address()) {
+          o = opt;
+          replaced = true;
+        }
+      }
+      if (!replaced) *flags->add_opt_outs() = opt;
+      break;
+    }
+    case v1::FlagChanged::kEmployerProhibitsContact:
+      flags->set_employer_prohibits_contact(f.employer_prohibits_contact());
+      break;
+    case v1::FlagChanged::kInconvenientWindow:
+      *flags->add_inconvenient_windows() = f.inconvenient_window();
+      break;
+    case v1::FlagChanged::CHANGE_NOT_SET:
+      break;
+  }
+}
+
+void ApplyContactPoint(v1::Account& a, const v1::ContactPointChanged& c) {
+  v1::ContactPoints* cp = a.mutable_contact_points();
+  const bool verify = c.action() == v1::CONTACT_POINT_ACTION_VERIFY;
+  const bool invalidate = c.action() == v1::CONTACT_POINT_ACTION_INVALIDATE;
+  switch (c.point_case()) {
+    case v1::ContactPointChanged::kPhone: {
+      v1::Phone* found = nullptr;
+      for (auto& p : *cp->mutable_phones()) if (p.number() == c.phone().number()) found = &p;
+      if (found == nullptr) {
+        found = cp->add_phones();
+        *found = c.phone();
+      }
+      if (verify) { found->set_verified(true); found->set_invalid(false); }
+      if (invalidate) { found->set_invalid(true); found->set_verified(false); }
+      break;
+    }
+    case v1::ContactPointChanged::kEmail: {
+      if (std::find(cp->emails().begin(), cp->emails().end(), c.email()) == cp->emails().end()) {
+        cp->add_emails(c.email());
+      }
+      auto remove = [&](google::protobuf::RepeatedPtrField<std::string>* list) {
+        for (int i = list->size() - 1; i >= 0; --i) if (list->Get(i) == c.email()) list->DeleteSubrange(i, 1);
+      };
+      if (verify) { remove(cp->mutable_invalid_emails()); cp->add_verified_emails(c.email()); }
+      if (invalidate) { remove(cp->mutable_verified_emails()); cp->add_invalid_emails(c.email()); }
+      break;
+    }
+    case v1::ContactPointChanged::kAddress: {
+      if (c.action() == v1::CONTACT_POINT_ACTION_ADD) *cp->mutable_address() = c.address();
+      if (verify) { cp->mutable_address()->set_verified(true); cp->mutable_address()->set_invalid(false); }
+      if (invalidate) { cp->mutable_address()->set_invalid(true); cp->mutable_address()->set_verified(false); }
+      break;
+    }
+    case v1::ContactPointChanged::POINT_NOT_SET:
+      break;
+  }
+}
+
+void ApplyAdjustment(v1::Account& a, const v1::AdjustmentPosted& adj) {
+  AddBalances(*a.mutable_balances(), adj.increase(), +1);
+  AddBalances(*a.mutable_balances(), adj.decrease(), -1);
+  switch (adj.kind()) {
+    case v1::ADJUSTMENT_KIND_SMALL_BALANCE_WRITE_OFF:
+    case v1::ADJUSTMENT_KIND_CHARGE_OFF:
+    case v1::ADJUSTMENT_KIND_SETTLEMENT_DISCOUNT:
+      a.set_written_off_minor(a.written_off_minor() + Total(adj.decrease()));
+      break;
+    default:
+      break;
+  }
+  if (adj.kind() == v1::ADJUSTMENT_KIND_CHARGE_OFF) a.set_charged_off(true);
+}
+
+}  // namespace
+
+int64_t Total(const v1::Balances& b) {
+  return b.principal_minor() + b.interest_minor() + b.fees_minor() + b.costs_minor();
+}
+
+v1::AccountStatus DeriveStatus(const v1::Account& a) {
+  if (a.closed()) return v1::ACCOUNT_STATUS_CLOSED;
+  if (!a.owner().empty()) return v1::ACCOUNT_STATUS_SOLD;
+  if (a.settlement().status() == v1::SETTLEMENT_STATUS_COMPLETED) return v1::ACCOUNT_STATUS_SETTLED;
+  if (Total(a.balances()) == 0) return v1::ACCOUNT_STATUS_PAID_IN_FULL;
+  if (a.charged_off()) return v1::ACCOUNT_STATUS_CHARGED_OFF;
+  if (a.legal_referral()) return v1::ACCOUNT_STATUS_LEGAL;
+  if (!a.placed_with_agency().empty()) return v1::ACCOUNT_STATUS_PLACED_WITH_AGENCY;
+  for (const auto& d : a.disputes()) {
+    if (DisputeOpen(d)) return v1::ACCOUNT_STATUS_DISPUTED;
+  }
+  if (PlanActive(a)) return v1::ACCOUNT_STATUS_IN_PAYMENT_PLAN;
+  return v1::ACCOUNT_STATUS_OPEN;
+}
+
+v1::AgingBucket BucketFor(int32_t dpd) {
+  if (dpd <= 0) return v1::AGING_BUCKET_CURRENT;
+  if (dpd < 30) return v1::AGING_BUCKET_1_29;
+  if (dpd < 60) return v1::AGING_BUCKET_30_59;
+  if (dpd < 90) return v1::AGING_BUCKET_60_89;
+  if (dpd < 120) return v1::AGING_BUCKET_90_119;
+  if (dpd < 150) return v1::AGING_BUCKET_120_149;
+  if (dpd < 180) return v1::AGING_BUCKET_150_179;
+  return v1::AGING_BUCKET_180_PLUS;
+}
+
+int32_t DaysPastDue(const v1::Account& a, absl::Time now) {
+  if (Total(a.balances()) <= 0 || !IsSet(a.due_date())) return 0;
+  int64_t days = LocalDay(now, Zone(a)) - ToCivil(a.due_date());
+  return static_cast<int32_t>(std::clamp<int64_t>(days, 0, 100000));
+}
+
+void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
+  switch (e.payload_case()) {
+    case v1::EventEnvelope::kCaseOpened: {
+      const auto& o = e.case_opened();
+      a.set_account_id(e.account_id());
+      a.set_creditor(o.creditor());
+      a.set_debtor_name(o.debtor_name());
+      *a.mutable_contact_points() = o.contact_points();
+      a.set_currency(o.currency());
+      *a.mutable_balances() = o.balances();
+      *a.mutable_original_balances() = o.balances();
+      *a.mutable_due_date() = o.due_date();
+      a.set_time_zone(o.time_zone());
+      *a.mutable_opened_at() = e.occurred_at();
+      a.set_debt_type(o.debt_type());
+      a.set_original_creditor(o.original_creditor());
+      *a.mutable_date_of_first_delinquency() = o.date_of_first_delinquency();
+      a.set_jurisdiction(o.jurisdiction());
+      a.set_third_party_collector(o.third_party_collector());
+      *a.mutable_statute_of_limitations_date() = o.statute_of_limitations_date();
+      a.set_assignee(o.assignee());
+      a.set_queue(o.queue());
+      a.set_days_past_due(o.days_past_due());
+      a.set_aging_bucket(o.aging_bucket());
+      a.set_status(v1::ACCOUNT_STATUS_OPEN);
+      break;
+    }
+    case v1::EventEnvelope::kPaymentPosted: ApplyPayment(a, e); break;
+    case v1::EventEnvelope::kPaymentReversed: ApplyReversal(a, e.payment_reversed()); break;
+    case v1::EventEnvelope::kCaseAssigned:
+      a.set_assignee(e.case_assigned().assignee());
+      a.set_queue(e.case_assigned().queue());
+      break;
+    case v1::EventEnvelope::kCaseEscalated: a.set_escalated_to(e.case_escalated().supervisor()); break;
+    case v1::EventEnvelope::kFlagChanged: ApplyFlag(a, e); break;
+    case v1::EventEnvelope::kCaseClosed: a.set_closed(true); break;
+    case v1::EventEnvelope::kStatusChanged: a.set_status(e.status_changed().to()); break;
+    case v1::EventEnvelope::kContactAttempted: {
+      v1::ContactRecord rec = e.contact_attempted().contact();
+      *rec.mutable_at() = e.occurred_at();
+      rec.set_sequence(e.sequence());
+      rec.set_event_id(e.event_id());
+      *a.add_contacts() = rec;
+      *a.mutable_last_contact() = rec;
+      if (e.contact_attempted().has_callback_at()) *a.mutable_callback_at() = e.contact_attempted().callback_at();
+      else if (rec.outcome() == v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION) a.clear_callback_at();
+      break;
+    }
+    case v1::EventEnvelope::kCorrespondenceSent: {
+      v1::CorrespondenceRecord rec = e.correspondence_sent().correspondence();
+      *rec.mutable_sent_at() = e.occurred_at();
+      *a.add_correspondence() = rec;
+      if (rec.kind() == v1::CORRESPONDENCE_KIND_VALIDATION_NOTICE) {
+        *a.mutable_validation_period_end() = rec.validation_period_end();
+        a.set_validation_period_ended(false);
+      }
+      break;
+    }
+    case v1::EventEnvelope::kContactPointChanged: ApplyContactPoint(a, e.contact_point_changed()); break;
+    case v1::EventEnvelope::kLocationStatusChanged:
+      a.mutable_flags()->set_location_unknown(e.location_status_changed().location_unknown());
+      break;
+    case v1::EventEnvelope::kPromiseMade: {
+      v1::Promise p = e.promise_made().promise();
+      *p.mutable_made_at() = e.occurred_at();
+      *a.add_promises() = p;
+      break;
+    }
+    case v1::EventEnvelope::kPromiseKept:
+    case v1::EventEnvelope::kPromiseBroken:
+    case v1::EventEnvelope::kPromiseCancelled: {
+      const std::string& id = e.has_promise_kept() ? e.promise_kept().promise_id()
+                              : e.has_promise_broken() ? e.promise_broken().promise_id()
+                                                       : e.promise_cancelled().promise_id();
+      if (v1::Promise* p = FindPromise(a, id)) {
+        p->set_status(e.has_promise_kept() ? v1::PROMISE_STATUS_KEPT
+                      : e.has_promise_broken() ? v1::PROMISE_STATUS_BROKEN
+                                               : v1::PROMISE_STATUS_CANCELLED);
+        *p->mutable_resolved_at() = e.occurred_at();
+      }
+      break;
+    }
+    case v1::EventEnvelope::kPlanProposed:
+      if (a.has_plan()) *a.add_past_plans() = a.plan();
+      *a.mutable_plan() = e.plan_proposed().plan();
+      *a.mutable_plan()->mutable_proposed_at() = e.occurred_at();
+      break;
+    case v1::EventEnvelope::kPlanAccepted: a.mutable_plan()->set_status(v1::PLAN_STATUS_ACCEPTED); break;
+    case v1::EventEnvelope::kPlanActivated: a.mutable_plan()->set_status(v1::PLAN_STATUS_ACTIVE); break;
+    case v1::EventEnvelope::kInstalmentMissed: {
+      for (auto& inst : *a.mutable_plan()->mutable_instalments()) {
+        if (inst.number() == e.instalment_missed().number()) inst.set_missed(true);
+      }
+      a.mutable_plan()->set_missed_count(a.plan().missed_count() + 1);
+      break;
+    }
+    case v1::EventEnvelope::kPlanCompleted: a.mutable_plan()->set_status(v1::PLAN_STATUS_COMPLETED); break;
+    case v1::EventEnvelope::kPlanDefaulted: a.mutable_plan()->set_status(v1::PLAN_STATUS_DEFAULTED); break;
+    case v1::EventEnvelope::kPlanCancelled: a.mutable_plan()->set_status(v1::PLAN_STATUS_CANCELLED); break;
+    case v1::EventEnvelope::kSettlementAgreed: *a.mutable_settlement() = e.settlement_agreed().settlement(); break;
+    case v1::EventEnvelope::kSettlementCompleted: {
+      AddBalances(*a.mutable_balances(), e.settlement_completed().written_off(), -1);
+      a.set_written_off_minor(a.written_off_minor() + Total(e.settlement_completed().written_off()));
+      a.mutable_settlement()->set_status(v1::SETTLEMENT_STATUS_COMPLETED);
+      break;
+    }
+    case v1::EventEnvelope::kCreditRefunded:
+      a.set_credit_balance_minor(a.credit_balance_minor() - e.credit_refunded().amount().amount_minor());
+      break;
+    case v1::EventEnvelope::kAdjustmentPosted: ApplyAdjustment(a, e.adjustment_posted()); break;
+    case v1::EventEnvelope::kDisputeOpened: {
+      v1::Dispute d = e.dispute_opened().dispute();
+      *d.mutable_received_at() = e.occurred_at();
+      *a.add_disputes() = d;
+      break;
+    }
+    case v1::EventEnvelope::kDisputeVerificationSent:
+      if (v1::Dispute* d = FindDispute(a, e.dispute_verification_sent().dispute_id())) {
+        d->set_status(v1::DISPUTE_STATUS_VERIFICATION_SENT);
+        *d->mutable_verification_sent_at() = e.occurred_at();
+      }
+      break;
+    case v1::EventEnvelope::kDisputeResolved:
+      if (v1::Dispute* d = FindDispute(a, e.dispute_resolved().dispute_id())) {
+        d->set_status(e.dispute_resolved().upheld() ? v1::DISPUTE_STATUS_UPHELD : v1::DISPUTE_STATUS_REJECTED);
+        *d->mutable_resolved_at() = e.occurred_at();
+      }
+      break;
+    case v1::EventEnvelope::kDisputeWithdrawn:
+      if (v1::Dispute* d = FindDispute(a, e.dispute_withdrawn().dispute_id())) {
+        d->set_status(v1::DISPUTE_STATUS_WITHDRAWN);
+        *d->mutable_resolved_at() = e.occurred_at();
+      }
+      break;
+    case v1::EventEnvelope::kPlacedWithAgency: a.set_placed_with_agency(e.placed_with_agency().agency()); break;
+    case v1::EventEnvelope::kRecalledFromAgency: a.clear_placed_with_agency(); break;
+    case v1::EventEnvelope::kReferredToLegal: a.set_legal_referral(true); break;
+    case v1::EventEnvelope::kReportedToBureau: {
+      v1::BureauReportRecord r = e.reported_to_bureau().report();
+      *r.mutable_reported_at() = e.occurred_at();
+      *a.add_bureau_reports() = r;
+      break;
+    }
+    case v1::EventEnvelope::kDebtTransferred: a.set_owner(e.debt_transferred().new_owner()); break;
+    case v1::EventEnvelope::kAgingBucketChanged:
+      a.set_aging_bucket(e.aging_bucket_changed().to());
+      a.set_days_past_due(e.aging_bucket_changed().days_past_due());
+      break;
+    case v1::EventEnvelope::kValidationPeriodEnded: a.set_validation_period_ended(true); break;
+    case v1::EventEnvelope::PAYLOAD_NOT_SET:
+      break;
+  }
+  a.set_total_balance_minor(Total(a.balances()));
+  a.set_version(e.sequence());
+  *a.mutable_updated_at() = e.recorded_at();
+  a.set_last_hash(e.hash());
+}
+
+std::string EventType(const v1::EventEnvelope& event) {
+  if (event.payload_case() == v1::EventEnvelope::PAYLOAD_NOT_SET) return "collections.v1.Unknown";
+  const auto* field = v1::EventEnvelope::descriptor()->FindFieldByNumber(event.payload_case());
+  return "collections.v1." + field->message_type()->name();
+}
+
+}  // namespace collections

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace collections {
+
+// The balance components, in the order a payment can be applied to them.
+enum class Component { kPrincipal = 0, kInterest = 1, kFees = 2, kCosts = 3 };
+
+// Business settings of the case domain (not compliance policy). Every default is stated in
+// the README; the server takes them from flags.
+struct DomainSettings {
+  // Days after a promise's due date before it is broken (a payment in that window keeps it).
+  int promise_grace_days = 3;
+  // Days after an instalment's (business-day) due date before it is missed.
+  int plan_grace_days = 5;
+  // Missed instalments that default a plan.
+  int plan_missed_to_default = 1;
+  // Small-balance write-offs above this total need the "supervisor" role. 2500 = 25.00.
+  int64_t small_balance_threshold_minor = 2500;
+  // Settlements below this share of the balance need the "supervisor" role. 6000 = 60%.
+  int32_t min_settlement_basis_points = 6000;
+  // Payment allocation: oldest component first. Principal is the debt itself, interest
+  // accrues on it afterwards, fees and costs are charged last.
+  std::array<Component, 4> allocation_order = {Component::kPrincipal, Component::kInterest,
+                                               Component::kFees, Component::kCosts};
+};
+
+}  // namespace collections
