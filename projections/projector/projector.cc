@@ -61,6 +61,7 @@ Result<std::vector<int32_t>> Projector::Step(int timeout_ms) {
   if (records.value().empty()) return at_end;
 
   ProjectionStore::Batch batch;
+  std::map<std::string, std::vector<std::string>> old_index;  // per account, before this batch
   for (const auto& r : records.value()) {
     batch.next_offsets[r.partition] = r.offset + 1;
     v1::EventEnvelope event;
@@ -75,11 +76,22 @@ Result<std::vector<int32_t>> Projector::Step(int timeout_ms) {
       auto stored = store_.GetAccount(event.account_id());
       if (!stored) return stored.error();
       it = batch.accounts.emplace(event.account_id(), stored.value().value_or(v1::Account())).first;
+      old_index[event.account_id()] = stored.value() ? IndexKeys(*stored.value()) : std::vector<std::string>();
     }
     Evolve(it->second, event);
     it->second.mutable_last_position()->set_partition(r.partition);
     it->second.mutable_last_position()->set_offset(r.offset);
     batch.events.emplace_back(std::move(event), r.value);
+  }
+  for (const auto& [id, account] : batch.accounts) {
+    std::vector<std::string> now_keys = IndexKeys(account);
+    const std::vector<std::string>& before = old_index[id];
+    for (const auto& k : before) {
+      if (std::find(now_keys.begin(), now_keys.end(), k) == now_keys.end()) batch.index_deletes.push_back(k);
+    }
+    for (const auto& k : now_keys) {
+      if (std::find(before.begin(), before.end(), k) == before.end()) batch.index_puts.push_back(k);
+    }
   }
   if (auto e = store_.Apply(batch)) return *e;
   applied_events_ += static_cast<int64_t>(batch.events.size());

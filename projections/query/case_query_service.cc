@@ -1,6 +1,9 @@
 #include "projections/query/case_query_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "projections/query/priority.h"
+#include "services/domain/case_aggregate.h"
+#include "services/domain/internal.h"
 #include "services/api/deadline.h"
 #include "services/api/error_mapping.h"
 
@@ -32,6 +35,119 @@ grpc::Status CaseQueryService::GetAccount(grpc::ServerContext* context,
                               request->account_id()});
   }
   *reply = std::move(*account.value());
+  // Days past due as of now (the stored value is as of the last bucket change).
+  const absl::Time now = clock_.Now();
+  reply->set_days_past_due(DaysPastDue(*reply, now));
+  for (auto& reason : Prioritize(*reply, now).reasons) *reply->add_priority() = std::move(reason);
+  return grpc::Status::OK;
+}
+
+namespace {
+
+v1::AccountSummary Summarize(const v1::Account& a, absl::Time now) {
+  v1::AccountSummary s;
+  s.set_account_id(a.account_id());
+  s.set_status(a.status());
+  s.set_aging_bucket(a.aging_bucket());
+  s.set_days_past_due(DaysPastDue(a, now));
+  s.set_total_balance_minor(a.total_balance_minor());
+  s.set_currency(a.currency());
+  s.set_creditor(a.creditor());
+  s.set_assignee(a.assignee());
+  s.set_queue(a.queue());
+  s.set_version(a.version());
+  return s;
+}
+
+bool Matches(const v1::ListAccountsRequest& r, const v1::Account& a) {
+  return (r.status() == v1::ACCOUNT_STATUS_UNSPECIFIED || a.status() == r.status()) &&
+         (r.aging_bucket() == v1::AGING_BUCKET_UNSPECIFIED || a.aging_bucket() == r.aging_bucket()) &&
+         (r.assignee().empty() || a.assignee() == r.assignee()) && (r.queue().empty() || a.queue() == r.queue()) &&
+         (r.creditor().empty() || a.creditor() == r.creditor());
+}
+
+}  // namespace
+
+grpc::Status CaseQueryService::ListAccounts(grpc::ServerContext* context, const v1::ListAccountsRequest* request,
+                                            v1::ListAccountsResponse* reply) {
+  int page_size = request->page_size() == 0 ? 50 : request->page_size();
+  if (page_size < 0 || page_size > 500) {
+    return ToGrpcStatus(Error::InvalidArgument("page_size", "page_size must be 1..500 (0 = 50)"));
+  }
+  // Drive the scan from the most selective index given; check the other filters per account.
+  std::optional<std::string> prefix;
+  if (!request->assignee().empty()) prefix = IndexPrefix(IndexDimension::kAssignee, request->assignee());
+  else if (!request->queue().empty()) prefix = IndexPrefix(IndexDimension::kQueue, request->queue());
+  else if (!request->creditor().empty()) prefix = IndexPrefix(IndexDimension::kCreditor, request->creditor());
+  else if (request->status() != v1::ACCOUNT_STATUS_UNSPECIFIED)
+    prefix = IndexPrefix(IndexDimension::kStatus, std::to_string(request->status()));
+  else if (request->aging_bucket() != v1::AGING_BUCKET_UNSPECIFIED)
+    prefix = IndexPrefix(IndexDimension::kBucket, std::to_string(request->aging_bucket()));
+
+  const absl::Time now = clock_.Now();
+  std::string cursor = request->page_token();
+  const absl::Time deadline = CallDeadline(context);
+  for (;;) {
+    auto ids = prefix ? store_.ScanIndex(*prefix, cursor, 500) : store_.ScanAccountIds(cursor, 500);
+    if (!ids) return ToGrpcStatus(ids.error());
+    for (const auto& id : ids.value()) {
+      cursor = id;
+      auto account = store_.GetAccount(id);
+      if (!account) return ToGrpcStatus(account.error());
+      if (!account.value() || !Matches(*request, *account.value())) continue;
+      if (reply->accounts_size() == page_size) {
+        // One more match exists: the page ends before it.
+        reply->set_next_page_token(reply->accounts(page_size - 1).account_id());
+        return grpc::Status::OK;
+      }
+      *reply->add_accounts() = Summarize(*account.value(), now);
+    }
+    if (ids.value().size() < 500) return grpc::Status::OK;
+    if (absl::Now() > deadline) {
+      return ToGrpcStatus(Error{Errc::kDeadlineExceeded, "LIST_TIMEOUT",
+                                "the listing did not finish before the deadline; narrow the filters", {}, {}});
+    }
+  }
+}
+
+grpc::Status CaseQueryService::GetWorkQueue(grpc::ServerContext* context, const v1::GetWorkQueueRequest* request,
+                                            v1::GetWorkQueueResponse* reply) {
+  if (request->assignee().empty() == request->queue().empty()) {
+    return ToGrpcStatus(Error::InvalidArgument("assignee", "give exactly one of assignee and queue"));
+  }
+  const int limit = request->limit() == 0 ? 50 : request->limit();
+  if (limit < 0 || limit > 1000) return ToGrpcStatus(Error::InvalidArgument("limit", "limit must be 1..1000"));
+  const std::string prefix = request->assignee().empty() ? IndexPrefix(IndexDimension::kQueue, request->queue())
+                                                         : IndexPrefix(IndexDimension::kAssignee, request->assignee());
+  const absl::Time now = clock_.Now();
+  std::vector<v1::WorkItem> items;
+  std::string cursor;
+  for (;;) {
+    auto ids = store_.ScanIndex(prefix, cursor, 1000);
+    if (!ids) return ToGrpcStatus(ids.error());
+    for (const auto& id : ids.value()) {
+      cursor = id;
+      auto account = store_.GetAccount(id);
+      if (!account) return ToGrpcStatus(account.error());
+      if (!account.value()) continue;
+      Priority p = Prioritize(*account.value(), now);
+      if (!p.actionable) continue;
+      v1::WorkItem item;
+      *item.mutable_account() = Summarize(*account.value(), now);
+      item.set_priority(p.score);
+      for (auto& r : p.reasons) *item.add_reasons() = std::move(r);
+      if (p.contact_allowed_from) *item.mutable_contact_allowed_from() = internal::ToProto(*p.contact_allowed_from);
+      items.push_back(std::move(item));
+    }
+    if (ids.value().size() < 1000) break;
+  }
+  std::stable_sort(items.begin(), items.end(), [](const v1::WorkItem& a, const v1::WorkItem& b) {
+    if (a.priority() != b.priority()) return a.priority() > b.priority();
+    return a.account().days_past_due() > b.account().days_past_due();
+  });
+  if (static_cast<int>(items.size()) > limit) items.resize(limit);
+  for (auto& item : items) *reply->add_items() = std::move(item);
+  *reply->mutable_as_of() = internal::ToProto(now);
   return grpc::Status::OK;
 }
 

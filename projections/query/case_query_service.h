@@ -3,6 +3,7 @@
 #include "collections/v1/case_service.grpc.pb.h"
 #include "projections/projector/projector.h"
 #include "projections/store/store.h"
+#include "services/domain/clock.h"
 
 namespace collections {
 
@@ -10,15 +11,20 @@ namespace collections {
 // (bounded by the call deadline) until the projector has applied that record. Thread-safe.
 class CaseQueryService final : public v1::CaseQueryService::Service {
  public:
-  CaseQueryService(const ProjectionStore& store, Projector& projector)
-      : store_(store), projector_(projector) {}
+  CaseQueryService(const ProjectionStore& store, Projector& projector, const Clock& clock)
+      : store_(store), projector_(projector), clock_(clock) {}
 
   grpc::Status GetAccount(grpc::ServerContext* context, const v1::GetAccountRequest* request,
                           v1::Account* reply) override;
+  grpc::Status ListAccounts(grpc::ServerContext* context, const v1::ListAccountsRequest* request,
+                            v1::ListAccountsResponse* reply) override;
+  grpc::Status GetWorkQueue(grpc::ServerContext* context, const v1::GetWorkQueueRequest* request,
+                            v1::GetWorkQueueResponse* reply) override;
 
  private:
   const ProjectionStore& store_;
   Projector& projector_;
+  const Clock& clock_;
 };
 
 }  // namespace collections

@@ -42,6 +42,7 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
       {"accounts", rocksdb::ColumnFamilyOptions()},
       {"events", rocksdb::ColumnFamilyOptions()},
+      {"index", rocksdb::ColumnFamilyOptions()},
   };
   std::unique_ptr<ProjectionStore> store(new ProjectionStore());
   rocksdb::DB* db = nullptr;
@@ -103,12 +104,63 @@ Status ProjectionStore::Apply(const Batch& batch) {
   for (const auto& [event, raw] : batch.events) {
     wb.Put(handles_[2], EventKey(event.account_id(), event.sequence()), raw).PermitUncheckedError();
   }
+  for (const auto& key : batch.index_deletes) wb.Delete(handles_[3], key).PermitUncheckedError();
+  for (const auto& key : batch.index_puts) wb.Put(handles_[3], key, "").PermitUncheckedError();
   for (const auto& [p, offset] : batch.next_offsets) {
     wb.Put(handles_[0], kOffsetPrefix + std::to_string(p), std::to_string(offset)).PermitUncheckedError();
   }
   rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &wb);
   if (!s.ok()) return StorageError(s, "applying a batch");
   return std::nullopt;
+}
+
+std::string IndexPrefix(IndexDimension dimension, const std::string& value) {
+  static constexpr const char* kNames[] = {"status", "bucket", "assignee", "queue", "creditor"};
+  std::string key = kNames[static_cast<int>(dimension)];
+  key.push_back('\0');
+  key += value;
+  key.push_back('\0');
+  return key;
+}
+
+std::vector<std::string> IndexKeys(const v1::Account& a) {
+  std::vector<std::string> keys;
+  auto add = [&](IndexDimension d, const std::string& value) {
+    if (!value.empty()) keys.push_back(IndexPrefix(d, value) + a.account_id());
+  };
+  add(IndexDimension::kStatus, std::to_string(a.status()));
+  add(IndexDimension::kBucket, std::to_string(a.aging_bucket()));
+  add(IndexDimension::kAssignee, a.assignee());
+  add(IndexDimension::kQueue, a.queue());
+  add(IndexDimension::kCreditor, a.creditor());
+  return keys;
+}
+
+Result<std::vector<std::string>> ProjectionStore::ScanIndex(const std::string& prefix,
+                                                            const std::string& start_after, int limit) const {
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[3]));
+  std::string start = prefix + start_after;
+  for (it->Seek(start); it->Valid() && it->key().starts_with(prefix) && static_cast<int>(out.size()) < limit;
+       it->Next()) {
+    std::string id = it->key().ToString().substr(prefix.size());
+    if (!start_after.empty() && id == start_after) continue;
+    out.push_back(std::move(id));
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading index");
+  return out;
+}
+
+Result<std::vector<std::string>> ProjectionStore::ScanAccountIds(const std::string& start_after, int limit) const {
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[1]));
+  for (it->Seek(start_after); it->Valid() && static_cast<int>(out.size()) < limit; it->Next()) {
+    std::string id = it->key().ToString();
+    if (!start_after.empty() && id == start_after) continue;
+    out.push_back(std::move(id));
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading accounts");
+  return out;
 }
 
 Result<std::string> ProjectionStore::Digest() const {

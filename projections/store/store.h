@@ -24,6 +24,8 @@ namespace collections {
 //   default   meta: "offset/<partition>" -> next offset to consume (decimal)
 //   accounts  account id -> collections.v1.Account (deterministic bytes)
 //   events    account id, '\0', sequence (8 bytes big-endian) -> the record's bytes as in the log
+//   index     dimension, '\0', value, '\0', account id -> "" (status, bucket, assignee, queue,
+//             creditor), for ListAccounts and GetWorkQueue
 //
 // Every consumed batch goes in with one WriteBatch that also moves the offsets, so a crash
 // can neither apply an event twice nor skip one. Thread-safe (RocksDB is).
@@ -51,8 +53,16 @@ class ProjectionStore {
     std::map<std::string, v1::Account> accounts;
     std::vector<std::pair<v1::EventEnvelope, std::string>> events;  // envelope, raw bytes
     std::map<int32_t, int64_t> next_offsets;
+    std::vector<std::string> index_deletes;
+    std::vector<std::string> index_puts;
   };
   Status Apply(const Batch& batch);
+
+  // Account ids under an index prefix (see IndexPrefix), in order, after `start_after`.
+  Result<std::vector<std::string>> ScanIndex(const std::string& prefix, const std::string& start_after,
+                                             int limit) const;
+  // Account ids in order, after `start_after`.
+  Result<std::vector<std::string>> ScanAccountIds(const std::string& start_after, int limit) const;
 
   // SHA-256 over every key and value of every column family, in order: two stores with the
   // same digest hold the same bytes.
@@ -61,7 +71,16 @@ class ProjectionStore {
  private:
   ProjectionStore() = default;
   std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, accounts, events
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, accounts, events, index
 };
+
+// Index dimensions.
+enum class IndexDimension { kStatus, kBucket, kAssignee, kQueue, kCreditor };
+
+// The prefix of the index entries of one dimension and value.
+std::string IndexPrefix(IndexDimension dimension, const std::string& value);
+
+// The index entries an account has (one per dimension with a value).
+std::vector<std::string> IndexKeys(const v1::Account& account);
 
 }  // namespace collections

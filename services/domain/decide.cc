@@ -138,8 +138,13 @@ struct Decider {
     // An active settlement caps what is owed at the settlement amount: pay up to what remains
     // of it; the completion below writes off the rest.
     int64_t to_credit = 0;
-    *posted->mutable_applied() = Allocate(state->balances(), amount, settings, to_credit);
-    posted->set_to_credit_minor(to_credit);
+    const auto& settlement = state->settlement();
+    int64_t applicable = amount;
+    if (settlement.status() == v1::SETTLEMENT_STATUS_ACTIVE) {
+      applicable = std::min(amount, std::max<int64_t>(0, settlement.amount_minor() - settlement.paid_minor()));
+    }
+    *posted->mutable_applied() = Allocate(state->balances(), applicable, settings, to_credit);
+    posted->set_to_credit_minor(to_credit + amount - applicable);
     out.push_back(e);
 
     if (const v1::Promise* p = PendingPromise(*state); p && p->paid_toward_minor() + amount >= p->amount_minor()) {

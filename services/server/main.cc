@@ -1,5 +1,11 @@
 // collections-server: the collections case service (command and query side in one process).
+#include <algorithm>
 #include <csignal>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "absl/strings/str_split.h"
 #include <thread>
 
 #include "services/common/flags.h"
@@ -33,11 +39,42 @@ int main(int argc, char** argv) {
   flags.Add("max-batch", &options.writer.max_batch, "most commands in one Kafka transaction");
   flags.Add("transaction-gap-ms", &options.writer.transaction_gap_ms,
             "pause after a commit before the next transaction (gathers a bigger group commit)");
+  flags.Add("tick-interval-ms", &options.writer.tick_interval_ms,
+            "how often writers look for time-driven events (promises broken, aging ...)");
+  auto& domain = options.writer.domain;
+  flags.Add("promise-grace-days", &domain.promise_grace_days, "days after a promise's due date before it breaks");
+  flags.Add("plan-grace-days", &domain.plan_grace_days, "days after an instalment's due date before it is missed");
+  flags.Add("plan-missed-to-default", &domain.plan_missed_to_default, "missed instalments that default a plan");
+  int small_balance = static_cast<int>(domain.small_balance_threshold_minor);
+  flags.Add("small-balance-threshold-minor", &small_balance,
+            "small-balance write-offs above this (minor units) need a supervisor");
+  int min_settlement = domain.min_settlement_basis_points;
+  flags.Add("min-settlement-basis-points", &min_settlement,
+            "settlements below this share of the balance (6000 = 60%) need a supervisor");
+  std::string allocation = "principal,interest,fees,costs";
+  flags.Add("allocation-order", &allocation, "order payments are applied to the balance components");
   flags.Add("db", &options.db_path, "projection RocksDB directory");
   flags.Add("rebuild-projection", &options.rebuild_projection,
             "delete the projection and rebuild it from offset 0 before serving");
   flags.Add("log-level", &log_level, "debug, info, warn or error");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
+  domain.small_balance_threshold_minor = small_balance;
+  domain.min_settlement_basis_points = min_settlement;
+  {
+    std::map<std::string, collections::Component> names = {{"principal", collections::Component::kPrincipal},
+                                                            {"interest", collections::Component::kInterest},
+                                                            {"fees", collections::Component::kFees},
+                                                            {"costs", collections::Component::kCosts}};
+    std::vector<std::string> parts = absl::StrSplit(allocation, ',');
+    std::set<std::string> seen(parts.begin(), parts.end());
+    if (parts.size() != 4 || seen.size() != 4 ||
+        std::any_of(parts.begin(), parts.end(), [&](const std::string& p) { return !names.count(p); })) {
+      std::fprintf(stderr, "collections-server: --allocation-order must name principal, interest, fees and costs "
+                           "once each, e.g. costs,fees,interest,principal\n");
+      return 2;
+    }
+    for (size_t i = 0; i < 4; ++i) domain.allocation_order[i] = names[parts[i]];
+  }
   if (log_level == "debug") collections::MinLogLevel() = collections::LogLevel::kDebug;
   if (log_level == "warn") collections::MinLogLevel() = collections::LogLevel::kWarn;
   if (log_level == "error") collections::MinLogLevel() = collections::LogLevel::kError;

@@ -35,9 +35,11 @@ Status ServerApp::Start() {
   projector_ = std::make_unique<Projector>(options_.log, *store_, router_->partitions(),
                                            options_.writer.transactional_id_prefix + "-projector");
   if (auto e = projector_->Start()) return e;
+  // Reads the log itself (not the projection): the audit answers for the system of record.
+  compliance_service_ = std::make_unique<ComplianceService>(options_.log, router_->partitions());
 
   command_service_ = std::make_unique<CaseCommandService>(*router_);
-  query_service_ = std::make_unique<CaseQueryService>(*store_, *projector_);
+  query_service_ = std::make_unique<CaseQueryService>(*store_, *projector_, clock_);
   // Touching the descriptor links the vendored health.proto into the binary, so reflection can
   // describe grpc.health.v1.Health (the built-in service does not register it).
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
@@ -47,6 +49,7 @@ Status ServerApp::Start() {
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(command_service_.get());
   builder.RegisterService(query_service_.get());
+  builder.RegisterService(compliance_service_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     return Error{Errc::kUnavailable, "LISTEN_FAILED",

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "projections/compliance/compliance_service.h"
 #include "projections/projector/projector.h"
 #include "projections/query/case_query_service.h"
 #include "projections/store/store.h"
@@ -53,6 +54,7 @@ class ServerApp {
   std::unique_ptr<Projector> projector_;
   std::unique_ptr<CaseCommandService> command_service_;
   std::unique_ptr<CaseQueryService> query_service_;
+  std::unique_ptr<ComplianceService> compliance_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

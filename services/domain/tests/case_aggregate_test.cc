@@ -422,6 +422,17 @@ BOOST_AUTO_TEST_CASE(settlement_below_minimum_needs_a_supervisor_and_completion_
   BOOST_TEST(c.account.status() == v1::ACCOUNT_STATUS_SETTLED);
 }
 
+BOOST_AUTO_TEST_CASE(paying_more_than_the_settlement_leaves_the_excess_as_credit) {
+  Case c = Opened();
+  c.Must(Settle(70000, "collector"));
+  c.Must(Payment("P1", 30000));
+  BOOST_TEST(c.account.settlement().paid_minor() == 30000);
+  c.Must(Payment("P2", 45000));
+  BOOST_TEST(c.account.status() == v1::ACCOUNT_STATUS_SETTLED);
+  BOOST_TEST(c.account.credit_balance_minor() == 5000);
+  BOOST_TEST(c.account.written_off_minor() == 35000);
+}
+
 BOOST_AUTO_TEST_CASE(settlement_at_or_above_minimum_needs_no_supervisor) {
   Case c = Opened();
   c.Must(Settle(63000, "collector"));  // 60%

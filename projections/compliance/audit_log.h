@@ -1,0 +1,54 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "projections/compliance/audit.h"
+#include "services/domain/error.h"
+#include "services/kafka/kafka.h"
+
+namespace collections::compliance {
+
+// Reads the event topic for the audit: every committed record (read_committed, the same
+// isolation the projector uses) of the chosen partitions, from offset 0 to the end of the log
+// as it was when the read started. Reads the log itself, never the projection, so a
+// projection bug cannot hide a tampered or missing event.
+//
+// Lifetime: holds only options; each read opens its own short-lived kafka::LogReader.
+// Threading: thread-safe (reads share nothing), so one instance serves concurrent gRPC calls.
+class AuditLog {
+ public:
+  // `partitions` is the topic's partition count (as the writer created it); it decides which
+  // partition holds an account (kafka::PartitionFor).
+  AuditLog(kafka::LogOptions log, int32_t partitions);
+
+  int32_t partitions() const { return partitions_; }
+  const kafka::LogOptions& log() const { return log_; }
+
+  // Called every few seconds during a read with (records read, records to go).
+  using Progress = std::function<void(int64_t, int64_t)>;
+
+  // Every record of `partitions` up to their log end, in partition then offset order.
+  // Returns kDeadlineExceeded if `deadline` passes first, kUnavailable if the broker fails,
+  // kInvalidArgument for a partition outside [0, partitions()).
+  Result<std::vector<LoggedRecord>> ReadPartitions(const std::vector<int32_t>& partitions,
+                                                   absl::Time deadline,
+                                                   const Progress& progress = nullptr) const;
+
+  // The records of one account (read from its partition only), in log order. An account
+  // with no records gives an empty list.
+  Result<std::vector<LoggedRecord>> ReadAccount(const std::string& account_id,
+                                                absl::Time deadline) const;
+
+  // Every record of the topic grouped by account.
+  Result<RecordsByAccount> ReadAll(absl::Time deadline, const Progress& progress = nullptr) const;
+
+ private:
+  const kafka::LogOptions log_;
+  const int32_t partitions_;
+};
+
+}  // namespace collections::compliance

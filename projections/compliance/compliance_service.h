@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstdint>
+
+#include "collections/v1/compliance_service.grpc.pb.h"
+#include "projections/compliance/audit_log.h"
+#include "services/kafka/kafka.h"
+
+namespace collections {
+
+// collections.v1.ComplianceService: audit trail, bitemporal replay, chain verification and
+// period export, all computed from the Kafka topic (AuditLog) with the pure functions of
+// projections/compliance/audit.h. It never reads the RocksDB projection: an examiner's answer
+// must come from the system of record.
+//
+// Lifetime: owns its AuditLog; create after the topic exists, destroy after the gRPC server.
+// Threading: thread-safe; every call opens its own log reader and shares no mutable state.
+class ComplianceService final : public v1::ComplianceService::Service {
+ public:
+  // `partitions` is the topic's partition count (kafka::EnsureTopic's answer).
+  ComplianceService(kafka::LogOptions log, int32_t partitions);
+
+  grpc::Status GetAuditTrail(grpc::ServerContext* context, const v1::GetAuditTrailRequest* request,
+                             v1::GetAuditTrailResponse* reply) override;
+  grpc::Status ReplayAccount(grpc::ServerContext* context, const v1::ReplayAccountRequest* request,
+                             grpc::ServerWriter<v1::ReplayStep>* writer) override;
+  grpc::Status VerifyAuditTrail(grpc::ServerContext* context,
+                                const v1::VerifyAuditTrailRequest* request,
+                                v1::VerifyAuditTrailResponse* reply) override;
+  grpc::Status ExportEvents(grpc::ServerContext* context, const v1::ExportEventsRequest* request,
+                            grpc::ServerWriter<v1::AuditEntry>* writer) override;
+
+ private:
+  compliance::AuditLog log_;
+};
+
+}  // namespace collections

@@ -1,0 +1,438 @@
+// collectionsctl: the compliance officer's command line. Talks gRPC to a running
+// collections-server (collections.v1.ComplianceService) and answers, from the log itself,
+// "what happened on this account, what did it look like after each step, and was anything
+// altered?"
+//
+// Exit codes: 0 success (and, for verify, an intact chain), 1 verify found a break,
+// 2 bad usage, 3 the service could not answer (unreachable, not found, timed out).
+#include <grpcpp/grpcpp.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "collections/v1/compliance_service.grpc.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "projections/compliance/audit.h"
+#include "services/common/flags.h"
+#include "services/domain/case_aggregate.h"
+#include "services/domain/hashing.h"
+
+namespace collections::ctl {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitBroken = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitServiceError = 3;
+
+constexpr const char kProgram[] = "collectionsctl";
+constexpr const char kOverview[] =
+    "collectionsctl: compliance tooling for the collections case service. Every answer is\n"
+    "computed by the service from the Kafka event log (the system of record), not from a\n"
+    "projection.\n"
+    "\n"
+    "Commands:\n"
+    "  replay ACCOUNT   the account's events in order with the state after each one\n"
+    "                   [--format table|json] [--as-of RFC3339] [--as-known-at RFC3339]\n"
+    "  verify ACCOUNT   recompute the account's hash chain; exit 1 if it is broken\n"
+    "  verify --all     the same for every account, partition by partition\n"
+    "  export ACCOUNT   every event of the account for an examiner\n"
+    "                   --format jsonl|csv [--out FILE]\n"
+    "  export --from DATE --to DATE --format jsonl|csv [--out FILE]\n"
+    "                   every event whose business time is in the range, all accounts\n"
+    "\n"
+    "\"What happened on account X, and prove nothing was altered\":\n"
+    "  collectionsctl replay X && collectionsctl verify X\n"
+    "\n"
+    "Run `collectionsctl COMMAND --help` for a command's flags. Exit codes: 0 ok (intact),\n"
+    "1 chain broken, 2 bad usage, 3 the service could not answer.";
+
+// Flags every command accepts, so they may come before or after the command name.
+struct CommonFlags {
+  std::string target = "127.0.0.1:50051";
+  int timeout_seconds = 600;
+};
+
+void AddCommon(FlagParser& flags, CommonFlags& common) {
+  flags.Add("target", &common.target, "address of the collections service (host:port)");
+  flags.Add("timeout-seconds", &common.timeout_seconds,
+            "deadline of each call; reading a large log for --all or a period takes a while");
+}
+
+std::unique_ptr<v1::ComplianceService::Stub> Connect(const CommonFlags& common) {
+  grpc::ChannelArguments args;
+  // A replay step carries the whole account; a long history makes large messages.
+  args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
+  return v1::ComplianceService::NewStub(
+      grpc::CreateCustomChannel(common.target, grpc::InsecureChannelCredentials(), args));
+}
+
+std::unique_ptr<grpc::ClientContext> Context(const CommonFlags& common) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(common.timeout_seconds));
+  return context;
+}
+
+int ServiceError(const CommonFlags& common, const grpc::Status& status) {
+  std::fprintf(stderr, "%s: the service at %s answered %d: %s\n", kProgram, common.target.c_str(),
+               static_cast<int>(status.error_code()), status.error_message().c_str());
+  return kExitServiceError;
+}
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "%s: %s (see --help)\n", kProgram, message.c_str());
+  return kExitUsage;
+}
+
+// RFC 3339 instant ("2025-10-01T12:00:00Z", offsets allowed) or, with `date_ok`, a UTC date
+// ("2025-10-01" = its midnight). `end_of_day` moves a date to the next midnight, so that
+// "--to 2025-10-31" includes the whole of the 31st.
+bool ParseInstant(const std::string& text, bool end_of_day, google::protobuf::Timestamp* out) {
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &err)) {
+    absl::CivilDay day;
+    if (!absl::ParseCivilTime(text, &day)) return false;
+    t = absl::FromCivil(end_of_day ? day + 1 : day, absl::UTCTimeZone());
+  }
+  out->set_seconds(absl::ToUnixSeconds(t));
+  out->set_nanos(static_cast<int32_t>((t - absl::FromUnixSeconds(absl::ToUnixSeconds(t))) /
+                                      absl::Nanoseconds(1)));
+  return true;
+}
+
+std::string Json(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;  // the same names as the .proto and the CSV
+  std::string out;
+  auto status = google::protobuf::util::MessageToJsonString(message, &out, options);
+  // Every message here is generated code with known fields; failing to print one would be a
+  // bug in protobuf, and printing an empty object would silently lose an event.
+  if (!status.ok()) {
+    std::fprintf(stderr, "%s: cannot print a message as JSON: %s\n", kProgram,
+                 status.ToString().c_str());
+    std::exit(kExitServiceError);
+  }
+  return out;
+}
+
+std::string ShortType(const std::string& type) {
+  constexpr std::string_view kPrefix = "collections.v1.";
+  return type.rfind(kPrefix, 0) == 0 ? type.substr(kPrefix.size()) : type;
+}
+
+std::string Money(int64_t minor, const std::string& currency) {
+  const char* sign = minor < 0 ? "-" : "";
+  const int64_t abs = minor < 0 ? -minor : minor;
+  return absl::StrFormat("%s%d.%02d %s", sign, abs / 100, abs % 100, currency);
+}
+
+std::string StatusName(v1::AccountStatus status) {
+  std::string name = v1::AccountStatus_Name(status);
+  constexpr std::string_view kPrefix = "ACCOUNT_STATUS_";
+  return name.rfind(kPrefix, 0) == 0 ? name.substr(kPrefix.size()) : name;
+}
+
+// Opens --out, or stdout without it. Returns nullptr (after saying why) if it cannot.
+std::FILE* OpenOut(const std::string& path) {
+  if (path.empty() || path == "-") return stdout;
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) std::fprintf(stderr, "%s: cannot write %s\n", kProgram, path.c_str());
+  return f;
+}
+
+int CloseOut(std::FILE* out, const std::string& path) {
+  if (out == stdout) return std::fflush(stdout) == 0 ? kExitOk : kExitServiceError;
+  if (std::fclose(out) != 0) {
+    std::fprintf(stderr, "%s: writing %s failed\n", kProgram, path.c_str());
+    return kExitServiceError;
+  }
+  return kExitOk;
+}
+
+// ---- replay ----
+
+int Replay(int argc, char** argv) {
+  CommonFlags common;
+  std::string format = "table", as_of, as_known_at;
+  FlagParser flags(
+      "collectionsctl replay ACCOUNT",
+      "Replays the account from the event log: each event in sequence order with the state\n"
+      "after it, computed by the domain's Evolve (the code the service itself runs). With\n"
+      "--as-of only events that had happened by then (business time); with --as-known-at only\n"
+      "events the system had recorded by then (system time). Table columns: seq, occurred_at,\n"
+      "recorded_at, type, actor, balance and status after. --format json prints one\n"
+      "collections.v1.ReplayStep per line (JSON Lines).");
+  AddCommon(flags, common);
+  flags.Add("format", &format, "table or json");
+  flags.Add("as-of", &as_of, "business time cut-off, RFC 3339 (e.g. 2025-10-01T00:00:00Z)");
+  flags.Add("as-known-at", &as_known_at, "system time cut-off, RFC 3339");
+  if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
+  if (flags.positional().size() != 1) return Usage("replay takes exactly one ACCOUNT");
+  if (format != "table" && format != "json") return Usage("--format must be table or json");
+
+  v1::ReplayAccountRequest request;
+  request.set_account_id(flags.positional()[0]);
+  if (!as_of.empty() && !ParseInstant(as_of, false, request.mutable_as_of_business_time())) {
+    return Usage("--as-of is not an RFC 3339 time");
+  }
+  if (!as_known_at.empty() && !ParseInstant(as_known_at, false, request.mutable_as_known_at())) {
+    return Usage("--as-known-at is not an RFC 3339 time");
+  }
+  auto stub = Connect(common);
+  auto context = Context(common);
+  auto reader = stub->ReplayAccount(context.get(), request);
+  v1::ReplayStep step;
+  int64_t steps = 0;
+  if (format == "table") {
+    std::printf("%5s  %-27s  %-27s  %-26s  %-20s  %18s  %s\n", "seq", "occurred_at", "recorded_at",
+                "type", "actor", "balance_after", "status_after");
+  }
+  while (reader->Read(&step)) {
+    ++steps;
+    if (format == "json") {
+      std::printf("%s\n", Json(step).c_str());
+      continue;
+    }
+    const v1::EventEnvelope& e = step.event();
+    const v1::Account& a = step.state_after();
+    std::printf("%5lld  %-27s  %-27s  %-26s  %-20s  %18s  %s\n", static_cast<long long>(e.sequence()),
+                compliance::Rfc3339(e.occurred_at()).c_str(),
+                compliance::Rfc3339(e.recorded_at()).c_str(),
+                ShortType(EventType(e)).c_str(), e.actor().id().c_str(),
+                Money(a.total_balance_minor(), a.currency()).c_str(), StatusName(a.status()).c_str());
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return ServiceError(common, status);
+  std::fflush(stdout);
+  std::fprintf(stderr, "%lld event(s) replayed for %s%s\n", static_cast<long long>(steps),
+               request.account_id().c_str(),
+               request.has_as_of_business_time() || request.has_as_known_at() ? " (cut off)" : "");
+  return kExitOk;
+}
+
+// ---- verify ----
+
+void PrintBreaks(const v1::VerifyAuditTrailResponse& response) {
+  for (const auto& b : response.breaks()) {
+    std::printf("BREAK account=%s sequence=%lld partition=%d offset=%lld reason=%s\n",
+                b.account_id().c_str(), static_cast<long long>(b.sequence()), b.partition(),
+                static_cast<long long>(b.offset()), b.reason().c_str());
+  }
+}
+
+int Verify(int argc, char** argv) {
+  CommonFlags common;
+  bool all = false;
+  FlagParser flags(
+      "collectionsctl verify ACCOUNT|--all",
+      "Recomputes the audit hash chain from the event log: each event's hash must be\n"
+      "SHA-256(prev_hash || its content), its prev_hash the hash of the event before it, and\n"
+      "its sequence the next one. Prints \"intact\" or every break with account, sequence,\n"
+      "partition, offset and reason. Exit code 0 when intact, 1 when broken. --all checks every\n"
+      "account partition by partition, with progress on stderr.");
+  AddCommon(flags, common);
+  flags.Add("all", &all, "verify every account on the topic");
+  if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
+  if (all == !flags.positional().empty() || flags.positional().size() > 1) {
+    return Usage("verify takes one ACCOUNT or --all");
+  }
+  auto stub = Connect(common);
+
+  if (!all) {
+    v1::VerifyAuditTrailRequest request;
+    request.set_account_id(flags.positional()[0]);
+    v1::VerifyAuditTrailResponse response;
+    grpc::Status status = stub->VerifyAuditTrail(Context(common).get(), request, &response);
+    if (!status.ok()) return ServiceError(common, status);
+    if (response.intact()) {
+      std::printf("intact: account %s, %lld events, hash chain verified\n",
+                  request.account_id().c_str(), static_cast<long long>(response.events_checked()));
+      return kExitOk;
+    }
+    std::printf("BROKEN: account %s, %d break(s) in %lld events\n", request.account_id().c_str(),
+                response.breaks_size(), static_cast<long long>(response.events_checked()));
+    PrintBreaks(response);
+    return kExitBroken;
+  }
+
+  // Partition by partition: each call is bounded, and the officer sees it moving.
+  v1::VerifyAuditTrailResponse total;
+  total.set_intact(true);
+  int32_t partitions = 1;
+  for (int32_t p = 0; p < partitions; ++p) {
+    v1::VerifyAuditTrailRequest request;
+    request.set_partition(p);
+    v1::VerifyAuditTrailResponse response;
+    grpc::Status status = stub->VerifyAuditTrail(Context(common).get(), request, &response);
+    if (!status.ok()) return ServiceError(common, status);
+    partitions = response.partitions();
+    total.set_accounts_checked(total.accounts_checked() + response.accounts_checked());
+    total.set_events_checked(total.events_checked() + response.events_checked());
+    for (const auto& b : response.breaks()) *total.add_breaks() = b;
+    std::fprintf(stderr, "partition %d/%d: %lld accounts, %lld events, %d break(s)\n", p + 1,
+                 partitions, static_cast<long long>(response.accounts_checked()),
+                 static_cast<long long>(response.events_checked()), response.breaks_size());
+  }
+  std::fprintf(stderr, "checked %lld accounts, %lld events\n",
+               static_cast<long long>(total.accounts_checked()),
+               static_cast<long long>(total.events_checked()));
+  if (total.breaks_size() == 0) {
+    std::printf("intact: %lld accounts, %lld events, every hash chain verified\n",
+                static_cast<long long>(total.accounts_checked()),
+                static_cast<long long>(total.events_checked()));
+    return kExitOk;
+  }
+  std::printf("BROKEN: %d break(s) in %lld accounts, %lld events\n", total.breaks_size(),
+              static_cast<long long>(total.accounts_checked()),
+              static_cast<long long>(total.events_checked()));
+  PrintBreaks(total);
+  return kExitBroken;
+}
+
+// ---- export ----
+
+// Writes entries in the chosen format and reports progress on stderr for long exports.
+class EntryWriter {
+ public:
+  EntryWriter(std::FILE* out, bool csv) : out_(out), csv_(csv) {
+    if (csv_) std::fputs(compliance::CsvHeader().c_str(), out_);
+  }
+  void Write(const v1::AuditEntry& entry) {
+    if (csv_) {
+      std::fputs(compliance::CsvRow(entry).c_str(), out_);
+    } else {
+      std::fputs(Json(entry).c_str(), out_);
+      std::fputc('\n', out_);
+    }
+    ++count_;
+    if (count_ % 1000 == 0) std::fprintf(stderr, "exported %lld events...\n", static_cast<long long>(count_));
+  }
+  int64_t count() const { return count_; }
+
+ private:
+  std::FILE* out_;
+  bool csv_;
+  int64_t count_ = 0;
+};
+
+int Export(int argc, char** argv) {
+  CommonFlags common;
+  std::string format, out_path, from, to;
+  FlagParser flags(
+      "collectionsctl export ACCOUNT|--from DATE --to DATE",
+      "Exports events for an examiner, read from the event log. With ACCOUNT: every event of\n"
+      "the account in sequence order. With --from/--to: every event whose occurred_at (business\n"
+      "time) is in the range, all accounts. DATE is YYYY-MM-DD (UTC; --to includes that day)\n"
+      "or an RFC 3339 instant (--to exclusive). jsonl: one collections.v1.AuditEntry per line.\n"
+      "csv columns: account_id, sequence, event_id, event_type, occurred_at, recorded_at,\n"
+      "actor_id, actor_role, command_id, correlation_id, reason, rule_id, policy_version,\n"
+      "hash_hex, prev_hash_hex. Progress goes to stderr.");
+  AddCommon(flags, common);
+  flags.Add("format", &format, "jsonl or csv (required)");
+  flags.Add("out", &out_path, "file to write (default: stdout)");
+  flags.Add("from", &from, "start of the business-time range");
+  flags.Add("to", &to, "end of the business-time range");
+  if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
+  if (format != "jsonl" && format != "csv") return Usage("--format must be jsonl or csv");
+  const bool by_account = flags.positional().size() == 1;
+  if (by_account == (!from.empty() || !to.empty()) || flags.positional().size() > 1) {
+    return Usage("export takes one ACCOUNT, or --from and --to");
+  }
+  v1::ExportEventsRequest range;
+  if (!by_account) {
+    if (from.empty() || to.empty()) return Usage("export by period needs both --from and --to");
+    if (!ParseInstant(from, false, range.mutable_from())) return Usage("--from is not a date");
+    if (!ParseInstant(to, true, range.mutable_to())) return Usage("--to is not a date");
+  }
+  auto stub = Connect(common);
+  std::FILE* out = OpenOut(out_path);
+  if (out == nullptr) return kExitUsage;
+  EntryWriter writer(out, format == "csv");
+  std::string last_hash;
+
+  if (by_account) {
+    v1::GetAuditTrailRequest request;
+    request.set_account_id(flags.positional()[0]);
+    request.set_page_size(1000);
+    do {
+      v1::GetAuditTrailResponse page;
+      grpc::Status status = stub->GetAuditTrail(Context(common).get(), request, &page);
+      if (!status.ok()) {
+        CloseOut(out, out_path);
+        return ServiceError(common, status);
+      }
+      for (const auto& entry : page.entries()) {
+        writer.Write(entry);
+        last_hash = entry.envelope().hash();
+      }
+      request.set_page_token(page.next_page_token());
+    } while (!request.page_token().empty());
+  } else {
+    auto context = Context(common);
+    auto reader = stub->ExportEvents(context.get(), range);
+    v1::AuditEntry entry;
+    while (reader->Read(&entry)) writer.Write(entry);
+    grpc::Status status = reader->Finish();
+    if (!status.ok()) {
+      CloseOut(out, out_path);
+      return ServiceError(common, status);
+    }
+  }
+  if (int rc = CloseOut(out, out_path); rc != kExitOk) return rc;
+  // The chain head lets an examiner pin what they received: any later change to the account's
+  // history up to here would change it.
+  std::fprintf(stderr, "exported %lld event(s)%s%s\n", static_cast<long long>(writer.count()),
+               last_hash.empty() ? "" : "; chain head hash ", Hex(last_hash).c_str());
+  return kExitOk;
+}
+
+struct CommandEntry {
+  const char* name;
+  int (*run)(int, char**);
+};
+constexpr CommandEntry kCommands[] = {{"replay", &Replay}, {"verify", &Verify}, {"export", &Export}};
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  // The command is the first argument naming one; flags may come before or after it.
+  int command_at = -1;
+  for (int i = 1; i < argc && command_at < 0; ++i) {
+    for (const auto& c : kCommands) {
+      if (std::string(argv[i]) == c.name) command_at = i;
+    }
+  }
+  if (command_at < 0) {
+    CommonFlags common;
+    FlagParser flags("collectionsctl [flags] COMMAND", kOverview);
+    AddCommon(flags, common);
+    if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
+    return Usage(flags.positional().empty() ? "no command given"
+                                            : "unknown command " + flags.positional()[0]);
+  }
+  // argv for the command: the program name, the flags given before the command, then the
+  // arguments after it.
+  std::vector<char*> args = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (i != command_at) args.push_back(argv[i]);
+  }
+  for (const auto& c : kCommands) {
+    if (std::string(argv[command_at]) == c.name) {
+      return c.run(static_cast<int>(args.size()), args.data());
+    }
+  }
+  return kExitUsage;
+}
+
+}  // namespace collections::ctl
+
+int main(int argc, char** argv) { return collections::ctl::Main(argc, argv); }
