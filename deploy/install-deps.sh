@@ -33,3 +33,47 @@ else
   echo "[deps] Debian packages present" >&2
 fi
 "$here/kafka/kafka.sh" fetch
+
+# ---- Contract tooling: buf (proto lint and breaking-change check) and the Python event
+# consumer's virtualenv (tests/python). Both live under .local/, pinned; re-runs only repair
+# what is missing or out of date.
+repo=$(cd "$here/.." && pwd)
+buf_version=1.50.0  # pinned: lint rules and breaking-change rules change between releases
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+if ! command -v npm >/dev/null 2>&1; then
+  echo "[deps] installing Debian packages: nodejs npm (for buf)" >&2
+  apt_install nodejs npm
+fi
+buf="$repo/.local/node/node_modules/.bin/buf"
+if [ "$("$buf" --version 2>/dev/null)" != "$buf_version" ]; then
+  echo "[deps] installing buf $buf_version from npm into .local/node" >&2
+  mkdir -p "$repo/.local/node"
+  npm install --prefix "$repo/.local/node" --no-audit --no-fund --save-exact --loglevel=error \
+    "@bufbuild/buf@$buf_version" >&2
+  "$buf" --version >/dev/null
+else
+  echo "[deps] buf $buf_version present" >&2
+fi
+
+venv="$repo/.local/venv"
+requirements="$repo/tests/python/requirements.txt"
+stamp="$venv/.requirements.sha256"
+want=$(sha256sum "$requirements" | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || \
+   ! "$venv/bin/python" -c 'import confluent_kafka, google.protobuf' >/dev/null 2>&1; then
+  echo "[deps] creating the Python venv .local/venv from tests/python/requirements.txt" >&2
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    apt_install python3 python3-venv
+  fi
+  rm -rf "$venv"
+  python3 -m venv "$venv" || { apt_install python3-venv; rm -rf "$venv"; python3 -m venv "$venv"; }
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" >&2
+  echo "$want" > "$stamp"
+else
+  echo "[deps] Python venv .local/venv present" >&2
+fi

@@ -189,6 +189,7 @@ BOOST_AUTO_TEST_CASE(contact_correspondence_and_skip_tracing) {
   notice.set_address("1 Main St, Chicago IL");
   *notice.mutable_itemization()->mutable_itemization_date() = Date(2025, 9, 1);
   notice.mutable_itemization()->set_current_amount_minor(102500);
+  notice.mutable_content()->set_has_debt_collector_disclosure(true);  // F10
   *notice.mutable_occurred_at() = internal::ToProto(Local(2025, 11, 20, 10));
   f.Must(&Stub::RecordCorrespondence, notice);
   v1::RecordCorrespondenceRequest no_itemization = notice;
@@ -363,6 +364,19 @@ BOOST_AUTO_TEST_CASE(placement_bureau_transfer_and_closure) {
   report.set_report_id("B1");
   report.set_bureau("experian");
   report.set_status_code("93");
+  // F16: no report before a conversation (or a delivered letter and 14 quiet days).
+  auto blocked = f.Send(&Stub::ReportToBureau, report);
+  BOOST_TEST(blocked.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  BOOST_TEST(ErrorReason(blocked) == "F16");
+  v1::RecordContactAttemptRequest call;
+  call.set_contact_id("C1");
+  call.set_channel(v1::CONTACT_CHANNEL_CALL);
+  call.set_direction(v1::CONTACT_DIRECTION_OUTBOUND);
+  call.set_address("+13125550100");
+  call.set_phone_type(v1::PHONE_TYPE_CELL);
+  call.set_outcome(v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION);
+  f.Must(&Stub::RecordContactAttempt, call);
+  report.set_report_id("B2");
   f.Must(&Stub::ReportToBureau, report);
   v1::ReferToLegalRequest legal;
   legal.set_firm("Law LLP");
@@ -376,6 +390,7 @@ BOOST_AUTO_TEST_CASE(placement_bureau_transfer_and_closure) {
   f.Must(&Stub::TransferDebt, sale);
   v1::Account a = f.Account();
   BOOST_TEST(a.status() == v1::ACCOUNT_STATUS_SOLD);
+  BOOST_TEST(a.bureau_reports(0).report_id() == "B2");
   BOOST_TEST(a.bureau_reports(0).status_code() == "93");
   auto refused = f.Send(&Stub::PlaceWithAgency, place);
   BOOST_TEST(ErrorReason(refused) == "ACCOUNT_SOLD");

@@ -75,11 +75,14 @@ Result<std::vector<LoggedRecord>> AuditLog::ReadPartitions(const std::vector<int
       next_progress = absl::Now() + absl::Seconds(2);
     }
     if (done.size() < start.size() && absl::Now() > deadline) {
-      return Error{Errc::kDeadlineExceeded, "AUDIT_READ_TIMEOUT",
-                   absl::StrCat("read ", out.size(),
-                                " records but did not reach the end of the log before the "
-                                "deadline; retry with a longer deadline"),
-                   {}, log_.topic};
+      Error timeout;
+      timeout.code = Errc::kDeadlineExceeded;
+      timeout.reason = "AUDIT_READ_TIMEOUT";
+      timeout.message = absl::StrCat("read ", out.size(),
+                                     " records but did not reach the end of the log before the "
+                                     "deadline; retry with a longer deadline");
+      timeout.subject = log_.topic;
+      return timeout;
     }
   }
   return out;

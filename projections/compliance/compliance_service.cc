@@ -28,8 +28,13 @@ absl::Time ToTime(const google::protobuf::Timestamp& t) {
 }
 
 Error NoEvents(const std::string& account_id) {
-  return Error{Errc::kNotFound, "ACCOUNT_NOT_FOUND",
-               "account " + account_id + " has no events on the log", "", account_id};
+  // Named fields rather than aggregate initialisation: Error grows optional members.
+  Error error;
+  error.code = Errc::kNotFound;
+  error.reason = "ACCOUNT_NOT_FOUND";
+  error.message = "account " + account_id + " has no events on the log";
+  error.subject = account_id;
+  return error;
 }
 
 }  // namespace
@@ -78,7 +83,9 @@ grpc::Status ComplianceService::ReplayAccount(grpc::ServerContext* context,
     return ToGrpcStatus(Error::InvalidArgument("account_id", "account_id is required"));
   }
   compliance::ReplayCut cut;
-  if (request->has_as_of_business_time()) cut.as_of_business_time = ToTime(request->as_of_business_time());
+  if (request->has_as_of_business_time()) {
+    cut.as_of_business_time = ToTime(request->as_of_business_time());
+  }
   if (request->has_as_known_at()) cut.as_known_at = ToTime(request->as_known_at());
   auto records = log_.ReadAccount(request->account_id(), AuditDeadline(context));
   if (!records) return ToGrpcStatus(records.error());

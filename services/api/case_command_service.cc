@@ -49,6 +49,36 @@ COLLECTIONS_COMMAND_RPC(ReferToLegal)
 COLLECTIONS_COMMAND_RPC(ReportToBureau)
 COLLECTIONS_COMMAND_RPC(TransferDebt)
 
+COLLECTIONS_COMMAND_RPC(AuthorizeOverride)
 #undef COLLECTIONS_COMMAND_RPC
+
+grpc::Status CaseCommandService::CheckContact(grpc::ServerContext* context, const v1::CheckContactRequest* request,
+                                              v1::CheckContactResponse* reply) {
+  // The same evaluation RecordContactAttempt gets, on the writer's current state, recording
+  // nothing: what the dialer asks before it dials.
+  v1::RecordContactAttemptRequest attempt;
+  attempt.set_command_id("preflight");
+  attempt.set_account_id(request->account_id());
+  attempt.set_contact_id("preflight");
+  attempt.set_channel(request->channel());
+  attempt.set_direction(v1::CONTACT_DIRECTION_OUTBOUND);
+  attempt.set_address(request->address());
+  attempt.set_phone_type(request->phone_type());
+  attempt.set_outcome(v1::CONTACT_OUTCOME_NO_ANSWER);
+  *attempt.mutable_content() = request->content();
+  if (request->has_at()) *attempt.mutable_occurred_at() = request->at();
+  auto result = router_.Execute(attempt, CallDeadline(context), /*dry_run=*/true);
+  if (!result) return ToGrpcStatus(result.error());
+  const v1::ComplianceDecision& d = result.value().decision();
+  reply->set_allowed(d.outcome() != "BLOCK");
+  *reply->mutable_decision() = d;
+  if (reply->allowed()) {
+    reply->set_message(d.flags().empty() ? "allowed" : "allowed with flags");
+  } else {
+    reply->set_message(d.rule_id() + ": " + d.reason() +
+                       (d.allowed_from_text().empty() ? "" : "; allowed from " + d.allowed_from_text()));
+  }
+  return grpc::Status::OK;
+}
 
 }  // namespace collections

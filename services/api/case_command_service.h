@@ -68,6 +68,10 @@ class CaseCommandService final : public v1::CaseCommandService::Service {
       v1::CommandReply* reply) override;
   grpc::Status TransferDebt(grpc::ServerContext* context, const v1::TransferDebtRequest* request,
       v1::CommandReply* reply) override;
+  grpc::Status AuthorizeOverride(grpc::ServerContext* context, const v1::AuthorizeOverrideRequest* request,
+      v1::CommandReply* reply) override;
+  grpc::Status CheckContact(grpc::ServerContext* context, const v1::CheckContactRequest* request,
+      v1::CheckContactResponse* reply) override;
 
  private:
   grpc::Status Execute(grpc::ServerContext* context, Command command, v1::CommandReply* reply);

@@ -30,6 +30,7 @@ grpc::Status ToGrpcStatus(const Error& error) {
   info.set_domain("collections.v1");
   if (!error.subject.empty()) (*info.mutable_metadata())["subject"] = error.subject;
   if (!error.field.empty()) (*info.mutable_metadata())["field"] = error.field;
+  for (const auto& [k, v] : error.metadata) (*info.mutable_metadata())[k] = v;
   details.add_details()->PackFrom(info);
 
   switch (error.code) {

@@ -301,6 +301,7 @@ int Verify(int argc, char** argv) {
 // ---- export ----
 
 // Writes entries in the chosen format and reports progress on stderr for long exports.
+// Lives for one export; does not own `out`; single-threaded like the rest of the tool.
 class EntryWriter {
  public:
   EntryWriter(std::FILE* out, bool csv) : out_(out), csv_(csv) {
@@ -314,7 +315,9 @@ class EntryWriter {
       std::fputc('\n', out_);
     }
     ++count_;
-    if (count_ % 1000 == 0) std::fprintf(stderr, "exported %lld events...\n", static_cast<long long>(count_));
+    if (count_ % 1000 == 0) {
+      std::fprintf(stderr, "exported %lld events...\n", static_cast<long long>(count_));
+    }
   }
   int64_t count() const { return count_; }
 

@@ -628,6 +628,28 @@ struct Decider {
     return Events{e};
   }
 
+  Decision operator()(const v1::AuthorizeOverrideRequest& r) const {
+    if (r.actor().role() != "compliance_officer") {
+      return Refuse(Errc::kFailedPrecondition, "COMPLIANCE_OFFICER_REQUIRED",
+                    "only a compliance officer (actor.role \"compliance_officer\") may authorise an override",
+                    "actor.role", r.override_id());
+    }
+    for (const auto& o : state->overrides()) {
+      if (o.override_id() == r.override_id()) {
+        return Refuse(Errc::kAlreadyExists, "OVERRIDE_EXISTS", "override " + r.override_id() + " exists",
+                      "override_id", r.override_id());
+      }
+    }
+    v1::EventEnvelope e;
+    auto* o = e.mutable_compliance_override_granted();
+    o->set_override_id(r.override_id());
+    o->set_rule_id(r.rule_id());
+    o->set_command(r.command());
+    o->set_reason(r.reason());
+    if (r.has_expires_at()) *o->mutable_expires_at() = r.expires_at();
+    return Events{e};
+  }
+
   Decision operator()(const v1::TransferDebtRequest& r) const {
     if (auto e = Open("TransferDebt")) return *e;
     v1::EventEnvelope e;

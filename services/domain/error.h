@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace collections {
 
@@ -27,9 +28,11 @@ struct Error {
   std::string message;  // one sentence a person can act on
   std::string field;    // for kInvalidArgument: the request field, e.g. "amount.amount_minor"
   std::string subject;  // what it is about: account id, payment id ...
+  // Extra machine-readable facts for google.rpc.ErrorInfo.metadata (rule id, allowed from ...).
+  std::vector<std::pair<std::string, std::string>> metadata = {};
 
   static Error InvalidArgument(std::string field, std::string message) {
-    return Error{Errc::kInvalidArgument, "INVALID_FIELD", std::move(message), std::move(field), {}};
+    return Error{Errc::kInvalidArgument, "INVALID_FIELD", std::move(message), std::move(field), {}, {}};
   }
 };
 

@@ -382,10 +382,25 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
         *a.mutable_contact_blocked_until() = e.decision().allowed_from();
       }
       break;
-    case v1::EventEnvelope::kComplianceOverrideGranted:
+    case v1::EventEnvelope::kComplianceOverrideGranted: {
+      const auto& g = e.compliance_override_granted();
+      v1::ComplianceOverride* o = a.add_overrides();
+      o->set_override_id(g.override_id());
+      o->set_rule_id(g.rule_id());
+      o->set_command(g.command());
+      o->set_reason(g.reason());
+      o->set_granted_by(e.actor().id());
+      *o->mutable_granted_at() = e.occurred_at();
+      if (g.has_expires_at()) *o->mutable_expires_at() = g.expires_at();
       break;
+    }
     case v1::EventEnvelope::PAYLOAD_NOT_SET:
       break;
+  }
+  if (!e.decision().override_id().empty()) {
+    for (auto& o : *a.mutable_overrides()) {
+      if (o.override_id() == e.decision().override_id()) o.set_consumed(true);
+    }
   }
   a.set_total_balance_minor(Total(a.balances()));
   a.set_version(e.sequence());

@@ -363,6 +363,12 @@ struct Validator {
     }
     return std::nullopt;
   }
+  Status operator()(const v1::AuthorizeOverrideRequest& r) const {
+    if (auto e = CheckId("override_id", r.override_id())) return e;
+    if (auto e = CheckRequired("rule_id", r.rule_id())) return e;
+    if (auto e = CheckRequired("command", r.command())) return e;
+    return CheckRequired("reason", r.reason());
+  }
   Status operator()(const v1::TransferDebtRequest& r) const {
     if (auto e = CheckRequired("new_owner", r.new_owner())) return e;
     return CheckRequired("reason", r.reason());

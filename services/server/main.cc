@@ -53,11 +53,24 @@ int main(int argc, char** argv) {
             "settlements below this share of the balance (6000 = 60%) need a supervisor");
   std::string allocation = "principal,interest,fees,costs";
   flags.Add("allocation-order", &allocation, "order payments are applied to the balance components");
+  std::string policy_path;
+  flags.Add("policy", &policy_path,
+            "compliance policy file (protobuf text, e.g. deploy/policy/federal-2025.textproto); "
+            "empty = the built-in federal policy");
   flags.Add("db", &options.db_path, "projection RocksDB directory");
   flags.Add("rebuild-projection", &options.rebuild_projection,
             "delete the projection and rebuild it from offset 0 before serving");
   flags.Add("log-level", &log_level, "debug, info, warn or error");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
+  if (!policy_path.empty()) {
+    auto policy = collections::compliance::LoadPolicy(policy_path);
+    if (!policy) {
+      std::fprintf(stderr, "collections-server: %s\n", policy.error().message.c_str());
+      return 2;
+    }
+    options.writer.policy = policy.value();
+  }
+  collections::LogInfo("server", "compliance policy version ", options.writer.policy.version());
   domain.small_balance_threshold_minor = small_balance;
   domain.min_settlement_basis_points = min_settlement;
   {

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/log.h"
 #include "services/domain/case_aggregate.h"
+#include "services/domain/compliance_gate.h"
 #include "services/domain/hashing.h"
 #include "services/domain/internal.h"
 #include "collections/v1/events.pb.h"
@@ -139,11 +140,14 @@ void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t off
   record.reply.mutable_position()->set_partition(partition_);
   record.reply.mutable_position()->set_offset(offset);
   record.reply.add_event_ids(event.event_id());
+  if (event.has_decision()) *record.reply.mutable_decision() = event.decision();
+  if (event.has_contact_blocked()) record.refusal = BlockedError(event.account_id(), event.decision());
 }
 
-std::future<Result<v1::CommandReply>> PartitionWriter::Submit(Command command) {
+std::future<Result<v1::CommandReply>> PartitionWriter::Submit(Command command, bool dry_run) {
   Pending p;
   p.command = std::move(command);
+  p.dry_run = dry_run;
   auto future = p.done.get_future();
   {
     std::lock_guard lock(mutex_);
@@ -239,6 +243,7 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
   // of the earlier identical command whose reply it shares.
   std::vector<std::vector<size_t>> record_indexes(batch.size());
   std::vector<std::optional<size_t>> same_as(batch.size());
+  std::vector<std::optional<Error>> refusals(batch.size());  // blocked: answered after the commit
   std::set<std::string> caught_up;  // accounts whose time-driven events are staged
   int64_t clock_events = 0;
 
@@ -264,7 +269,7 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
       e.set_correlation_id(correlation_id);
       if (!e.has_occurred_at()) *e.mutable_occurred_at() = ToProto(occurred_at);
       *e.mutable_recorded_at() = ToProto(now);
-      e.set_policy_version(options_.policy_version);
+      e.set_policy_version(options_.policy.version());
       e.set_command_fingerprint(fingerprint);
       e.set_command_event_count(static_cast<int32_t>(events.size()));
       e.set_command_event_index(static_cast<int32_t>(k));
@@ -320,14 +325,18 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
                              "command_id", CommandId(p.command)});
       return true;
     };
-    if (auto it = commands_.find(p.key); it != commands_.end()) {
+    if (auto it = commands_.find(p.key); !p.dry_run && it != commands_.end()) {
       if (reused(it->second.fingerprint)) continue;
+      if (it->second.refusal) {
+        p.done.set_value(*it->second.refusal);
+        continue;
+      }
       v1::CommandReply reply = it->second.reply;
       reply.set_deduplicated(true);
       p.done.set_value(std::move(reply));
       continue;
     }
-    if (auto it = staged_commands.find(p.key); it != staged_commands.end()) {
+    if (auto it = staged_commands.find(p.key); !p.dry_run && it != staged_commands.end()) {
       if (reused(batch[it->second].fingerprint)) continue;
       same_as[i] = it->second;
       continue;
@@ -349,7 +358,34 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
       p.done.set_value(decided.error());
       continue;
     }
-    record_indexes[i] = stage(account_id, decided.value(), CommandId(p.command), CommandActor(p.command),
+    // Compliance: every rule judged before anything is appended.
+    GateDecision gate;
+    if (state != nullptr) gate = Gate(*state, p.command, OccurredAt(p.command, now), options_.policy);
+    if (p.dry_run) {
+      v1::CommandReply reply;
+      reply.set_account_id(account_id);
+      reply.set_version(version);
+      *reply.mutable_decision() = gate.record;
+      p.done.set_value(std::move(reply));
+      continue;
+    }
+    std::vector<v1::EventEnvelope> events;
+    if (gate.blocked) {
+      // Only the refusal is recorded: what was attempted, by whom, which rule and what it counted.
+      v1::EventEnvelope blocked;
+      auto* b = blocked.mutable_contact_blocked();
+      b->set_command(CommandName(p.command));
+      b->set_command_type(std::visit([](const auto& r) { return r.GetDescriptor()->full_name(); }, p.command));
+      b->set_command_request(std::visit([](const auto& r) { return CanonicalBytes(r); }, p.command));
+      events.push_back(std::move(blocked));
+      refusals[i] = BlockedError(account_id, gate.record);
+    } else {
+      events = std::move(decided.value());
+    }
+    if (gate.evaluated) {
+      for (auto& e : events) *e.mutable_decision() = gate.record;
+    }
+    record_indexes[i] = stage(account_id, events, CommandId(p.command), CommandActor(p.command),
                               CorrelationId(p.command), OccurredAt(p.command, now), p.fingerprint);
     staged_commands[p.key] = i;
   }
@@ -390,6 +426,10 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
     if (batch[i].tick) continue;
     size_t source = same_as[i] ? *same_as[i] : i;
     if (record_indexes[source].empty()) continue;
+    if (refusals[source]) {
+      batch[i].done.set_value(*refusals[source]);
+      continue;
+    }
     v1::CommandReply reply = commands_.at(batch[source].key).reply;
     reply.set_deduplicated(same_as[i].has_value());
     batch[i].done.set_value(std::move(reply));
@@ -441,10 +481,10 @@ int64_t CommandRouter::restored_events() const {
   return n;
 }
 
-Result<v1::CommandReply> CommandRouter::Execute(Command command, absl::Time deadline) {
+Result<v1::CommandReply> CommandRouter::Execute(Command command, absl::Time deadline, bool dry_run) {
   if (auto e = ValidateRequest(command)) return *e;
   int32_t p = kafka::PartitionFor(AccountId(command), partitions());
-  auto future = writers_[p]->Submit(std::move(command));
+  auto future = writers_[p]->Submit(std::move(command), dry_run);
   auto wait = std::chrono::nanoseconds(absl::ToInt64Nanoseconds(deadline - absl::Now()));
   if (future.wait_for(wait) != std::future_status::ready) {
     return Error{Errc::kDeadlineExceeded, "DEADLINE_EXCEEDED",

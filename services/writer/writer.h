@@ -16,6 +16,8 @@
 #include "collections/v1/account.pb.h"
 #include "collections/v1/case_service.pb.h"
 #include "collections/v1/events.pb.h"
+#include "collections/v1/policy.pb.h"
+#include "services/compliance/policy.h"
 #include "services/domain/clock.h"
 #include "services/domain/command.h"
 #include "services/domain/error.h"
@@ -39,8 +41,9 @@ struct WriterOptions {
   int transaction_gap_ms = 5;
   // CloudEvents ce_source of every event.
   std::string source = "/collections/case-service";
-  // Recorded on every event until the compliance policy engine supplies its own version.
-  std::string policy_version = "none";
+  // The compliance policy every command is evaluated against; its version is recorded on
+  // every event. Default: the built-in federal policy (compliance::DefaultPolicy()).
+  v1::CompliancePolicy policy = compliance::DefaultPolicy();
   // How often the writer looks for time-driven events when no command wakes it.
   int tick_interval_ms = 1000;
   DomainSettings domain;
@@ -70,7 +73,7 @@ class PartitionWriter {
 
   // Queues a command. The future completes after the command's events are committed, or with
   // the reason it was refused.
-  std::future<Result<v1::CommandReply>> Submit(Command command);
+  std::future<Result<v1::CommandReply>> Submit(Command command, bool dry_run = false);
 
   // Emits every time-driven event due at the clock's now and returns once it is committed
   // (the writer also does this on its own every tick_interval_ms). Returns the number of
@@ -84,7 +87,8 @@ class PartitionWriter {
 
  private:
   struct Pending {
-    bool tick = false;  // a Tick() request, not a command
+    bool tick = false;     // a Tick() request, not a command
+    bool dry_run = false;  // evaluate only (CheckContact): decide and gate, append nothing
     std::promise<Result<int64_t>> tick_done;
     Command command;
     std::string key;          // account id + '\0' + command id
@@ -95,6 +99,7 @@ class PartitionWriter {
   struct CommandRecord {
     std::string fingerprint;
     v1::CommandReply reply;
+    std::optional<Error> refusal;  // a command the compliance policy blocked (ContactBlocked)
   };
 
   Status Restore();
@@ -140,7 +145,7 @@ class CommandRouter {
   // Validates, routes and waits for the outcome until `deadline`. A command still queued at the
   // deadline is answered kDeadlineExceeded; it may still commit, and retrying it with the same
   // command id is always safe.
-  Result<v1::CommandReply> Execute(Command command, absl::Time deadline);
+  Result<v1::CommandReply> Execute(Command command, absl::Time deadline, bool dry_run = false);
 
   // Runs Tick() on every partition writer; returns the events appended.
   Result<int64_t> Tick();
