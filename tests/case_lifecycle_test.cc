@@ -4,72 +4,19 @@
 #include <boost/test/unit_test.hpp>
 
 #include "absl/time/civil_time.h"
-#include "services/domain/internal.h"
-#include "tests/support/harness.h"
+#include "tests/support/fixture.h"
 
 namespace collections::testing {
 namespace {
 
-using Stub = v1::CaseCommandService::Stub;
-
-const absl::TimeZone kChicago = [] {
-  absl::TimeZone tz;
-  absl::LoadTimeZone("America/Chicago", &tz);
-  return tz;
-}();
+const absl::TimeZone kChicago = Zone("America/Chicago");
 
 absl::Time Local(int y, int m, int d, int hh = 12) {
   return absl::FromCivil(absl::CivilHour(y, m, d, hh), kChicago);
 }
 
-v1::LocalDate Date(int y, int m, int d) {
-  v1::LocalDate date;
-  date.set_year(y);
-  date.set_month(m);
-  date.set_day(d);
-  return date;
-}
-
-// A service on a test clock, and a way to send any command.
-struct Fixture {
-  TempDir dir;
-  ManualClock clock{Local(2025, 10, 1, 9)};
-  TestService service{TestOptions("lifecycle", dir.path), &clock};
-  v1::CommandReply last;
-  int counter = 0;
-
-  template <typename Request>
-  grpc::Status Send(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, v1::CommandReply*),
-                    Request r, const std::string& account = "ACC-1", const std::string& role = "collector") {
-    r.set_account_id(account);
-    if (r.command_id().empty()) r.set_command_id("cmd-" + std::to_string(++counter));
-    r.mutable_actor()->set_id(role + "-1");
-    r.mutable_actor()->set_role(role);
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    return (service.commands().*method)(&ctx, r, &last);
-  }
-  template <typename Request>
-  void Must(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, v1::CommandReply*), Request r,
-            const std::string& account = "ACC-1", const std::string& role = "collector") {
-    auto s = Send(method, std::move(r), account, role);
-    BOOST_REQUIRE_MESSAGE(s.ok(), Request::descriptor()->name() << ": " << s.error_message());
-  }
-  v1::Account Account(const std::string& id = "ACC-1") {
-    v1::Account a;
-    auto s = GetAccount(service.queries(), id, &last.position(), &a);
-    BOOST_REQUIRE_MESSAGE(s.ok(), s.error_message());
-    return a;
-  }
-  // Moves the clock and lets every writer emit what fell due; waits for the projection.
-  void AdvanceTo(absl::Time t) {
-    clock.Set(t);
-    auto n = service.app().router().Tick();
-    BOOST_REQUIRE(n.ok());
-    for (const auto& e : ReadTopic(service.options().log.topic)) {
-      BOOST_REQUIRE(service.app().projector().WaitForPosition(e.partition, e.offset, absl::Now() + absl::Seconds(20)));
-    }
-  }
+struct Fixture : ClockedService {
+  Fixture() : ClockedService(Local(2025, 10, 1, 9), "lifecycle") {}
   void Open(const std::string& id, v1::LocalDate due, const std::string& assignee = "collector-7",
             const std::string& queue = "early") {
     v1::OpenCaseRequest r = OpenCase(id, "open-" + id);
