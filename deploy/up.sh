@@ -36,7 +36,8 @@ if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
 else
   : > "$state/service.log"
   nohup build/services/server/collections-server --listen "$listen" --bootstrap "$bootstrap" \
-    --topic "$topic" --db "$state/projection" >>"$state/service.log" 2>&1 </dev/null &
+    --topic "$topic" --db "$state/projection" --policy "$repo/deploy/policy/federal-2025.textproto" \
+    >>"$state/service.log" 2>&1 </dev/null &
   echo $! > "$pid_file"
   for _ in $(seq 1 120); do
     grep -q "listening on" "$state/service.log" && break
