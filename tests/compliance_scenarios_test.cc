@@ -272,6 +272,29 @@ BOOST_AUTO_TEST_CASE(scenario_8_f15_time_barred_debt) {
   ExpectAllowed(t.Send(&Stub::ReferToLegal, legal, "D1"));
 }
 
+BOOST_AUTO_TEST_CASE(o2_scra_caps_interest_for_servicemembers) {
+  const std::string chicago = "America/Chicago";
+  Scenario t(At(chicago, 2025, 9, 1, 10));
+  t.Open("D1", chicago);
+  v1::PostAdjustmentRequest accrual;
+  accrual.set_adjustment_id("A1");
+  accrual.set_kind(v1::ADJUSTMENT_KIND_INTEREST_ACCRUAL);
+  accrual.mutable_amounts()->set_interest_minor(1500);
+  accrual.set_reason("monthly interest at 18%");
+  accrual.set_rate_basis_points(1800);
+  ExpectAllowed(t.Send(&Stub::PostAdjustment, accrual, "D1"));  // not a servicemember yet
+  v1::UpdateFlagRequest service;
+  service.set_reason("active duty orders received");
+  service.set_servicemember(true);
+  t.Must(&Stub::UpdateFlag, service, "D1");
+  accrual.set_adjustment_id("A2");
+  ExpectBlocked(t.Send(&Stub::PostAdjustment, accrual, "D1"), "O2");
+  accrual.set_adjustment_id("A3");
+  accrual.set_rate_basis_points(600);  // at the 6% cap
+  accrual.mutable_amounts()->set_interest_minor(500);
+  ExpectAllowed(t.Send(&Stub::PostAdjustment, accrual, "D1"));
+}
+
 BOOST_AUTO_TEST_CASE(override_lets_one_blocked_action_through_and_is_recorded) {
   const std::string chicago = "America/Chicago";
   Scenario t(At(chicago, 2025, 9, 1, 10));

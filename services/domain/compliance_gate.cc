@@ -147,6 +147,12 @@ std::optional<compliance::Action> ActionFor(const v1::Account& a, const Command&
     action.bankruptcy_proof_of_claim = r->bankruptcy_proof_of_claim();
     return action;
   }
+  if (const auto* r = std::get_if<v1::PostAdjustmentRequest>(&command);
+      r != nullptr && r->kind() == v1::ADJUSTMENT_KIND_INTEREST_ACCRUAL) {
+    action.kind = compliance::ActionKind::kInterestAccrual;
+    action.rate_basis_points = r->rate_basis_points();
+    return action;
+  }
   if (std::holds_alternative<v1::PlaceWithAgencyRequest>(command)) {
     action.kind = compliance::ActionKind::kAgencyPlacement;
     return action;
