@@ -279,11 +279,22 @@ void DriveMoneyAccount(Driver& d) {
 
 // The compliance side: a call at 22:00 the consumer's time, which Regulation F (F4) forbids, is
 // refused and recorded as ContactBlocked; a compliance officer then authorises one.
-void DriveBlockedAccount(Driver& d, ManualClock& clock) {
+void DriveBlockedAccount(Driver& d, TestService& service, ManualClock& clock) {
   const std::string c = "ACC-BLOCKED";
   auto open = OpenCase(c, "unused");
   open.set_third_party_collector(true);  // a debt collector: Regulation F applies
   d.Send(c, open, &Stub::OpenCase);
+
+  // A conversation on Dec 1 and no validation notice by Dec 6: F11 is recorded on Dec 7.
+  clock.Set(At(2025, 12, 1, 16));  // 10:00 in Chicago
+  v1::RecordContactAttemptRequest talk;
+  talk.set_contact_id("talk-1");
+  talk.set_channel(v1::CONTACT_CHANNEL_CALL);
+  talk.set_direction(v1::CONTACT_DIRECTION_INBOUND);
+  talk.set_address("+13125550100");
+  talk.set_phone_type(v1::PHONE_TYPE_CELL);
+  talk.set_outcome(v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION);
+  d.Send(c, talk, &Stub::RecordContactAttempt);
 
   clock.Set(At(2025, 12, 2, 4));  // 22:00 on Dec 1 in Chicago
   v1::RecordContactAttemptRequest call;
@@ -302,6 +313,9 @@ void DriveBlockedAccount(Driver& d, ManualClock& clock) {
   authorize.set_command("RecordContactAttempt");
   authorize.set_reason("consumer asked to be called back tonight");
   d.Send(c, authorize, &Stub::AuthorizeOverride, "compliance_officer");
+
+  clock.Set(At(2025, 12, 8, 16));
+  BOOST_REQUIRE_MESSAGE(service.app().router().Tick(), "tick failed");
 }
 
 // Runs `command`, returns its exit status and puts what it printed (stdout and stderr) in `out`.
@@ -336,7 +350,7 @@ BOOST_AUTO_TEST_CASE(a_python_consumer_decodes_every_event_type_from_the_readme_
   Driver driver(service);
   DriveLifecycleAccount(driver, service, clock);
   DriveMoneyAccount(driver);
-  DriveBlockedAccount(driver, clock);
+  DriveBlockedAccount(driver, service, clock);
 
   // What the service emitted, read back by our own reader: every payload type there is.
   const auto* payload = v1::EventEnvelope::descriptor()->FindOneofByName("payload");

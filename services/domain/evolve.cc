@@ -375,6 +375,7 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
       a.set_days_past_due(e.aging_bucket_changed().days_past_due());
       break;
     case v1::EventEnvelope::kValidationPeriodEnded: a.set_validation_period_ended(true); break;
+    case v1::EventEnvelope::kValidationNoticeOverdue: a.set_validation_notice_overdue(true); break;
     case v1::EventEnvelope::kContactBlocked:
       // A blocked contact lowers the account in work queues until it may be contacted again.
       if (e.decision().has_allowed_from() &&

@@ -21,6 +21,9 @@ struct DomainSettings {
   int64_t small_balance_threshold_minor = 2500;
   // Settlements below this share of the balance need the "supervisor" role. 6000 = 60%.
   int32_t min_settlement_basis_points = 6000;
+  // F11: days after the initial communication by which the validation notice must be sent
+  // (the compliance policy's validation_notice_deadline_days; the server copies it here).
+  int validation_notice_deadline_days = 5;
   // Payment allocation: oldest component first. Principal is the debt itself, interest
   // accrues on it afterwards, fees and costs are charged last.
   std::array<Component, 4> allocation_order = {Component::kPrincipal, Component::kInterest,

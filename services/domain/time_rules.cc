@@ -19,7 +19,24 @@ struct DueEvent {
 };
 
 // The earliest time-driven event of the account, whether or not it is due yet.
-std::optional<DueEvent> NextTimeEvent(const v1::Account& a) {
+// When the consumer was first communicated with (a letter or e-mail sent, a delivered message,
+// a conversation), if ever.
+std::optional<absl::Time> FirstCommunication(const v1::Account& a) {
+  std::optional<absl::Time> first;
+  auto consider = [&first](absl::Time t) {
+    if (!first || t < *first) first = t;
+  };
+  for (const auto& c : a.correspondence()) consider(ToTime(c.sent_at()));
+  for (const auto& c : a.contacts()) {
+    if (c.outcome() == v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION ||
+        (c.direction() == v1::CONTACT_DIRECTION_OUTBOUND && c.outcome() == v1::CONTACT_OUTCOME_DELIVERED)) {
+      consider(ToTime(c.at()));
+    }
+  }
+  return first;
+}
+
+std::optional<DueEvent> NextTimeEvent(const v1::Account& a, const DomainSettings& settings) {
   if (a.version() == 0 || a.closed() || !a.owner().empty()) return std::nullopt;
   const absl::TimeZone tz = Zone(a);
   std::optional<DueEvent> best;
@@ -63,6 +80,19 @@ std::optional<DueEvent> NextTimeEvent(const v1::Account& a) {
       break;
     }
   }
+  // F11: a debt collector's validation notice is due within N days of the first communication.
+  if (a.third_party_collector() && !a.validation_notice_overdue() && !IsSet(a.validation_period_end()) &&
+      Total(a.balances()) > 0) {
+    if (auto first = FirstCommunication(a)) {
+      absl::CivilDay deadline = LocalDay(*first, tz) + settings.validation_notice_deadline_days;
+      v1::EventEnvelope e;
+      auto* overdue = e.mutable_validation_notice_overdue();
+      *overdue->mutable_first_communication_at() = ToProto(*first);
+      *overdue->mutable_deadline() = ToLocalDate(deadline);
+      overdue->set_rule_id("F11");
+      offer(StartOfDay(deadline + 1, tz), {e});
+    }
+  }
   if (IsSet(a.validation_period_end()) && !a.validation_period_ended()) {
     v1::EventEnvelope e;
     *e.mutable_validation_period_ended()->mutable_period_end() = a.validation_period_end();
@@ -78,19 +108,20 @@ std::optional<DueEvent> NextTimeEvent(const v1::Account& a) {
 
 }  // namespace
 
-std::optional<absl::Time> NextDueTime(const v1::Account& state, const DomainSettings&) {
-  auto next = NextTimeEvent(state);
+std::optional<absl::Time> NextDueTime(const v1::Account& state, const DomainSettings& settings) {
+  auto next = NextTimeEvent(state, settings);
   if (!next) return std::nullopt;
   return next->at;
 }
 
-std::vector<v1::EventEnvelope> DecideTime(const v1::Account& state, absl::Time now, const DomainSettings&) {
+std::vector<v1::EventEnvelope> DecideTime(const v1::Account& state, absl::Time now,
+                                          const DomainSettings& settings) {
   std::vector<v1::EventEnvelope> out;
   v1::Account sim = state;
   // Each step moves the account past one due instant; the guard only stops a bug from
   // looping forever (a century of daily events is far below it).
   for (int guard = 0; guard < 100000; ++guard) {
-    auto next = NextTimeEvent(sim);
+    auto next = NextTimeEvent(sim, settings);
     if (!next || next->at > now) break;
     for (auto& e : next->events) {
       *e.mutable_occurred_at() = ToProto(next->at);

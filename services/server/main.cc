@@ -60,6 +60,11 @@ int main(int argc, char** argv) {
   flags.Add("db", &options.db_path, "projection RocksDB directory");
   flags.Add("rebuild-projection", &options.rebuild_projection,
             "delete the projection and rebuild it from offset 0 before serving");
+  flags.Add("reporting-db", &options.reporting_db_path,
+            "reporting projection RocksDB directory (empty = the --db directory + \"-reporting\")");
+  flags.Add("reporting-close-days", &options.reporting.close_days,
+            "days after a report's last date during which late-recorded events still count in it; "
+            "later ones are reported as corrections");
   flags.Add("log-level", &log_level, "debug, info, warn or error");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
   if (!policy_path.empty()) {
@@ -71,6 +76,7 @@ int main(int argc, char** argv) {
     options.writer.policy = policy.value();
   }
   collections::LogInfo("server", "compliance policy version ", options.writer.policy.version());
+  domain.validation_notice_deadline_days = options.writer.policy.validation_notice_deadline_days();
   domain.small_balance_threshold_minor = small_balance;
   domain.min_settlement_basis_points = min_settlement;
   {

@@ -35,6 +35,22 @@ Status ServerApp::Start() {
   projector_ = std::make_unique<Projector>(options_.log, *store_, router_->partitions(),
                                            options_.writer.transactional_id_prefix + "-projector");
   if (auto e = projector_->Start()) return e;
+  // The reporting projection: its own store, consumer and offsets, rebuilt with the others.
+  if (options_.reporting.close_days < 0) {
+    return Error::InvalidArgument("reporting-close-days", "--reporting-close-days must not be negative");
+  }
+  if (options_.rebuild_projection) {
+    LogInfo("server", "deleting reporting projection ", reporting_db_path(), " to rebuild it from offset 0");
+    if (auto e = reporting::ReportingStore::Destroy(reporting_db_path())) return e;
+  }
+  auto reporting_store = reporting::ReportingStore::Open(reporting_db_path());
+  if (!reporting_store) return reporting_store.error();
+  reporting_store_ = std::move(reporting_store.value());
+  reporting_projector_ = std::make_unique<reporting::ReportingProjector>(
+      options_.log, *reporting_store_, router_->partitions(), options_.writer.transactional_id_prefix + "-reporting");
+  if (auto e = reporting_projector_->Start()) return e;
+  reporting_service_ = std::make_unique<reporting::ReportingService>(*reporting_store_, *reporting_projector_, clock_,
+                                                                     options_.reporting);
   // Reads the log itself (not the projection): the audit answers for the system of record.
   compliance_service_ = std::make_unique<ComplianceService>(options_.log, router_->partitions());
 
@@ -50,6 +66,7 @@ Status ServerApp::Start() {
   builder.RegisterService(command_service_.get());
   builder.RegisterService(query_service_.get());
   builder.RegisterService(compliance_service_.get());
+  builder.RegisterService(reporting_service_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     return Error{Errc::kUnavailable, "LISTEN_FAILED",
@@ -60,6 +77,10 @@ Status ServerApp::Start() {
   LogInfo("server", "collections case service listening on ", address(), " (topic ",
           options_.log.topic, " at ", options_.log.bootstrap, ", projection ", options_.db_path, ")");
   return std::nullopt;
+}
+
+std::string ServerApp::reporting_db_path() const {
+  return options_.reporting_db_path.empty() ? options_.db_path + "-reporting" : options_.reporting_db_path;
 }
 
 std::string ServerApp::address() const {
@@ -81,6 +102,7 @@ void ServerApp::Shutdown() {
   }
   if (router_) router_->Stop();
   if (projector_) projector_->Stop();
+  if (reporting_projector_) reporting_projector_->Stop();
   LogInfo("server", "stopped");
 }
 

@@ -8,6 +8,9 @@
 #include "projections/compliance/compliance_service.h"
 #include "projections/projector/projector.h"
 #include "projections/query/case_query_service.h"
+#include "projections/reporting/reporting_projector.h"
+#include "projections/reporting/reporting_service.h"
+#include "projections/reporting/reporting_store.h"
 #include "projections/store/store.h"
 #include "services/api/case_command_service.h"
 #include "services/domain/clock.h"
@@ -24,6 +27,10 @@ struct ServerOptions {
   std::string db_path = ".local/projection";
   // Delete the projection and rebuild it from offset 0 before serving.
   bool rebuild_projection = false;
+  // The reporting projection's own RocksDB directory; empty = db_path + "-reporting". A
+  // rebuild (rebuild_projection) rebuilds it too.
+  std::string reporting_db_path;
+  reporting::ReportingOptions reporting;
 };
 
 // The whole service in one process: partition writers, projector, RocksDB store and the gRPC
@@ -45,6 +52,9 @@ class ServerApp {
   CommandRouter& router() { return *router_; }
   Projector& projector() { return *projector_; }
   ProjectionStore& store() { return *store_; }
+  reporting::ReportingProjector& reporting_projector() { return *reporting_projector_; }
+  reporting::ReportingStore& reporting_store() { return *reporting_store_; }
+  std::string reporting_db_path() const;
 
  private:
   ServerOptions options_;
@@ -55,6 +65,9 @@ class ServerApp {
   std::unique_ptr<CaseCommandService> command_service_;
   std::unique_ptr<CaseQueryService> query_service_;
   std::unique_ptr<ComplianceService> compliance_service_;
+  std::unique_ptr<reporting::ReportingStore> reporting_store_;
+  std::unique_ptr<reporting::ReportingProjector> reporting_projector_;
+  std::unique_ptr<reporting::ReportingService> reporting_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

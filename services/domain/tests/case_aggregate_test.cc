@@ -79,6 +79,8 @@ struct Case {
   void Append(std::vector<v1::EventEnvelope> events) {
     for (auto& e : events) {
       e.set_account_id("ACC-1");
+      // As the writer does: business time is the command's unless the event carries its own.
+      if (!e.has_occurred_at()) e.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(now));
       e.set_sequence(account.version() + 1);
       Evolve(account, e);
       log.push_back(e);
@@ -546,6 +548,32 @@ BOOST_AUTO_TEST_CASE(validation_period_ends_on_the_computed_day_and_disputes_kno
   BOOST_TEST(c.account.validation_period_ended());
   c.Must(DisputeReq("D2", false, 0));
   BOOST_TEST(!c.account.disputes(1).within_validation_period());
+}
+
+BOOST_AUTO_TEST_CASE(f11_overdue_validation_notice_is_recorded_the_day_after_the_deadline) {
+  Case c;
+  auto open = OpenRequest();
+  open.set_third_party_collector(true);
+  c.Must(open);
+  v1::RecordContactAttemptRequest talk;
+  talk.set_contact_id("T1");
+  talk.set_channel(v1::CONTACT_CHANNEL_CALL);
+  talk.set_direction(v1::CONTACT_DIRECTION_INBOUND);
+  talk.set_address("+13125550100");
+  talk.set_phone_type(v1::PHONE_TYPE_CELL);
+  talk.set_outcome(v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION);
+  c.Must(With("talk", talk));  // Thursday 2025-10-09: deadline 2025-10-14
+  auto none = Types(c.AdvanceTo(Local(2025, 10, 14, 23, 59)));
+  BOOST_TEST(std::count(none.begin(), none.end(), "ValidationNoticeOverdue") == 0);
+  auto events = c.AdvanceTo(Local(2025, 10, 15, 0, 0));
+  BOOST_REQUIRE(events.size() == 1u);
+  BOOST_TEST(events[0].validation_notice_overdue().deadline().day() == 14);
+  BOOST_TEST(c.account.validation_notice_overdue());
+  // A creditor collecting its own debt is not bound by it.
+  Case own;
+  own.Must(OpenRequest());
+  own.Must(With("talk", talk));
+  BOOST_TEST(own.AdvanceTo(Local(2025, 10, 20)).empty());
 }
 
 // ---- time: no state skipped ----

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/civil_time.h"
+#include "collections/v1/account.pb.h"
+#include "collections/v1/reporting_service.pb.h"
+#include "services/domain/error.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace collections::reporting {
+
+// The reporting projection's own RocksDB (separate from the query projection, so either can
+// be rebuilt, moved or sized on its own).
+//
+// Column families:
+//   default   "offset/<partition>" -> next offset to consume (decimal)
+//   accounts  account id -> brief v1::Account (see facts.h), deterministic bytes
+//   facts     business date "YYYYMMDD", '\0', account id, '\0', sequence (8 bytes big-endian)
+//             -> v1::ReportFact, deterministic bytes
+//
+// Facts are keyed by business date first so a report reads only the dates it needs. Each
+// consumed batch goes in with one WriteBatch that also moves the offsets: a crash can neither
+// apply an event twice nor skip one. Thread-safe (RocksDB is). Lives as long as its owner
+// (ServerApp, or a test), which must outlive every projector and service using it.
+class ReportingStore {
+ public:
+  ~ReportingStore();
+
+  // Opens (creating if missing) the store at `path`.
+  static Result<std::unique_ptr<ReportingStore>> Open(const std::string& path);
+  // Deletes the store at `path` (for a rebuild from offset 0).
+  static Status Destroy(const std::string& path);
+
+  // Next offset to consume per partition; partitions never applied are absent.
+  Result<std::map<int32_t, int64_t>> LoadOffsets() const;
+
+  // The account's brief, or nullopt before its first event.
+  Result<std::optional<v1::Account>> GetBrief(const std::string& account_id) const;
+
+  struct Batch {
+    std::map<std::string, v1::Account> briefs;
+    std::vector<v1::ReportFact> facts;
+    std::map<int32_t, int64_t> next_offsets;
+  };
+  Status Apply(const Batch& batch);
+
+  // Facts with business date in [from, to], in key order (date, account, sequence).
+  Result<std::vector<v1::ReportFact>> ScanFacts(absl::CivilDay from, absl::CivilDay to) const;
+
+  // SHA-256 over every key and value of every column family, in order: two stores with the
+  // same digest hold the same bytes.
+  Result<std::string> Digest() const;
+
+ private:
+  ReportingStore() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, accounts, facts
+};
+
+// The key of a fact in the facts column family.
+std::string FactKey(const v1::ReportFact& fact);
+
+}  // namespace collections::reporting

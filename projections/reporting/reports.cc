@@ -1,0 +1,388 @@
+#include "projections/reporting/reports.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "projections/reporting/facts.h"
+#include "services/domain/case_aggregate.h"
+
+namespace collections::reporting {
+namespace {
+
+using GroupKey = std::tuple<std::string, std::string, std::string>;  // creditor, queue, assignee
+
+GroupKey KeyFor(v1::ReportGroupBy by, const std::string& creditor, const std::string& queue,
+                const std::string& assignee) {
+  switch (by) {
+    case v1::REPORT_GROUP_BY_CREDITOR: return {creditor, "", ""};
+    case v1::REPORT_GROUP_BY_QUEUE: return {"", queue, ""};
+    case v1::REPORT_GROUP_BY_CREDITOR_AND_QUEUE: return {creditor, queue, ""};
+    case v1::REPORT_GROUP_BY_ASSIGNEE: return {"", "", assignee};
+    default: return {"", "", ""};
+  }
+}
+
+// Facts that move an account's position (balance, owner of the work, on or off the book).
+bool MovesPosition(v1::ReportFactKind kind) {
+  switch (kind) {
+    case v1::REPORT_FACT_KIND_PLACEMENT:
+    case v1::REPORT_FACT_KIND_ASSIGNMENT:
+    case v1::REPORT_FACT_KIND_PAYMENT:
+    case v1::REPORT_FACT_KIND_REVERSAL:
+    case v1::REPORT_FACT_KIND_ADJUSTMENT:
+    case v1::REPORT_FACT_KIND_WRITE_OFF:
+    case v1::REPORT_FACT_KIND_OFF_BOOK:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsActivity(v1::ReportFactKind kind) {
+  return kind >= v1::REPORT_FACT_KIND_PAYMENT && kind <= v1::REPORT_FACT_KIND_COMPLIANCE_BLOCK;
+}
+
+bool FactOrder(const v1::ReportFact* a, const v1::ReportFact* b) {
+  return std::make_tuple(ToDay(a->business_date()), a->account_id(), a->sequence()) <
+         std::make_tuple(ToDay(b->business_date()), b->account_id(), b->sequence());
+}
+
+// Late facts dated in [from, to] that `relevant` selects, in business date, account, sequence
+// order. `from` may be the earliest day to take everything up to `to`.
+template <typename Keep>
+void AddCorrections(const std::vector<v1::ReportFact>& facts, absl::CivilDay from, absl::CivilDay to,
+                    absl::CivilDay known_at, Keep relevant,
+                    google::protobuf::RepeatedPtrField<v1::ReportFact>* out) {
+  std::vector<const v1::ReportFact*> late;
+  for (const auto& f : facts) {
+    const absl::CivilDay day = ToDay(f.business_date());
+    if (day < from || day > to || ToDay(f.recorded_date()) <= known_at || !relevant(f.kind())) continue;
+    late.push_back(&f);
+  }
+  std::sort(late.begin(), late.end(), FactOrder);
+  for (const auto* f : late) *out->Add() = *f;
+}
+
+constexpr absl::CivilDay kBeginning(1, 1, 1);
+
+}  // namespace
+
+int64_t BasisPoints(int64_t numerator, int64_t denominator) {
+  const __int128 scaled = static_cast<__int128>(numerator) * 10000;
+  const __int128 half = denominator / 2;
+  const __int128 q = scaled >= 0 ? (scaled + half) / denominator : (scaled - half) / denominator;
+  return static_cast<int64_t>(q);
+}
+
+std::map<std::string, Position> PositionsAsOf(const std::vector<v1::ReportFact>& facts, absl::CivilDay as_of,
+                                              absl::CivilDay known_at) {
+  std::vector<const v1::ReportFact*> in;
+  for (const auto& f : facts) {
+    if (ToDay(f.business_date()) <= as_of && ToDay(f.recorded_date()) <= known_at && MovesPosition(f.kind())) {
+      in.push_back(&f);
+    }
+  }
+  // Business order, so a back-dated assignment takes effect on its own date.
+  std::sort(in.begin(), in.end(), FactOrder);
+  std::map<std::string, Position> out;
+  for (const auto* f : in) {
+    Position& p = out[f->account_id()];
+    p.account_id = f->account_id();
+    p.balance_minor += f->balance_change_minor();
+    if (p.currency.empty()) p.currency = f->currency();
+    if (p.creditor.empty()) p.creditor = f->creditor();
+    switch (f->kind()) {
+      case v1::REPORT_FACT_KIND_PLACEMENT:
+        p.placed = true;
+        p.due_date = ToDay(f->due_date());
+        p.assignee = f->assignee();
+        p.queue = f->queue();
+        break;
+      case v1::REPORT_FACT_KIND_ASSIGNMENT:
+        p.assignee = f->assignee();
+        p.queue = f->queue();
+        break;
+      case v1::REPORT_FACT_KIND_OFF_BOOK:
+        p.off_book = true;
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+bool IsReceivable(const Position& p) { return p.placed && !p.off_book && p.balance_minor > 0; }
+
+int32_t DaysPastDue(const Position& p, absl::CivilDay as_of) {
+  if (p.balance_minor <= 0) return 0;
+  return static_cast<int32_t>(std::clamp<int64_t>(as_of - p.due_date, 0, 100000));
+}
+
+v1::GetAgingReportResponse BuildAging(const std::vector<v1::ReportFact>& facts, absl::CivilDay as_of,
+                                      absl::CivilDay known_at, v1::ReportGroupBy group_by,
+                                      bool include_accounts) {
+  v1::GetAgingReportResponse out;
+  *out.mutable_as_of() = ToDate(as_of);
+  *out.mutable_known_at() = ToDate(known_at);
+  struct Cell {
+    int64_t count = 0, balance = 0;
+  };
+  std::map<std::tuple<GroupKey, std::string, int>, Cell> cells;
+  std::map<std::string, Cell> totals;
+  for (const auto& [id, p] : PositionsAsOf(facts, as_of, known_at)) {
+    if (!IsReceivable(p)) continue;
+    const int32_t dpd = DaysPastDue(p, as_of);
+    const v1::AgingBucket bucket = BucketFor(dpd);
+    Cell& c = cells[{KeyFor(group_by, p.creditor, p.queue, p.assignee), p.currency, bucket}];
+    c.count += 1;
+    c.balance += p.balance_minor;
+    totals[p.currency].count += 1;
+    totals[p.currency].balance += p.balance_minor;
+    if (include_accounts) {
+      v1::AgingAccount* a = out.add_accounts();
+      a->set_account_id(p.account_id);
+      a->set_creditor(p.creditor);
+      a->set_queue(p.queue);
+      a->set_assignee(p.assignee);
+      a->set_currency(p.currency);
+      a->set_balance_minor(p.balance_minor);
+      *a->mutable_due_date() = ToDate(p.due_date);
+      a->set_days_past_due(dpd);
+      a->set_bucket(bucket);
+    }
+  }
+  for (const auto& [key, c] : cells) {
+    v1::AgingRow* row = out.add_rows();
+    row->set_creditor(std::get<0>(std::get<0>(key)));
+    row->set_queue(std::get<1>(std::get<0>(key)));
+    row->set_assignee(std::get<2>(std::get<0>(key)));
+    row->set_currency(std::get<1>(key));
+    row->set_bucket(static_cast<v1::AgingBucket>(std::get<2>(key)));
+    row->set_account_count(c.count);
+    row->set_balance_minor(c.balance);
+  }
+  for (const auto& [currency, c] : totals) {
+    v1::CurrencyTotal* t = out.add_totals();
+    t->set_currency(currency);
+    t->set_account_count(c.count);
+    t->set_balance_minor(c.balance);
+  }
+  AddCorrections(facts, kBeginning, as_of, known_at, MovesPosition, out.mutable_corrections());
+  return out;
+}
+
+namespace {
+
+// Accumulates one activity group; Finish() writes it in the message's order.
+struct GroupFigures {
+  struct Money {
+    int64_t payments_count = 0, payments = 0, reversals_count = 0, reversals = 0, refunds_count = 0, refunds = 0,
+            promised = 0;
+    std::map<int, v1::AdjustmentActivity> adjustments, write_offs;
+  };
+  std::map<std::string, Money> money;
+  int64_t made = 0, kept = 0, broken = 0, cancelled = 0;
+  std::map<int, std::pair<int64_t, int64_t>> channels;  // attempts, right-party contacts
+  int64_t opened = 0, upheld = 0, rejected = 0, withdrawn = 0;
+  std::map<std::string, int64_t> blocks;
+
+  void Add(const v1::ReportFact& f) {
+    // Only money facts open a currency row: contacts and promise outcomes carry no amount.
+    auto m = [this, &f]() -> Money& { return money[f.currency()]; };
+    auto adjust = [&f](std::map<int, v1::AdjustmentActivity>& by_kind) {
+      v1::AdjustmentActivity& a = by_kind[f.adjustment_kind()];
+      a.set_kind(f.adjustment_kind());
+      a.set_count(a.count() + 1);
+      if (f.balance_change_minor() >= 0) a.set_increase_minor(a.increase_minor() + f.balance_change_minor());
+      else a.set_decrease_minor(a.decrease_minor() - f.balance_change_minor());
+    };
+    switch (f.kind()) {
+      case v1::REPORT_FACT_KIND_PAYMENT: m().payments_count++; m().payments += f.amount_minor(); break;
+      case v1::REPORT_FACT_KIND_REVERSAL: m().reversals_count++; m().reversals += f.amount_minor(); break;
+      case v1::REPORT_FACT_KIND_REFUND: m().refunds_count++; m().refunds += f.amount_minor(); break;
+      case v1::REPORT_FACT_KIND_ADJUSTMENT: adjust(m().adjustments); break;
+      case v1::REPORT_FACT_KIND_WRITE_OFF: adjust(m().write_offs); break;
+      case v1::REPORT_FACT_KIND_PROMISE_MADE: made++; m().promised += f.amount_minor(); break;
+      case v1::REPORT_FACT_KIND_PROMISE_KEPT: kept++; break;
+      case v1::REPORT_FACT_KIND_PROMISE_BROKEN: broken++; break;
+      case v1::REPORT_FACT_KIND_PROMISE_CANCELLED: cancelled++; break;
+      case v1::REPORT_FACT_KIND_CONTACT_ATTEMPT:
+        channels[f.channel()].first++;
+        if (f.right_party_contact()) channels[f.channel()].second++;
+        break;
+      case v1::REPORT_FACT_KIND_DISPUTE_OPENED: opened++; break;
+      case v1::REPORT_FACT_KIND_DISPUTE_RESOLVED: (f.upheld() ? upheld : rejected)++; break;
+      case v1::REPORT_FACT_KIND_DISPUTE_WITHDRAWN: withdrawn++; break;
+      case v1::REPORT_FACT_KIND_COMPLIANCE_BLOCK: blocks[f.rule_id()]++; break;
+      default: break;
+    }
+  }
+
+  void Finish(v1::ActivityGroup* g) const {
+    for (const auto& [currency, m] : money) {
+      v1::MoneyActivity* out = g->add_money();
+      out->set_currency(currency);
+      out->set_payments_count(m.payments_count);
+      out->set_payments_minor(m.payments);
+      out->set_reversals_count(m.reversals_count);
+      out->set_reversals_minor(m.reversals);
+      out->set_refunds_count(m.refunds_count);
+      out->set_refunds_minor(m.refunds);
+      out->set_net_collected_minor(m.payments - m.reversals - m.refunds);
+      for (const auto& [kind, a] : m.adjustments) *out->add_adjustments() = a;
+      for (const auto& [kind, a] : m.write_offs) *out->add_write_offs() = a;
+      out->set_promised_minor(m.promised);
+    }
+    v1::PromiseActivity* p = g->mutable_promises();
+    p->set_made(made);
+    p->set_kept(kept);
+    p->set_broken(broken);
+    p->set_cancelled(cancelled);
+    if (kept + broken > 0) p->set_kept_rate_basis_points(BasisPoints(kept, kept + broken));
+    for (const auto& [channel, c] : channels) {
+      v1::ChannelActivity* out = g->add_contacts();
+      out->set_channel(static_cast<v1::ContactChannel>(channel));
+      out->set_attempts(c.first);
+      out->set_right_party_contacts(c.second);
+      out->set_right_party_contact_rate_basis_points(BasisPoints(c.second, c.first));
+    }
+    v1::DisputeActivity* d = g->mutable_disputes();
+    d->set_opened(opened);
+    d->set_resolved(upheld + rejected);
+    d->set_upheld(upheld);
+    d->set_rejected(rejected);
+    d->set_withdrawn(withdrawn);
+    for (const auto& [rule, n] : blocks) {
+      v1::RuleBlocks* b = g->add_compliance_blocks();
+      b->set_rule_id(rule);
+      b->set_count(n);
+    }
+  }
+};
+
+}  // namespace
+
+v1::GetActivityReportResponse BuildActivity(const std::vector<v1::ReportFact>& facts, absl::CivilDay start,
+                                            absl::CivilDay end, absl::CivilDay known_at,
+                                            v1::ReportGroupBy group_by) {
+  v1::GetActivityReportResponse out;
+  *out.mutable_start() = ToDate(start);
+  *out.mutable_end() = ToDate(end);
+  *out.mutable_known_at() = ToDate(known_at);
+  std::map<GroupKey, GroupFigures> groups;
+  for (const auto& f : facts) {
+    const absl::CivilDay day = ToDay(f.business_date());
+    if (day < start || day > end || ToDay(f.recorded_date()) > known_at || !IsActivity(f.kind())) continue;
+    groups[KeyFor(group_by, f.creditor(), f.queue(), f.assignee())].Add(f);
+  }
+  for (const auto& [key, figures] : groups) {
+    v1::ActivityGroup* g = out.add_groups();
+    g->set_creditor(std::get<0>(key));
+    g->set_queue(std::get<1>(key));
+    g->set_assignee(std::get<2>(key));
+    figures.Finish(g);
+  }
+  AddCorrections(facts, start, end, known_at, IsActivity, out.mutable_corrections());
+  return out;
+}
+
+v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(const std::vector<v1::ReportFact>& facts,
+                                                                    absl::CivilDay start, absl::CivilDay end,
+                                                                    absl::CivilDay known_at) {
+  v1::GetCollectionEffectivenessResponse out;
+  *out.mutable_start() = ToDate(start);
+  *out.mutable_end() = ToDate(end);
+  *out.mutable_known_at() = ToDate(known_at);
+  std::map<std::string, v1::CollectionEffectiveness> by_currency;
+  auto row = [&by_currency](const std::string& currency) -> v1::CollectionEffectiveness& {
+    v1::CollectionEffectiveness& c = by_currency[currency];
+    c.set_currency(currency);
+    return c;
+  };
+  for (const auto& [id, p] : PositionsAsOf(facts, start - 1, known_at)) {
+    if (!IsReceivable(p)) continue;
+    auto& c = row(p.currency);
+    c.set_opening_receivables_minor(c.opening_receivables_minor() + p.balance_minor);
+  }
+  for (const auto& f : facts) {
+    const absl::CivilDay day = ToDay(f.business_date());
+    if (f.kind() != v1::REPORT_FACT_KIND_PLACEMENT || day < start || day > end ||
+        ToDay(f.recorded_date()) > known_at) {
+      continue;
+    }
+    auto& c = row(f.currency());
+    c.set_new_placements_minor(c.new_placements_minor() + f.amount_minor());
+  }
+  for (const auto& [id, p] : PositionsAsOf(facts, end, known_at)) {
+    if (!IsReceivable(p)) continue;
+    auto& c = row(p.currency);
+    c.set_closing_total_receivables_minor(c.closing_total_receivables_minor() + p.balance_minor);
+    if (DaysPastDue(p, end) == 0) {
+      c.set_closing_current_receivables_minor(c.closing_current_receivables_minor() + p.balance_minor);
+    }
+  }
+  for (auto& [currency, c] : by_currency) {
+    const int64_t base = c.opening_receivables_minor() + c.new_placements_minor();
+    c.set_numerator_minor(base - c.closing_total_receivables_minor());
+    c.set_denominator_minor(base - c.closing_current_receivables_minor());
+    if (c.denominator_minor() != 0) {
+      // A negative denominator cannot come from receivables >= 0 summed as above, but the
+      // rounding helper needs a positive one.
+      c.set_cei_basis_points(c.denominator_minor() > 0 ? BasisPoints(c.numerator_minor(), c.denominator_minor())
+                                                       : BasisPoints(-c.numerator_minor(), -c.denominator_minor()));
+    }
+    *out.add_figures() = c;
+  }
+  AddCorrections(facts, kBeginning, end, known_at, MovesPosition, out.mutable_corrections());
+  return out;
+}
+
+v1::GetRollRatesResponse BuildRollRates(const std::vector<v1::ReportFact>& facts, absl::CivilDay month,
+                                        absl::CivilDay known_at) {
+  const absl::CivilDay from = absl::CivilDay(absl::CivilMonth(month)) - 1;
+  const absl::CivilDay to = absl::CivilDay(absl::CivilMonth(month) + 1) - 1;
+  v1::GetRollRatesResponse out;
+  *out.mutable_from_date() = ToDate(from);
+  *out.mutable_to_date() = ToDate(to);
+  *out.mutable_known_at() = ToDate(known_at);
+  const auto before = PositionsAsOf(facts, from, known_at);
+  const auto after = PositionsAsOf(facts, to, known_at);
+  std::map<std::pair<std::string, int>, int64_t> bucket_balance;  // currency, from bucket
+  std::map<std::tuple<std::string, int, bool, int>, v1::RollRate> pairs;
+  for (const auto& [id, p] : before) {
+    if (!IsReceivable(p)) continue;
+    const v1::AgingBucket from_bucket = BucketFor(DaysPastDue(p, from));
+    bucket_balance[{p.currency, from_bucket}] += p.balance_minor;
+    const Position& q = after.at(id);  // facts up to `from` are facts up to `to` too
+    const bool exited = !IsReceivable(q);
+    const v1::AgingBucket to_bucket = exited ? v1::AGING_BUCKET_UNSPECIFIED : BucketFor(DaysPastDue(q, to));
+    v1::RollRate& r = pairs[{p.currency, from_bucket, exited, to_bucket}];
+    r.set_currency(p.currency);
+    r.set_from_bucket(from_bucket);
+    r.set_to_bucket(to_bucket);
+    r.set_exited(exited);
+    r.set_account_count(r.account_count() + 1);
+    r.set_from_balance_minor(r.from_balance_minor() + p.balance_minor);
+    r.set_to_balance_minor(r.to_balance_minor() + q.balance_minor);
+  }
+  for (auto& [key, r] : pairs) {
+    r.set_rate_basis_points(BasisPoints(r.from_balance_minor(), bucket_balance[{r.currency(), r.from_bucket()}]));
+    *out.add_rates() = r;
+  }
+  AddCorrections(facts, kBeginning, to, known_at, MovesPosition, out.mutable_corrections());
+  return out;
+}
+
+PeriodDays ResolvePeriod(v1::ReportPeriod period, absl::CivilDay start) {
+  switch (period) {
+    case v1::REPORT_PERIOD_DAY: return {start, start, true};
+    case v1::REPORT_PERIOD_WEEK: return {start, start + 6, true};
+    case v1::REPORT_PERIOD_MONTH:
+      if (start.day() != 1) return {start, start, false};
+      return {start, absl::CivilDay(absl::CivilMonth(start) + 1) - 1, true};
+    default: return {start, start, false};
+  }
+}
+
+}  // namespace collections::reporting

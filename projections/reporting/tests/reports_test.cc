@@ -1,0 +1,360 @@
+// The reporting core on hand-built histories: what each event contributes, and each report's
+// figures computed by hand in the comments.
+#define BOOST_TEST_MODULE reporting_reports
+#include <boost/test/unit_test.hpp>
+
+#include "absl/time/civil_time.h"
+#include "projections/reporting/facts.h"
+#include "projections/reporting/report_csv.h"
+#include "projections/reporting/reports.h"
+#include "services/domain/internal.h"
+
+namespace collections::reporting {
+namespace {
+
+const absl::TimeZone kChicago = [] {
+  absl::TimeZone tz;
+  absl::LoadTimeZone("America/Chicago", &tz);
+  return tz;
+}();
+
+google::protobuf::Timestamp At(int y, int m, int d, int hh) {
+  return internal::ToProto(absl::FromCivil(absl::CivilHour(y, m, d, hh), kChicago));
+}
+
+v1::LocalDate Date(int y, int m, int d) { return ToDate(absl::CivilDay(y, m, d)); }
+absl::CivilDay D(int y, int m, int d) { return absl::CivilDay(y, m, d); }
+
+// A fact as the projector would store it, for the report tests.
+struct F {
+  std::string account;
+  int64_t seq;
+  v1::ReportFactKind kind;
+  absl::CivilDay business, recorded;
+  int64_t amount = 0, change = 0;
+};
+
+v1::ReportFact Fact(const F& f, const std::string& currency = "USD", const std::string& creditor = "Acme",
+                    const std::string& queue = "early", const std::string& assignee = "c1") {
+  v1::ReportFact out;
+  out.set_account_id(f.account);
+  out.set_sequence(f.seq);
+  out.set_kind(f.kind);
+  *out.mutable_business_date() = ToDate(f.business);
+  *out.mutable_recorded_date() = ToDate(f.recorded);
+  out.set_amount_minor(f.amount);
+  out.set_balance_change_minor(f.change);
+  out.set_currency(currency);
+  out.set_creditor(creditor);
+  out.set_queue(queue);
+  out.set_assignee(assignee);
+  return out;
+}
+
+v1::ReportFact Placement(const std::string& account, absl::CivilDay day, int64_t amount, absl::CivilDay due,
+                         const std::string& currency = "USD", const std::string& creditor = "Acme",
+                         const std::string& queue = "early") {
+  v1::ReportFact f = Fact({account, 1, v1::REPORT_FACT_KIND_PLACEMENT, day, day, amount, amount}, currency, creditor,
+                          queue);
+  *f.mutable_due_date() = ToDate(due);
+  return f;
+}
+
+BOOST_AUTO_TEST_CASE(events_become_facts_in_the_account_zone) {
+  v1::Account brief;
+  v1::EventEnvelope open;
+  open.set_account_id("A");
+  open.set_sequence(1);
+  auto* o = open.mutable_case_opened();
+  o->set_creditor("Acme");
+  o->set_currency("USD");
+  o->set_time_zone("America/Chicago");
+  o->set_assignee("c1");
+  o->set_queue("early");
+  o->mutable_balances()->set_principal_minor(100000);
+  o->mutable_balances()->set_fees_minor(2500);
+  *o->mutable_due_date() = Date(2025, 9, 1);
+  // 2025-10-01 02:00 UTC is 2025-09-30 21:00 in Chicago (CDT, UTC-5): the business date is
+  // the consumer's, not UTC's.
+  open.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(absl::FromCivil(absl::CivilHour(2025, 10, 1, 2),
+                                                                             absl::UTCTimeZone())));
+  *open.mutable_recorded_at() = At(2025, 10, 1, 9);
+  auto placed = ApplyEvent(brief, open);
+  BOOST_REQUIRE(placed);
+  BOOST_TEST(placed->kind() == v1::REPORT_FACT_KIND_PLACEMENT);
+  BOOST_TEST(DateText(placed->business_date()) == "2025-09-30");
+  BOOST_TEST(DateText(placed->recorded_date()) == "2025-10-01");
+  BOOST_TEST(placed->amount_minor() == 102500);  // 100000 principal + 2500 fees
+  BOOST_TEST(placed->balance_change_minor() == 102500);
+  BOOST_TEST(placed->event_type() == "collections.v1.CaseOpened");
+
+  v1::EventEnvelope pay;
+  pay.set_account_id("A");
+  pay.set_sequence(2);
+  *pay.mutable_occurred_at() = At(2025, 10, 2, 10);
+  *pay.mutable_recorded_at() = At(2025, 10, 2, 10);
+  pay.mutable_payment_posted()->mutable_amount()->set_amount_minor(110000);
+  pay.mutable_payment_posted()->mutable_applied()->set_principal_minor(100000);
+  pay.mutable_payment_posted()->mutable_applied()->set_fees_minor(2500);
+  pay.mutable_payment_posted()->set_to_credit_minor(7500);
+  auto paid = ApplyEvent(brief, pay);
+  BOOST_REQUIRE(paid);
+  // The whole 1100.00 was collected, but only the 1025.00 applied leaves the receivable.
+  BOOST_TEST(paid->amount_minor() == 110000);
+  BOOST_TEST(paid->balance_change_minor() == -102500);
+  BOOST_TEST(paid->assignee() == "c1");
+
+  v1::EventEnvelope reverse;
+  reverse.set_account_id("A");
+  reverse.set_sequence(3);
+  *reverse.mutable_occurred_at() = At(2025, 10, 3, 10);
+  *reverse.mutable_recorded_at() = At(2025, 10, 3, 10);
+  reverse.mutable_payment_reversed()->mutable_reopened()->set_principal_minor(100000);
+  reverse.mutable_payment_reversed()->mutable_reopened()->set_fees_minor(2500);
+  reverse.mutable_payment_reversed()->set_credit_removed_minor(7500);
+  auto reversed = ApplyEvent(brief, reverse);
+  BOOST_REQUIRE(reversed);
+  BOOST_TEST(reversed->amount_minor() == 110000);          // 102500 reopened + 7500 credit
+  BOOST_TEST(reversed->balance_change_minor() == 102500);  // only the reopened part is owed again
+
+  v1::EventEnvelope assign;
+  assign.set_account_id("A");
+  assign.set_sequence(4);
+  assign.mutable_case_assigned()->set_assignee("c2");
+  assign.mutable_case_assigned()->set_queue("late");
+  auto assigned = ApplyEvent(brief, assign);
+  BOOST_REQUIRE(assigned);
+  BOOST_TEST(assigned->assignee() == "c2");
+  BOOST_TEST(brief.queue() == "late");
+
+  v1::EventEnvelope charge_off;
+  charge_off.set_account_id("A");
+  charge_off.mutable_adjustment_posted()->set_kind(v1::ADJUSTMENT_KIND_CHARGE_OFF);
+  charge_off.mutable_adjustment_posted()->mutable_decrease()->set_principal_minor(40000);
+  auto written_off = ApplyEvent(brief, charge_off);
+  BOOST_REQUIRE(written_off);
+  BOOST_TEST(written_off->kind() == v1::REPORT_FACT_KIND_WRITE_OFF);
+  BOOST_TEST(written_off->amount_minor() == 40000);
+  BOOST_TEST(written_off->balance_change_minor() == -40000);
+
+  v1::EventEnvelope accrual;
+  accrual.set_account_id("A");
+  accrual.mutable_adjustment_posted()->set_kind(v1::ADJUSTMENT_KIND_FEE_ACCRUAL);
+  accrual.mutable_adjustment_posted()->mutable_increase()->set_fees_minor(1500);
+  auto adjusted = ApplyEvent(brief, accrual);
+  BOOST_REQUIRE(adjusted);
+  BOOST_TEST(adjusted->kind() == v1::REPORT_FACT_KIND_ADJUSTMENT);
+  BOOST_TEST(adjusted->amount_minor() == 1500);
+
+  v1::EventEnvelope settled;
+  settled.set_account_id("A");
+  settled.mutable_settlement_completed()->mutable_written_off()->set_principal_minor(20000);
+  auto forgiven = ApplyEvent(brief, settled);
+  BOOST_REQUIRE(forgiven);
+  BOOST_TEST(forgiven->kind() == v1::REPORT_FACT_KIND_WRITE_OFF);
+  BOOST_TEST(forgiven->adjustment_kind() == v1::ADJUSTMENT_KIND_SETTLEMENT_DISCOUNT);
+  BOOST_TEST(forgiven->balance_change_minor() == -20000);
+
+  v1::EventEnvelope blocked;
+  blocked.set_account_id("A");
+  blocked.mutable_contact_blocked()->set_command("RecordContactAttempt");
+  blocked.mutable_decision()->set_rule_id("F4");
+  auto block = ApplyEvent(brief, blocked);
+  BOOST_REQUIRE(block);
+  BOOST_TEST(block->rule_id() == "F4");
+
+  v1::EventEnvelope status;
+  status.set_account_id("A");
+  status.mutable_status_changed()->set_to(v1::ACCOUNT_STATUS_PAID_IN_FULL);
+  BOOST_TEST(!ApplyEvent(brief, status).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(aging_as_of_a_date_recomputes_days_past_due) {
+  const absl::CivilDay d(2025, 10, 31);
+  std::vector<v1::ReportFact> facts = {
+      // A: due 09-01, 1000.00 owed, 400.00 paid on 10-10 -> 600.00 at 60 dpd (10-31 minus 09-01).
+      Placement("A", D(2025, 9, 5), 100000, D(2025, 9, 1)),
+      Fact({"A", 2, v1::REPORT_FACT_KIND_PAYMENT, D(2025, 10, 10), D(2025, 10, 10), 40000, -40000}),
+      // B: due 10-15, 500.00 -> 16 dpd, bucket 1-29.
+      Placement("B", D(2025, 10, 1), 50000, D(2025, 10, 15)),
+      // C: due 11-15 (not yet due) -> CURRENT; other queue.
+      Placement("C", D(2025, 10, 2), 30000, D(2025, 11, 15), "USD", "Acme", "late"),
+      // D: paid off -> not a receivable.
+      Placement("D", D(2025, 10, 1), 20000, D(2025, 9, 1)),
+      Fact({"D", 2, v1::REPORT_FACT_KIND_PAYMENT, D(2025, 10, 20), D(2025, 10, 20), 20000, -20000}),
+      // E: opened after the as-of date -> absent.
+      Placement("E", D(2025, 11, 1), 99900, D(2025, 9, 1)),
+      // F: in EUR, due 08-01 -> 91 dpd, bucket 90-119.
+      Placement("F", D(2025, 9, 1), 70000, D(2025, 8, 1), "EUR", "Euro Bank", "early"),
+  };
+  auto r = BuildAging(facts, d, d, v1::REPORT_GROUP_BY_QUEUE, true);
+  // Rows are by group (queue), then currency, then bucket.
+  BOOST_REQUIRE_EQUAL(r.rows_size(), 4);
+  BOOST_TEST(r.rows(0).queue() == "early");
+  BOOST_TEST(r.rows(0).currency() == "EUR");
+  BOOST_TEST(r.rows(0).bucket() == v1::AGING_BUCKET_90_119);
+  BOOST_TEST(r.rows(0).balance_minor() == 70000);
+  BOOST_TEST(r.rows(1).currency() == "USD");
+  BOOST_TEST(r.rows(1).bucket() == v1::AGING_BUCKET_1_29);
+  BOOST_TEST(r.rows(1).balance_minor() == 50000);
+  BOOST_TEST(r.rows(2).bucket() == v1::AGING_BUCKET_60_89);
+  BOOST_TEST(r.rows(2).balance_minor() == 60000);  // 100000 - 40000
+  BOOST_TEST(r.rows(3).queue() == "late");
+  BOOST_TEST(r.rows(3).bucket() == v1::AGING_BUCKET_CURRENT);
+  BOOST_TEST(r.rows(3).balance_minor() == 30000);
+  BOOST_REQUIRE_EQUAL(r.totals_size(), 2);
+  BOOST_TEST(r.totals(1).currency() == "USD");
+  BOOST_TEST(r.totals(1).account_count() == 3);     // A, B, C
+  BOOST_TEST(r.totals(1).balance_minor() == 140000);  // 60000 + 50000 + 30000
+  BOOST_REQUIRE_EQUAL(r.accounts_size(), 4);
+  BOOST_TEST(r.accounts(0).account_id() == "A");
+  BOOST_TEST(r.accounts(0).days_past_due() == 60);  // Sep has 30 days: 09-01 + 60 = 10-31
+}
+
+BOOST_AUTO_TEST_CASE(late_facts_are_corrections_not_figures) {
+  const absl::CivilDay start(2025, 10, 1), end(2025, 10, 31);
+  std::vector<v1::ReportFact> facts = {
+      Fact({"A", 2, v1::REPORT_FACT_KIND_PAYMENT, D(2025, 10, 5), D(2025, 10, 5), 10000, -10000}),
+      // Dated 10-20 but recorded 11-03: after October closed (close 0 days).
+      Fact({"A", 3, v1::REPORT_FACT_KIND_PAYMENT, D(2025, 10, 20), D(2025, 11, 3), 5000, -5000}),
+      Fact({"A", 4, v1::REPORT_FACT_KIND_REVERSAL, D(2025, 10, 6), D(2025, 10, 6), 10000, 10000}),
+      Fact({"A", 5, v1::REPORT_FACT_KIND_REFUND, D(2025, 10, 7), D(2025, 10, 7), 700, 0}),
+  };
+  auto closed = BuildActivity(facts, start, end, end, v1::REPORT_GROUP_BY_UNSPECIFIED);
+  BOOST_REQUIRE_EQUAL(closed.groups_size(), 1);
+  const auto& m = closed.groups(0).money(0);
+  BOOST_TEST(m.payments_count() == 1);
+  BOOST_TEST(m.payments_minor() == 10000);
+  BOOST_TEST(m.net_collected_minor() == -700);  // 10000 paid - 10000 reversed - 700 refunded
+  BOOST_REQUIRE_EQUAL(closed.corrections_size(), 1);
+  BOOST_TEST(closed.corrections(0).sequence() == 3);
+  BOOST_TEST(DateText(closed.corrections(0).recorded_date()) == "2025-11-03");
+
+  // Restated as known on 11-03: the late payment counts and is no longer a correction.
+  auto restated = BuildActivity(facts, start, end, D(2025, 11, 3), v1::REPORT_GROUP_BY_UNSPECIFIED);
+  BOOST_TEST(restated.groups(0).money(0).payments_minor() == 15000);
+  BOOST_TEST(restated.corrections_size() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(activity_counts_promises_contacts_disputes_and_blocks) {
+  const absl::CivilDay day(2025, 10, 6);
+  auto f = [&](int64_t seq, v1::ReportFactKind kind, const std::string& assignee) {
+    return Fact({"A", seq, kind, day, day}, "USD", "Acme", "early", assignee);
+  };
+  std::vector<v1::ReportFact> facts;
+  facts.push_back(f(1, v1::REPORT_FACT_KIND_PROMISE_KEPT, "c1"));
+  facts.push_back(f(2, v1::REPORT_FACT_KIND_PROMISE_KEPT, "c1"));
+  facts.push_back(f(3, v1::REPORT_FACT_KIND_PROMISE_BROKEN, "c1"));
+  for (int i = 0; i < 3; ++i) {
+    v1::ReportFact call = f(10 + i, v1::REPORT_FACT_KIND_CONTACT_ATTEMPT, "c1");
+    call.set_channel(v1::CONTACT_CHANNEL_CALL);
+    call.set_right_party_contact(i == 0);
+    facts.push_back(call);
+  }
+  v1::ReportFact blocked = f(20, v1::REPORT_FACT_KIND_COMPLIANCE_BLOCK, "c2");
+  blocked.set_rule_id("F4");
+  facts.push_back(blocked);
+  v1::ReportFact upheld = f(21, v1::REPORT_FACT_KIND_DISPUTE_RESOLVED, "c2");
+  upheld.set_upheld(true);
+  facts.push_back(upheld);
+  auto r = BuildActivity(facts, day, day, day, v1::REPORT_GROUP_BY_ASSIGNEE);
+  BOOST_REQUIRE_EQUAL(r.groups_size(), 2);
+  const auto& c1 = r.groups(0);
+  BOOST_TEST(c1.assignee() == "c1");
+  BOOST_TEST(c1.money_size() == 0);  // no money moved
+  BOOST_TEST(c1.promises().kept_rate_basis_points() == 6667);  // 2 / 3 = 0.66666 -> 66.67%
+  BOOST_REQUIRE_EQUAL(c1.contacts_size(), 1);
+  BOOST_TEST(c1.contacts(0).right_party_contact_rate_basis_points() == 3333);  // 1 / 3
+  const auto& c2 = r.groups(1);
+  BOOST_TEST(!c2.promises().has_kept_rate_basis_points());  // nothing kept or broken
+  BOOST_TEST(c2.disputes().resolved() == 1);
+  BOOST_TEST(c2.disputes().upheld() == 1);
+  BOOST_REQUIRE_EQUAL(c2.compliance_blocks_size(), 1);
+  BOOST_TEST(c2.compliance_blocks(0).count() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(collection_effectiveness_index) {
+  const absl::CivilDay start(2025, 10, 1), end(2025, 10, 31);
+  std::vector<v1::ReportFact> facts = {
+      // Opening (end of 09-30): A 1000.00 (due 09-01).
+      Placement("A", D(2025, 9, 10), 100000, D(2025, 9, 1)),
+      // New placements in October: B 500.00, due 12-01 (current at month end).
+      Placement("B", D(2025, 10, 10), 50000, D(2025, 12, 1)),
+      // Collected: 300.00 on A, 100.00 on B.
+      Fact({"A", 2, v1::REPORT_FACT_KIND_PAYMENT, D(2025, 10, 15), D(2025, 10, 15), 30000, -30000}),
+      Fact({"B", 2, v1::REPORT_FACT_KIND_PAYMENT, D(2025, 10, 16), D(2025, 10, 16), 10000, -10000}),
+  };
+  auto r = BuildCollectionEffectiveness(facts, start, end, end);
+  BOOST_REQUIRE_EQUAL(r.figures_size(), 1);
+  const auto& c = r.figures(0);
+  BOOST_TEST(c.opening_receivables_minor() == 100000);
+  BOOST_TEST(c.new_placements_minor() == 50000);
+  BOOST_TEST(c.closing_total_receivables_minor() == 110000);   // 70000 + 40000
+  BOOST_TEST(c.closing_current_receivables_minor() == 40000);  // B only
+  // (100000 + 50000 - 110000) / (100000 + 50000 - 40000) = 40000 / 110000 = 36.3636% -> 3636 bp
+  BOOST_TEST(c.numerator_minor() == 40000);
+  BOOST_TEST(c.denominator_minor() == 110000);
+  BOOST_TEST(c.cei_basis_points() == 3636);
+}
+
+BOOST_AUTO_TEST_CASE(roll_rates_month_over_month) {
+  // Month of October: buckets at 09-30 against buckets at 10-31.
+  std::vector<v1::ReportFact> facts = {
+      // A due 09-15: 15 dpd at 09-30 (1-29), 46 at 10-31 (30-59): rolls forward.
+      Placement("A", D(2025, 9, 1), 60000, D(2025, 9, 15)),
+      // B due 09-20: 10 dpd (1-29); paid in full 10-10: exits.
+      Placement("B", D(2025, 9, 1), 40000, D(2025, 9, 20)),
+      Fact({"B", 2, v1::REPORT_FACT_KIND_PAYMENT, D(2025, 10, 10), D(2025, 10, 10), 40000, -40000}),
+      // C due 10-15: CURRENT at 09-30, 16 dpd (1-29) at 10-31.
+      Placement("C", D(2025, 9, 1), 25000, D(2025, 10, 15)),
+      // D placed in October: not in any from bucket.
+      Placement("D", D(2025, 10, 2), 10000, D(2025, 9, 1)),
+  };
+  auto r = BuildRollRates(facts, D(2025, 10, 1), D(2025, 10, 31));
+  BOOST_TEST(DateText(r.from_date()) == "2025-09-30");
+  BOOST_TEST(DateText(r.to_date()) == "2025-10-31");
+  BOOST_REQUIRE_EQUAL(r.rates_size(), 3);
+  // Ordered by currency, from bucket, exited, to bucket.
+  BOOST_TEST(r.rates(0).from_bucket() == v1::AGING_BUCKET_CURRENT);
+  BOOST_TEST(r.rates(0).to_bucket() == v1::AGING_BUCKET_1_29);
+  BOOST_TEST(r.rates(0).rate_basis_points() == 10000);
+  BOOST_TEST(r.rates(1).from_bucket() == v1::AGING_BUCKET_1_29);
+  BOOST_TEST(!r.rates(1).exited());
+  BOOST_TEST(r.rates(1).to_bucket() == v1::AGING_BUCKET_30_59);
+  BOOST_TEST(r.rates(1).rate_basis_points() == 6000);  // 60000 / (60000 + 40000)
+  BOOST_TEST(r.rates(2).exited());
+  BOOST_TEST(r.rates(2).from_balance_minor() == 40000);
+  BOOST_TEST(r.rates(2).to_balance_minor() == 0);
+  BOOST_TEST(r.rates(2).rate_basis_points() == 4000);
+}
+
+BOOST_AUTO_TEST_CASE(rounding_periods_and_csv) {
+  BOOST_TEST(BasisPoints(1, 3) == 3333);
+  BOOST_TEST(BasisPoints(2, 3) == 6667);
+  BOOST_TEST(BasisPoints(1, 8) == 1250);
+  BOOST_TEST(BasisPoints(-1, 3) == -3333);
+  BOOST_TEST(BasisPoints(1, 20000) == 1);  // 0.5 bp rounds half up
+  auto month = ResolvePeriod(v1::REPORT_PERIOD_MONTH, D(2024, 2, 1));
+  BOOST_TEST(month.valid);
+  BOOST_TEST(month.end == absl::CivilDay(2024, 2, 29));
+  BOOST_TEST(!ResolvePeriod(v1::REPORT_PERIOD_MONTH, D(2024, 2, 2)).valid);
+  BOOST_TEST(ResolvePeriod(v1::REPORT_PERIOD_WEEK, D(2025, 12, 29)).end == absl::CivilDay(2026, 1, 4));
+
+  v1::GetAgingReportResponse aging;
+  *aging.mutable_as_of() = Date(2025, 10, 31);
+  *aging.mutable_known_at() = Date(2025, 10, 31);
+  auto* row = aging.add_rows();
+  row->set_creditor("Acme, \"Inc\"");
+  row->set_currency("USD");
+  row->set_bucket(v1::AGING_BUCKET_30_59);
+  row->set_account_count(2);
+  row->set_balance_minor(12345);
+  std::string csv;
+  AppendCsv(AgingTable(aging), true, &csv);
+  BOOST_TEST(csv ==
+             "as_of,known_at,creditor,queue,assignee,currency,bucket,accounts,balance_minor\n"
+             "2025-10-31,2025-10-31,\"Acme, \"\"Inc\"\"\",,,USD,30_59,2,12345\n");
+}
+
+}  // namespace
+}  // namespace collections::reporting
