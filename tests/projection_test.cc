@@ -45,7 +45,7 @@ void WaitApplied(TestService& service, const std::map<int32_t, int64_t>& positio
 std::string Rebuild(const ServerOptions& options, const std::filesystem::path& path, int32_t partitions) {
   auto store = ProjectionStore::Open(path.string());
   BOOST_REQUIRE(store.ok());
-  Projector projector(options.log, *store.value(), partitions, UniqueName("rebuild"));
+  AccountProjector projector(options.log, *store.value(), partitions, UniqueName("rebuild"));
   BOOST_REQUIRE(!projector.CatchUp(absl::Seconds(60)).has_value());
   auto digest = store.value()->Digest();
   BOOST_REQUIRE(digest.ok());

@@ -9,15 +9,19 @@
 
 namespace collections {
 
-Projector::Projector(kafka::LogOptions log, ProjectionStore& store, int32_t partitions,
-                     std::string client_id)
-    : log_(std::move(log)), store_(store), partitions_(partitions), client_id_(std::move(client_id)) {}
+Projector::Projector(kafka::LogOptions log, ProjectionSink& sink, int32_t partitions,
+                     std::string client_id, std::string name)
+    : log_(std::move(log)),
+      sink_(sink),
+      partitions_(partitions),
+      client_id_(std::move(client_id)),
+      name_(std::move(name)) {}
 
 Projector::~Projector() { Stop(); }
 
 Status Projector::Open() {
   if (reader_) return std::nullopt;
-  auto stored = store_.LoadOffsets();
+  auto stored = sink_.LoadOffsets();
   if (!stored) return stored.error();
   std::map<int32_t, int64_t> start;
   for (int32_t p = 0; p < partitions_; ++p) {
@@ -48,7 +52,7 @@ void Projector::Run() {
   while (!stopping_) {
     auto step = Step(100);
     if (!step) {
-      LogWarn("projector", step.error().message, "; retrying in 1 s");
+      LogWarn(name_, step.error().message, "; retrying in 1 s");
       std::this_thread::sleep_for(std::chrono::seconds(1));
     }
   }
@@ -60,44 +64,24 @@ Result<std::vector<int32_t>> Projector::Step(int timeout_ms) {
   if (!records) return records.error();
   if (records.value().empty()) return at_end;
 
-  ProjectionStore::Batch batch;
-  std::map<std::string, std::vector<std::string>> old_index;  // per account, before this batch
+  std::map<int32_t, int64_t> next_offsets;
+  std::vector<ProjectedEvent> events;
+  events.reserve(records.value().size());
   for (const auto& r : records.value()) {
-    batch.next_offsets[r.partition] = r.offset + 1;
-    v1::EventEnvelope event;
-    if (!event.ParseFromString(r.value)) {
-      // Events are facts: one this build cannot read is skipped, loudly, not retried forever.
-      LogError("projector", "partition ", r.partition, " offset ", r.offset,
+    next_offsets[r.partition] = r.offset + 1;
+    ProjectedEvent e{r.partition, r.offset, &r.value, {}};
+    if (!e.event.ParseFromString(r.value)) {
+      LogError(name_, "partition ", r.partition, " offset ", r.offset,
                " is not a collections.v1.EventEnvelope; skipped");
       continue;
     }
-    auto it = batch.accounts.find(event.account_id());
-    if (it == batch.accounts.end()) {
-      auto stored = store_.GetAccount(event.account_id());
-      if (!stored) return stored.error();
-      it = batch.accounts.emplace(event.account_id(), stored.value().value_or(v1::Account())).first;
-      old_index[event.account_id()] = stored.value() ? IndexKeys(*stored.value()) : std::vector<std::string>();
-    }
-    Evolve(it->second, event);
-    it->second.mutable_last_position()->set_partition(r.partition);
-    it->second.mutable_last_position()->set_offset(r.offset);
-    batch.events.emplace_back(std::move(event), r.value);
+    events.push_back(std::move(e));
   }
-  for (const auto& [id, account] : batch.accounts) {
-    std::vector<std::string> now_keys = IndexKeys(account);
-    const std::vector<std::string>& before = old_index[id];
-    for (const auto& k : before) {
-      if (std::find(now_keys.begin(), now_keys.end(), k) == now_keys.end()) batch.index_deletes.push_back(k);
-    }
-    for (const auto& k : now_keys) {
-      if (std::find(before.begin(), before.end(), k) == before.end()) batch.index_puts.push_back(k);
-    }
-  }
-  if (auto e = store_.Apply(batch)) return *e;
-  applied_events_ += static_cast<int64_t>(batch.events.size());
+  if (auto e = sink_.ApplyBatch(events, next_offsets)) return *e;
+  applied_events_ += static_cast<int64_t>(events.size());
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [p, next] : batch.next_offsets) next_offsets_[p] = next;
+    for (const auto& [p, next] : next_offsets) next_offsets_[p] = next;
   }
   applied_cv_.notify_all();
   return at_end;
@@ -162,6 +146,38 @@ Status Projector::CatchUp(absl::Duration timeout,
     }
   }
   return std::nullopt;
+}
+
+Status AccountProjection::ApplyBatch(const std::vector<ProjectedEvent>& events,
+                                     const std::map<int32_t, int64_t>& next_offsets) {
+  ProjectionStore::Batch batch;
+  batch.next_offsets = next_offsets;
+  std::map<std::string, std::vector<std::string>> old_index;  // per account, before this batch
+  for (const auto& e : events) {
+    const std::string& id = e.event.account_id();
+    auto it = batch.accounts.find(id);
+    if (it == batch.accounts.end()) {
+      auto stored = store_.GetAccount(id);
+      if (!stored) return stored.error();
+      it = batch.accounts.emplace(id, stored.value().value_or(v1::Account())).first;
+      old_index[id] = stored.value() ? IndexKeys(*stored.value()) : std::vector<std::string>();
+    }
+    Evolve(it->second, e.event);
+    it->second.mutable_last_position()->set_partition(e.partition);
+    it->second.mutable_last_position()->set_offset(e.offset);
+    batch.events.emplace_back(e.event, *e.raw);
+  }
+  for (const auto& [id, account] : batch.accounts) {
+    std::vector<std::string> now_keys = IndexKeys(account);
+    const std::vector<std::string>& before = old_index[id];
+    for (const auto& k : before) {
+      if (std::find(now_keys.begin(), now_keys.end(), k) == now_keys.end()) batch.index_deletes.push_back(k);
+    }
+    for (const auto& k : now_keys) {
+      if (std::find(before.begin(), before.end(), k) == before.end()) batch.index_puts.push_back(k);
+    }
+  }
+  return store_.Apply(batch);
 }
 
 }  // namespace collections

@@ -8,21 +8,45 @@
 #include <thread>
 
 #include "absl/time/time.h"
+#include "collections/v1/events.pb.h"
 #include "projections/store/store.h"
 #include "services/kafka/kafka.h"
 
 namespace collections {
 
-// Consumes the event topic (read_committed) and applies each batch of records to the
-// ProjectionStore in one WriteBatch with the consumed offsets. The account rows are built by
-// the domain's Evolve, the same code the writer runs.
+// One decoded record of the event topic, as a projection receives it.
+struct ProjectedEvent {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  const std::string* raw = nullptr;  // the record's bytes, valid during ApplyBatch
+  v1::EventEnvelope event;
+};
+
+// What a projector applies batches to: a projection with its own store. Implementations
+// apply a batch and the next offsets atomically (one RocksDB WriteBatch), so a crash can
+// neither apply an event twice nor skip one. Called from the projector's thread only.
+class ProjectionSink {
+ public:
+  virtual ~ProjectionSink() = default;
+  // Next offset to consume per partition; partitions never applied are absent.
+  virtual Result<std::map<int32_t, int64_t>> LoadOffsets() const = 0;
+  virtual Status ApplyBatch(const std::vector<ProjectedEvent>& events,
+                            const std::map<int32_t, int64_t>& next_offsets) = 0;
+};
+
+// Consumes the event topic (read_committed) and applies each batch of records to a
+// ProjectionSink together with the consumed offsets. Records that are not an EventEnvelope
+// are skipped, loudly (events are facts: retrying one this build cannot read would stall
+// every projection behind it).
 //
-// Lifetime: Start() resumes from the offsets in the store and runs a thread until Stop().
-// Thread-safety: WaitForPosition / applied_offsets may be called from any thread.
+// Lifetime: Start() resumes from the sink's offsets and runs a thread until Stop(); the sink
+// must outlive the projector. Thread-safety: WaitForPosition / applied_offsets may be called
+// from any thread.
 class Projector {
  public:
-  Projector(kafka::LogOptions log, ProjectionStore& store, int32_t partitions, std::string client_id);
-  ~Projector();
+  Projector(kafka::LogOptions log, ProjectionSink& sink, int32_t partitions, std::string client_id,
+            std::string name = "projector");
+  virtual ~Projector();
 
   Status Start();
   void Stop();
@@ -47,9 +71,10 @@ class Projector {
   void Run();
 
   const kafka::LogOptions log_;
-  ProjectionStore& store_;
+  ProjectionSink& sink_;
   const int32_t partitions_;
   const std::string client_id_;
+  const std::string name_;
   std::unique_ptr<kafka::LogReader> reader_;
 
   mutable std::mutex mutex_;
@@ -58,6 +83,36 @@ class Projector {
   std::atomic<int64_t> applied_events_{0};
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+};
+
+// The account projection: rows built by the domain's Evolve (the same code the writer runs),
+// each account's events, and the listing indexes.
+class AccountProjection final : public ProjectionSink {
+ public:
+  explicit AccountProjection(ProjectionStore& store) : store_(store) {}
+  Result<std::map<int32_t, int64_t>> LoadOffsets() const override { return store_.LoadOffsets(); }
+  Status ApplyBatch(const std::vector<ProjectedEvent>& events,
+                    const std::map<int32_t, int64_t>& next_offsets) override;
+
+ private:
+  ProjectionStore& store_;
+};
+
+namespace internal {
+// Holds a projector's sink so it is built before (and outlives) the Projector base.
+template <typename Sink>
+struct SinkHolder {
+  template <typename Store>
+  explicit SinkHolder(Store& store) : sink(store) {}
+  Sink sink;
+};
+}  // namespace internal
+
+// A Projector of the account projection into `store`.
+class AccountProjector : private internal::SinkHolder<AccountProjection>, public Projector {
+ public:
+  AccountProjector(kafka::LogOptions log, ProjectionStore& store, int32_t partitions, std::string client_id)
+      : SinkHolder(store), Projector(std::move(log), sink, partitions, std::move(client_id), "projector") {}
 };
 
 }  // namespace collections

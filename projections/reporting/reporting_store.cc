@@ -1,6 +1,6 @@
 #include "projections/reporting/reporting_store.h"
+#include "projections/store/store.h"
 
-#include <openssl/evp.h>
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -121,27 +121,6 @@ Result<std::vector<v1::ReportFact>> ReportingStore::ScanFacts(absl::CivilDay fro
   return out;
 }
 
-Result<std::string> ReportingStore::Digest() const {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  auto add = [&ctx](const rocksdb::Slice& s) {
-    uint64_t n = s.size();
-    EVP_DigestUpdate(ctx.get(), &n, sizeof n);  // length-prefixed: no ambiguity between rows
-    EVP_DigestUpdate(ctx.get(), s.data(), s.size());
-  };
-  for (auto* h : handles_) {
-    add(h->GetName());
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), h));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      add(it->key());
-      add(it->value());
-    }
-    if (!it->status().ok()) return StorageError(it->status(), "reporting digest");
-  }
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), out, &len);
-  return Hex(std::string(reinterpret_cast<char*>(out), len));
-}
+Result<std::string> ReportingStore::Digest() const { return DigestColumnFamilies(*db_, handles_); }
 
 }  // namespace collections::reporting

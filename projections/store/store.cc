@@ -163,7 +163,7 @@ Result<std::vector<std::string>> ProjectionStore::ScanAccountIds(const std::stri
   return out;
 }
 
-Result<std::string> ProjectionStore::Digest() const {
+Result<std::string> DigestColumnFamilies(rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
   auto add = [&ctx](const rocksdb::Slice& s) {
@@ -171,19 +171,21 @@ Result<std::string> ProjectionStore::Digest() const {
     EVP_DigestUpdate(ctx.get(), &n, sizeof n);  // length-prefixed: no ambiguity between rows
     EVP_DigestUpdate(ctx.get(), s.data(), s.size());
   };
-  for (auto* h : handles_) {
+  for (auto* h : handles) {
     add(h->GetName());
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), h));
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), h));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       add(it->key());
       add(it->value());
     }
-    if (!it->status().ok()) return StorageError(it->status(), "digest");
+    if (!it->status().ok()) return StorageError(it->status(), "digest of " + h->GetName());
   }
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), out, &len);
   return Hex(std::string(reinterpret_cast<char*>(out), len));
 }
+
+Result<std::string> ProjectionStore::Digest() const { return DigestColumnFamilies(*db_, handles_); }
 
 }  // namespace collections

@@ -74,6 +74,10 @@ class ProjectionStore {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, accounts, events, index
 };
 
+// SHA-256 over every key and value of every column family of `db`, in order, length-prefixed:
+// two stores with the same digest hold the same bytes. Used by every projection's Digest().
+Result<std::string> DigestColumnFamilies(rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles);
+
 // Index dimensions.
 enum class IndexDimension { kStatus, kBucket, kAssignee, kQueue, kCreditor };
 

@@ -32,7 +32,7 @@ Status ServerApp::Start() {
   auto store = ProjectionStore::Open(options_.db_path);
   if (!store) return store.error();
   store_ = std::move(store.value());
-  projector_ = std::make_unique<Projector>(options_.log, *store_, router_->partitions(),
+  projector_ = std::make_unique<AccountProjector>(options_.log, *store_, router_->partitions(),
                                            options_.writer.transactional_id_prefix + "-projector");
   if (auto e = projector_->Start()) return e;
   // The reporting projection: its own store, consumer and offsets, rebuilt with the others.
