@@ -12,7 +12,6 @@
 namespace collections::reporting {
 namespace {
 
-constexpr char kOffsetPrefix[] = "offset/";
 
 Error StorageError(const rocksdb::Status& s, const std::string& what) {
   return Error{Errc::kInternal, "STORAGE_ERROR", what + ": " + s.ToString(), {}, {}};
@@ -65,14 +64,7 @@ Status ReportingStore::Destroy(const std::string& path) {
 }
 
 Result<std::map<int32_t, int64_t>> ReportingStore::LoadOffsets() const {
-  std::map<int32_t, int64_t> offsets;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[0]));
-  for (it->Seek(kOffsetPrefix); it->Valid() && it->key().starts_with(kOffsetPrefix); it->Next()) {
-    std::string key = it->key().ToString().substr(sizeof(kOffsetPrefix) - 1);
-    offsets[std::stoi(key)] = std::stoll(it->value().ToString());
-  }
-  if (!it->status().ok()) return StorageError(it->status(), "reading offsets");
-  return offsets;
+  return rocksdb_util::LoadOffsets(*db_, handles_[0]);
 }
 
 Result<std::optional<v1::Account>> ReportingStore::GetBrief(const std::string& account_id) const {
@@ -95,9 +87,7 @@ Status ReportingStore::Apply(const Batch& batch) {
   for (const auto& fact : batch.facts) {
     wb.Put(handles_[2], FactKey(fact), CanonicalBytes(fact)).PermitUncheckedError();
   }
-  for (const auto& [p, offset] : batch.next_offsets) {
-    wb.Put(handles_[0], kOffsetPrefix + std::to_string(p), std::to_string(offset)).PermitUncheckedError();
-  }
+  rocksdb_util::PutOffsets(wb, handles_[0], batch.next_offsets);
   rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &wb);
   if (!s.ok()) return StorageError(s, "applying a reporting batch");
   return std::nullopt;

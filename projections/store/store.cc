@@ -59,15 +59,30 @@ Status ProjectionStore::Destroy(const std::string& path) {
   return std::nullopt;
 }
 
-Result<std::map<int32_t, int64_t>> ProjectionStore::LoadOffsets() const {
+namespace rocksdb_util {
+
+Result<std::map<int32_t, int64_t>> LoadOffsets(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* meta) {
   std::map<int32_t, int64_t> offsets;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[0]));
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), meta));
   for (it->Seek(kOffsetPrefix); it->Valid() && it->key().starts_with(kOffsetPrefix); it->Next()) {
     std::string key = it->key().ToString().substr(sizeof(kOffsetPrefix) - 1);
     offsets[std::stoi(key)] = std::stoll(it->value().ToString());
   }
   if (!it->status().ok()) return StorageError(it->status(), "reading offsets");
   return offsets;
+}
+
+void PutOffsets(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta,
+                const std::map<int32_t, int64_t>& next_offsets) {
+  for (const auto& [p, offset] : next_offsets) {
+    batch.Put(meta, kOffsetPrefix + std::to_string(p), std::to_string(offset)).PermitUncheckedError();
+  }
+}
+
+}  // namespace rocksdb_util
+
+Result<std::map<int32_t, int64_t>> ProjectionStore::LoadOffsets() const {
+  return rocksdb_util::LoadOffsets(*db_, handles_[0]);
 }
 
 Result<std::optional<v1::Account>> ProjectionStore::GetAccount(const std::string& account_id) const {
@@ -106,9 +121,7 @@ Status ProjectionStore::Apply(const Batch& batch) {
   }
   for (const auto& key : batch.index_deletes) wb.Delete(handles_[3], key).PermitUncheckedError();
   for (const auto& key : batch.index_puts) wb.Put(handles_[3], key, "").PermitUncheckedError();
-  for (const auto& [p, offset] : batch.next_offsets) {
-    wb.Put(handles_[0], kOffsetPrefix + std::to_string(p), std::to_string(offset)).PermitUncheckedError();
-  }
+  rocksdb_util::PutOffsets(wb, handles_[0], batch.next_offsets);
   rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &wb);
   if (!s.ok()) return StorageError(s, "applying a batch");
   return std::nullopt;

@@ -14,6 +14,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace collections {
@@ -73,6 +74,14 @@ class ProjectionStore {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, accounts, events, index
 };
+
+namespace rocksdb_util {
+// Consumed offsets kept in a projection's meta column family ("offset/<partition>" -> next
+// offset), shared by every projection store so they all resume the same way.
+Result<std::map<int32_t, int64_t>> LoadOffsets(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* meta);
+void PutOffsets(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta,
+                const std::map<int32_t, int64_t>& next_offsets);
+}  // namespace rocksdb_util
 
 // SHA-256 over every key and value of every column family of `db`, in order, length-prefixed:
 // two stores with the same digest hold the same bytes. Used by every projection's Digest().
