@@ -2,33 +2,35 @@
 // gets from ComplianceService and collectionsctl, read from the log, agrees with what the
 // service did, and a copy of the log with one byte changed is caught.
 #define BOOST_TEST_MODULE audit
-#include <boost/test/unit_test.hpp>
-
-#include <grpcpp/grpcpp.h>
-#include <librdkafka/rdkafkacpp.h>
-#include <sys/wait.h>
-
-#include <cstdio>
-#include <fstream>
-#include <sstream>
-#include <thread>
-
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "collections/v1/compliance_service.grpc.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "projections/compliance/audit.h"
+
 #include "projections/compliance/audit_log.h"
 #include "projections/compliance/compliance_service.h"
 #include "services/domain/hashing.h"
 #include "services/kafka/kafka.h"
 #include "tests/support/harness.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "collections/v1/compliance_service.grpc.pb.h"
+#include "google/protobuf/util/json_util.h"
+
+#include <grpcpp/grpcpp.h>
+#include <librdkafka/rdkafkacpp.h>
+#include <sys/wait.h>
+
+#include <boost/test/unit_test.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
 namespace collections::testing {
 namespace {
 
 std::unique_ptr<v1::ComplianceService::Stub> ComplianceStub(const std::string& address) {
-  return v1::ComplianceService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  return v1::ComplianceService::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
 }
 
 std::unique_ptr<grpc::ClientContext> Context() {
@@ -40,12 +42,13 @@ std::unique_ptr<grpc::ClientContext> Context() {
 google::protobuf::Timestamp Ts(absl::Time t) {
   google::protobuf::Timestamp ts;
   ts.set_seconds(absl::ToUnixSeconds(t));
-  ts.set_nanos(static_cast<int32_t>((t - absl::FromUnixSeconds(ts.seconds())) / absl::Nanoseconds(1)));
+  ts.set_nanos(
+      static_cast<int32_t>((t - absl::FromUnixSeconds(ts.seconds())) / absl::Nanoseconds(1)));
   return ts;
 }
 
-std::vector<v1::ReplayStep> Replay(v1::ComplianceService::Stub& stub, const v1::ReplayAccountRequest& request,
-                                   grpc::Status* status) {
+std::vector<v1::ReplayStep> Replay(v1::ComplianceService::Stub& stub,
+                                   const v1::ReplayAccountRequest& request, grpc::Status* status) {
   auto ctx = Context();
   auto reader = stub.ReplayAccount(ctx.get(), request);
   std::vector<v1::ReplayStep> steps;
@@ -55,8 +58,8 @@ std::vector<v1::ReplayStep> Replay(v1::ComplianceService::Stub& stub, const v1::
   return steps;
 }
 
-v1::VerifyAuditTrailResponse Verify(v1::ComplianceService::Stub& stub, const std::string& account_id,
-                                    grpc::Status* status) {
+v1::VerifyAuditTrailResponse Verify(v1::ComplianceService::Stub& stub,
+                                    const std::string& account_id, grpc::Status* status) {
   v1::VerifyAuditTrailRequest request;
   request.set_account_id(account_id);
   v1::VerifyAuditTrailResponse response;
@@ -77,7 +80,9 @@ void Produce(const std::string& topic, const std::vector<LoggedEvent>& records,
              const std::vector<std::string>& values) {
   struct Failures final : RdKafka::DeliveryReportCb {
     int count = 0;
-    void dr_cb(RdKafka::Message& message) override { count += message.err() != RdKafka::ERR_NO_ERROR; }
+    void dr_cb(RdKafka::Message& message) override {
+      count += message.err() != RdKafka::ERR_NO_ERROR;
+    }
   } failures;
   std::string err;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
@@ -89,9 +94,10 @@ void Produce(const std::string& topic, const std::vector<LoggedEvent>& records,
     RdKafka::Headers* headers = RdKafka::Headers::create();
     for (const auto& [k, v] : records[i].headers) headers->add(k, v.data(), v.size());
     const std::string& value = values[i];
-    RdKafka::ErrorCode code = producer->produce(
-        topic, records[i].partition, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
-        value.size(), records[i].key.data(), records[i].key.size(), 0, headers, nullptr);
+    RdKafka::ErrorCode code =
+        producer->produce(topic, records[i].partition, RdKafka::Producer::RK_MSG_COPY,
+                          const_cast<char*>(value.data()), value.size(), records[i].key.data(),
+                          records[i].key.size(), 0, headers, nullptr);
     if (code != RdKafka::ERR_NO_ERROR) delete headers;  // ownership passes only on success
     BOOST_REQUIRE_MESSAGE(code == RdKafka::ERR_NO_ERROR, RdKafka::err2str(code));
   }
@@ -163,8 +169,10 @@ BOOST_AUTO_TEST_CASE(audit_trail_lists_every_event_with_who_when_why_and_where) 
   }
   // Why.
   const auto& reasons = trail.entries(2).reasons();
-  BOOST_TEST(std::count(reasons.begin(), reasons.end(), "payment_reversed.reason: REVERSAL_REASON_NSF") == 1);
-  BOOST_TEST(std::count(reasons.begin(), reasons.end(), "payment_reversed.note: bank returned it") == 1);
+  BOOST_TEST(std::count(reasons.begin(), reasons.end(),
+                        "payment_reversed.reason: REVERSAL_REASON_NSF") == 1);
+  BOOST_TEST(
+      std::count(reasons.begin(), reasons.end(), "payment_reversed.note: bank returned it") == 1);
 
   // Paging gives the same entries.
   request.set_page_size(2);
@@ -181,15 +189,18 @@ BOOST_AUTO_TEST_CASE(audit_trail_lists_every_event_with_who_when_why_and_where) 
   v1::GetAuditTrailRequest missing;
   missing.set_account_id("ACC-NEVER");
   v1::GetAuditTrailResponse none;
-  BOOST_TEST(stub->GetAuditTrail(Context().get(), missing, &none).error_code() == grpc::StatusCode::NOT_FOUND);
+  BOOST_TEST(stub->GetAuditTrail(Context().get(), missing, &none).error_code() ==
+             grpc::StatusCode::NOT_FOUND);
 }
 
 BOOST_AUTO_TEST_CASE(replay_equals_the_projection_now_and_at_three_points_in_time) {
   TempDir dir;
   TestService service(TestOptions("audit-replay", dir.path));
   // Business time three, two and one day ago (at noon UTC), each group recorded now.
-  const absl::Time base = absl::FromCivil(absl::CivilDay(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone())),
-                                          absl::UTCTimeZone()) - absl::Hours(12);
+  const absl::Time base =
+      absl::FromCivil(absl::CivilDay(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone())),
+                      absl::UTCTimeZone()) -
+      absl::Hours(12);
   const absl::Time business[] = {base - absl::Hours(48), base - absl::Hours(24), base};
   std::vector<v1::Account> projected(3);
   std::vector<absl::Time> known(3);
@@ -252,8 +263,9 @@ BOOST_AUTO_TEST_CASE(replay_equals_the_projection_now_and_at_three_points_in_tim
     auto business_steps = Replay(*stub, as_of, &status);
     BOOST_REQUIRE(status.ok());
     BOOST_REQUIRE(!business_steps.empty());
-    BOOST_TEST(CanonicalBytes(business_steps.back().state_after()) == CanonicalBytes(projected[point]),
-               "as of business time point " << point);
+    BOOST_TEST(
+        CanonicalBytes(business_steps.back().state_after()) == CanonicalBytes(projected[point]),
+        "as of business time point " << point);
   }
   v1::ReplayAccountRequest before = request;
   *before.mutable_as_of_business_time() = Ts(business[0] - absl::Hours(1));
@@ -427,7 +439,8 @@ BOOST_AUTO_TEST_CASE(collectionsctl_verifies_exports_and_replays_a_running_servi
   BOOST_TEST(rows[0] + "\n" == compliance::CsvHeader());
   for (size_t i = 0; i < mine.size(); ++i) {
     // Each row names its event and carries its hash, so an examiner can check the chain.
-    BOOST_TEST(rows[i + 1].rfind(absl::StrCat("ACC-C,", i + 1, ",", mine[i].envelope.event_id(), ","), 0) == 0u);
+    BOOST_TEST(rows[i + 1].rfind(
+                   absl::StrCat("ACC-C,", i + 1, ",", mine[i].envelope.event_id(), ","), 0) == 0u);
     BOOST_TEST(rows[i + 1].find(Hex(mine[i].envelope.hash())) != std::string::npos);
   }
 

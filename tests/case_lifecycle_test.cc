@@ -1,10 +1,11 @@
 // Every family of collections work end to end: commands through gRPC to the real broker, the
 // time-driven events from a test clock, and what the queries then show.
 #define BOOST_TEST_MODULE case_lifecycle
-#include <boost/test/unit_test.hpp>
+#include "tests/support/fixture.h"
 
 #include "absl/time/civil_time.h"
-#include "tests/support/fixture.h"
+
+#include <boost/test/unit_test.hpp>
 
 namespace collections::testing {
 namespace {
@@ -228,7 +229,8 @@ BOOST_AUTO_TEST_CASE(payment_plan_defaults_when_an_instalment_is_missed) {
   BOOST_TEST(a.plan().status() == v1::PLAN_STATUS_DEFAULTED);
   BOOST_TEST(a.status() == v1::ACCOUNT_STATUS_OPEN);
   bool missed_reason = false;
-  for (const auto& r : a.priority()) missed_reason = missed_reason || r.code() == "MISSED_INSTALMENT";
+  for (const auto& r : a.priority())
+    missed_reason = missed_reason || r.code() == "MISSED_INSTALMENT";
   BOOST_TEST(missed_reason);
 }
 
@@ -364,8 +366,8 @@ BOOST_AUTO_TEST_CASE(a_100_day_jump_emits_every_bucket_change_in_order) {
     times.push_back(e.envelope.occurred_at().seconds());
     to.push_back(e.envelope.aging_bucket_changed().to());
   }
-  BOOST_TEST((to == std::vector<int>{v1::AGING_BUCKET_1_29, v1::AGING_BUCKET_30_59, v1::AGING_BUCKET_60_89,
-                                     v1::AGING_BUCKET_90_119}));
+  BOOST_TEST((to == std::vector<int>{v1::AGING_BUCKET_1_29, v1::AGING_BUCKET_30_59,
+                                     v1::AGING_BUCKET_60_89, v1::AGING_BUCKET_90_119}));
   BOOST_TEST((times == std::vector<int64_t>{absl::ToUnixSeconds(Local(2025, 10, 2, 0)),
                                             absl::ToUnixSeconds(Local(2025, 10, 31, 0)),
                                             absl::ToUnixSeconds(Local(2025, 11, 30, 0)),

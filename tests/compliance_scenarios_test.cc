@@ -2,9 +2,9 @@
 // policy engine consulted by the writer, blocked attempts recorded as ContactBlocked events,
 // overrides, and the CheckContact pre-flight.
 #define BOOST_TEST_MODULE compliance_scenarios
-#include <boost/test/unit_test.hpp>
-
 #include "tests/support/fixture.h"
+
+#include <boost/test/unit_test.hpp>
 
 namespace collections::testing {
 namespace {
@@ -35,7 +35,8 @@ struct Scenario : ClockedService {
     Must(&Stub::OpenCase, r, id);
   }
   // A contact at the clock's time (set it first).
-  grpc::Status Contact(const std::string& account, v1::ContactChannel channel, v1::ContactOutcome outcome,
+  grpc::Status Contact(const std::string& account, v1::ContactChannel channel,
+                       v1::ContactOutcome outcome,
                        v1::ContactDirection direction = v1::CONTACT_DIRECTION_OUTBOUND) {
     v1::RecordContactAttemptRequest r;
     r.set_contact_id("C" + std::to_string(++contacts));
@@ -50,10 +51,12 @@ struct Scenario : ClockedService {
     r.mutable_content()->set_has_opt_out_notice(true);
     return Send(&Stub::RecordContactAttempt, r, account);
   }
-  grpc::Status Call(const std::string& account, v1::ContactOutcome outcome = v1::CONTACT_OUTCOME_NO_ANSWER) {
+  grpc::Status Call(const std::string& account,
+                    v1::ContactOutcome outcome = v1::CONTACT_OUTCOME_NO_ANSWER) {
     return Contact(account, v1::CONTACT_CHANNEL_CALL, outcome);
   }
-  grpc::Status Letter(const std::string& account, v1::CorrespondenceKind kind, v1::ContactChannel channel,
+  grpc::Status Letter(const std::string& account, v1::CorrespondenceKind kind,
+                      v1::ContactChannel channel,
                       v1::CeaseException exception = v1::CEASE_EXCEPTION_NONE) {
     v1::RecordCorrespondenceRequest r;
     r.set_correspondence_id("L" + std::to_string(++contacts));
@@ -93,7 +96,8 @@ struct Scenario : ClockedService {
 };
 
 void ExpectBlocked(const grpc::Status& s, const std::string& rule) {
-  BOOST_TEST(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION, "expected a block by " << rule);
+  BOOST_TEST(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION,
+             "expected a block by " << rule);
   BOOST_TEST(ErrorReason(s) == rule, s.error_message());
 }
 
@@ -107,7 +111,8 @@ BOOST_AUTO_TEST_CASE(scenario_1_f1_call_frequency) {
   for (int day = 6; day <= 12; ++day) {
     t.clock.Set(At(chicago, 2025, 10, day, 10));
     ExpectAllowed(t.Call("D1"));
-    ExpectAllowed(t.Call("D1-BUSY", day == 8 ? v1::CONTACT_OUTCOME_BUSY : v1::CONTACT_OUTCOME_NO_ANSWER));
+    ExpectAllowed(
+        t.Call("D1-BUSY", day == 8 ? v1::CONTACT_OUTCOME_BUSY : v1::CONTACT_OUTCOME_NO_ANSWER));
   }
   t.clock.Set(At(chicago, 2025, 10, 12, 16));
   auto blocked = t.Call("D1");
@@ -132,9 +137,11 @@ BOOST_AUTO_TEST_CASE(scenario_1_f1_call_frequency) {
   // The blocked account drops to the bottom of the work queue until contact is allowed.
   t.AdvanceTo(At(chicago, 2025, 10, 12, 17));
   v1::Account d1 = t.Account("D1");
-  BOOST_TEST(d1.contact_blocked_until().seconds() == absl::ToUnixSeconds(At(chicago, 2025, 10, 13, 0)));
+  BOOST_TEST(d1.contact_blocked_until().seconds() ==
+             absl::ToUnixSeconds(At(chicago, 2025, 10, 13, 0)));
   bool blocked_reason = false;
-  for (const auto& r : d1.priority()) blocked_reason = blocked_reason || r.code() == "CONTACT_BLOCKED";
+  for (const auto& r : d1.priority())
+    blocked_reason = blocked_reason || r.code() == "CONTACT_BLOCKED";
   BOOST_TEST(blocked_reason);
 
   t.clock.Set(At(chicago, 2025, 10, 13, 9));
@@ -146,7 +153,8 @@ BOOST_AUTO_TEST_CASE(scenario_2_f2_call_after_a_conversation) {
   Scenario t(At(ny, 2025, 11, 4, 14));
   t.Open("D1", ny);
   t.Open("D2", ny);
-  ExpectAllowed(t.Contact("D1", v1::CONTACT_CHANNEL_CALL, v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION,
+  ExpectAllowed(t.Contact("D1", v1::CONTACT_CHANNEL_CALL,
+                          v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION,
                           v1::CONTACT_DIRECTION_INBOUND));
   t.clock.Set(At(ny, 2025, 11, 5, 10));
   ExpectAllowed(t.Call("D2"));  // counts are per debt
@@ -163,7 +171,8 @@ BOOST_AUTO_TEST_CASE(scenario_3_f4_two_time_zones_and_dst) {
   // Address in Los Angeles, mobile number with a New York area code.
   Scenario t(Utc(2025, 6, 10, 11, 30));
   t.Open("D1", "America/Los_Angeles", "America/New_York");
-  ExpectBlocked(t.Contact("D1", v1::CONTACT_CHANNEL_TEXT, v1::CONTACT_OUTCOME_DELIVERED), "F4");  // 07:30 in NY
+  ExpectBlocked(t.Contact("D1", v1::CONTACT_CHANNEL_TEXT, v1::CONTACT_OUTCOME_DELIVERED),
+                "F4");  // 07:30 in NY
   t.clock.Set(Utc(2025, 6, 10, 16, 0));
   ExpectAllowed(t.Contact("D1", v1::CONTACT_CHANNEL_TEXT, v1::CONTACT_OUTCOME_DELIVERED));
   t.clock.Set(Utc(2025, 6, 11, 1, 30));  // 21:30 in NY, 18:30 in LA
@@ -183,8 +192,10 @@ BOOST_AUTO_TEST_CASE(scenarios_4_and_5_validation_period_and_dispute_hold) {
   t.Open("D1", chicago);
   t.Open("D2", chicago);
   ExpectAllowed(t.Call("D1", v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION));  // F16 satisfied
-  ExpectAllowed(t.Letter("D1", v1::CORRESPONDENCE_KIND_VALIDATION_NOTICE, v1::CONTACT_CHANNEL_LETTER));
-  ExpectAllowed(t.Letter("D2", v1::CORRESPONDENCE_KIND_VALIDATION_NOTICE, v1::CONTACT_CHANNEL_LETTER));
+  ExpectAllowed(
+      t.Letter("D1", v1::CORRESPONDENCE_KIND_VALIDATION_NOTICE, v1::CONTACT_CHANNEL_LETTER));
+  ExpectAllowed(
+      t.Letter("D2", v1::CORRESPONDENCE_KIND_VALIDATION_NOTICE, v1::CONTACT_CHANNEL_LETTER));
   BOOST_TEST(t.Account("D1").validation_period_end().day() == 28);  // Sunday 2025-12-28
 
   // Scenario 5: a written (portal) dispute inside the period holds collection.
@@ -197,7 +208,8 @@ BOOST_AUTO_TEST_CASE(scenarios_4_and_5_validation_period_and_dispute_hold) {
   BOOST_TEST(t.Account("D1").disputes(0).within_validation_period());
   t.clock.Set(At(chicago, 2025, 12, 16, 10));
   ExpectBlocked(t.Promise("D1"), "F13");
-  ExpectBlocked(t.Letter("D1", v1::CORRESPONDENCE_KIND_PAYMENT_REMINDER, v1::CONTACT_CHANNEL_EMAIL), "F13");
+  ExpectBlocked(t.Letter("D1", v1::CORRESPONDENCE_KIND_PAYMENT_REMINDER, v1::CONTACT_CHANNEL_EMAIL),
+                "F13");
   ExpectBlocked(t.Report("D1"), "F13");
   t.clock.Set(At(chicago, 2025, 12, 20, 10));
   v1::SendDisputeVerificationRequest verify;
@@ -239,7 +251,8 @@ BOOST_AUTO_TEST_CASE(scenario_6_f8_opt_out_and_f7_cease) {
   cease.mutable_cease_communication()->set_written(true);
   t.Must(&Stub::UpdateFlag, cease, "D1");
   t.clock.Set(At(chicago, 2025, 8, 5, 10));
-  ExpectBlocked(t.Letter("D1", v1::CORRESPONDENCE_KIND_PAYMENT_REMINDER, v1::CONTACT_CHANNEL_EMAIL), "F7");
+  ExpectBlocked(t.Letter("D1", v1::CORRESPONDENCE_KIND_PAYMENT_REMINDER, v1::CONTACT_CHANNEL_EMAIL),
+                "F7");
   ExpectAllowed(t.Letter("D1", v1::CORRESPONDENCE_KIND_OTHER, v1::CONTACT_CHANNEL_LETTER,
                          v1::CEASE_EXCEPTION_EFFORTS_ENDING));
 }
@@ -324,7 +337,8 @@ BOOST_AUTO_TEST_CASE(override_lets_one_blocked_action_through_and_is_recorded) {
   bool granted = false, used = false;
   for (const auto& e : ReadTopic(t.service.options().log.topic)) {
     granted = granted || e.envelope.has_compliance_override_granted();
-    used = used || (e.envelope.has_contact_attempted() && e.envelope.decision().override_id() == "OV1");
+    used = used ||
+           (e.envelope.has_contact_attempted() && e.envelope.decision().override_id() == "OV1");
   }
   BOOST_TEST(granted);
   BOOST_TEST(used);
@@ -362,7 +376,8 @@ BOOST_AUTO_TEST_CASE(allowed_contacts_record_the_decision_and_preflight_records_
   auto late = check(At(chicago, 2025, 10, 6, 21, 30));
   BOOST_TEST(!late.allowed());
   BOOST_TEST(late.decision().rule_id() == "F4");
-  BOOST_TEST(late.message().find("2025-10-07T08:00 America/Chicago") != std::string::npos, late.message());
+  BOOST_TEST(late.message().find("2025-10-07T08:00 America/Chicago") != std::string::npos,
+             late.message());
   auto now = check(At(chicago, 2025, 10, 6, 11, 0));
   BOOST_TEST(now.allowed());
   BOOST_TEST(ReadTopic(t.service.options().log.topic).size() == before);

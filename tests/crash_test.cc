@@ -2,7 +2,7 @@
 // killed with SIGKILL while commands are in flight, restarted, and every acknowledged command
 // is found in the log, in the projection and in the writer's idempotency memory.
 #define BOOST_TEST_MODULE crash
-#include <boost/test/unit_test.hpp>
+#include "tests/support/harness.h"
 
 #include <netinet/in.h>
 #include <signal.h>
@@ -12,9 +12,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <thread>
-
-#include "tests/support/harness.h"
 
 extern char** environ;
 
@@ -36,13 +35,14 @@ int FreePort() {
 class ServerProcess {
  public:
   ServerProcess(const ServerOptions& options, int port) {
-    std::vector<std::string> args = {COLLECTIONS_SERVER_BINARY,
-                                      "--listen=127.0.0.1:" + std::to_string(port),
-                                      "--bootstrap=" + options.log.bootstrap,
-                                      "--topic=" + options.log.topic,
-                                      "--partitions=3",
-                                      "--transactional-id-prefix=" + options.writer.transactional_id_prefix,
-                                      "--db=" + options.db_path};
+    std::vector<std::string> args = {
+        COLLECTIONS_SERVER_BINARY,
+        "--listen=127.0.0.1:" + std::to_string(port),
+        "--bootstrap=" + options.log.bootstrap,
+        "--topic=" + options.log.topic,
+        "--partitions=3",
+        "--transactional-id-prefix=" + options.writer.transactional_id_prefix,
+        "--db=" + options.db_path};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -54,7 +54,8 @@ class ServerProcess {
     // Ready when a query answers (NOT_FOUND for an account that does not exist).
     for (int i = 0; i < 600; ++i) {
       v1::Account a;
-      if (GetAccount(*queries_, "probe", nullptr, &a).error_code() == grpc::StatusCode::NOT_FOUND) return;
+      if (GetAccount(*queries_, "probe", nullptr, &a).error_code() == grpc::StatusCode::NOT_FOUND)
+        return;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     BOOST_FAIL("server did not become ready in 60 s");
@@ -93,7 +94,8 @@ BOOST_AUTO_TEST_CASE(sigkill_loses_nothing_that_was_acknowledged) {
     ServerProcess server(options, port);
     v1::CommandReply r;
     for (int a = 0; a < 8; ++a) {
-      BOOST_REQUIRE(Call(server.commands(), OpenCase("ACC-K" + std::to_string(a), "open"), &r).ok());
+      BOOST_REQUIRE(
+          Call(server.commands(), OpenCase("ACC-K" + std::to_string(a), "open"), &r).ok());
     }
     std::atomic<bool> stop{false};
     std::vector<std::thread> clients;

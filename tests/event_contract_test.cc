@@ -4,17 +4,17 @@
 // and the installed descriptor set) against it, which must decode every record, find every
 // CloudEvents header and partition as the README says, and see every event type.
 #define BOOST_TEST_MODULE event_contract
-#include <boost/test/unit_test.hpp>
+#include "tests/support/harness.h"
+
+#include "absl/time/civil_time.h"
 
 #include <sys/wait.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <set>
 #include <sstream>
 #include <string>
-
-#include "absl/time/civil_time.h"
-#include "tests/support/harness.h"
 
 namespace collections::testing {
 namespace {
@@ -58,7 +58,8 @@ class Driver {
     v1::CommandReply reply;
     grpc::Status status = (service_.commands().*rpc)(&context, request, &reply);
     BOOST_REQUIRE_MESSAGE(status.ok(), request.GetDescriptor()->name()
-                                           << " on " << account_id << ": " << status.error_message());
+                                           << " on " << account_id << ": "
+                                           << status.error_message());
     return reply;
   }
 
@@ -153,7 +154,7 @@ void DriveLifecycleAccount(Driver& d, TestService& service, ManualClock& clock) 
   d.Send(a, cancel_promise, &Stub::CancelPromiseToPay);
   promise("promise-2", 2);
   d.Send(a, PostPayment(a, "unused", "pay-1", 5000), &Stub::PostPayment);  // keeps promise-2
-  promise("promise-3", 5);  // broken on 2025-10-07
+  promise("promise-3", 5);                                                 // broken on 2025-10-07
 
   // Plans: one cancelled, one accepted whose first instalment is missed (defaults it).
   auto plan = [&](const std::string& id) {
@@ -368,11 +369,12 @@ BOOST_AUTO_TEST_CASE(a_python_consumer_decodes_every_event_type_from_the_readme_
   }
 
   const std::string consumer = std::string(COLLECTIONS_PYTHON) + " " + COLLECTIONS_CONSUMER_SCRIPT +
-                               " --bootstrap " + Bootstrap() + " --topic " + service.options().log.topic +
-                               " --expect-all";
+                               " --bootstrap " + Bootstrap() + " --topic " +
+                               service.options().log.topic + " --expect-all";
   // Once with generated code, once with nothing but the descriptor set the build installs.
-  for (const std::string& decode : {std::string(" --pb2-dir ") + COLLECTIONS_PYTHON_PB2_DIR,
-                                   std::string(" --descriptor-set ") + COLLECTIONS_DESCRIPTOR_SET}) {
+  for (const std::string& decode :
+       {std::string(" --pb2-dir ") + COLLECTIONS_PYTHON_PB2_DIR,
+        std::string(" --descriptor-set ") + COLLECTIONS_DESCRIPTOR_SET}) {
     std::string out;
     int exit_code = Run(consumer + decode, &out);
     BOOST_TEST_MESSAGE(out);

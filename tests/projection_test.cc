@@ -1,10 +1,9 @@
 // The read side against the real broker: a projection rebuilt from offset 0 equals the live one.
 #define BOOST_TEST_MODULE projection
-#include <boost/test/unit_test.hpp>
-
-#include <thread>
-
 #include "tests/support/harness.h"
+
+#include <boost/test/unit_test.hpp>
+#include <thread>
 
 namespace collections::testing {
 namespace {
@@ -21,7 +20,8 @@ std::map<int32_t, int64_t> RunHistory(TestService& service, const std::string& t
       auto note = [&](const grpc::Status& s) {
         BOOST_REQUIRE_MESSAGE(s.ok(), s.error_message());
         std::lock_guard lock(mutex);
-        last[r.position().partition()] = std::max(last[r.position().partition()], r.position().offset());
+        last[r.position().partition()] =
+            std::max(last[r.position().partition()], r.position().offset());
       };
       for (int a = t; a < 24; a += 4) {
         std::string id = tag + "-ACC-" + std::to_string(a);
@@ -38,11 +38,13 @@ std::map<int32_t, int64_t> RunHistory(TestService& service, const std::string& t
 
 void WaitApplied(TestService& service, const std::map<int32_t, int64_t>& positions) {
   for (const auto& [p, offset] : positions) {
-    BOOST_REQUIRE(service.app().projector().WaitForPosition(p, offset, absl::Now() + absl::Seconds(30)));
+    BOOST_REQUIRE(
+        service.app().projector().WaitForPosition(p, offset, absl::Now() + absl::Seconds(30)));
   }
 }
 
-std::string Rebuild(const ServerOptions& options, const std::filesystem::path& path, int32_t partitions) {
+std::string Rebuild(const ServerOptions& options, const std::filesystem::path& path,
+                    int32_t partitions) {
   auto store = ProjectionStore::Open(path.string());
   BOOST_REQUIRE(store.ok());
   AccountProjector projector(options.log, *store.value(), partitions, UniqueName("rebuild"));

@@ -4,21 +4,21 @@
 // closed that must show up as a correction and leave October's figures unchanged, a rebuilt
 // reporting store with the same bytes, and the CLI's CSV export.
 #define BOOST_TEST_MODULE reporting
-#include <boost/test/unit_test.hpp>
-
-#include <sys/wait.h>
-
-#include <fstream>
-#include <sstream>
-
-#include "absl/time/civil_time.h"
-#include "collections/v1/reporting_service.grpc.pb.h"
 #include "projections/reporting/report_csv.h"
 #include "projections/reporting/reporting_projector.h"
 #include "projections/reporting/reporting_store.h"
 #include "services/domain/hashing.h"
 #include "services/domain/internal.h"
 #include "tests/support/harness.h"
+
+#include "absl/time/civil_time.h"
+#include "collections/v1/reporting_service.grpc.pb.h"
+
+#include <sys/wait.h>
+
+#include <boost/test/unit_test.hpp>
+#include <fstream>
+#include <sstream>
 
 namespace collections::testing {
 namespace {
@@ -89,8 +89,9 @@ struct History {
   v1::GetRollRatesResponse rolls_before;
 
   template <typename Request>
-  grpc::Status Send(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, v1::CommandReply*), Request r,
-                    const std::string& account) {
+  grpc::Status Send(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                                 v1::CommandReply*),
+                    Request r, const std::string& account) {
     r.set_account_id(account);
     r.set_command_id("cmd-" + std::to_string(++counter));
     r.mutable_actor()->set_id("collector-1");
@@ -100,16 +101,17 @@ struct History {
     return (service.commands().*method)(&ctx, r, &last);
   }
   template <typename Request>
-  void Must(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, v1::CommandReply*), Request r,
-            const std::string& account) {
+  void Must(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, v1::CommandReply*),
+            Request r, const std::string& account) {
     auto s = Send(method, std::move(r), account);
-    BOOST_REQUIRE_MESSAGE(s.ok(), Request::descriptor()->name() << " on " << account << ": " << s.error_message());
+    BOOST_REQUIRE_MESSAGE(s.ok(), Request::descriptor()->name()
+                                      << " on " << account << ": " << s.error_message());
   }
   // Waits until the reporting projection has applied everything on the topic.
   void Sync() {
     for (const auto& e : ReadTopic(service.options().log.topic)) {
-      BOOST_REQUIRE(service.app().reporting_projector().WaitForPosition(e.partition, e.offset,
-                                                                        absl::Now() + absl::Seconds(20)));
+      BOOST_REQUIRE(service.app().reporting_projector().WaitForPosition(
+          e.partition, e.offset, absl::Now() + absl::Seconds(20)));
     }
   }
   void At(absl::Time t) {
@@ -118,8 +120,8 @@ struct History {
   }
 
   void Open(const std::string& id, const std::string& creditor, const std::string& queue,
-            const std::string& assignee, const std::string& currency, int64_t principal, v1::LocalDate due,
-            bool third_party) {
+            const std::string& assignee, const std::string& currency, int64_t principal,
+            v1::LocalDate due, bool third_party) {
     v1::OpenCaseRequest r = OpenCase(id, "unused", principal);
     r.mutable_balances()->clear_fees_minor();
     r.set_creditor(creditor);
@@ -130,7 +132,8 @@ struct History {
     r.set_third_party_collector(third_party);
     Must(&Stub::OpenCase, r, id);
   }
-  void Pay(const std::string& id, const std::string& payment, int64_t amount, const std::string& currency = "USD") {
+  void Pay(const std::string& id, const std::string& payment, int64_t amount,
+           const std::string& currency = "USD") {
     v1::PostPaymentRequest r = PostPayment(id, "unused", payment, amount);
     r.mutable_amount()->set_currency(currency);
     Must(&Stub::PostPayment, r, id);
@@ -145,7 +148,8 @@ struct History {
     call.set_outcome(outcome);
     return call;
   }
-  void Promise(const std::string& id, const std::string& promise, int64_t amount, v1::LocalDate due) {
+  void Promise(const std::string& id, const std::string& promise, int64_t amount,
+               v1::LocalDate due) {
     v1::RecordPromiseToPayRequest r;
     r.set_promise_id(promise);
     r.mutable_amount()->set_amount_minor(amount);
@@ -172,7 +176,8 @@ struct History {
   }
 
   template <typename Request, typename Response>
-  Response Report(grpc::Status (v1::ReportingService::Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+  Response Report(grpc::Status (v1::ReportingService::Stub::*method)(grpc::ClientContext*,
+                                                                     const Request&, Response*),
                   const Request& request) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
@@ -181,9 +186,10 @@ struct History {
     BOOST_REQUIRE_MESSAGE(s.ok(), Request::descriptor()->name() << ": " << s.error_message());
     return out;
   }
-  v1::GetActivityReportResponse Activity(v1::ReportPeriod period, v1::LocalDate start,
-                                         v1::ReportGroupBy group_by = v1::REPORT_GROUP_BY_UNSPECIFIED,
-                                         const v1::LocalDate* known_at = nullptr) {
+  v1::GetActivityReportResponse Activity(
+      v1::ReportPeriod period, v1::LocalDate start,
+      v1::ReportGroupBy group_by = v1::REPORT_GROUP_BY_UNSPECIFIED,
+      const v1::LocalDate* known_at = nullptr) {
     v1::GetActivityReportRequest r;
     r.set_period(period);
     *r.mutable_start() = start;
@@ -222,7 +228,8 @@ struct History {
     At(Local(2025, 10, 1, 10));
     Pay("ACC-1", "P1", 20000);
     At(Local(2025, 10, 1, 11));
-    Must(&Stub::RecordContactAttempt, Call("C1", v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION), "ACC-1");
+    Must(&Stub::RecordContactAttempt, Call("C1", v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION),
+         "ACC-1");
     At(Local(2025, 10, 1, 11, 30));
     Promise("ACC-1", "PR1", 30000, Date(2025, 10, 8));
 
@@ -245,7 +252,8 @@ struct History {
     At(Local(2025, 10, 7, 10));
     Must(&Stub::RecordContactAttempt, Call("C4", v1::CONTACT_OUTCOME_NO_ANSWER), "ACC-3");
     At(Local(2025, 10, 7, 22));
-    grpc::Status blocked = Send(&Stub::RecordContactAttempt, Call("C5", v1::CONTACT_OUTCOME_NO_ANSWER), "ACC-3");
+    grpc::Status blocked =
+        Send(&Stub::RecordContactAttempt, Call("C5", v1::CONTACT_OUTCOME_NO_ANSWER), "ACC-3");
     BOOST_REQUIRE(blocked.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
     BOOST_REQUIRE(ErrorReason(blocked) == "F4");
 
@@ -289,7 +297,8 @@ struct History {
     Resolve("ACC-4", "D2", true);
 
     At(Local(2025, 10, 20, 10));
-    Must(&Stub::RecordContactAttempt, Call("C6", v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION), "ACC-3");
+    Must(&Stub::RecordContactAttempt, Call("C6", v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION),
+         "ACC-3");
 
     At(Local(2025, 11, 1, 10));
     Sync();
@@ -378,8 +387,8 @@ BOOST_AUTO_TEST_CASE(activity_for_october_and_the_back_dated_payment) {
   BOOST_TEST(usd.promised_minor() == 50000);  // PR1 300.00 + PR2 200.00
 
   BOOST_TEST(g.promises().made() == 2);
-  BOOST_TEST(g.promises().kept() == 1);    // PR1
-  BOOST_TEST(g.promises().broken() == 1);  // PR2
+  BOOST_TEST(g.promises().kept() == 1);                       // PR1
+  BOOST_TEST(g.promises().broken() == 1);                     // PR2
   BOOST_TEST(g.promises().kept_rate_basis_points() == 5000);  // 1 / (1 + 1)
   // Calls C1 (RPC), C2, C3, C4, C6 (RPC); the refused 22:00 call C5 is not an attempt.
   BOOST_REQUIRE_EQUAL(g.contacts_size(), 1);
@@ -387,7 +396,7 @@ BOOST_AUTO_TEST_CASE(activity_for_october_and_the_back_dated_payment) {
   BOOST_TEST(g.contacts(0).attempts() == 5);
   BOOST_TEST(g.contacts(0).right_party_contacts() == 2);
   BOOST_TEST(g.contacts(0).right_party_contact_rate_basis_points() == 4000);  // 2 / 5
-  BOOST_TEST(g.disputes().opened() == 2);    // D1, D2
+  BOOST_TEST(g.disputes().opened() == 2);                                     // D1, D2
   BOOST_TEST(g.disputes().resolved() == 2);
   BOOST_TEST(g.disputes().upheld() == 1);    // D2
   BOOST_TEST(g.disputes().rejected() == 1);  // D1
@@ -403,7 +412,8 @@ BOOST_AUTO_TEST_CASE(activity_for_october_and_the_back_dated_payment) {
 
   // Restated as known at 11-03: P5 counts (5 payments, 1250.00), nothing left to correct.
   const v1::LocalDate nov3 = Date(2025, 11, 3);
-  auto restated = h.Activity(v1::REPORT_PERIOD_MONTH, Date(2025, 10, 1), v1::REPORT_GROUP_BY_UNSPECIFIED, &nov3);
+  auto restated = h.Activity(v1::REPORT_PERIOD_MONTH, Date(2025, 10, 1),
+                             v1::REPORT_GROUP_BY_UNSPECIFIED, &nov3);
   BOOST_TEST(restated.groups(0).money(1).payments_count() == 5);
   BOOST_TEST(restated.groups(0).money(1).payments_minor() == 125000);
   BOOST_TEST(restated.groups(0).money(1).net_collected_minor() == 110000);
@@ -460,9 +470,9 @@ BOOST_AUTO_TEST_CASE(collector_performance_by_assignee) {
   BOOST_TEST(alice.money(0).net_collected_minor() == 50000);
   BOOST_TEST(alice.money(0).write_offs(0).decrease_minor() == 2000);
   BOOST_TEST(alice.money(0).promised_minor() == 30000);
-  BOOST_TEST(alice.promises().kept_rate_basis_points() == 10000);  // 1 kept / 1
-  BOOST_TEST(alice.contacts(0).attempts() == 3);                   // C1, C4, C6
-  BOOST_TEST(alice.contacts(0).right_party_contacts() == 2);       // C1, C6
+  BOOST_TEST(alice.promises().kept_rate_basis_points() == 10000);                 // 1 kept / 1
+  BOOST_TEST(alice.contacts(0).attempts() == 3);                                  // C1, C4, C6
+  BOOST_TEST(alice.contacts(0).right_party_contacts() == 2);                      // C1, C6
   BOOST_TEST(alice.contacts(0).right_party_contact_rate_basis_points() == 6667);  // 2 / 3 = 66.67%
   BOOST_TEST(alice.compliance_blocks(0).count() == 1);
   BOOST_TEST(alice.disputes().opened() == 0);
@@ -500,8 +510,8 @@ BOOST_AUTO_TEST_CASE(aging_at_the_end_of_october) {
   //   ACC-4  40000 + 1500 - 1000 = 40500 EUR, due 10-20: 11 days -> 1-29
   //   ACC-5  30000, due 11-30: CURRENT
   BOOST_REQUIRE_EQUAL(r.rows_size(), 4);
-  auto row = [&](int i, const std::string& creditor, const std::string& currency, v1::AgingBucket bucket,
-                 int64_t balance) {
+  auto row = [&](int i, const std::string& creditor, const std::string& currency,
+                 v1::AgingBucket bucket, int64_t balance) {
     BOOST_TEST_CONTEXT("row " << i) {
       BOOST_TEST(r.rows(i).creditor() == creditor);
       BOOST_TEST(r.rows(i).currency() == currency);
@@ -624,7 +634,8 @@ BOOST_AUTO_TEST_CASE(rebuilt_reporting_store_has_the_same_bytes) {
   TempDir dir;
   auto rebuilt = reporting::ReportingStore::Open((dir.path / "rebuilt").string());
   BOOST_REQUIRE(rebuilt.ok());
-  reporting::ReportingProjector projector(h.service.options().log, *rebuilt.value(), h.service.options().log.partitions,
+  reporting::ReportingProjector projector(h.service.options().log, *rebuilt.value(),
+                                          h.service.options().log.partitions,
                                           h.service.options().log.topic + "-rebuild");
   BOOST_REQUIRE(!projector.CatchUp(absl::Seconds(60)).has_value());
   auto live = h.service.app().reporting_store().Digest();
@@ -649,47 +660,62 @@ int Run(const std::string& command) {
 BOOST_AUTO_TEST_CASE(cli_exports_csv_with_progress) {
   History& h = H();
   TempDir dir;
-  const std::string ctl = std::string(COLLECTIONS_CTL_BINARY) + " report --target " + h.service.app().address();
-  const std::string cei = (dir.path / "cei.csv").string(), corrections = (dir.path / "corr.csv").string(),
+  const std::string ctl =
+      std::string(COLLECTIONS_CTL_BINARY) + " report --target " + h.service.app().address();
+  const std::string cei = (dir.path / "cei.csv").string(),
+                    corrections = (dir.path / "corr.csv").string(),
                     err = (dir.path / "err.txt").string();
-  BOOST_REQUIRE_EQUAL(Run(ctl + " cei --start 2025-10-01 --end 2025-10-31 --format csv --out " + cei +
-                          " --corrections-out " + corrections + " 2>" + err),
+  BOOST_REQUIRE_EQUAL(Run(ctl + " cei --start 2025-10-01 --end 2025-10-31 --format csv --out " +
+                          cei + " --corrections-out " + corrections + " 2>" + err),
                       0);
-  BOOST_TEST(Slurp(cei) ==
-             "start,end,known_at,currency,opening_receivables_minor,new_placements_minor,"
-             "closing_total_receivables_minor,closing_current_receivables_minor,numerator_minor,"
-             "denominator_minor,cei_basis_points,cei_percent\n"
-             "2025-10-01,2025-10-31,2025-10-31,EUR,40000,0,40500,0,-500,40000,-125,-1.25\n"
-             "2025-10-01,2025-10-31,2025-10-31,USD,230000,30000,158000,30000,102000,230000,4435,44.35\n");
-  BOOST_TEST(Slurp(corrections) ==
-             "account_id,sequence,event_type,kind,business_date,recorded_date,currency,amount_minor,"
-             "balance_change_minor,assignee,queue\n"
-             "ACC-3," + std::to_string(h.late_payment_sequence) +
-                 ",collections.v1.PaymentPosted,PAYMENT,2025-10-25,2025-11-03,USD,10000,-10000,alice,late\n");
+  BOOST_TEST(
+      Slurp(cei) ==
+      "start,end,known_at,currency,opening_receivables_minor,new_placements_minor,"
+      "closing_total_receivables_minor,closing_current_receivables_minor,numerator_minor,"
+      "denominator_minor,cei_basis_points,cei_percent\n"
+      "2025-10-01,2025-10-31,2025-10-31,EUR,40000,0,40500,0,-500,40000,-125,-1.25\n"
+      "2025-10-01,2025-10-31,2025-10-31,USD,230000,30000,158000,30000,102000,230000,4435,44.35\n");
+  BOOST_TEST(
+      Slurp(corrections) ==
+      "account_id,sequence,event_type,kind,business_date,recorded_date,currency,amount_minor,"
+      "balance_change_minor,assignee,queue\n"
+      "ACC-3," +
+          std::to_string(h.late_payment_sequence) +
+          ",collections.v1.PaymentPosted,PAYMENT,2025-10-25,2025-11-03,USD,10000,-10000,alice,"
+          "late\n");
 
   // Two consecutive weeks by collector, with progress per period on stderr.
   const std::string weeks = (dir.path / "weeks.csv").string();
-  BOOST_REQUIRE_EQUAL(Run(ctl + " activity --period week --start 2025-10-06 --count 2 --group-by assignee"
-                                " --format csv --out " + weeks + " 2>" + err),
+  BOOST_REQUIRE_EQUAL(Run(ctl +
+                          " activity --period week --start 2025-10-06 --count 2 --group-by assignee"
+                          " --format csv --out " +
+                          weeks + " 2>" + err),
                       0);
   const std::string progress = Slurp(err);
   BOOST_TEST(progress.find("2025-10-06..2025-10-12 (1/2)") != std::string::npos, progress);
   BOOST_TEST(progress.find("2025-10-13..2025-10-19 (2/2)") != std::string::npos, progress);
   const std::string csv = Slurp(weeks);
   // One header, then rows of both weeks. Week 2 for bob: P4 550.00, R1 50.00, D2 upheld.
-  BOOST_TEST(csv.rfind("period_start,period_end,known_at,creditor,queue,assignee,measure,type,currency,count,"
-                       "amount_minor,rate_basis_points\n",
-                       0) == 0);
-  BOOST_TEST(csv.find("2025-10-13,2025-10-19,2025-10-19,,,bob,payments,,USD,1,55000,\n") != std::string::npos);
-  BOOST_TEST(csv.find("2025-10-13,2025-10-19,2025-10-19,,,bob,refunds,,USD,1,5000,\n") != std::string::npos);
-  BOOST_TEST(csv.find("2025-10-13,2025-10-19,2025-10-19,,,bob,adjustment,DISPUTE_UPHELD,EUR,1,-1000,\n") !=
+  BOOST_TEST(
+      csv.rfind(
+          "period_start,period_end,known_at,creditor,queue,assignee,measure,type,currency,count,"
+          "amount_minor,rate_basis_points\n",
+          0) == 0);
+  BOOST_TEST(csv.find("2025-10-13,2025-10-19,2025-10-19,,,bob,payments,,USD,1,55000,\n") !=
              std::string::npos);
-  BOOST_TEST(csv.find("2025-10-06,2025-10-12,2025-10-12,,,alice,compliance_blocks,F4,,1,,\n") != std::string::npos);
+  BOOST_TEST(csv.find("2025-10-13,2025-10-19,2025-10-19,,,bob,refunds,,USD,1,5000,\n") !=
+             std::string::npos);
+  BOOST_TEST(
+      csv.find("2025-10-13,2025-10-19,2025-10-19,,,bob,adjustment,DISPUTE_UPHELD,EUR,1,-1000,\n") !=
+      std::string::npos);
+  BOOST_TEST(csv.find("2025-10-06,2025-10-12,2025-10-12,,,alice,compliance_blocks,F4,,1,,\n") !=
+             std::string::npos);
   BOOST_TEST(csv.find("period_start", 10) == std::string::npos);  // the header only once
 
   // Aging as a table, the back-dated payment printed under the figures.
   const std::string table = (dir.path / "aging.txt").string();
-  BOOST_REQUIRE_EQUAL(Run(ctl + " aging --as-of 2025-10-31 --group-by creditor --out " + table + " 2>" + err), 0);
+  BOOST_REQUIRE_EQUAL(
+      Run(ctl + " aging --as-of 2025-10-31 --group-by creditor --out " + table + " 2>" + err), 0);
   const std::string text = Slurp(table);
   BOOST_TEST(text.find("120_149") != std::string::npos, text);
   BOOST_TEST(text.find("corrections") != std::string::npos, text);

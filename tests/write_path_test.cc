@@ -1,13 +1,12 @@
 // The write path's guarantees, each against the real broker, RocksDB and gRPC server.
 #define BOOST_TEST_MODULE write_path
-#include <boost/test/unit_test.hpp>
-
-#include <atomic>
-#include <thread>
-
 #include "services/domain/hashing.h"
 #include "services/kafka/kafka.h"
 #include "tests/support/harness.h"
+
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <thread>
 
 namespace collections::testing {
 namespace {
@@ -155,7 +154,8 @@ BOOST_AUTO_TEST_CASE(refused_commands_get_clear_errors_and_append_nothing) {
        grpc::StatusCode::INVALID_ARGUMENT, "amount.amount_minor"},
       {"wrong currency", [&] { return Call(stub, euro, &r); }, grpc::StatusCode::INVALID_ARGUMENT,
        "amount.currency"},
-      {"reverse unknown payment", [&] { return Call(stub, ReversePayment("ACC-R", "x5", "P404"), &r); },
+      {"reverse unknown payment",
+       [&] { return Call(stub, ReversePayment("ACC-R", "x5", "P404"), &r); },
        grpc::StatusCode::NOT_FOUND, "PAYMENT_NOT_FOUND"},
       {"reverse twice", [&] { return Call(stub, ReversePayment("ACC-R", "x6", "P1"), &r); },
        grpc::StatusCode::FAILED_PRECONDITION, "PAYMENT_ALREADY_REVERSED"},
@@ -186,7 +186,8 @@ BOOST_AUTO_TEST_CASE(restart_keeps_every_acknowledged_command) {
   for (int a = 0; a < 10; ++a) {
     std::string id = "ACC-" + std::to_string(a);
     BOOST_REQUIRE(Call(service.commands(), OpenCase(id, "open-" + id), &r).ok());
-    BOOST_REQUIRE(Call(service.commands(), PostPayment(id, "pay-" + id, "P1", 1000 * (a + 1)), &r).ok());
+    BOOST_REQUIRE(
+        Call(service.commands(), PostPayment(id, "pay-" + id, "P1", 1000 * (a + 1)), &r).ok());
   }
   service.Restart();
   for (int a = 0; a < 10; ++a) {
@@ -219,7 +220,8 @@ BOOST_AUTO_TEST_CASE(concurrent_commands_are_group_committed_in_order) {
         if (!Call(service.commands(), OpenCase(id, "open"), &r).ok()) ++failures;
         for (int p = 0; p < kPayments; ++p) {
           std::string pid = "P" + std::to_string(p);
-          if (!Call(service.commands(), PostPayment(id, "pay-" + pid, pid, 100), &r).ok()) ++failures;
+          if (!Call(service.commands(), PostPayment(id, "pay-" + pid, pid, 100), &r).ok())
+            ++failures;
         }
       }
     });

@@ -1,14 +1,15 @@
 #include "projections/compliance/audit.h"
 
-#include <algorithm>
+#include "services/domain/case_aggregate.h"
+#include "services/domain/hashing.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
-#include "services/domain/case_aggregate.h"
-#include "services/domain/hashing.h"
+
+#include <algorithm>
 
 namespace collections::compliance {
 namespace {
@@ -115,8 +116,8 @@ std::vector<v1::ChainBreak> VerifyChain(const std::string& account_id,
   std::string prev_hash;  // the hash the next event must point back to
   for (const auto& record : records) {
     if (!record.parsed) {
-      breaks.push_back(Break(account_id, expected, record, kUnparseable,
-                             v1::CHAIN_BREAK_KIND_UNPARSEABLE));
+      breaks.push_back(
+          Break(account_id, expected, record, kUnparseable, v1::CHAIN_BREAK_KIND_UNPARSEABLE));
       continue;
     }
     const v1::EventEnvelope& e = record.envelope;
@@ -127,8 +128,8 @@ std::vector<v1::ChainBreak> VerifyChain(const std::string& account_id,
                              v1::CHAIN_BREAK_KIND_SEQUENCE_GAP));
     }
     if (ChainHash(e) != e.hash()) {
-      breaks.push_back(
-          Break(account_id, e.sequence(), record, kHashMismatch, v1::CHAIN_BREAK_KIND_HASH_MISMATCH));
+      breaks.push_back(Break(account_id, e.sequence(), record, kHashMismatch,
+                             v1::CHAIN_BREAK_KIND_HASH_MISMATCH));
     }
     // After a gap the link to the previous record is broken by definition; saying so twice
     // would only make the examiner's list longer.
@@ -156,7 +157,8 @@ v1::VerifyAuditTrailResponse VerifyAll(const RecordsByAccount& accounts) {
 }
 
 bool InCut(const v1::EventEnvelope& event, const ReplayCut& cut) {
-  if (cut.as_of_business_time && ToTime(event.occurred_at()) > *cut.as_of_business_time) return false;
+  if (cut.as_of_business_time && ToTime(event.occurred_at()) > *cut.as_of_business_time)
+    return false;
   if (cut.as_known_at && ToTime(event.recorded_at()) > *cut.as_known_at) return false;
   return true;
 }
@@ -168,9 +170,10 @@ std::vector<v1::ReplayStep> Replay(const std::vector<LoggedRecord>& records, con
   }
   // Log order is sequence order for an intact chain; sorting makes a replay of a damaged log
   // still follow the account's versions.
-  std::stable_sort(ordered.begin(), ordered.end(), [](const LoggedRecord* a, const LoggedRecord* b) {
-    return a->envelope.sequence() < b->envelope.sequence();
-  });
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const LoggedRecord* a, const LoggedRecord* b) {
+                     return a->envelope.sequence() < b->envelope.sequence();
+                   });
   std::vector<v1::ReplayStep> steps;
   steps.reserve(ordered.size());
   v1::Account state;
@@ -226,7 +229,8 @@ std::string CsvHeader() {
 std::string CsvRow(const v1::AuditEntry& entry) {
   const v1::EventEnvelope& e = entry.envelope();
   std::vector<std::string> reasons(entry.reasons().begin(), entry.reasons().end());
-  if (!entry.decision().reason().empty()) reasons.push_back("decision: " + entry.decision().reason());
+  if (!entry.decision().reason().empty())
+    reasons.push_back("decision: " + entry.decision().reason());
   const std::string& policy =
       e.policy_version().empty() ? entry.decision().policy_version() : e.policy_version();
   std::vector<std::string> fields = {entry.account_id(),

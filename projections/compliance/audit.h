@@ -1,15 +1,15 @@
 #pragma once
 
+#include "absl/time/time.h"
+#include "collections/v1/account.pb.h"
+#include "collections/v1/compliance_service.pb.h"
+#include "collections/v1/events.pb.h"
+
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "absl/time/time.h"
-#include "collections/v1/account.pb.h"
-#include "collections/v1/compliance_service.pb.h"
-#include "collections/v1/events.pb.h"
 
 namespace collections::compliance {
 

@@ -1,11 +1,11 @@
 #include "projections/compliance/audit_log.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
 #include <atomic>
 #include <map>
 #include <set>
-
-#include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 
 namespace collections::compliance {
 namespace {

@@ -1,14 +1,15 @@
 #pragma once
 
+#include "projections/compliance/audit.h"
+#include "services/domain/error.h"
+#include "services/kafka/kafka.h"
+
+#include "absl/time/time.h"
+
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include "absl/time/time.h"
-#include "projections/compliance/audit.h"
-#include "services/domain/error.h"
-#include "services/kafka/kafka.h"
 
 namespace collections::compliance {
 

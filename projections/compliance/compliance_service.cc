@@ -1,12 +1,13 @@
 #include "projections/compliance/compliance_service.h"
 
-#include <chrono>
+#include "services/api/error_mapping.h"
+#include "services/common/log.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "services/api/error_mapping.h"
-#include "services/common/log.h"
+
+#include <chrono>
 
 namespace collections {
 namespace {
@@ -117,7 +118,8 @@ grpc::Status ComplianceService::VerifyAuditTrail(grpc::ServerContext* context,
       for (int32_t p = 0; p < log_.partitions(); ++p) partitions.push_back(p);
     }
     auto records = log_.ReadPartitions(partitions, deadline, [](int64_t read, int64_t to_go) {
-      LogInfo("compliance", "verifying the audit trail: ", read, " records read, ", to_go, " to go");
+      LogInfo("compliance", "verifying the audit trail: ", read, " records read, ", to_go,
+              " to go");
     });
     if (!records) return ToGrpcStatus(records.error());
     *reply = compliance::VerifyAll(compliance::GroupByAccount(std::move(records.value())));
@@ -125,9 +127,9 @@ grpc::Status ComplianceService::VerifyAuditTrail(grpc::ServerContext* context,
   reply->set_partitions(log_.partitions());
   if (!reply->intact()) {
     // A broken chain is a security event, not only an answer: leave a trace in the service log.
-    LogWarn("compliance", "audit chain broken: ", reply->breaks_size(), " break(s), first at account ",
-            reply->breaks(0).account_id(), " sequence ", reply->breaks(0).sequence(), " (",
-            reply->breaks(0).reason(), ")");
+    LogWarn("compliance", "audit chain broken: ", reply->breaks_size(),
+            " break(s), first at account ", reply->breaks(0).account_id(), " sequence ",
+            reply->breaks(0).sequence(), " (", reply->breaks(0).reason(), ")");
   }
   return grpc::Status::OK;
 }
@@ -136,8 +138,8 @@ grpc::Status ComplianceService::ExportEvents(grpc::ServerContext* context,
                                              const v1::ExportEventsRequest* request,
                                              grpc::ServerWriter<v1::AuditEntry>* writer) {
   if (!request->has_from() || !request->has_to()) {
-    return ToGrpcStatus(Error::InvalidArgument(request->has_from() ? "to" : "from",
-                                               "from and to are required"));
+    return ToGrpcStatus(
+        Error::InvalidArgument(request->has_from() ? "to" : "from", "from and to are required"));
   }
   const absl::Time from = ToTime(request->from());
   const absl::Time to = ToTime(request->to());

@@ -1,10 +1,11 @@
 #pragma once
 
-#include <cstdint>
-
-#include "collections/v1/compliance_service.grpc.pb.h"
 #include "projections/compliance/audit_log.h"
 #include "services/kafka/kafka.h"
+
+#include "collections/v1/compliance_service.grpc.pb.h"
+
+#include <cstdint>
 
 namespace collections {
 

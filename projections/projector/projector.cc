@@ -1,11 +1,12 @@
 #include "projections/projector/projector.h"
 
-#include <algorithm>
-#include <set>
-
-#include "absl/strings/str_cat.h"
 #include "services/common/log.h"
 #include "services/domain/case_aggregate.h"
+
+#include "absl/strings/str_cat.h"
+
+#include <algorithm>
+#include <set>
 
 namespace collections {
 
@@ -109,8 +110,11 @@ std::map<int32_t, int64_t> Projector::applied_offsets() const {
 Status Projector::CatchUp(absl::Duration timeout,
                           const std::function<void(int64_t, int64_t)>& progress) {
   if (thread_.joinable()) {
-    return Error{Errc::kFailedPrecondition, "PROJECTOR_RUNNING",
-                 "CatchUp is for a projector without its own thread; use WaitForPosition", {}, {}};
+    return Error{Errc::kFailedPrecondition,
+                 "PROJECTOR_RUNNING",
+                 "CatchUp is for a projector without its own thread; use WaitForPosition",
+                 {},
+                 {}};
   }
   if (auto e = Open()) return e;
   std::map<int32_t, int64_t> targets;
@@ -141,8 +145,11 @@ Status Projector::CatchUp(absl::Duration timeout,
       next_progress = absl::Now() + absl::Seconds(2);
     }
     if (absl::Now() > deadline) {
-      return Error{Errc::kDeadlineExceeded, "CATCH_UP_TIMEOUT",
-                   "the projection did not reach the log end in time", {}, {}};
+      return Error{Errc::kDeadlineExceeded,
+                   "CATCH_UP_TIMEOUT",
+                   "the projection did not reach the log end in time",
+                   {},
+                   {}};
     }
   }
   return std::nullopt;
@@ -171,7 +178,8 @@ Status AccountProjection::ApplyBatch(const std::vector<ProjectedEvent>& events,
     std::vector<std::string> now_keys = IndexKeys(account);
     const std::vector<std::string>& before = old_index[id];
     for (const auto& k : before) {
-      if (std::find(now_keys.begin(), now_keys.end(), k) == now_keys.end()) batch.index_deletes.push_back(k);
+      if (std::find(now_keys.begin(), now_keys.end(), k) == now_keys.end())
+        batch.index_deletes.push_back(k);
     }
     for (const auto& k : now_keys) {
       if (std::find(before.begin(), before.end(), k) == before.end()) batch.index_puts.push_back(k);

@@ -1,16 +1,17 @@
 #pragma once
 
+#include "projections/store/store.h"
+#include "services/kafka/kafka.h"
+
+#include "absl/time/time.h"
+#include "collections/v1/events.pb.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
-
-#include "absl/time/time.h"
-#include "collections/v1/events.pb.h"
-#include "projections/store/store.h"
-#include "services/kafka/kafka.h"
 
 namespace collections {
 
@@ -111,8 +112,10 @@ struct SinkHolder {
 // A Projector of the account projection into `store`.
 class AccountProjector : private internal::SinkHolder<AccountProjection>, public Projector {
  public:
-  AccountProjector(kafka::LogOptions log, ProjectionStore& store, int32_t partitions, std::string client_id)
-      : SinkHolder(store), Projector(std::move(log), sink, partitions, std::move(client_id), "projector") {}
+  AccountProjector(kafka::LogOptions log, ProjectionStore& store, int32_t partitions,
+                   std::string client_id)
+      : SinkHolder(store),
+        Projector(std::move(log), sink, partitions, std::move(client_id), "projector") {}
 };
 
 }  // namespace collections

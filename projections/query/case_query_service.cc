@@ -1,30 +1,34 @@
 #include "projections/query/case_query_service.h"
 
-#include "absl/strings/str_cat.h"
 #include "projections/query/priority.h"
-#include "services/domain/case_aggregate.h"
-#include "services/domain/internal.h"
 #include "services/api/deadline.h"
 #include "services/api/error_mapping.h"
+#include "services/domain/case_aggregate.h"
+#include "services/domain/internal.h"
+
+#include "absl/strings/str_cat.h"
 
 namespace collections {
 
 grpc::Status CaseQueryService::GetAccount(grpc::ServerContext* context,
-                                          const v1::GetAccountRequest* request, v1::Account* reply) {
+                                          const v1::GetAccountRequest* request,
+                                          v1::Account* reply) {
   if (request->account_id().empty()) {
     return ToGrpcStatus(Error::InvalidArgument("account_id", "account_id is required"));
   }
   if (request->has_min_position()) {
     const auto& pos = request->min_position();
     if (pos.partition() < 0 || pos.offset() < 0) {
-      return ToGrpcStatus(Error::InvalidArgument("min_position", "partition and offset must not be negative"));
+      return ToGrpcStatus(
+          Error::InvalidArgument("min_position", "partition and offset must not be negative"));
     }
     if (!projector_.WaitForPosition(pos.partition(), pos.offset(), CallDeadline(context))) {
-      return ToGrpcStatus(Error{Errc::kDeadlineExceeded, "PROJECTION_BEHIND",
-                                absl::StrCat("the projection has not reached partition ", pos.partition(),
-                                             " offset ", pos.offset(),
-                                             " before the deadline; retry, or give the call a longer deadline"),
-                                "min_position", request->account_id()});
+      return ToGrpcStatus(
+          Error{Errc::kDeadlineExceeded, "PROJECTION_BEHIND",
+                absl::StrCat("the projection has not reached partition ", pos.partition(),
+                             " offset ", pos.offset(),
+                             " before the deadline; retry, or give the call a longer deadline"),
+                "min_position", request->account_id()});
     }
   }
   auto account = store_.GetAccount(request->account_id());
@@ -61,14 +65,17 @@ v1::AccountSummary Summarize(const v1::Account& a, absl::Time now) {
 
 bool Matches(const v1::ListAccountsRequest& r, const v1::Account& a) {
   return (r.status() == v1::ACCOUNT_STATUS_UNSPECIFIED || a.status() == r.status()) &&
-         (r.aging_bucket() == v1::AGING_BUCKET_UNSPECIFIED || a.aging_bucket() == r.aging_bucket()) &&
-         (r.assignee().empty() || a.assignee() == r.assignee()) && (r.queue().empty() || a.queue() == r.queue()) &&
+         (r.aging_bucket() == v1::AGING_BUCKET_UNSPECIFIED ||
+          a.aging_bucket() == r.aging_bucket()) &&
+         (r.assignee().empty() || a.assignee() == r.assignee()) &&
+         (r.queue().empty() || a.queue() == r.queue()) &&
          (r.creditor().empty() || a.creditor() == r.creditor());
 }
 
 }  // namespace
 
-grpc::Status CaseQueryService::ListAccounts(grpc::ServerContext* context, const v1::ListAccountsRequest* request,
+grpc::Status CaseQueryService::ListAccounts(grpc::ServerContext* context,
+                                            const v1::ListAccountsRequest* request,
                                             v1::ListAccountsResponse* reply) {
   int page_size = request->page_size() == 0 ? 50 : request->page_size();
   if (page_size < 0 || page_size > 500) {
@@ -76,9 +83,12 @@ grpc::Status CaseQueryService::ListAccounts(grpc::ServerContext* context, const 
   }
   // Drive the scan from the most selective index given; check the other filters per account.
   std::optional<std::string> prefix;
-  if (!request->assignee().empty()) prefix = IndexPrefix(IndexDimension::kAssignee, request->assignee());
-  else if (!request->queue().empty()) prefix = IndexPrefix(IndexDimension::kQueue, request->queue());
-  else if (!request->creditor().empty()) prefix = IndexPrefix(IndexDimension::kCreditor, request->creditor());
+  if (!request->assignee().empty())
+    prefix = IndexPrefix(IndexDimension::kAssignee, request->assignee());
+  else if (!request->queue().empty())
+    prefix = IndexPrefix(IndexDimension::kQueue, request->queue());
+  else if (!request->creditor().empty())
+    prefix = IndexPrefix(IndexDimension::kCreditor, request->creditor());
   else if (request->status() != v1::ACCOUNT_STATUS_UNSPECIFIED)
     prefix = IndexPrefix(IndexDimension::kStatus, std::to_string(request->status()));
   else if (request->aging_bucket() != v1::AGING_BUCKET_UNSPECIFIED)
@@ -104,21 +114,29 @@ grpc::Status CaseQueryService::ListAccounts(grpc::ServerContext* context, const 
     }
     if (ids.value().size() < 500) return grpc::Status::OK;
     if (absl::Now() > deadline) {
-      return ToGrpcStatus(Error{Errc::kDeadlineExceeded, "LIST_TIMEOUT",
-                                "the listing did not finish before the deadline; narrow the filters", {}, {}});
+      return ToGrpcStatus(
+          Error{Errc::kDeadlineExceeded,
+                "LIST_TIMEOUT",
+                "the listing did not finish before the deadline; narrow the filters",
+                {},
+                {}});
     }
   }
 }
 
-grpc::Status CaseQueryService::GetWorkQueue(grpc::ServerContext* context, const v1::GetWorkQueueRequest* request,
+grpc::Status CaseQueryService::GetWorkQueue(grpc::ServerContext* context,
+                                            const v1::GetWorkQueueRequest* request,
                                             v1::GetWorkQueueResponse* reply) {
   if (request->assignee().empty() == request->queue().empty()) {
-    return ToGrpcStatus(Error::InvalidArgument("assignee", "give exactly one of assignee and queue"));
+    return ToGrpcStatus(
+        Error::InvalidArgument("assignee", "give exactly one of assignee and queue"));
   }
   const int limit = request->limit() == 0 ? 50 : request->limit();
-  if (limit < 0 || limit > 1000) return ToGrpcStatus(Error::InvalidArgument("limit", "limit must be 1..1000"));
-  const std::string prefix = request->assignee().empty() ? IndexPrefix(IndexDimension::kQueue, request->queue())
-                                                         : IndexPrefix(IndexDimension::kAssignee, request->assignee());
+  if (limit < 0 || limit > 1000)
+    return ToGrpcStatus(Error::InvalidArgument("limit", "limit must be 1..1000"));
+  const std::string prefix = request->assignee().empty()
+                                 ? IndexPrefix(IndexDimension::kQueue, request->queue())
+                                 : IndexPrefix(IndexDimension::kAssignee, request->assignee());
   const absl::Time now = clock_.Now();
   std::vector<v1::WorkItem> items;
   std::string cursor;
@@ -136,7 +154,8 @@ grpc::Status CaseQueryService::GetWorkQueue(grpc::ServerContext* context, const 
       *item.mutable_account() = Summarize(*account.value(), now);
       item.set_priority(p.score);
       for (auto& r : p.reasons) *item.add_reasons() = std::move(r);
-      if (p.contact_allowed_from) *item.mutable_contact_allowed_from() = internal::ToProto(*p.contact_allowed_from);
+      if (p.contact_allowed_from)
+        *item.mutable_contact_allowed_from() = internal::ToProto(*p.contact_allowed_from);
       items.push_back(std::move(item));
     }
     if (ids.value().size() < 1000) break;

@@ -1,9 +1,10 @@
 #pragma once
 
-#include "collections/v1/case_service.grpc.pb.h"
 #include "projections/projector/projector.h"
 #include "projections/store/store.h"
 #include "services/domain/clock.h"
+
+#include "collections/v1/case_service.grpc.pb.h"
 
 namespace collections {
 

@@ -1,8 +1,9 @@
 #include "projections/query/priority.h"
 
-#include "absl/strings/str_cat.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/internal.h"
+
+#include "absl/strings/str_cat.h"
 
 namespace collections {
 
@@ -22,8 +23,9 @@ Priority Prioritize(const v1::Account& a, absl::Time now) {
       break;
   }
   const auto& flags = a.flags();
-  if (flags.bankruptcy() == v1::BANKRUPTCY_STATUS_PENDING || flags.bankruptcy() == v1::BANKRUPTCY_STATUS_DISCHARGED ||
-      flags.deceased() || flags.cease_communication()) {
+  if (flags.bankruptcy() == v1::BANKRUPTCY_STATUS_PENDING ||
+      flags.bankruptcy() == v1::BANKRUPTCY_STATUS_DISCHARGED || flags.deceased() ||
+      flags.cease_communication()) {
     return p;
   }
   for (const auto& d : a.disputes()) {
@@ -39,7 +41,8 @@ Priority Prioritize(const v1::Account& a, absl::Time now) {
   };
   if (!a.promises().empty()) {
     const v1::Promise& last = a.promises(a.promises_size() - 1);
-    absl::Time last_payment = a.has_last_payment() ? ToTime(a.last_payment().posted_at()) : absl::InfinitePast();
+    absl::Time last_payment =
+        a.has_last_payment() ? ToTime(a.last_payment().posted_at()) : absl::InfinitePast();
     if (last.status() == v1::PROMISE_STATUS_BROKEN && last_payment < ToTime(last.resolved_at())) {
       add("BROKEN_PROMISE", "promise " + last.promise_id() + " was broken", 100);
     }
@@ -52,9 +55,11 @@ Priority Prioritize(const v1::Account& a, absl::Time now) {
   if (plan.status() == v1::PLAN_STATUS_DEFAULTED) {
     add("MISSED_INSTALMENT", "plan " + plan.plan_id() + " defaulted", 90);
   } else if (plan.status() == v1::PLAN_STATUS_ACTIVE && plan.missed_count() > 0) {
-    add("MISSED_INSTALMENT", absl::StrCat("plan ", plan.plan_id(), " has ", plan.missed_count(), " missed"), 90);
+    add("MISSED_INSTALMENT",
+        absl::StrCat("plan ", plan.plan_id(), " has ", plan.missed_count(), " missed"), 90);
   }
-  if (a.has_callback_at() && ToTime(a.callback_at()) <= now) add("CALLBACK_DUE", "the consumer asked for a callback", 80);
+  if (a.has_callback_at() && ToTime(a.callback_at()) <= now)
+    add("CALLBACK_DUE", "the consumer asked for a callback", 80);
   const int32_t dpd = DaysPastDue(a, now);
   const v1::AgingBucket bucket = BucketFor(dpd);
   if (bucket == v1::AGING_BUCKET_1_29 && a.contacts().empty()) {

@@ -1,10 +1,10 @@
 #pragma once
 
-#include <optional>
-#include <vector>
-
 #include "absl/time/time.h"
 #include "collections/v1/account.pb.h"
+
+#include <optional>
+#include <vector>
 
 namespace collections {
 

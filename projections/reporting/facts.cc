@@ -12,8 +12,8 @@ absl::CivilDay ToDay(const v1::LocalDate& date) {
 v1::LocalDate ToDate(absl::CivilDay day) { return internal::ToLocalDate(day); }
 
 bool IsWriteOff(v1::AdjustmentKind kind) {
-  return kind == v1::ADJUSTMENT_KIND_SMALL_BALANCE_WRITE_OFF || kind == v1::ADJUSTMENT_KIND_CHARGE_OFF ||
-         kind == v1::ADJUSTMENT_KIND_SETTLEMENT_DISCOUNT;
+  return kind == v1::ADJUSTMENT_KIND_SMALL_BALANCE_WRITE_OFF ||
+         kind == v1::ADJUSTMENT_KIND_CHARGE_OFF || kind == v1::ADJUSTMENT_KIND_SETTLEMENT_DISCOUNT;
 }
 
 std::optional<v1::ReportFact> ApplyEvent(v1::Account& brief, const v1::EventEnvelope& e) {
@@ -53,7 +53,8 @@ std::optional<v1::ReportFact> ApplyEvent(v1::Account& brief, const v1::EventEnve
     case v1::EventEnvelope::kPaymentReversed:
       f.set_kind(v1::REPORT_FACT_KIND_REVERSAL);
       // What the payment paid: the reopened balance plus the credit it had made.
-      f.set_amount_minor(Total(e.payment_reversed().reopened()) + e.payment_reversed().credit_removed_minor());
+      f.set_amount_minor(Total(e.payment_reversed().reopened()) +
+                         e.payment_reversed().credit_removed_minor());
       f.set_balance_change_minor(Total(e.payment_reversed().reopened()));
       break;
     case v1::EventEnvelope::kCreditRefunded:
@@ -85,21 +86,31 @@ std::optional<v1::ReportFact> ApplyEvent(v1::Account& brief, const v1::EventEnve
       f.set_kind(v1::REPORT_FACT_KIND_PROMISE_MADE);
       f.set_amount_minor(e.promise_made().promise().amount_minor());
       break;
-    case v1::EventEnvelope::kPromiseKept: f.set_kind(v1::REPORT_FACT_KIND_PROMISE_KEPT); break;
-    case v1::EventEnvelope::kPromiseBroken: f.set_kind(v1::REPORT_FACT_KIND_PROMISE_BROKEN); break;
-    case v1::EventEnvelope::kPromiseCancelled: f.set_kind(v1::REPORT_FACT_KIND_PROMISE_CANCELLED); break;
+    case v1::EventEnvelope::kPromiseKept:
+      f.set_kind(v1::REPORT_FACT_KIND_PROMISE_KEPT);
+      break;
+    case v1::EventEnvelope::kPromiseBroken:
+      f.set_kind(v1::REPORT_FACT_KIND_PROMISE_BROKEN);
+      break;
+    case v1::EventEnvelope::kPromiseCancelled:
+      f.set_kind(v1::REPORT_FACT_KIND_PROMISE_CANCELLED);
+      break;
     case v1::EventEnvelope::kContactAttempted:
       f.set_kind(v1::REPORT_FACT_KIND_CONTACT_ATTEMPT);
       f.set_channel(e.contact_attempted().contact().channel());
       f.set_right_party_contact(e.contact_attempted().contact().outcome() ==
                                 v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION);
       break;
-    case v1::EventEnvelope::kDisputeOpened: f.set_kind(v1::REPORT_FACT_KIND_DISPUTE_OPENED); break;
+    case v1::EventEnvelope::kDisputeOpened:
+      f.set_kind(v1::REPORT_FACT_KIND_DISPUTE_OPENED);
+      break;
     case v1::EventEnvelope::kDisputeResolved:
       f.set_kind(v1::REPORT_FACT_KIND_DISPUTE_RESOLVED);
       f.set_upheld(e.dispute_resolved().upheld());
       break;
-    case v1::EventEnvelope::kDisputeWithdrawn: f.set_kind(v1::REPORT_FACT_KIND_DISPUTE_WITHDRAWN); break;
+    case v1::EventEnvelope::kDisputeWithdrawn:
+      f.set_kind(v1::REPORT_FACT_KIND_DISPUTE_WITHDRAWN);
+      break;
     case v1::EventEnvelope::kContactBlocked:
       f.set_kind(v1::REPORT_FACT_KIND_COMPLIANCE_BLOCK);
       f.set_rule_id(e.decision().rule_id());

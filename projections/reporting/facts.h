@@ -1,11 +1,11 @@
 #pragma once
 
-#include <optional>
-
 #include "absl/time/civil_time.h"
 #include "collections/v1/account.pb.h"
 #include "collections/v1/events.pb.h"
 #include "collections/v1/reporting_service.pb.h"
+
+#include <optional>
 
 namespace collections::reporting {
 

@@ -1,9 +1,9 @@
 #include "projections/reporting/report_csv.h"
 
-#include <algorithm>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+
+#include <algorithm>
 
 namespace collections::reporting {
 namespace {
@@ -12,9 +12,15 @@ std::string Strip(const std::string& name, const std::string& prefix) {
   return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
 }
 std::string Bucket(v1::AgingBucket b) { return Strip(v1::AgingBucket_Name(b), "AGING_BUCKET_"); }
-std::string Kind(v1::AdjustmentKind k) { return Strip(v1::AdjustmentKind_Name(k), "ADJUSTMENT_KIND_"); }
-std::string Channel(v1::ContactChannel c) { return Strip(v1::ContactChannel_Name(c), "CONTACT_CHANNEL_"); }
-std::string FactKind(v1::ReportFactKind k) { return Strip(v1::ReportFactKind_Name(k), "REPORT_FACT_KIND_"); }
+std::string Kind(v1::AdjustmentKind k) {
+  return Strip(v1::AdjustmentKind_Name(k), "ADJUSTMENT_KIND_");
+}
+std::string Channel(v1::ContactChannel c) {
+  return Strip(v1::ContactChannel_Name(c), "CONTACT_CHANNEL_");
+}
+std::string FactKind(v1::ReportFactKind k) {
+  return Strip(v1::ReportFactKind_Name(k), "REPORT_FACT_KIND_");
+}
 std::string Num(int64_t v) { return absl::StrCat(v); }
 
 std::string Quote(const std::string& cell) {
@@ -35,23 +41,24 @@ std::string DateText(const v1::LocalDate& d) {
 }
 
 Table AgingTable(const v1::GetAgingReportResponse& r) {
-  Table t = {{"as_of", "known_at", "creditor", "queue", "assignee", "currency", "bucket", "accounts",
-              "balance_minor"}};
+  Table t = {{"as_of", "known_at", "creditor", "queue", "assignee", "currency", "bucket",
+              "accounts", "balance_minor"}};
   for (const auto& row : r.rows()) {
-    t.push_back({DateText(r.as_of()), DateText(r.known_at()), row.creditor(), row.queue(), row.assignee(),
-                 row.currency(), Bucket(row.bucket()), Num(row.account_count()), Num(row.balance_minor())});
+    t.push_back({DateText(r.as_of()), DateText(r.known_at()), row.creditor(), row.queue(),
+                 row.assignee(), row.currency(), Bucket(row.bucket()), Num(row.account_count()),
+                 Num(row.balance_minor())});
   }
   return t;
 }
 
 Table ActivityTable(const v1::GetActivityReportResponse& r) {
-  Table t = {{"period_start", "period_end", "known_at", "creditor", "queue", "assignee", "measure", "type",
-              "currency", "count", "amount_minor", "rate_basis_points"}};
+  Table t = {{"period_start", "period_end", "known_at", "creditor", "queue", "assignee", "measure",
+              "type", "currency", "count", "amount_minor", "rate_basis_points"}};
   for (const auto& g : r.groups()) {
     auto add = [&](const std::string& measure, const std::string& type, const std::string& currency,
                    const std::string& count, const std::string& amount, const std::string& rate) {
-      t.push_back({DateText(r.start()), DateText(r.end()), DateText(r.known_at()), g.creditor(), g.queue(),
-                   g.assignee(), measure, type, currency, count, amount, rate});
+      t.push_back({DateText(r.start()), DateText(r.end()), DateText(r.known_at()), g.creditor(),
+                   g.queue(), g.assignee(), measure, type, currency, count, amount, rate});
     };
     for (const auto& m : g.money()) {
       add("payments", "", m.currency(), Num(m.payments_count()), Num(m.payments_minor()), "");
@@ -72,7 +79,8 @@ Table ActivityTable(const v1::GetActivityReportResponse& r) {
     add("promises_kept", "", "", Num(p.kept()), "", "");
     add("promises_broken", "", "", Num(p.broken()), "", "");
     add("promises_cancelled", "", "", Num(p.cancelled()), "", "");
-    add("promise_kept_rate", "", "", "", "", p.has_kept_rate_basis_points() ? Num(p.kept_rate_basis_points()) : "");
+    add("promise_kept_rate", "", "", "", "",
+        p.has_kept_rate_basis_points() ? Num(p.kept_rate_basis_points()) : "");
     for (const auto& c : g.contacts()) {
       add("contact_attempts", Channel(c.channel()), "", Num(c.attempts()), "", "");
       add("right_party_contacts", Channel(c.channel()), "", Num(c.right_party_contacts()), "",
@@ -84,48 +92,54 @@ Table ActivityTable(const v1::GetActivityReportResponse& r) {
     add("disputes_upheld", "", "", Num(d.upheld()), "", "");
     add("disputes_rejected", "", "", Num(d.rejected()), "", "");
     add("disputes_withdrawn", "", "", Num(d.withdrawn()), "", "");
-    for (const auto& b : g.compliance_blocks()) add("compliance_blocks", b.rule_id(), "", Num(b.count()), "", "");
+    for (const auto& b : g.compliance_blocks())
+      add("compliance_blocks", b.rule_id(), "", Num(b.count()), "", "");
   }
   return t;
 }
 
 Table EffectivenessTable(const v1::GetCollectionEffectivenessResponse& r) {
-  Table t = {{"start", "end", "known_at", "currency", "opening_receivables_minor", "new_placements_minor",
-              "closing_total_receivables_minor", "closing_current_receivables_minor", "numerator_minor",
-              "denominator_minor", "cei_basis_points", "cei_percent"}};
+  Table t = {{"start", "end", "known_at", "currency", "opening_receivables_minor",
+              "new_placements_minor", "closing_total_receivables_minor",
+              "closing_current_receivables_minor", "numerator_minor", "denominator_minor",
+              "cei_basis_points", "cei_percent"}};
   for (const auto& c : r.figures()) {
     std::string bp, percent;
     if (c.has_cei_basis_points()) {
       bp = Num(c.cei_basis_points());
       const int64_t v = c.cei_basis_points();
-      percent = absl::StrFormat("%s%d.%02d", v < 0 ? "-" : "", std::abs(v) / 100, std::abs(v) % 100);
+      percent =
+          absl::StrFormat("%s%d.%02d", v < 0 ? "-" : "", std::abs(v) / 100, std::abs(v) % 100);
     }
     t.push_back({DateText(r.start()), DateText(r.end()), DateText(r.known_at()), c.currency(),
                  Num(c.opening_receivables_minor()), Num(c.new_placements_minor()),
-                 Num(c.closing_total_receivables_minor()), Num(c.closing_current_receivables_minor()),
-                 Num(c.numerator_minor()), Num(c.denominator_minor()), bp, percent});
+                 Num(c.closing_total_receivables_minor()),
+                 Num(c.closing_current_receivables_minor()), Num(c.numerator_minor()),
+                 Num(c.denominator_minor()), bp, percent});
   }
   return t;
 }
 
 Table RollRateTable(const v1::GetRollRatesResponse& r) {
-  Table t = {{"from_date", "to_date", "known_at", "currency", "from_bucket", "to_bucket", "accounts",
-              "from_balance_minor", "to_balance_minor", "rate_basis_points"}};
+  Table t = {{"from_date", "to_date", "known_at", "currency", "from_bucket", "to_bucket",
+              "accounts", "from_balance_minor", "to_balance_minor", "rate_basis_points"}};
   for (const auto& x : r.rates()) {
-    t.push_back({DateText(r.from_date()), DateText(r.to_date()), DateText(r.known_at()), x.currency(),
-                 Bucket(x.from_bucket()), x.exited() ? "EXITED" : Bucket(x.to_bucket()), Num(x.account_count()),
-                 Num(x.from_balance_minor()), Num(x.to_balance_minor()), Num(x.rate_basis_points())});
+    t.push_back({DateText(r.from_date()), DateText(r.to_date()), DateText(r.known_at()),
+                 x.currency(), Bucket(x.from_bucket()),
+                 x.exited() ? "EXITED" : Bucket(x.to_bucket()), Num(x.account_count()),
+                 Num(x.from_balance_minor()), Num(x.to_balance_minor()),
+                 Num(x.rate_basis_points())});
   }
   return t;
 }
 
 Table CorrectionsTable(const google::protobuf::RepeatedPtrField<v1::ReportFact>& corrections) {
-  Table t = {{"account_id", "sequence", "event_type", "kind", "business_date", "recorded_date", "currency",
-              "amount_minor", "balance_change_minor", "assignee", "queue"}};
+  Table t = {{"account_id", "sequence", "event_type", "kind", "business_date", "recorded_date",
+              "currency", "amount_minor", "balance_change_minor", "assignee", "queue"}};
   for (const auto& f : corrections) {
-    t.push_back({f.account_id(), Num(f.sequence()), f.event_type(), FactKind(f.kind()), DateText(f.business_date()),
-                 DateText(f.recorded_date()), f.currency(), Num(f.amount_minor()), Num(f.balance_change_minor()),
-                 f.assignee(), f.queue()});
+    t.push_back({f.account_id(), Num(f.sequence()), f.event_type(), FactKind(f.kind()),
+                 DateText(f.business_date()), DateText(f.recorded_date()), f.currency(),
+                 Num(f.amount_minor()), Num(f.balance_change_minor()), f.assignee(), f.queue()});
   }
   return t;
 }

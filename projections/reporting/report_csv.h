@@ -1,9 +1,9 @@
 #pragma once
 
+#include "collections/v1/reporting_service.pb.h"
+
 #include <string>
 #include <vector>
-
-#include "collections/v1/reporting_service.pb.h"
 
 namespace collections::reporting {
 

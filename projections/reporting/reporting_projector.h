@@ -1,11 +1,11 @@
 #pragma once
 
+#include "projections/projector/projector.h"
+#include "projections/reporting/reporting_store.h"
+
 #include <map>
 #include <string>
 #include <vector>
-
-#include "projections/projector/projector.h"
-#include "projections/reporting/reporting_store.h"
 
 namespace collections::reporting {
 
@@ -25,10 +25,13 @@ class ReportingProjection final : public ProjectionSink {
 };
 
 // A Projector of the reporting projection into `store`.
-class ReportingProjector : private collections::internal::SinkHolder<ReportingProjection>, public Projector {
+class ReportingProjector : private collections::internal::SinkHolder<ReportingProjection>,
+                           public Projector {
  public:
-  ReportingProjector(kafka::LogOptions log, ReportingStore& store, int32_t partitions, std::string client_id)
-      : SinkHolder(store), Projector(std::move(log), sink, partitions, std::move(client_id), "reporting") {}
+  ReportingProjector(kafka::LogOptions log, ReportingStore& store, int32_t partitions,
+                     std::string client_id)
+      : SinkHolder(store),
+        Projector(std::move(log), sink, partitions, std::move(client_id), "reporting") {}
 };
 
 }  // namespace collections::reporting

@@ -1,9 +1,10 @@
 #pragma once
 
-#include "collections/v1/reporting_service.grpc.pb.h"
 #include "projections/reporting/reporting_projector.h"
 #include "projections/reporting/reporting_store.h"
 #include "services/domain/clock.h"
+
+#include "collections/v1/reporting_service.grpc.pb.h"
 
 namespace collections::reporting {
 
@@ -27,9 +28,11 @@ class ReportingService final : public v1::ReportingService::Service {
                    ReportingOptions options)
       : store_(store), projector_(projector), clock_(clock), options_(options) {}
 
-  grpc::Status GetAgingReport(grpc::ServerContext* context, const v1::GetAgingReportRequest* request,
+  grpc::Status GetAgingReport(grpc::ServerContext* context,
+                              const v1::GetAgingReportRequest* request,
                               v1::GetAgingReportResponse* reply) override;
-  grpc::Status GetActivityReport(grpc::ServerContext* context, const v1::GetActivityReportRequest* request,
+  grpc::Status GetActivityReport(grpc::ServerContext* context,
+                                 const v1::GetActivityReportRequest* request,
                                  v1::GetActivityReportResponse* reply) override;
   grpc::Status GetCollectionEffectiveness(grpc::ServerContext* context,
                                           const v1::GetCollectionEffectivenessRequest* request,

@@ -1,17 +1,16 @@
 #include "projections/reporting/reporting_store.h"
-#include "projections/store/store.h"
 
+#include "projections/store/store.h"
+#include "services/domain/hashing.h"
+
+#include "absl/strings/str_format.h"
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
-#include "absl/strings/str_format.h"
-#include "services/domain/hashing.h"
-
 namespace collections::reporting {
 namespace {
-
 
 Error StorageError(const rocksdb::Status& s, const std::string& what) {
   return Error{Errc::kInternal, "STORAGE_ERROR", what + ": " + s.ToString(), {}, {}};
@@ -24,7 +23,8 @@ std::string DayKey(int64_t year, int month, int day) {
 }  // namespace
 
 std::string FactKey(const v1::ReportFact& f) {
-  std::string key = DayKey(f.business_date().year(), f.business_date().month(), f.business_date().day());
+  std::string key =
+      DayKey(f.business_date().year(), f.business_date().month(), f.business_date().day());
   key.push_back('\0');
   key += f.account_id();
   key.push_back('\0');
@@ -74,7 +74,11 @@ Result<std::optional<v1::Account>> ReportingStore::GetBrief(const std::string& a
   if (!s.ok()) return StorageError(s, "reading account " + account_id);
   v1::Account brief;
   if (!brief.ParseFromString(value)) {
-    return Error{Errc::kInternal, "CORRUPT_ROW", "reporting account row " + account_id + " does not parse", {}, {}};
+    return Error{Errc::kInternal,
+                 "CORRUPT_ROW",
+                 "reporting account row " + account_id + " does not parse",
+                 {},
+                 {}};
   }
   return std::optional<v1::Account>(std::move(brief));
 }
@@ -93,7 +97,8 @@ Status ReportingStore::Apply(const Batch& batch) {
   return std::nullopt;
 }
 
-Result<std::vector<v1::ReportFact>> ReportingStore::ScanFacts(absl::CivilDay from, absl::CivilDay to) const {
+Result<std::vector<v1::ReportFact>> ReportingStore::ScanFacts(absl::CivilDay from,
+                                                              absl::CivilDay to) const {
   std::vector<v1::ReportFact> out;
   const std::string start = DayKey(from.year(), from.month(), from.day());
   // Every key of `to` starts with its date and a '\0'; the next byte value bounds them all.

@@ -1,16 +1,17 @@
 #pragma once
 
+#include "services/domain/error.h"
+
+#include "absl/time/civil_time.h"
+#include "collections/v1/account.pb.h"
+#include "collections/v1/reporting_service.pb.h"
+
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "absl/time/civil_time.h"
-#include "collections/v1/account.pb.h"
-#include "collections/v1/reporting_service.pb.h"
-#include "services/domain/error.h"
 
 namespace rocksdb {
 class DB;

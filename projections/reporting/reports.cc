@@ -1,10 +1,10 @@
 #include "projections/reporting/reports.h"
 
-#include <algorithm>
-#include <tuple>
-
 #include "projections/reporting/facts.h"
 #include "services/domain/case_aggregate.h"
+
+#include <algorithm>
+#include <tuple>
 
 namespace collections::reporting {
 namespace {
@@ -14,11 +14,16 @@ using GroupKey = std::tuple<std::string, std::string, std::string>;  // creditor
 GroupKey KeyFor(v1::ReportGroupBy by, const std::string& creditor, const std::string& queue,
                 const std::string& assignee) {
   switch (by) {
-    case v1::REPORT_GROUP_BY_CREDITOR: return {creditor, "", ""};
-    case v1::REPORT_GROUP_BY_QUEUE: return {"", queue, ""};
-    case v1::REPORT_GROUP_BY_CREDITOR_AND_QUEUE: return {creditor, queue, ""};
-    case v1::REPORT_GROUP_BY_ASSIGNEE: return {"", "", assignee};
-    default: return {"", "", ""};
+    case v1::REPORT_GROUP_BY_CREDITOR:
+      return {creditor, "", ""};
+    case v1::REPORT_GROUP_BY_QUEUE:
+      return {"", queue, ""};
+    case v1::REPORT_GROUP_BY_CREDITOR_AND_QUEUE:
+      return {creditor, queue, ""};
+    case v1::REPORT_GROUP_BY_ASSIGNEE:
+      return {"", "", assignee};
+    default:
+      return {"", "", ""};
   }
 }
 
@@ -50,13 +55,14 @@ bool FactOrder(const v1::ReportFact* a, const v1::ReportFact* b) {
 // Late facts dated in [from, to] that `relevant` selects, in business date, account, sequence
 // order. `from` may be the earliest day to take everything up to `to`.
 template <typename Keep>
-void AddCorrections(const std::vector<v1::ReportFact>& facts, absl::CivilDay from, absl::CivilDay to,
-                    absl::CivilDay known_at, Keep relevant,
+void AddCorrections(const std::vector<v1::ReportFact>& facts, absl::CivilDay from,
+                    absl::CivilDay to, absl::CivilDay known_at, Keep relevant,
                     google::protobuf::RepeatedPtrField<v1::ReportFact>* out) {
   std::vector<const v1::ReportFact*> late;
   for (const auto& f : facts) {
     const absl::CivilDay day = ToDay(f.business_date());
-    if (day < from || day > to || ToDay(f.recorded_date()) <= known_at || !relevant(f.kind())) continue;
+    if (day < from || day > to || ToDay(f.recorded_date()) <= known_at || !relevant(f.kind()))
+      continue;
     late.push_back(&f);
   }
   std::sort(late.begin(), late.end(), FactOrder);
@@ -74,11 +80,12 @@ int64_t BasisPoints(int64_t numerator, int64_t denominator) {
   return static_cast<int64_t>(q);
 }
 
-std::map<std::string, Position> PositionsAsOf(const std::vector<v1::ReportFact>& facts, absl::CivilDay as_of,
-                                              absl::CivilDay known_at) {
+std::map<std::string, Position> PositionsAsOf(const std::vector<v1::ReportFact>& facts,
+                                              absl::CivilDay as_of, absl::CivilDay known_at) {
   std::vector<const v1::ReportFact*> in;
   for (const auto& f : facts) {
-    if (ToDay(f.business_date()) <= as_of && ToDay(f.recorded_date()) <= known_at && MovesPosition(f.kind())) {
+    if (ToDay(f.business_date()) <= as_of && ToDay(f.recorded_date()) <= known_at &&
+        MovesPosition(f.kind())) {
       in.push_back(&f);
     }
   }
@@ -119,9 +126,9 @@ int32_t DaysPastDue(const Position& p, absl::CivilDay as_of) {
   return static_cast<int32_t>(std::clamp<int64_t>(as_of - p.due_date, 0, 100000));
 }
 
-v1::GetAgingReportResponse BuildAging(const std::vector<v1::ReportFact>& facts, absl::CivilDay as_of,
-                                      absl::CivilDay known_at, v1::ReportGroupBy group_by,
-                                      bool include_accounts) {
+v1::GetAgingReportResponse BuildAging(const std::vector<v1::ReportFact>& facts,
+                                      absl::CivilDay as_of, absl::CivilDay known_at,
+                                      v1::ReportGroupBy group_by, bool include_accounts) {
   v1::GetAgingReportResponse out;
   *out.mutable_as_of() = ToDate(as_of);
   *out.mutable_known_at() = ToDate(known_at);
@@ -177,8 +184,8 @@ namespace {
 // Accumulates one activity group; Finish() writes it in the message's order.
 struct GroupFigures {
   struct Money {
-    int64_t payments_count = 0, payments = 0, reversals_count = 0, reversals = 0, refunds_count = 0, refunds = 0,
-            promised = 0;
+    int64_t payments_count = 0, payments = 0, reversals_count = 0, reversals = 0, refunds_count = 0,
+            refunds = 0, promised = 0;
     std::map<int, v1::AdjustmentActivity> adjustments, write_offs;
   };
   std::map<std::string, Money> money;
@@ -194,28 +201,61 @@ struct GroupFigures {
       v1::AdjustmentActivity& a = by_kind[f.adjustment_kind()];
       a.set_kind(f.adjustment_kind());
       a.set_count(a.count() + 1);
-      if (f.balance_change_minor() >= 0) a.set_increase_minor(a.increase_minor() + f.balance_change_minor());
-      else a.set_decrease_minor(a.decrease_minor() - f.balance_change_minor());
+      if (f.balance_change_minor() >= 0)
+        a.set_increase_minor(a.increase_minor() + f.balance_change_minor());
+      else
+        a.set_decrease_minor(a.decrease_minor() - f.balance_change_minor());
     };
     switch (f.kind()) {
-      case v1::REPORT_FACT_KIND_PAYMENT: m().payments_count++; m().payments += f.amount_minor(); break;
-      case v1::REPORT_FACT_KIND_REVERSAL: m().reversals_count++; m().reversals += f.amount_minor(); break;
-      case v1::REPORT_FACT_KIND_REFUND: m().refunds_count++; m().refunds += f.amount_minor(); break;
-      case v1::REPORT_FACT_KIND_ADJUSTMENT: adjust(m().adjustments); break;
-      case v1::REPORT_FACT_KIND_WRITE_OFF: adjust(m().write_offs); break;
-      case v1::REPORT_FACT_KIND_PROMISE_MADE: made++; m().promised += f.amount_minor(); break;
-      case v1::REPORT_FACT_KIND_PROMISE_KEPT: kept++; break;
-      case v1::REPORT_FACT_KIND_PROMISE_BROKEN: broken++; break;
-      case v1::REPORT_FACT_KIND_PROMISE_CANCELLED: cancelled++; break;
+      case v1::REPORT_FACT_KIND_PAYMENT:
+        m().payments_count++;
+        m().payments += f.amount_minor();
+        break;
+      case v1::REPORT_FACT_KIND_REVERSAL:
+        m().reversals_count++;
+        m().reversals += f.amount_minor();
+        break;
+      case v1::REPORT_FACT_KIND_REFUND:
+        m().refunds_count++;
+        m().refunds += f.amount_minor();
+        break;
+      case v1::REPORT_FACT_KIND_ADJUSTMENT:
+        adjust(m().adjustments);
+        break;
+      case v1::REPORT_FACT_KIND_WRITE_OFF:
+        adjust(m().write_offs);
+        break;
+      case v1::REPORT_FACT_KIND_PROMISE_MADE:
+        made++;
+        m().promised += f.amount_minor();
+        break;
+      case v1::REPORT_FACT_KIND_PROMISE_KEPT:
+        kept++;
+        break;
+      case v1::REPORT_FACT_KIND_PROMISE_BROKEN:
+        broken++;
+        break;
+      case v1::REPORT_FACT_KIND_PROMISE_CANCELLED:
+        cancelled++;
+        break;
       case v1::REPORT_FACT_KIND_CONTACT_ATTEMPT:
         channels[f.channel()].first++;
         if (f.right_party_contact()) channels[f.channel()].second++;
         break;
-      case v1::REPORT_FACT_KIND_DISPUTE_OPENED: opened++; break;
-      case v1::REPORT_FACT_KIND_DISPUTE_RESOLVED: (f.upheld() ? upheld : rejected)++; break;
-      case v1::REPORT_FACT_KIND_DISPUTE_WITHDRAWN: withdrawn++; break;
-      case v1::REPORT_FACT_KIND_COMPLIANCE_BLOCK: blocks[f.rule_id()]++; break;
-      default: break;
+      case v1::REPORT_FACT_KIND_DISPUTE_OPENED:
+        opened++;
+        break;
+      case v1::REPORT_FACT_KIND_DISPUTE_RESOLVED:
+        (f.upheld() ? upheld : rejected)++;
+        break;
+      case v1::REPORT_FACT_KIND_DISPUTE_WITHDRAWN:
+        withdrawn++;
+        break;
+      case v1::REPORT_FACT_KIND_COMPLIANCE_BLOCK:
+        blocks[f.rule_id()]++;
+        break;
+      default:
+        break;
     }
   }
 
@@ -263,9 +303,9 @@ struct GroupFigures {
 
 }  // namespace
 
-v1::GetActivityReportResponse BuildActivity(const std::vector<v1::ReportFact>& facts, absl::CivilDay start,
-                                            absl::CivilDay end, absl::CivilDay known_at,
-                                            v1::ReportGroupBy group_by) {
+v1::GetActivityReportResponse BuildActivity(const std::vector<v1::ReportFact>& facts,
+                                            absl::CivilDay start, absl::CivilDay end,
+                                            absl::CivilDay known_at, v1::ReportGroupBy group_by) {
   v1::GetActivityReportResponse out;
   *out.mutable_start() = ToDate(start);
   *out.mutable_end() = ToDate(end);
@@ -273,7 +313,8 @@ v1::GetActivityReportResponse BuildActivity(const std::vector<v1::ReportFact>& f
   std::map<GroupKey, GroupFigures> groups;
   for (const auto& f : facts) {
     const absl::CivilDay day = ToDay(f.business_date());
-    if (day < start || day > end || ToDay(f.recorded_date()) > known_at || !IsActivity(f.kind())) continue;
+    if (day < start || day > end || ToDay(f.recorded_date()) > known_at || !IsActivity(f.kind()))
+      continue;
     groups[KeyFor(group_by, f.creditor(), f.queue(), f.assignee())].Add(f);
   }
   for (const auto& [key, figures] : groups) {
@@ -287,9 +328,9 @@ v1::GetActivityReportResponse BuildActivity(const std::vector<v1::ReportFact>& f
   return out;
 }
 
-v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(const std::vector<v1::ReportFact>& facts,
-                                                                    absl::CivilDay start, absl::CivilDay end,
-                                                                    absl::CivilDay known_at) {
+v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(
+    const std::vector<v1::ReportFact>& facts, absl::CivilDay start, absl::CivilDay end,
+    absl::CivilDay known_at) {
   v1::GetCollectionEffectivenessResponse out;
   *out.mutable_start() = ToDate(start);
   *out.mutable_end() = ToDate(end);
@@ -319,7 +360,8 @@ v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(const std::v
     auto& c = row(p.currency);
     c.set_closing_total_receivables_minor(c.closing_total_receivables_minor() + p.balance_minor);
     if (DaysPastDue(p, end) == 0) {
-      c.set_closing_current_receivables_minor(c.closing_current_receivables_minor() + p.balance_minor);
+      c.set_closing_current_receivables_minor(c.closing_current_receivables_minor() +
+                                              p.balance_minor);
     }
   }
   for (auto& [currency, c] : by_currency) {
@@ -329,8 +371,9 @@ v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(const std::v
     if (c.denominator_minor() != 0) {
       // A negative denominator cannot come from receivables >= 0 summed as above, but the
       // rounding helper needs a positive one.
-      c.set_cei_basis_points(c.denominator_minor() > 0 ? BasisPoints(c.numerator_minor(), c.denominator_minor())
-                                                       : BasisPoints(-c.numerator_minor(), -c.denominator_minor()));
+      c.set_cei_basis_points(c.denominator_minor() > 0
+                                 ? BasisPoints(c.numerator_minor(), c.denominator_minor())
+                                 : BasisPoints(-c.numerator_minor(), -c.denominator_minor()));
     }
     *out.add_figures() = c;
   }
@@ -338,8 +381,8 @@ v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(const std::v
   return out;
 }
 
-v1::GetRollRatesResponse BuildRollRates(const std::vector<v1::ReportFact>& facts, absl::CivilDay month,
-                                        absl::CivilDay known_at) {
+v1::GetRollRatesResponse BuildRollRates(const std::vector<v1::ReportFact>& facts,
+                                        absl::CivilDay month, absl::CivilDay known_at) {
   const absl::CivilDay from = absl::CivilDay(absl::CivilMonth(month)) - 1;
   const absl::CivilDay to = absl::CivilDay(absl::CivilMonth(month) + 1) - 1;
   v1::GetRollRatesResponse out;
@@ -356,7 +399,8 @@ v1::GetRollRatesResponse BuildRollRates(const std::vector<v1::ReportFact>& facts
     bucket_balance[{p.currency, from_bucket}] += p.balance_minor;
     const Position& q = after.at(id);  // facts up to `from` are facts up to `to` too
     const bool exited = !IsReceivable(q);
-    const v1::AgingBucket to_bucket = exited ? v1::AGING_BUCKET_UNSPECIFIED : BucketFor(DaysPastDue(q, to));
+    const v1::AgingBucket to_bucket =
+        exited ? v1::AGING_BUCKET_UNSPECIFIED : BucketFor(DaysPastDue(q, to));
     v1::RollRate& r = pairs[{p.currency, from_bucket, exited, to_bucket}];
     r.set_currency(p.currency);
     r.set_from_bucket(from_bucket);
@@ -367,7 +411,8 @@ v1::GetRollRatesResponse BuildRollRates(const std::vector<v1::ReportFact>& facts
     r.set_to_balance_minor(r.to_balance_minor() + q.balance_minor);
   }
   for (auto& [key, r] : pairs) {
-    r.set_rate_basis_points(BasisPoints(r.from_balance_minor(), bucket_balance[{r.currency(), r.from_bucket()}]));
+    r.set_rate_basis_points(
+        BasisPoints(r.from_balance_minor(), bucket_balance[{r.currency(), r.from_bucket()}]));
     *out.add_rates() = r;
   }
   AddCorrections(facts, kBeginning, to, known_at, MovesPosition, out.mutable_corrections());
@@ -376,12 +421,15 @@ v1::GetRollRatesResponse BuildRollRates(const std::vector<v1::ReportFact>& facts
 
 PeriodDays ResolvePeriod(v1::ReportPeriod period, absl::CivilDay start) {
   switch (period) {
-    case v1::REPORT_PERIOD_DAY: return {start, start, true};
-    case v1::REPORT_PERIOD_WEEK: return {start, start + 6, true};
+    case v1::REPORT_PERIOD_DAY:
+      return {start, start, true};
+    case v1::REPORT_PERIOD_WEEK:
+      return {start, start + 6, true};
     case v1::REPORT_PERIOD_MONTH:
       if (start.day() != 1) return {start, start, false};
       return {start, absl::CivilDay(absl::CivilMonth(start) + 1) - 1, true};
-    default: return {start, start, false};
+    default:
+      return {start, start, false};
   }
 }
 

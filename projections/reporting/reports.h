@@ -1,11 +1,11 @@
 #pragma once
 
+#include "absl/time/civil_time.h"
+#include "collections/v1/reporting_service.pb.h"
+
 #include <map>
 #include <string>
 #include <vector>
-
-#include "absl/time/civil_time.h"
-#include "collections/v1/reporting_service.pb.h"
 
 namespace collections::reporting {
 
@@ -30,8 +30,8 @@ struct Position {
 
 // Positions at the end of `as_of` from the facts with business_date <= as_of and
 // recorded_date <= known_at, by account id. Facts may come in any order.
-std::map<std::string, Position> PositionsAsOf(const std::vector<v1::ReportFact>& facts, absl::CivilDay as_of,
-                                              absl::CivilDay known_at);
+std::map<std::string, Position> PositionsAsOf(const std::vector<v1::ReportFact>& facts,
+                                              absl::CivilDay as_of, absl::CivilDay known_at);
 
 // A receivable: placed, on the book, something owed.
 bool IsReceivable(const Position& position);
@@ -43,22 +43,22 @@ int32_t DaysPastDue(const Position& position, absl::CivilDay as_of);
 // Rounded half away from zero: numerator / denominator in basis points. Denominator > 0.
 int64_t BasisPoints(int64_t numerator, int64_t denominator);
 
-v1::GetAgingReportResponse BuildAging(const std::vector<v1::ReportFact>& facts, absl::CivilDay as_of,
-                                      absl::CivilDay known_at, v1::ReportGroupBy group_by,
-                                      bool include_accounts);
+v1::GetAgingReportResponse BuildAging(const std::vector<v1::ReportFact>& facts,
+                                      absl::CivilDay as_of, absl::CivilDay known_at,
+                                      v1::ReportGroupBy group_by, bool include_accounts);
 
-v1::GetActivityReportResponse BuildActivity(const std::vector<v1::ReportFact>& facts, absl::CivilDay start,
-                                            absl::CivilDay end, absl::CivilDay known_at,
-                                            v1::ReportGroupBy group_by);
+v1::GetActivityReportResponse BuildActivity(const std::vector<v1::ReportFact>& facts,
+                                            absl::CivilDay start, absl::CivilDay end,
+                                            absl::CivilDay known_at, v1::ReportGroupBy group_by);
 
-v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(const std::vector<v1::ReportFact>& facts,
-                                                                    absl::CivilDay start, absl::CivilDay end,
-                                                                    absl::CivilDay known_at);
+v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(
+    const std::vector<v1::ReportFact>& facts, absl::CivilDay start, absl::CivilDay end,
+    absl::CivilDay known_at);
 
 // Movement over `month` (its first day): buckets at the end of the previous month against
 // buckets at the end of `month`.
-v1::GetRollRatesResponse BuildRollRates(const std::vector<v1::ReportFact>& facts, absl::CivilDay month,
-                                        absl::CivilDay known_at);
+v1::GetRollRatesResponse BuildRollRates(const std::vector<v1::ReportFact>& facts,
+                                        absl::CivilDay month, absl::CivilDay known_at);
 
 // The last day of a period that starts at `start`; nullopt-like {start, false} when the
 // period is unknown or a month does not start on its first day.

@@ -1,12 +1,11 @@
 #include "projections/store/store.h"
 
-#include <openssl/evp.h>
+#include "services/domain/hashing.h"
 
+#include <openssl/evp.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
-
-#include "services/domain/hashing.h"
 
 namespace collections {
 namespace {
@@ -75,7 +74,8 @@ Result<std::map<int32_t, int64_t>> LoadOffsets(rocksdb::DB& db, rocksdb::ColumnF
 void PutOffsets(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta,
                 const std::map<int32_t, int64_t>& next_offsets) {
   for (const auto& [p, offset] : next_offsets) {
-    batch.Put(meta, kOffsetPrefix + std::to_string(p), std::to_string(offset)).PermitUncheckedError();
+    batch.Put(meta, kOffsetPrefix + std::to_string(p), std::to_string(offset))
+        .PermitUncheckedError();
   }
 }
 
@@ -85,26 +85,30 @@ Result<std::map<int32_t, int64_t>> ProjectionStore::LoadOffsets() const {
   return rocksdb_util::LoadOffsets(*db_, handles_[0]);
 }
 
-Result<std::optional<v1::Account>> ProjectionStore::GetAccount(const std::string& account_id) const {
+Result<std::optional<v1::Account>> ProjectionStore::GetAccount(
+    const std::string& account_id) const {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[1], account_id, &value);
   if (s.IsNotFound()) return std::optional<v1::Account>();
   if (!s.ok()) return StorageError(s, "reading account " + account_id);
   v1::Account account;
   if (!account.ParseFromString(value)) {
-    return Error{Errc::kInternal, "CORRUPT_ROW", "account row " + account_id + " does not parse", {}, {}};
+    return Error{
+        Errc::kInternal, "CORRUPT_ROW", "account row " + account_id + " does not parse", {}, {}};
   }
   return std::optional<v1::Account>(std::move(account));
 }
 
 Result<std::vector<std::string>> ProjectionStore::GetEvents(const std::string& account_id,
-                                                            int64_t from_sequence, int limit) const {
+                                                            int64_t from_sequence,
+                                                            int limit) const {
   std::vector<std::string> out;
   std::string prefix = account_id;
   prefix.push_back('\0');
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[2]));
   for (it->Seek(EventKey(account_id, from_sequence));
-       it->Valid() && it->key().starts_with(prefix) && static_cast<int>(out.size()) < limit; it->Next()) {
+       it->Valid() && it->key().starts_with(prefix) && static_cast<int>(out.size()) < limit;
+       it->Next()) {
     out.push_back(it->value().ToString());
   }
   if (!it->status().ok()) return StorageError(it->status(), "reading events of " + account_id);
@@ -150,11 +154,13 @@ std::vector<std::string> IndexKeys(const v1::Account& a) {
 }
 
 Result<std::vector<std::string>> ProjectionStore::ScanIndex(const std::string& prefix,
-                                                            const std::string& start_after, int limit) const {
+                                                            const std::string& start_after,
+                                                            int limit) const {
   std::vector<std::string> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[3]));
   std::string start = prefix + start_after;
-  for (it->Seek(start); it->Valid() && it->key().starts_with(prefix) && static_cast<int>(out.size()) < limit;
+  for (it->Seek(start);
+       it->Valid() && it->key().starts_with(prefix) && static_cast<int>(out.size()) < limit;
        it->Next()) {
     std::string id = it->key().ToString().substr(prefix.size());
     if (!start_after.empty() && id == start_after) continue;
@@ -164,7 +170,8 @@ Result<std::vector<std::string>> ProjectionStore::ScanIndex(const std::string& p
   return out;
 }
 
-Result<std::vector<std::string>> ProjectionStore::ScanAccountIds(const std::string& start_after, int limit) const {
+Result<std::vector<std::string>> ProjectionStore::ScanAccountIds(const std::string& start_after,
+                                                                 int limit) const {
   std::vector<std::string> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[1]));
   for (it->Seek(start_after); it->Valid() && static_cast<int>(out.size()) < limit; it->Next()) {
@@ -176,7 +183,8 @@ Result<std::vector<std::string>> ProjectionStore::ScanAccountIds(const std::stri
   return out;
 }
 
-Result<std::string> DigestColumnFamilies(rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+Result<std::string> DigestColumnFamilies(rocksdb::DB& db,
+                                         const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
   auto add = [&ctx](const rocksdb::Slice& s) {

@@ -1,15 +1,16 @@
 #pragma once
 
+#include "services/domain/error.h"
+
+#include "collections/v1/account.pb.h"
+#include "collections/v1/events.pb.h"
+
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "collections/v1/account.pb.h"
-#include "collections/v1/events.pb.h"
-#include "services/domain/error.h"
 
 namespace rocksdb {
 class DB;
@@ -60,8 +61,8 @@ class ProjectionStore {
   Status Apply(const Batch& batch);
 
   // Account ids under an index prefix (see IndexPrefix), in order, after `start_after`.
-  Result<std::vector<std::string>> ScanIndex(const std::string& prefix, const std::string& start_after,
-                                             int limit) const;
+  Result<std::vector<std::string>> ScanIndex(const std::string& prefix,
+                                             const std::string& start_after, int limit) const;
   // Account ids in order, after `start_after`.
   Result<std::vector<std::string>> ScanAccountIds(const std::string& start_after, int limit) const;
 
@@ -85,7 +86,8 @@ void PutOffsets(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta,
 
 // SHA-256 over every key and value of every column family of `db`, in order, length-prefixed:
 // two stores with the same digest hold the same bytes. Used by every projection's Digest().
-Result<std::string> DigestColumnFamilies(rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles);
+Result<std::string> DigestColumnFamilies(rocksdb::DB& db,
+                                         const std::vector<rocksdb::ColumnFamilyHandle*>& handles);
 
 // Index dimensions.
 enum class IndexDimension { kStatus, kBucket, kAssignee, kQueue, kCreditor };

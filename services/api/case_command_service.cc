@@ -14,10 +14,10 @@ grpc::Status CaseCommandService::Execute(grpc::ServerContext* context, Command c
 }
 
 // Every command RPC is the same: the request is the domain command.
-#define COLLECTIONS_COMMAND_RPC(Name)                                                         \
-  grpc::Status CaseCommandService::Name(grpc::ServerContext* context,                        \
-                                        const v1::Name##Request* request, v1::CommandReply* reply) { \
-    return Execute(context, *request, reply);                                                 \
+#define COLLECTIONS_COMMAND_RPC(Name)                                                            \
+  grpc::Status CaseCommandService::Name(                                                         \
+      grpc::ServerContext* context, const v1::Name##Request* request, v1::CommandReply* reply) { \
+    return Execute(context, *request, reply);                                                    \
   }
 
 COLLECTIONS_COMMAND_RPC(OpenCase)
@@ -52,7 +52,8 @@ COLLECTIONS_COMMAND_RPC(TransferDebt)
 COLLECTIONS_COMMAND_RPC(AuthorizeOverride)
 #undef COLLECTIONS_COMMAND_RPC
 
-grpc::Status CaseCommandService::CheckContact(grpc::ServerContext* context, const v1::CheckContactRequest* request,
+grpc::Status CaseCommandService::CheckContact(grpc::ServerContext* context,
+                                              const v1::CheckContactRequest* request,
                                               v1::CheckContactResponse* reply) {
   // The same evaluation RecordContactAttempt gets, on the writer's current state, recording
   // nothing: what the dialer asks before it dials.
@@ -75,8 +76,9 @@ grpc::Status CaseCommandService::CheckContact(grpc::ServerContext* context, cons
   if (reply->allowed()) {
     reply->set_message(d.flags().empty() ? "allowed" : "allowed with flags");
   } else {
-    reply->set_message(d.rule_id() + ": " + d.reason() +
-                       (d.allowed_from_text().empty() ? "" : "; allowed from " + d.allowed_from_text()));
+    reply->set_message(
+        d.rule_id() + ": " + d.reason() +
+        (d.allowed_from_text().empty() ? "" : "; allowed from " + d.allowed_from_text()));
   }
   return grpc::Status::OK;
 }

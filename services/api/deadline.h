@@ -1,11 +1,11 @@
 #pragma once
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
 #include <grpcpp/server_context.h>
 
 #include <chrono>
-
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 
 namespace collections {
 

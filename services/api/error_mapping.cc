@@ -7,14 +7,22 @@ namespace collections {
 
 grpc::StatusCode ToGrpcCode(Errc code) {
   switch (code) {
-    case Errc::kInvalidArgument: return grpc::StatusCode::INVALID_ARGUMENT;
-    case Errc::kNotFound: return grpc::StatusCode::NOT_FOUND;
-    case Errc::kAlreadyExists: return grpc::StatusCode::ALREADY_EXISTS;
-    case Errc::kFailedPrecondition: return grpc::StatusCode::FAILED_PRECONDITION;
-    case Errc::kAborted: return grpc::StatusCode::ABORTED;
-    case Errc::kUnavailable: return grpc::StatusCode::UNAVAILABLE;
-    case Errc::kDeadlineExceeded: return grpc::StatusCode::DEADLINE_EXCEEDED;
-    case Errc::kInternal: return grpc::StatusCode::INTERNAL;
+    case Errc::kInvalidArgument:
+      return grpc::StatusCode::INVALID_ARGUMENT;
+    case Errc::kNotFound:
+      return grpc::StatusCode::NOT_FOUND;
+    case Errc::kAlreadyExists:
+      return grpc::StatusCode::ALREADY_EXISTS;
+    case Errc::kFailedPrecondition:
+      return grpc::StatusCode::FAILED_PRECONDITION;
+    case Errc::kAborted:
+      return grpc::StatusCode::ABORTED;
+    case Errc::kUnavailable:
+      return grpc::StatusCode::UNAVAILABLE;
+    case Errc::kDeadlineExceeded:
+      return grpc::StatusCode::DEADLINE_EXCEEDED;
+    case Errc::kInternal:
+      return grpc::StatusCode::INTERNAL;
   }
   return grpc::StatusCode::INTERNAL;
 }
@@ -65,7 +73,8 @@ grpc::Status ToGrpcStatus(const Error& error) {
       break;
   }
   std::string message = error.message;
-  if (!error.field.empty() && error.code == Errc::kInvalidArgument) message = error.field + ": " + message;
+  if (!error.field.empty() && error.code == Errc::kInvalidArgument)
+    message = error.field + ": " + message;
   return grpc::Status(code, message, details.SerializeAsString());
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include <grpcpp/support/status.h>
-
 #include "services/domain/error.h"
+
+#include <grpcpp/support/status.h>
 
 namespace collections {
 
@@ -10,8 +10,9 @@ namespace collections {
 // in grpc-status-details-bin, a google.rpc.Status with:
 //   ErrorInfo{reason, domain "collections.v1", metadata{subject}}   always
 //   BadRequest{field_violations[{field, description}]}              kInvalidArgument
-//   PreconditionFailure{violations[{type=reason, subject, description}]}  kFailedPrecondition, kAborted
-//   ResourceInfo{resource_type, resource_name}                      kNotFound, kAlreadyExists
+//   PreconditionFailure{violations[{type=reason, subject, description}]}  kFailedPrecondition,
+//   kAborted ResourceInfo{resource_type, resource_name}                      kNotFound,
+//   kAlreadyExists
 grpc::Status ToGrpcStatus(const Error& error);
 
 // The gRPC code a domain error code maps to.

@@ -1,5 +1,9 @@
 // collections-bench: drives OpenCase + PostPayment against a running service at a given
 // concurrency for a given time and prints throughput and latency percentiles.
+#include "services/common/flags.h"
+
+#include "collections/v1/case_service.grpc.pb.h"
+
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -9,9 +13,6 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include "collections/v1/case_service.grpc.pb.h"
-#include "services/common/flags.h"
 
 namespace {
 
@@ -33,8 +34,9 @@ double Percentile(std::vector<double>& sorted, double q) {
 
 int main(int argc, char** argv) {
   std::string target = "127.0.0.1:50051";
-  std::string run_id = std::to_string(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  std::string run_id = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
   int concurrency = 32;
   int duration_s = 20;
   int payments_per_case = 4;
@@ -52,7 +54,8 @@ int main(int argc, char** argv) {
   flags.Add("run-id", &run_id, "prefix of account ids, unique per run");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
   if (concurrency < 1 || duration_s < 1 || channels < 1) {
-    std::fprintf(stderr, "collections-bench: --concurrency, --duration and --channels must be >= 1\n");
+    std::fprintf(stderr,
+                 "collections-bench: --concurrency, --duration and --channels must be >= 1\n");
     return 2;
   }
 
@@ -144,10 +147,12 @@ int main(int argc, char** argv) {
   std::sort(all.begin(), all.end());
   std::printf("collections-bench: target %s, concurrency %d, %d s, %d payments per case\n",
               target.c_str(), concurrency, duration_s, payments_per_case);
-  std::printf("  commands ok      %zu (errors %lld%s%s)\n", all.size(), static_cast<long long>(errors),
+  std::printf("  commands ok      %zu (errors %lld%s%s)\n", all.size(),
+              static_cast<long long>(errors),
               first_error.empty() ? "" : ", first: ", first_error.c_str());
   std::printf("  throughput       %.0f commands/s\n", static_cast<double>(all.size()) / elapsed);
-  std::printf("  latency ms       p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", Percentile(all, 0.50),
-              Percentile(all, 0.99), Percentile(all, 0.999), all.empty() ? 0.0 : all.back());
+  std::printf("  latency ms       p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
+              Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 0.999),
+              all.empty() ? 0.0 : all.back());
   return errors > 0 && all.empty() ? 1 : 0;
 }

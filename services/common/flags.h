@@ -37,9 +37,12 @@ class FlagParser {
   }
   void Add(const std::string& name, bool* value, const std::string& help) {
     flags_.push_back({name, help, *value ? "true" : "false", true, [value](const std::string& v) {
-                        if (v == "true" || v == "1" || v.empty()) *value = true;
-                        else if (v == "false" || v == "0") *value = false;
-                        else return false;
+                        if (v == "true" || v == "1" || v.empty())
+                          *value = true;
+                        else if (v == "false" || v == "0")
+                          *value = false;
+                        else
+                          return false;
                         return true;
                       }});
   }
@@ -68,12 +71,14 @@ class FlagParser {
       }
       Flag* flag = Find(name);
       if (flag == nullptr) {
-        std::fprintf(stderr, "%s: unknown flag --%s (see --help)\n", program_.c_str(), name.c_str());
+        std::fprintf(stderr, "%s: unknown flag --%s (see --help)\n", program_.c_str(),
+                     name.c_str());
         return 2;
       }
       if (!has_value && !flag->is_bool) {
         if (i + 1 >= argc) {
-          std::fprintf(stderr, "%s: --%s needs a value (see --help)\n", program_.c_str(), name.c_str());
+          std::fprintf(stderr, "%s: --%s needs a value (see --help)\n", program_.c_str(),
+                       name.c_str());
           return 2;
         }
         value = argv[++i];
@@ -88,7 +93,8 @@ class FlagParser {
   }
 
   void PrintUsage(std::FILE* out) const {
-    std::fprintf(out, "%s\n\nUsage: %s [flags]\n\nFlags:\n", description_.c_str(), program_.c_str());
+    std::fprintf(out, "%s\n\nUsage: %s [flags]\n\nFlags:\n", description_.c_str(),
+                 program_.c_str());
     for (const auto& f : flags_) {
       std::fprintf(out, "  --%-24s %s (default: %s)\n", f.name.c_str(), f.help.c_str(),
                    f.default_text.empty() ? "\"\"" : f.default_text.c_str());

@@ -1,12 +1,12 @@
 #pragma once
 
-#include <cstdio>
-#include <mutex>
-#include <string_view>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+
+#include <cstdio>
+#include <mutex>
+#include <string_view>
 
 namespace collections {
 

@@ -1,9 +1,9 @@
 #pragma once
 
+#include "absl/time/civil_time.h"
+
 #include <string>
 #include <vector>
-
-#include "absl/time/civil_time.h"
 
 namespace collections::compliance {
 

@@ -1,10 +1,11 @@
 #include "services/compliance/engine.h"
 
-#include <algorithm>
+#include "services/compliance/calendar.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "services/compliance/calendar.h"
+
+#include <algorithm>
 
 namespace collections::compliance {
 namespace {

@@ -1,14 +1,14 @@
 #pragma once
 
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "collections/v1/policy.pb.h"
+
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "absl/time/civil_time.h"
-#include "absl/time/time.h"
-#include "collections/v1/policy.pb.h"
 
 namespace collections::compliance {
 

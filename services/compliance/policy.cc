@@ -1,11 +1,11 @@
 #include "services/compliance/policy.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+
+#include <fstream>
+#include <sstream>
 
 namespace collections::compliance {
 namespace {

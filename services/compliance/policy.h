@@ -1,9 +1,10 @@
 #pragma once
 
-#include <string>
+#include "services/domain/error.h"
 
 #include "collections/v1/policy.pb.h"
-#include "services/domain/error.h"
+
+#include <string>
 
 namespace collections::compliance {
 

@@ -5,13 +5,11 @@
 //
 // Exit codes: 0 success (and, for verify, an intact chain), 1 verify found a break,
 // 2 bad usage, 3 the service could not answer (unreachable, not found, timed out).
-#include <grpcpp/grpcpp.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <memory>
-#include <string>
-#include <vector>
+#include "projections/compliance/audit.h"
+#include "projections/reporting/report_csv.h"
+#include "services/common/flags.h"
+#include "services/domain/case_aggregate.h"
+#include "services/domain/hashing.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -20,11 +18,14 @@
 #include "collections/v1/compliance_service.grpc.pb.h"
 #include "collections/v1/reporting_service.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
-#include "projections/compliance/audit.h"
-#include "projections/reporting/report_csv.h"
-#include "services/common/flags.h"
-#include "services/domain/case_aggregate.h"
-#include "services/domain/hashing.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace collections::ctl {
 namespace {
@@ -209,11 +210,11 @@ int Replay(int argc, char** argv) {
     }
     const v1::EventEnvelope& e = step.event();
     const v1::Account& a = step.state_after();
-    std::printf("%5lld  %-27s  %-27s  %-26s  %-20s  %18s  %s\n", static_cast<long long>(e.sequence()),
-                compliance::Rfc3339(e.occurred_at()).c_str(),
-                compliance::Rfc3339(e.recorded_at()).c_str(),
-                ShortType(EventType(e)).c_str(), e.actor().id().c_str(),
-                Money(a.total_balance_minor(), a.currency()).c_str(), StatusName(a.status()).c_str());
+    std::printf("%5lld  %-27s  %-27s  %-26s  %-20s  %18s  %s\n",
+                static_cast<long long>(e.sequence()), compliance::Rfc3339(e.occurred_at()).c_str(),
+                compliance::Rfc3339(e.recorded_at()).c_str(), ShortType(EventType(e)).c_str(),
+                e.actor().id().c_str(), Money(a.total_balance_minor(), a.currency()).c_str(),
+                StatusName(a.status()).c_str());
   }
   grpc::Status status = reader->Finish();
   if (!status.ok()) return ServiceError(common, status);
@@ -416,8 +417,10 @@ bool ParseDay(const std::string& text, v1::LocalDate* out) {
 
 bool ParseGroupBy(const std::string& text, v1::ReportGroupBy* out) {
   static const std::pair<const char*, v1::ReportGroupBy> kNames[] = {
-      {"none", v1::REPORT_GROUP_BY_UNSPECIFIED},        {"creditor", v1::REPORT_GROUP_BY_CREDITOR},
-      {"queue", v1::REPORT_GROUP_BY_QUEUE},             {"creditor-queue", v1::REPORT_GROUP_BY_CREDITOR_AND_QUEUE},
+      {"none", v1::REPORT_GROUP_BY_UNSPECIFIED},
+      {"creditor", v1::REPORT_GROUP_BY_CREDITOR},
+      {"queue", v1::REPORT_GROUP_BY_QUEUE},
+      {"creditor-queue", v1::REPORT_GROUP_BY_CREDITOR_AND_QUEUE},
       {"assignee", v1::REPORT_GROUP_BY_ASSIGNEE}};
   for (const auto& [name, value] : kNames) {
     if (text == name) {
@@ -472,8 +475,8 @@ class ReportOutput {
 
 int Report(int argc, char** argv) {
   CommonFlags common;
-  std::string format = "table", out_path, corrections_path, group_by_text = "none", as_of, as_known_at, period = "day",
-              start, end, month;
+  std::string format = "table", out_path, corrections_path, group_by_text = "none", as_of,
+              as_known_at, period = "day", start, end, month;
   int count = 1;
   FlagParser flags(
       "collectionsctl report aging|activity|cei|roll-rates",
@@ -496,7 +499,8 @@ int Report(int argc, char** argv) {
   flags.Add("format", &format, "table or csv");
   flags.Add("out", &out_path, "file to write (default: stdout)");
   flags.Add("corrections-out", &corrections_path, "file for the corrections, as CSV");
-  flags.Add("group-by", &group_by_text, "none, creditor, queue, creditor-queue or assignee (aging, activity)");
+  flags.Add("group-by", &group_by_text,
+            "none, creditor, queue, creditor-queue or assignee (aging, activity)");
   flags.Add("as-of", &as_of, "aging: the business date");
   flags.Add("as-known-at", &as_known_at, "count only events recorded by the end of this date");
   flags.Add("period", &period, "activity: day, week or month");
@@ -505,13 +509,16 @@ int Report(int argc, char** argv) {
   flags.Add("month", &month, "roll-rates: YYYY-MM");
   flags.Add("count", &count, "activity, roll-rates: number of consecutive periods");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
-  if (flags.positional().size() != 1) return Usage("report takes one of aging, activity, cei, roll-rates");
+  if (flags.positional().size() != 1)
+    return Usage("report takes one of aging, activity, cei, roll-rates");
   const std::string kind = flags.positional()[0];
   if (format != "table" && format != "csv") return Usage("--format must be table or csv");
   v1::ReportGroupBy group_by;
-  if (!ParseGroupBy(group_by_text, &group_by)) return Usage("--group-by must be none, creditor, queue, creditor-queue or assignee");
+  if (!ParseGroupBy(group_by_text, &group_by))
+    return Usage("--group-by must be none, creditor, queue, creditor-queue or assignee");
   v1::LocalDate known;
-  if (!as_known_at.empty() && !ParseDay(as_known_at, &known)) return Usage("--as-known-at is not a YYYY-MM-DD date");
+  if (!as_known_at.empty() && !ParseDay(as_known_at, &known))
+    return Usage("--as-known-at is not a YYYY-MM-DD date");
   if (count < 1) return Usage("--count must be at least 1");
 
   grpc::ChannelArguments args;
@@ -520,8 +527,9 @@ int Report(int argc, char** argv) {
       grpc::CreateCustomChannel(common.target, grpc::InsecureChannelCredentials(), args));
   ReportOutput output(format == "csv");
   auto progress = [&](int i, const std::string& what, int64_t rows, int corrections) {
-    std::fprintf(stderr, "%s %s: %s (%d/%d): %lld row(s), %d correction(s)\n", kProgram, kind.c_str(), what.c_str(),
-                 i + 1, count, static_cast<long long>(rows), corrections);
+    std::fprintf(stderr, "%s %s: %s (%d/%d): %lld row(s), %d correction(s)\n", kProgram,
+                 kind.c_str(), what.c_str(), i + 1, count, static_cast<long long>(rows),
+                 corrections);
   };
 
   if (kind == "aging") {
@@ -532,7 +540,8 @@ int Report(int argc, char** argv) {
     v1::GetAgingReportResponse response;
     grpc::Status status = stub->GetAgingReport(Context(common).get(), request, &response);
     if (!status.ok()) return ServiceError(common, status);
-    output.Add(reporting::AgingTable(response), reporting::CorrectionsTable(response.corrections()));
+    output.Add(reporting::AgingTable(response),
+               reporting::CorrectionsTable(response.corrections()));
     progress(0, "as of " + as_of, response.rows_size(), response.corrections_size());
   } else if (kind == "activity") {
     v1::ReportPeriod p = period == "day"     ? v1::REPORT_PERIOD_DAY
@@ -554,9 +563,11 @@ int Report(int argc, char** argv) {
       if (!status.ok()) return ServiceError(common, status);
       const reporting::Table table = reporting::ActivityTable(response);
       output.Add(table, reporting::CorrectionsTable(response.corrections()));
-      progress(i, reporting::DateText(response.start()) + ".." + reporting::DateText(response.end()),
+      progress(i,
+               reporting::DateText(response.start()) + ".." + reporting::DateText(response.end()),
                static_cast<int64_t>(table.size()) - 1, response.corrections_size());
-      next = absl::CivilDay(response.end().year(), response.end().month(), response.end().day()) + 1;
+      next =
+          absl::CivilDay(response.end().year(), response.end().month(), response.end().day()) + 1;
     }
   } else if (kind == "cei") {
     v1::GetCollectionEffectivenessRequest request;
@@ -565,9 +576,11 @@ int Report(int argc, char** argv) {
     }
     if (!as_known_at.empty()) *request.mutable_as_known_at() = known;
     v1::GetCollectionEffectivenessResponse response;
-    grpc::Status status = stub->GetCollectionEffectiveness(Context(common).get(), request, &response);
+    grpc::Status status =
+        stub->GetCollectionEffectiveness(Context(common).get(), request, &response);
     if (!status.ok()) return ServiceError(common, status);
-    output.Add(reporting::EffectivenessTable(response), reporting::CorrectionsTable(response.corrections()));
+    output.Add(reporting::EffectivenessTable(response),
+               reporting::CorrectionsTable(response.corrections()));
     progress(0, start + ".." + end, response.figures_size(), response.corrections_size());
   } else if (kind == "roll-rates") {
     absl::CivilMonth m;
@@ -581,7 +594,8 @@ int Report(int argc, char** argv) {
       v1::GetRollRatesResponse response;
       grpc::Status status = stub->GetRollRates(Context(common).get(), request, &response);
       if (!status.ok()) return ServiceError(common, status);
-      output.Add(reporting::RollRateTable(response), reporting::CorrectionsTable(response.corrections()));
+      output.Add(reporting::RollRateTable(response),
+                 reporting::CorrectionsTable(response.corrections()));
       progress(i, absl::FormatCivilTime(m), response.rates_size(), response.corrections_size());
     }
   } else {
@@ -589,8 +603,8 @@ int Report(int argc, char** argv) {
   }
   if (int rc = output.Write(out_path, corrections_path); rc != kExitOk) return rc;
   if (output.correction_count() > 0 && corrections_path.empty() && format == "csv") {
-    std::fprintf(stderr, "%s: %lld correction(s) not shown; --corrections-out FILE writes them\n", kProgram,
-                 static_cast<long long>(output.correction_count()));
+    std::fprintf(stderr, "%s: %lld correction(s) not shown; --corrections-out FILE writes them\n",
+                 kProgram, static_cast<long long>(output.correction_count()));
   }
   return kExitOk;
 }

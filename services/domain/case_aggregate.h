@@ -1,14 +1,15 @@
 #pragma once
 
-#include <optional>
-#include <vector>
+#include "services/domain/command.h"
+#include "services/domain/error.h"
+#include "services/domain/settings.h"
 
 #include "absl/time/time.h"
 #include "collections/v1/account.pb.h"
 #include "collections/v1/events.pb.h"
-#include "services/domain/command.h"
-#include "services/domain/error.h"
-#include "services/domain/settings.h"
+
+#include <optional>
+#include <vector>
 
 namespace collections {
 

@@ -1,9 +1,9 @@
 #pragma once
 
-#include <mutex>
-
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+
+#include <mutex>
 
 namespace collections {
 

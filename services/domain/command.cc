@@ -15,7 +15,8 @@ absl::Time OccurredAt(const Command& c, absl::Time received) {
 std::string CommandName(const Command& c) {
   std::string name = std::visit([](const auto& r) { return r.GetDescriptor()->name(); }, c);
   constexpr std::string_view kSuffix = "Request";
-  if (name.size() > kSuffix.size() && name.ends_with(kSuffix)) name.resize(name.size() - kSuffix.size());
+  if (name.size() > kSuffix.size() && name.ends_with(kSuffix))
+    name.resize(name.size() - kSuffix.size());
   return name;
 }
 

@@ -1,11 +1,11 @@
 #pragma once
 
+#include "absl/time/time.h"
+#include "collections/v1/case_service.pb.h"
+
 #include <optional>
 #include <string>
 #include <variant>
-
-#include "absl/time/time.h"
-#include "collections/v1/case_service.pb.h"
 
 namespace collections {
 
@@ -15,14 +15,14 @@ namespace collections {
 using Command = std::variant<
     v1::OpenCaseRequest, v1::PostPaymentRequest, v1::ReversePaymentRequest, v1::AssignCaseRequest,
     v1::EscalateCaseRequest, v1::UpdateFlagRequest, v1::CloseCaseRequest,
-    v1::RecordContactAttemptRequest, v1::RecordCorrespondenceRequest,
-    v1::UpdateContactPointRequest, v1::SetLocationStatusRequest, v1::RecordPromiseToPayRequest,
-    v1::CancelPromiseToPayRequest, v1::ProposePaymentPlanRequest, v1::AcceptPaymentPlanRequest,
-    v1::CancelPaymentPlanRequest, v1::AgreeSettlementRequest, v1::RefundCreditRequest,
-    v1::PostAdjustmentRequest, v1::OpenDisputeRequest, v1::SendDisputeVerificationRequest,
-    v1::ResolveDisputeRequest, v1::WithdrawDisputeRequest, v1::PlaceWithAgencyRequest,
-    v1::RecallFromAgencyRequest, v1::ReferToLegalRequest, v1::ReportToBureauRequest,
-    v1::TransferDebtRequest, v1::AuthorizeOverrideRequest>;
+    v1::RecordContactAttemptRequest, v1::RecordCorrespondenceRequest, v1::UpdateContactPointRequest,
+    v1::SetLocationStatusRequest, v1::RecordPromiseToPayRequest, v1::CancelPromiseToPayRequest,
+    v1::ProposePaymentPlanRequest, v1::AcceptPaymentPlanRequest, v1::CancelPaymentPlanRequest,
+    v1::AgreeSettlementRequest, v1::RefundCreditRequest, v1::PostAdjustmentRequest,
+    v1::OpenDisputeRequest, v1::SendDisputeVerificationRequest, v1::ResolveDisputeRequest,
+    v1::WithdrawDisputeRequest, v1::PlaceWithAgencyRequest, v1::RecallFromAgencyRequest,
+    v1::ReferToLegalRequest, v1::ReportToBureauRequest, v1::TransferDebtRequest,
+    v1::AuthorizeOverrideRequest>;
 
 inline const std::string& CommandId(const Command& c) {
   return std::visit([](const auto& r) -> const std::string& { return r.command_id(); }, c);

@@ -1,9 +1,10 @@
 #include "services/domain/compliance_gate.h"
 
-#include "absl/strings/str_cat.h"
 #include "services/compliance/calendar.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/internal.h"
+
+#include "absl/strings/str_cat.h"
 
 namespace collections {
 
@@ -13,39 +14,58 @@ namespace {
 
 compliance::Channel ToChannel(v1::ContactChannel c) {
   switch (c) {
-    case v1::CONTACT_CHANNEL_TEXT: return compliance::Channel::kText;
-    case v1::CONTACT_CHANNEL_EMAIL: return compliance::Channel::kEmail;
-    case v1::CONTACT_CHANNEL_LETTER: return compliance::Channel::kLetter;
-    case v1::CONTACT_CHANNEL_VISIT: return compliance::Channel::kVisit;
-    default: return compliance::Channel::kCall;
+    case v1::CONTACT_CHANNEL_TEXT:
+      return compliance::Channel::kText;
+    case v1::CONTACT_CHANNEL_EMAIL:
+      return compliance::Channel::kEmail;
+    case v1::CONTACT_CHANNEL_LETTER:
+      return compliance::Channel::kLetter;
+    case v1::CONTACT_CHANNEL_VISIT:
+      return compliance::Channel::kVisit;
+    default:
+      return compliance::Channel::kCall;
   }
 }
 
 compliance::PhoneType ToPhoneType(v1::PhoneType t) {
   switch (t) {
-    case v1::PHONE_TYPE_HOME: return compliance::PhoneType::kHome;
-    case v1::PHONE_TYPE_CELL: return compliance::PhoneType::kCell;
-    case v1::PHONE_TYPE_WORK: return compliance::PhoneType::kWork;
-    default: return compliance::PhoneType::kUnknown;
+    case v1::PHONE_TYPE_HOME:
+      return compliance::PhoneType::kHome;
+    case v1::PHONE_TYPE_CELL:
+      return compliance::PhoneType::kCell;
+    case v1::PHONE_TYPE_WORK:
+      return compliance::PhoneType::kWork;
+    default:
+      return compliance::PhoneType::kUnknown;
   }
 }
 
 compliance::ContactOutcome ToOutcome(v1::ContactOutcome o) {
   switch (o) {
-    case v1::CONTACT_OUTCOME_BUSY: return compliance::ContactOutcome::kBusy;
-    case v1::CONTACT_OUTCOME_NOT_IN_SERVICE: return compliance::ContactOutcome::kNotInService;
-    case v1::CONTACT_OUTCOME_VOICEMAIL: return compliance::ContactOutcome::kVoicemailLeft;
-    case v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION: return compliance::ContactOutcome::kRightPartyConversation;
-    case v1::CONTACT_OUTCOME_THIRD_PARTY: return compliance::ContactOutcome::kThirdParty;
-    case v1::CONTACT_OUTCOME_WRONG_NUMBER: return compliance::ContactOutcome::kWrongNumber;
-    case v1::CONTACT_OUTCOME_UNDELIVERABLE: return compliance::ContactOutcome::kUndeliverable;
-    case v1::CONTACT_OUTCOME_DELIVERED: return compliance::ContactOutcome::kDelivered;
-    default: return compliance::ContactOutcome::kNoAnswer;
+    case v1::CONTACT_OUTCOME_BUSY:
+      return compliance::ContactOutcome::kBusy;
+    case v1::CONTACT_OUTCOME_NOT_IN_SERVICE:
+      return compliance::ContactOutcome::kNotInService;
+    case v1::CONTACT_OUTCOME_VOICEMAIL:
+      return compliance::ContactOutcome::kVoicemailLeft;
+    case v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION:
+      return compliance::ContactOutcome::kRightPartyConversation;
+    case v1::CONTACT_OUTCOME_THIRD_PARTY:
+      return compliance::ContactOutcome::kThirdParty;
+    case v1::CONTACT_OUTCOME_WRONG_NUMBER:
+      return compliance::ContactOutcome::kWrongNumber;
+    case v1::CONTACT_OUTCOME_UNDELIVERABLE:
+      return compliance::ContactOutcome::kUndeliverable;
+    case v1::CONTACT_OUTCOME_DELIVERED:
+      return compliance::ContactOutcome::kDelivered;
+    default:
+      return compliance::ContactOutcome::kNoAnswer;
   }
 }
 
 bool IsNyc(const v1::PostalAddress& address) {
-  static const char* kBoroughs[] = {"New York", "Manhattan", "Brooklyn", "Bronx", "Queens", "Staten Island"};
+  static const char* kBoroughs[] = {"New York", "Manhattan", "Brooklyn",
+                                    "Bronx",    "Queens",    "Staten Island"};
   if (address.region() != "NY") return false;
   for (const char* b : kBoroughs) {
     if (address.city() == b) return true;
@@ -57,7 +77,8 @@ bool IsNyc(const v1::PostalAddress& address) {
 std::string LastInbound(const v1::Account& a, v1::ContactChannel channel) {
   for (int i = a.contacts_size() - 1; i >= 0; --i) {
     const auto& c = a.contacts(i);
-    if (c.direction() == v1::CONTACT_DIRECTION_INBOUND && c.channel() == channel) return c.event_id();
+    if (c.direction() == v1::CONTACT_DIRECTION_INBOUND && c.channel() == channel)
+      return c.event_id();
   }
   return "";
 }
@@ -87,19 +108,30 @@ compliance::DisputeCode ToDisputeCode(const std::string& code) {
 }
 
 // The action a command asks for, or nullopt when no rule judges it.
-std::optional<compliance::Action> ActionFor(const v1::Account& a, const Command& command, absl::Time at) {
+std::optional<compliance::Action> ActionFor(const v1::Account& a, const Command& command,
+                                            absl::Time at) {
   compliance::Action action;
   action.debt_ids = {a.account_id()};
   if (const auto* r = std::get_if<v1::RecordContactAttemptRequest>(&command)) {
-    if (r->direction() != v1::CONTACT_DIRECTION_OUTBOUND) return std::nullopt;  // the consumer called us
+    if (r->direction() != v1::CONTACT_DIRECTION_OUTBOUND)
+      return std::nullopt;  // the consumer called us
     switch (r->channel()) {
-      case v1::CONTACT_CHANNEL_TEXT: action.kind = compliance::ActionKind::kText; break;
-      case v1::CONTACT_CHANNEL_EMAIL: action.kind = compliance::ActionKind::kEmail; break;
-      case v1::CONTACT_CHANNEL_LETTER: action.kind = compliance::ActionKind::kLetter; break;
-      case v1::CONTACT_CHANNEL_VISIT: action.kind = compliance::ActionKind::kVisit; break;
+      case v1::CONTACT_CHANNEL_TEXT:
+        action.kind = compliance::ActionKind::kText;
+        break;
+      case v1::CONTACT_CHANNEL_EMAIL:
+        action.kind = compliance::ActionKind::kEmail;
+        break;
+      case v1::CONTACT_CHANNEL_LETTER:
+        action.kind = compliance::ActionKind::kLetter;
+        break;
+      case v1::CONTACT_CHANNEL_VISIT:
+        action.kind = compliance::ActionKind::kVisit;
+        break;
       default:
-        action.kind = r->outcome() == v1::CONTACT_OUTCOME_VOICEMAIL ? compliance::ActionKind::kVoicemail
-                                                                     : compliance::ActionKind::kCall;
+        action.kind = r->outcome() == v1::CONTACT_OUTCOME_VOICEMAIL
+                          ? compliance::ActionKind::kVoicemail
+                          : compliance::ActionKind::kCall;
     }
     action.target = r->address();
     action.phone_type = ToPhoneType(r->phone_type());
@@ -119,7 +151,8 @@ std::optional<compliance::Action> ActionFor(const v1::Account& a, const Command&
       action.kind = compliance::ActionKind::kValidationNotice;
       // The service computes the period end and records it on the notice (CorrespondenceSent):
       // that is the date the notice states.
-      action.stated_period_end_day = compliance::ValidationPeriod(LocalDay(at, Zone(a))).period_end_day;
+      action.stated_period_end_day =
+          compliance::ValidationPeriod(LocalDay(at, Zone(a))).period_end_day;
     } else if (r->content().is_demand() || r->kind() == v1::CORRESPONDENCE_KIND_PAYMENT_REMINDER ||
                r->kind() == v1::CORRESPONDENCE_KIND_DELINQUENCY_NOTICE ||
                r->kind() == v1::CORRESPONDENCE_KIND_SETTLEMENT_OFFER) {
@@ -139,7 +172,8 @@ std::optional<compliance::Action> ActionFor(const v1::Account& a, const Command&
     action.kind = compliance::ActionKind::kBureauReport;
     action.dispute_code = ToDisputeCode(r->compliance_condition_code());
     action.account_status = r->status_code();
-    if (IsSet(a.date_of_first_delinquency())) action.reported_dofd = ToCivil(a.date_of_first_delinquency());
+    if (IsSet(a.date_of_first_delinquency()))
+      action.reported_dofd = ToCivil(a.date_of_first_delinquency());
     return action;
   }
   if (const auto* r = std::get_if<v1::ReferToLegalRequest>(&command)) {
@@ -185,24 +219,29 @@ compliance::CaseFacts FactsFor(const v1::Account& a) {
   f.employer_prohibits_contact = flags.employer_prohibits_contact();
   if (flags.cease_communication()) f.cease_received_at = ToTime(flags.cease_received_at());
   for (const auto& o : flags.opt_outs()) {
-    if (o.active()) f.opt_outs.push_back({ToChannel(o.channel()), o.address(), ToTime(o.received_at())});
+    if (o.active())
+      f.opt_outs.push_back({ToChannel(o.channel()), o.address(), ToTime(o.received_at())});
   }
   for (const auto& c : flags.consents()) {
     if (c.revoked()) continue;
     switch (c.kind()) {
       case v1::CONSENT_KIND_CALLS:
         if (c.given_directly_to_collector()) {
-          f.consents.push_back({compliance::ConsentScope::kCallFrequency, ToTime(c.given_at()), std::nullopt, ""});
+          f.consents.push_back(
+              {compliance::ConsentScope::kCallFrequency, ToTime(c.given_at()), std::nullopt, ""});
         }
         break;
       case v1::CONSENT_KIND_CONTACT_TIMES:
-        f.consents.push_back({compliance::ConsentScope::kInconvenientTime, ToTime(c.given_at()), std::nullopt, ""});
+        f.consents.push_back(
+            {compliance::ConsentScope::kInconvenientTime, ToTime(c.given_at()), std::nullopt, ""});
         break;
       case v1::CONSENT_KIND_WORKPLACE:
-        f.consents.push_back({compliance::ConsentScope::kWorkplace, ToTime(c.given_at()), std::nullopt, ""});
+        f.consents.push_back(
+            {compliance::ConsentScope::kWorkplace, ToTime(c.given_at()), std::nullopt, ""});
         break;
       case v1::CONSENT_KIND_ELECTRONIC:
-        f.consents.push_back({compliance::ConsentScope::kElectronic, ToTime(c.given_at()), std::nullopt, ""});
+        f.consents.push_back(
+            {compliance::ConsentScope::kElectronic, ToTime(c.given_at()), std::nullopt, ""});
         break;
       case v1::CONSENT_KIND_ATTORNEY_DIRECT:
         f.attorney_consent = true;
@@ -214,7 +253,8 @@ compliance::CaseFacts FactsFor(const v1::Account& a) {
   // Communications and messages, for F11, F12 and F16.
   for (const auto& c : a.correspondence()) {
     absl::Time sent = ToTime(c.sent_at());
-    if (!f.first_communication_at || sent < *f.first_communication_at) f.first_communication_at = sent;
+    if (!f.first_communication_at || sent < *f.first_communication_at)
+      f.first_communication_at = sent;
     if (c.kind() == v1::CORRESPONDENCE_KIND_VALIDATION_NOTICE && !f.validation_notice_sent_at) {
       f.validation_notice_sent_at = sent;
     }
@@ -226,10 +266,12 @@ compliance::CaseFacts FactsFor(const v1::Account& a) {
       if (c.channel() == v1::CONTACT_CHANNEL_CALL || c.channel() == v1::CONTACT_CHANNEL_VISIT) {
         f.bureau.conversation_held = true;
       }
-      if (!f.first_communication_at || at < *f.first_communication_at) f.first_communication_at = at;
+      if (!f.first_communication_at || at < *f.first_communication_at)
+        f.first_communication_at = at;
     }
     if (c.direction() != v1::CONTACT_DIRECTION_OUTBOUND) continue;
-    const bool message = c.channel() == v1::CONTACT_CHANNEL_LETTER || c.channel() == v1::CONTACT_CHANNEL_EMAIL ||
+    const bool message = c.channel() == v1::CONTACT_CHANNEL_LETTER ||
+                         c.channel() == v1::CONTACT_CHANNEL_EMAIL ||
                          c.channel() == v1::CONTACT_CHANNEL_TEXT;
     if (message && c.outcome() == v1::CONTACT_OUTCOME_DELIVERED) {
       f.bureau.messages.push_back({ToChannel(c.channel()), at, std::nullopt});
@@ -250,15 +292,18 @@ compliance::CaseFacts FactsFor(const v1::Account& a) {
     dispute.form = d.written() ? compliance::DisputeForm::kWritten : compliance::DisputeForm::kOral;
     dispute.received_at = ToTime(d.received_at());
     dispute.partial = d.partial();
-    if (d.has_verification_sent_at()) dispute.response_sent_at = ToTime(d.verification_sent_at());
-    else if (d.has_resolved_at()) dispute.response_sent_at = ToTime(d.resolved_at());
+    if (d.has_verification_sent_at())
+      dispute.response_sent_at = ToTime(d.verification_sent_at());
+    else if (d.has_resolved_at())
+      dispute.response_sent_at = ToTime(d.resolved_at());
     dispute.original_creditor_request = d.original_creditor_request();
     if (dispute.original_creditor_request && dispute.response_sent_at) {
       dispute.original_creditor_sent_at = dispute.response_sent_at;
     }
     f.disputes.push_back(dispute);
   }
-  if (IsSet(a.statute_of_limitations_date())) f.limitations_last_day = ToCivil(a.statute_of_limitations_date());
+  if (IsSet(a.statute_of_limitations_date()))
+    f.limitations_last_day = ToCivil(a.statute_of_limitations_date());
   f.paid_in_full = a.status() == v1::ACCOUNT_STATUS_PAID_IN_FULL;
   f.settled = a.status() == v1::ACCOUNT_STATUS_SETTLED;
   f.bankruptcy_pending = flags.bankruptcy() == v1::BANKRUPTCY_STATUS_PENDING;
@@ -267,7 +312,8 @@ compliance::CaseFacts FactsFor(const v1::Account& a) {
   f.debt_type = a.debt_type() == v1::DEBT_TYPE_MEDICAL        ? compliance::DebtType::kMedical
                 : a.debt_type() == v1::DEBT_TYPE_STUDENT_LOAN ? compliance::DebtType::kStudentLoan
                                                               : compliance::DebtType::kOther;
-  if (IsSet(a.date_of_first_delinquency())) f.date_of_first_delinquency = ToCivil(a.date_of_first_delinquency());
+  if (IsSet(a.date_of_first_delinquency()))
+    f.date_of_first_delinquency = ToCivil(a.date_of_first_delinquency());
   f.original_balance_minor = Total(a.original_balances());
   if (a.has_updated_at()) f.last_collection_activity_at = ToTime(a.updated_at());
   return f;
@@ -280,8 +326,9 @@ compliance::ContactHistory HistoryFor(const v1::Account& a) {
     attempt.id = c.event_id();
     attempt.time = ToTime(c.at());
     attempt.channel = ToChannel(c.channel());
-    attempt.direction = c.direction() == v1::CONTACT_DIRECTION_INBOUND ? compliance::Direction::kInbound
-                                                                       : compliance::Direction::kOutbound;
+    attempt.direction = c.direction() == v1::CONTACT_DIRECTION_INBOUND
+                            ? compliance::Direction::kInbound
+                            : compliance::Direction::kOutbound;
     attempt.outcome = ToOutcome(c.outcome());
     attempt.phone_type = ToPhoneType(c.phone_type());
     attempt.target = c.address();
@@ -289,7 +336,8 @@ compliance::ContactHistory HistoryFor(const v1::Account& a) {
     attempt.under_consent = c.under_consent();
     if (c.content().reply_to_consumer()) {
       for (const auto& earlier : a.contacts()) {
-        if (earlier.sequence() < c.sequence() && earlier.direction() == v1::CONTACT_DIRECTION_INBOUND &&
+        if (earlier.sequence() < c.sequence() &&
+            earlier.direction() == v1::CONTACT_DIRECTION_INBOUND &&
             earlier.channel() == c.channel()) {
           attempt.in_reply_to = earlier.event_id();
         }
@@ -306,7 +354,8 @@ GateDecision Gate(const v1::Account& state, const Command& command, absl::Time a
   auto action = ActionFor(state, command, at);
   if (!action) return out;
   out.evaluated = true;
-  compliance::Decision d = compliance::Evaluate(FactsFor(state), HistoryFor(state), *action, at, policy);
+  compliance::Decision d =
+      compliance::Evaluate(FactsFor(state), HistoryFor(state), *action, at, policy);
   v1::ComplianceDecision& rec = out.record;
   rec.set_outcome(compliance::OutcomeName(d.outcome));
   rec.set_rule_id(d.rule_id);
@@ -339,10 +388,12 @@ GateDecision Gate(const v1::Account& state, const Command& command, absl::Time a
 
 Error BlockedError(const std::string& account_id, const v1::ComplianceDecision& decision) {
   std::string message = decision.rule_id() + ": " + decision.reason();
-  if (!decision.allowed_from_text().empty()) message += "; allowed from " + decision.allowed_from_text();
+  if (!decision.allowed_from_text().empty())
+    message += "; allowed from " + decision.allowed_from_text();
   Error e{Errc::kFailedPrecondition, decision.rule_id(), message, "", account_id};
   e.metadata = {{"rule_id", decision.rule_id()}, {"policy_version", decision.policy_version()}};
-  if (!decision.allowed_from_text().empty()) e.metadata.emplace_back("allowed_from", decision.allowed_from_text());
+  if (!decision.allowed_from_text().empty())
+    e.metadata.emplace_back("allowed_from", decision.allowed_from_text());
   return e;
 }
 

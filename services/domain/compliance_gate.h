@@ -1,15 +1,16 @@
 #pragma once
 
-#include <optional>
-#include <string>
+#include "services/compliance/engine.h"
+#include "services/domain/command.h"
+#include "services/domain/error.h"
 
 #include "absl/time/time.h"
 #include "collections/v1/account.pb.h"
 #include "collections/v1/events.pb.h"
 #include "collections/v1/policy.pb.h"
-#include "services/compliance/engine.h"
-#include "services/domain/command.h"
-#include "services/domain/error.h"
+
+#include <optional>
+#include <string>
 
 namespace collections {
 
@@ -20,8 +21,8 @@ namespace collections {
 
 // What the gate decided about a command at `at`.
 struct GateDecision {
-  bool evaluated = false;   // false: the command is not an action any rule judges
-  bool blocked = false;     // true: refuse the command and record a ContactBlocked event
+  bool evaluated = false;         // false: the command is not an action any rule judges
+  bool blocked = false;           // true: refuse the command and record a ContactBlocked event
   v1::ComplianceDecision record;  // to put on the events (or on ContactBlocked)
 };
 

@@ -1,8 +1,9 @@
 // Decide: what each command does to the account, or why it may not.
-#include "absl/strings/str_cat.h"
 #include "services/compliance/calendar.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/internal.h"
+
+#include "absl/strings/str_cat.h"
 
 namespace collections {
 
@@ -20,11 +21,11 @@ Error Refuse(Errc code, std::string reason, std::string message, std::string fie
 
 Error AccountNotFound(const std::string& account_id) {
   return Refuse(Errc::kNotFound, "ACCOUNT_NOT_FOUND",
-                "account " + account_id + " has no case; open one with OpenCase first", "", account_id);
+                "account " + account_id + " has no case; open one with OpenCase first", "",
+                account_id);
 }
 
 bool IsSupervisor(const v1::Actor& actor) { return actor.role() == "supervisor"; }
-
 
 // Takes `amount` off `owed` in the settings' allocation order; returns what each component got.
 v1::Balances Allocate(const v1::Balances& owed, int64_t amount, const DomainSettings& settings,
@@ -38,10 +39,18 @@ v1::Balances Allocate(const v1::Balances& owed, int64_t amount, const DomainSett
       return t;
     };
     switch (c) {
-      case Component::kPrincipal: applied.set_principal_minor(take(owed.principal_minor())); break;
-      case Component::kInterest: applied.set_interest_minor(take(owed.interest_minor())); break;
-      case Component::kFees: applied.set_fees_minor(take(owed.fees_minor())); break;
-      case Component::kCosts: applied.set_costs_minor(take(owed.costs_minor())); break;
+      case Component::kPrincipal:
+        applied.set_principal_minor(take(owed.principal_minor()));
+        break;
+      case Component::kInterest:
+        applied.set_interest_minor(take(owed.interest_minor()));
+        break;
+      case Component::kFees:
+        applied.set_fees_minor(take(owed.fees_minor()));
+        break;
+      case Component::kCosts:
+        applied.set_costs_minor(take(owed.costs_minor()));
+        break;
     }
   }
   left_over = left;
@@ -68,13 +77,13 @@ struct Decider {
   Status Open(const std::string& command) const {
     if (state->closed()) {
       return Refuse(Errc::kFailedPrecondition, "ACCOUNT_CLOSED",
-                    "account " + state->account_id() + " is closed; " + command + " is not allowed", "",
-                    state->account_id());
+                    "account " + state->account_id() + " is closed; " + command + " is not allowed",
+                    "", state->account_id());
     }
     if (!state->owner().empty()) {
       return Refuse(Errc::kFailedPrecondition, "ACCOUNT_SOLD",
-                    "account " + state->account_id() + " was transferred to " + state->owner() + "; " +
-                        command + " is not allowed",
+                    "account " + state->account_id() + " was transferred to " + state->owner() +
+                        "; " + command + " is not allowed",
                     "", state->account_id());
     }
     return std::nullopt;
@@ -96,7 +105,8 @@ struct Decider {
     *o->mutable_balances() = r.balances();
     *o->mutable_due_date() = r.due_date();
     o->set_time_zone(r.time_zone());
-    o->set_debt_type(r.debt_type() == v1::DEBT_TYPE_UNSPECIFIED ? v1::DEBT_TYPE_CONSUMER : r.debt_type());
+    o->set_debt_type(r.debt_type() == v1::DEBT_TYPE_UNSPECIFIED ? v1::DEBT_TYPE_CONSUMER
+                                                                : r.debt_type());
     o->set_original_creditor(r.original_creditor());
     *o->mutable_date_of_first_delinquency() = r.date_of_first_delinquency();
     o->set_jurisdiction(r.jurisdiction());
@@ -116,9 +126,9 @@ struct Decider {
 
   Decision operator()(const v1::PostPaymentRequest& r) const {
     if (r.amount().currency() != state->currency()) {
-      return Error::InvalidArgument("amount.currency", "account " + r.account_id() + " is in " +
-                                                           state->currency() + "; the payment is in " +
-                                                           r.amount().currency());
+      return Error::InvalidArgument("amount.currency",
+                                    "account " + r.account_id() + " is in " + state->currency() +
+                                        "; the payment is in " + r.amount().currency());
     }
     if (FindPayment(*state, r.payment_id()) != nullptr) {
       return Refuse(Errc::kAlreadyExists, "PAYMENT_EXISTS",
@@ -141,13 +151,15 @@ struct Decider {
     const auto& settlement = state->settlement();
     int64_t applicable = amount;
     if (settlement.status() == v1::SETTLEMENT_STATUS_ACTIVE) {
-      applicable = std::min(amount, std::max<int64_t>(0, settlement.amount_minor() - settlement.paid_minor()));
+      applicable = std::min(
+          amount, std::max<int64_t>(0, settlement.amount_minor() - settlement.paid_minor()));
     }
     *posted->mutable_applied() = Allocate(state->balances(), applicable, settings, to_credit);
     posted->set_to_credit_minor(to_credit + amount - applicable);
     out.push_back(e);
 
-    if (const v1::Promise* p = PendingPromise(*state); p && p->paid_toward_minor() + amount >= p->amount_minor()) {
+    if (const v1::Promise* p = PendingPromise(*state);
+        p && p->paid_toward_minor() + amount >= p->amount_minor()) {
       v1::EventEnvelope kept;
       kept.mutable_promise_kept()->set_promise_id(p->promise_id());
       kept.mutable_promise_kept()->set_paid_toward_minor(p->paid_toward_minor() + amount);
@@ -155,7 +167,8 @@ struct Decider {
     }
     if (PlanActive(*state)) {
       int64_t owed = 0;
-      for (const auto& inst : state->plan().instalments()) owed += inst.amount_minor() - inst.paid_minor();
+      for (const auto& inst : state->plan().instalments())
+        owed += inst.amount_minor() - inst.paid_minor();
       if (amount >= owed) {
         v1::EventEnvelope done;
         done.mutable_plan_completed()->set_plan_id(state->plan().plan_id());
@@ -177,13 +190,15 @@ struct Decider {
   Decision operator()(const v1::ReversePaymentRequest& r) const {
     const v1::PaymentRecord* payment = FindPayment(*state, r.payment_id());
     if (payment == nullptr) {
-      return Refuse(Errc::kNotFound, "PAYMENT_NOT_FOUND", "account " + r.account_id() + " has no payment " + r.payment_id(),
-                    "payment_id", r.payment_id());
+      return Refuse(Errc::kNotFound, "PAYMENT_NOT_FOUND",
+                    "account " + r.account_id() + " has no payment " + r.payment_id(), "payment_id",
+                    r.payment_id());
     }
     if (payment->reversed()) {
-      return Refuse(Errc::kFailedPrecondition, "PAYMENT_ALREADY_REVERSED",
-                    "payment " + r.payment_id() + " was already reversed; a payment is reversed once",
-                    "payment_id", r.payment_id());
+      return Refuse(
+          Errc::kFailedPrecondition, "PAYMENT_ALREADY_REVERSED",
+          "payment " + r.payment_id() + " was already reversed; a payment is reversed once",
+          "payment_id", r.payment_id());
     }
     v1::EventEnvelope e;
     auto* reversed = e.mutable_payment_reversed();
@@ -203,7 +218,8 @@ struct Decider {
   Decision operator()(const v1::AssignCaseRequest& r) const {
     if (auto e = Open("AssignCase")) return *e;
     v1::EventEnvelope e;
-    e.mutable_case_assigned()->set_assignee(r.assignee().empty() ? state->assignee() : r.assignee());
+    e.mutable_case_assigned()->set_assignee(r.assignee().empty() ? state->assignee()
+                                                                 : r.assignee());
     e.mutable_case_assigned()->set_queue(r.queue().empty() ? state->queue() : r.queue());
     e.mutable_case_assigned()->set_reason(r.reason());
     return Events{e};
@@ -223,18 +239,35 @@ struct Decider {
     auto* f = e.mutable_flag_changed();
     f->set_reason(r.reason());
     switch (r.change_case()) {
-      case v1::UpdateFlagRequest::kBankruptcy: *f->mutable_bankruptcy() = r.bankruptcy(); break;
-      case v1::UpdateFlagRequest::kDeceased: f->set_deceased(r.deceased()); break;
-      case v1::UpdateFlagRequest::kCeaseCommunication: *f->mutable_cease_communication() = r.cease_communication(); break;
-      case v1::UpdateFlagRequest::kAttorney: *f->mutable_attorney() = r.attorney(); break;
-      case v1::UpdateFlagRequest::kServicemember: f->set_servicemember(r.servicemember()); break;
-      case v1::UpdateFlagRequest::kConsent: *f->mutable_consent() = r.consent(); break;
-      case v1::UpdateFlagRequest::kOptOut: *f->mutable_opt_out() = r.opt_out(); break;
+      case v1::UpdateFlagRequest::kBankruptcy:
+        *f->mutable_bankruptcy() = r.bankruptcy();
+        break;
+      case v1::UpdateFlagRequest::kDeceased:
+        f->set_deceased(r.deceased());
+        break;
+      case v1::UpdateFlagRequest::kCeaseCommunication:
+        *f->mutable_cease_communication() = r.cease_communication();
+        break;
+      case v1::UpdateFlagRequest::kAttorney:
+        *f->mutable_attorney() = r.attorney();
+        break;
+      case v1::UpdateFlagRequest::kServicemember:
+        f->set_servicemember(r.servicemember());
+        break;
+      case v1::UpdateFlagRequest::kConsent:
+        *f->mutable_consent() = r.consent();
+        break;
+      case v1::UpdateFlagRequest::kOptOut:
+        *f->mutable_opt_out() = r.opt_out();
+        break;
       case v1::UpdateFlagRequest::kEmployerProhibitsContact:
         f->set_employer_prohibits_contact(r.employer_prohibits_contact());
         break;
-      case v1::UpdateFlagRequest::kInconvenientWindow: *f->mutable_inconvenient_window() = r.inconvenient_window(); break;
-      case v1::UpdateFlagRequest::CHANGE_NOT_SET: break;
+      case v1::UpdateFlagRequest::kInconvenientWindow:
+        *f->mutable_inconvenient_window() = r.inconvenient_window();
+        break;
+      case v1::UpdateFlagRequest::CHANGE_NOT_SET:
+        break;
     }
     return Events{e};
   }
@@ -250,8 +283,9 @@ struct Decider {
     if (auto e = Open("RecordContactAttempt")) return *e;
     for (const auto& c : state->contacts()) {
       if (c.contact_id() == r.contact_id()) {
-        return Refuse(Errc::kAlreadyExists, "CONTACT_EXISTS", "contact " + r.contact_id() + " is already recorded",
-                      "contact_id", r.contact_id());
+        return Refuse(Errc::kAlreadyExists, "CONTACT_EXISTS",
+                      "contact " + r.contact_id() + " is already recorded", "contact_id",
+                      r.contact_id());
       }
     }
     v1::EventEnvelope e;
@@ -264,7 +298,8 @@ struct Decider {
     rec->set_outcome(r.outcome());
     rec->set_under_consent(r.under_consent());
     *rec->mutable_content() = r.content();
-    if (r.has_callback_at()) *e.mutable_contact_attempted()->mutable_callback_at() = r.callback_at();
+    if (r.has_callback_at())
+      *e.mutable_contact_attempted()->mutable_callback_at() = r.callback_at();
     e.mutable_contact_attempted()->set_note(r.note());
     return Events{e};
   }
@@ -293,10 +328,17 @@ struct Decider {
     c->set_action(r.action());
     c->set_source(r.source());
     switch (r.point_case()) {
-      case v1::UpdateContactPointRequest::kPhone: *c->mutable_phone() = r.phone(); break;
-      case v1::UpdateContactPointRequest::kEmail: c->set_email(r.email()); break;
-      case v1::UpdateContactPointRequest::kAddress: *c->mutable_address() = r.address(); break;
-      case v1::UpdateContactPointRequest::POINT_NOT_SET: break;
+      case v1::UpdateContactPointRequest::kPhone:
+        *c->mutable_phone() = r.phone();
+        break;
+      case v1::UpdateContactPointRequest::kEmail:
+        c->set_email(r.email());
+        break;
+      case v1::UpdateContactPointRequest::kAddress:
+        *c->mutable_address() = r.address();
+        break;
+      case v1::UpdateContactPointRequest::POINT_NOT_SET:
+        break;
     }
     return Events{e};
   }
@@ -315,16 +357,18 @@ struct Decider {
       return Error::InvalidArgument("amount.currency", "the account is in " + state->currency());
     }
     if (FindPromise(*state, r.promise_id()) != nullptr) {
-      return Refuse(Errc::kAlreadyExists, "PROMISE_EXISTS", "promise " + r.promise_id() + " exists", "promise_id",
-                    r.promise_id());
+      return Refuse(Errc::kAlreadyExists, "PROMISE_EXISTS", "promise " + r.promise_id() + " exists",
+                    "promise_id", r.promise_id());
     }
     if (const v1::Promise* p = PendingPromise(*state)) {
       return Refuse(Errc::kFailedPrecondition, "PROMISE_PENDING",
-                    "promise " + p->promise_id() + " is still pending; cancel it or wait until it is kept or broken",
+                    "promise " + p->promise_id() +
+                        " is still pending; cancel it or wait until it is kept or broken",
                     "promise_id", p->promise_id());
     }
     if (ToCivil(r.due_date()) < LocalDay(When(r), Zone(*state))) {
-      return Error::InvalidArgument("due_date", "a promise cannot be due before the day it is made");
+      return Error::InvalidArgument("due_date",
+                                    "a promise cannot be due before the day it is made");
     }
     v1::EventEnvelope e;
     auto* p = e.mutable_promise_made()->mutable_promise();
@@ -340,11 +384,13 @@ struct Decider {
   Decision operator()(const v1::CancelPromiseToPayRequest& r) const {
     const v1::Promise* p = FindPromise(*state, r.promise_id());
     if (p == nullptr) {
-      return Refuse(Errc::kNotFound, "PROMISE_NOT_FOUND", "no promise " + r.promise_id(), "promise_id", r.promise_id());
+      return Refuse(Errc::kNotFound, "PROMISE_NOT_FOUND", "no promise " + r.promise_id(),
+                    "promise_id", r.promise_id());
     }
     if (p->status() != v1::PROMISE_STATUS_PENDING) {
       return Refuse(Errc::kFailedPrecondition, "PROMISE_NOT_PENDING",
-                    "promise " + r.promise_id() + " is " + v1::PromiseStatus_Name(p->status()) + ", not pending",
+                    "promise " + r.promise_id() + " is " + v1::PromiseStatus_Name(p->status()) +
+                        ", not pending",
                     "promise_id", r.promise_id());
     }
     v1::EventEnvelope e;
@@ -356,7 +402,8 @@ struct Decider {
   Decision operator()(const v1::ProposePaymentPlanRequest& r) const {
     if (auto e = Open("ProposePaymentPlan")) return *e;
     const auto& current = state->plan();
-    if (current.status() == v1::PLAN_STATUS_PROPOSED || current.status() == v1::PLAN_STATUS_ACCEPTED ||
+    if (current.status() == v1::PLAN_STATUS_PROPOSED ||
+        current.status() == v1::PLAN_STATUS_ACCEPTED ||
         current.status() == v1::PLAN_STATUS_ACTIVE) {
       return Refuse(Errc::kFailedPrecondition, "PLAN_IN_PROGRESS",
                     "plan " + current.plan_id() + " is " + v1::PlanStatus_Name(current.status()) +
@@ -364,20 +411,23 @@ struct Decider {
                     "plan_id", current.plan_id());
     }
     if (current.plan_id() == r.plan_id()) {
-      return Refuse(Errc::kAlreadyExists, "PLAN_EXISTS", "plan " + r.plan_id() + " exists", "plan_id", r.plan_id());
+      return Refuse(Errc::kAlreadyExists, "PLAN_EXISTS", "plan " + r.plan_id() + " exists",
+                    "plan_id", r.plan_id());
     }
     int64_t sum = 0;
     for (const auto& i : r.instalments()) sum += i.amount_minor();
     if (sum > state->total_balance_minor()) {
-      return Error::InvalidArgument("instalments", absl::StrCat("the instalments total ", sum, ", more than the balance ",
-                                                                state->total_balance_minor()));
+      return Error::InvalidArgument(
+          "instalments", absl::StrCat("the instalments total ", sum, ", more than the balance ",
+                                      state->total_balance_minor()));
     }
     v1::EventEnvelope e;
     auto* plan = e.mutable_plan_proposed()->mutable_plan();
     plan->set_plan_id(r.plan_id());
     plan->set_status(v1::PLAN_STATUS_PROPOSED);
     plan->set_grace_days(r.grace_days() > 0 ? r.grace_days() : settings.plan_grace_days);
-    plan->set_missed_to_default(r.missed_to_default() > 0 ? r.missed_to_default() : settings.plan_missed_to_default);
+    plan->set_missed_to_default(r.missed_to_default() > 0 ? r.missed_to_default()
+                                                          : settings.plan_missed_to_default);
     for (int i = 0; i < r.instalments_size(); ++i) {
       auto* inst = plan->add_instalments();
       inst->set_number(i + 1);
@@ -392,11 +442,13 @@ struct Decider {
   Decision operator()(const v1::AcceptPaymentPlanRequest& r) const {
     if (auto e = Open("AcceptPaymentPlan")) return *e;
     if (state->plan().plan_id() != r.plan_id()) {
-      return Refuse(Errc::kNotFound, "PLAN_NOT_FOUND", "no plan " + r.plan_id() + " is proposed", "plan_id", r.plan_id());
+      return Refuse(Errc::kNotFound, "PLAN_NOT_FOUND", "no plan " + r.plan_id() + " is proposed",
+                    "plan_id", r.plan_id());
     }
     if (state->plan().status() != v1::PLAN_STATUS_PROPOSED) {
       return Refuse(Errc::kFailedPrecondition, "PLAN_NOT_PROPOSED",
-                    "plan " + r.plan_id() + " is " + v1::PlanStatus_Name(state->plan().status()), "plan_id", r.plan_id());
+                    "plan " + r.plan_id() + " is " + v1::PlanStatus_Name(state->plan().status()),
+                    "plan_id", r.plan_id());
     }
     v1::EventEnvelope accepted, activated;
     accepted.mutable_plan_accepted()->set_plan_id(r.plan_id());
@@ -407,12 +459,14 @@ struct Decider {
   Decision operator()(const v1::CancelPaymentPlanRequest& r) const {
     const auto& plan = state->plan();
     if (plan.plan_id() != r.plan_id()) {
-      return Refuse(Errc::kNotFound, "PLAN_NOT_FOUND", "no plan " + r.plan_id(), "plan_id", r.plan_id());
+      return Refuse(Errc::kNotFound, "PLAN_NOT_FOUND", "no plan " + r.plan_id(), "plan_id",
+                    r.plan_id());
     }
     if (plan.status() != v1::PLAN_STATUS_PROPOSED && plan.status() != v1::PLAN_STATUS_ACCEPTED &&
         plan.status() != v1::PLAN_STATUS_ACTIVE) {
       return Refuse(Errc::kFailedPrecondition, "PLAN_NOT_IN_PROGRESS",
-                    "plan " + r.plan_id() + " is " + v1::PlanStatus_Name(plan.status()), "plan_id", r.plan_id());
+                    "plan " + r.plan_id() + " is " + v1::PlanStatus_Name(plan.status()), "plan_id",
+                    r.plan_id());
     }
     v1::EventEnvelope e;
     e.mutable_plan_cancelled()->set_plan_id(r.plan_id());
@@ -427,21 +481,22 @@ struct Decider {
     }
     if (state->settlement().status() == v1::SETTLEMENT_STATUS_ACTIVE) {
       return Refuse(Errc::kFailedPrecondition, "SETTLEMENT_ACTIVE",
-                    "settlement " + state->settlement().settlement_id() + " is already agreed", "settlement_id",
-                    state->settlement().settlement_id());
+                    "settlement " + state->settlement().settlement_id() + " is already agreed",
+                    "settlement_id", state->settlement().settlement_id());
     }
     const int64_t total = state->total_balance_minor();
     if (r.amount().amount_minor() >= total) {
-      return Error::InvalidArgument("amount.amount_minor",
-                                    absl::StrCat("a settlement is below the balance (", total, ")"));
+      return Error::InvalidArgument(
+          "amount.amount_minor", absl::StrCat("a settlement is below the balance (", total, ")"));
     }
     const int32_t bp = static_cast<int32_t>(r.amount().amount_minor() * 10000 / total);
     if (bp < settings.min_settlement_basis_points && !IsSupervisor(r.actor())) {
-      return Refuse(Errc::kFailedPrecondition, "SUPERVISOR_APPROVAL_REQUIRED",
-                    absl::StrCat("a settlement at ", bp / 100.0, "% of the balance is below the minimum ",
-                                 settings.min_settlement_basis_points / 100.0,
-                                 "%; a supervisor (actor.role \"supervisor\") must agree it"),
-                    "amount", r.settlement_id());
+      return Refuse(
+          Errc::kFailedPrecondition, "SUPERVISOR_APPROVAL_REQUIRED",
+          absl::StrCat("a settlement at ", bp / 100.0, "% of the balance is below the minimum ",
+                       settings.min_settlement_basis_points / 100.0,
+                       "%; a supervisor (actor.role \"supervisor\") must agree it"),
+          "amount", r.settlement_id());
     }
     v1::EventEnvelope e;
     auto* s = e.mutable_settlement_agreed()->mutable_settlement();
@@ -459,10 +514,11 @@ struct Decider {
       return Error::InvalidArgument("amount.currency", "the account is in " + state->currency());
     }
     if (r.amount().amount_minor() > state->credit_balance_minor()) {
-      return Refuse(Errc::kFailedPrecondition, "REFUND_EXCEEDS_CREDIT",
-                    absl::StrCat("the refund (", r.amount().amount_minor(), ") exceeds the credit balance (",
-                                 state->credit_balance_minor(), ")"),
-                    "amount.amount_minor", r.refund_id());
+      return Refuse(
+          Errc::kFailedPrecondition, "REFUND_EXCEEDS_CREDIT",
+          absl::StrCat("the refund (", r.amount().amount_minor(), ") exceeds the credit balance (",
+                       state->credit_balance_minor(), ")"),
+          "amount.amount_minor", r.refund_id());
     }
     v1::EventEnvelope e;
     auto* refund = e.mutable_credit_refunded();
@@ -480,15 +536,18 @@ struct Decider {
                           (r.kind() == v1::ADJUSTMENT_KIND_CORRECTION && r.increase());
     if (!increase) {
       if (std::string c = Exceeding(r.amounts(), state->balances()); !c.empty()) {
-        return Error::InvalidArgument("amounts." + c, "the adjustment takes off more " + c + " than is owed");
+        return Error::InvalidArgument("amounts." + c,
+                                      "the adjustment takes off more " + c + " than is owed");
       }
     }
     if (r.kind() == v1::ADJUSTMENT_KIND_SMALL_BALANCE_WRITE_OFF &&
         Total(r.amounts()) > settings.small_balance_threshold_minor && !IsSupervisor(r.actor())) {
-      return Refuse(Errc::kFailedPrecondition, "SUPERVISOR_APPROVAL_REQUIRED",
-                    absl::StrCat("a write-off of ", Total(r.amounts()), " is above the small-balance threshold ",
-                                 settings.small_balance_threshold_minor, "; a supervisor must post it"),
-                    "amounts", r.adjustment_id());
+      return Refuse(
+          Errc::kFailedPrecondition, "SUPERVISOR_APPROVAL_REQUIRED",
+          absl::StrCat("a write-off of ", Total(r.amounts()),
+                       " is above the small-balance threshold ",
+                       settings.small_balance_threshold_minor, "; a supervisor must post it"),
+          "amounts", r.adjustment_id());
     }
     v1::EventEnvelope e;
     auto* adj = e.mutable_adjustment_posted();
@@ -503,32 +562,37 @@ struct Decider {
   Decision operator()(const v1::OpenDisputeRequest& r) const {
     if (auto e = Open("OpenDispute")) return *e;
     if (FindDispute(*state, r.dispute_id()) != nullptr) {
-      return Refuse(Errc::kAlreadyExists, "DISPUTE_EXISTS", "dispute " + r.dispute_id() + " exists", "dispute_id",
-                    r.dispute_id());
+      return Refuse(Errc::kAlreadyExists, "DISPUTE_EXISTS", "dispute " + r.dispute_id() + " exists",
+                    "dispute_id", r.dispute_id());
     }
     if (r.partial() && r.disputed_amount_minor() > state->total_balance_minor()) {
-      return Error::InvalidArgument("disputed_amount_minor", "a partial dispute cannot exceed the balance");
+      return Error::InvalidArgument("disputed_amount_minor",
+                                    "a partial dispute cannot exceed the balance");
     }
     v1::EventEnvelope e;
     auto* d = e.mutable_dispute_opened()->mutable_dispute();
     d->set_dispute_id(r.dispute_id());
     d->set_written(r.written());
     d->set_partial(r.partial());
-    d->set_disputed_amount_minor(r.partial() ? r.disputed_amount_minor() : state->total_balance_minor());
+    d->set_disputed_amount_minor(r.partial() ? r.disputed_amount_minor()
+                                             : state->total_balance_minor());
     d->set_reason(r.reason());
     d->set_status(v1::DISPUTE_STATUS_OPEN);
     d->set_original_creditor_request(r.original_creditor_request());
     d->set_within_validation_period(IsSet(state->validation_period_end()) &&
-                                    LocalDay(When(r), Zone(*state)) <= ToCivil(state->validation_period_end()));
+                                    LocalDay(When(r), Zone(*state)) <=
+                                        ToCivil(state->validation_period_end()));
     return Events{e};
   }
 
   Result<const v1::Dispute*> OpenDisputeNamed(const std::string& id) const {
     const v1::Dispute* d = FindDispute(*state, id);
-    if (d == nullptr) return Refuse(Errc::kNotFound, "DISPUTE_NOT_FOUND", "no dispute " + id, "dispute_id", id);
+    if (d == nullptr)
+      return Refuse(Errc::kNotFound, "DISPUTE_NOT_FOUND", "no dispute " + id, "dispute_id", id);
     if (!DisputeOpen(*d)) {
       return Refuse(Errc::kFailedPrecondition, "DISPUTE_CLOSED",
-                    "dispute " + id + " is " + v1::DisputeStatus_Name(d->status()), "dispute_id", id);
+                    "dispute " + id + " is " + v1::DisputeStatus_Name(d->status()), "dispute_id",
+                    id);
     }
     return d;
   }
@@ -537,8 +601,8 @@ struct Decider {
     auto d = OpenDisputeNamed(r.dispute_id());
     if (!d) return d.error();
     if (d.value()->status() == v1::DISPUTE_STATUS_VERIFICATION_SENT) {
-      return Refuse(Errc::kFailedPrecondition, "VERIFICATION_ALREADY_SENT", "verification was already sent",
-                    "dispute_id", r.dispute_id());
+      return Refuse(Errc::kFailedPrecondition, "VERIFICATION_ALREADY_SENT",
+                    "verification was already sent", "dispute_id", r.dispute_id());
     }
     v1::EventEnvelope e;
     e.mutable_dispute_verification_sent()->set_dispute_id(r.dispute_id());
@@ -552,9 +616,10 @@ struct Decider {
     if (r.upheld()) {
       // The consumer was right about the disputed amount: it comes off the balance.
       int64_t left = 0;
-      v1::Balances off = Allocate(state->balances(), std::min(d.value()->disputed_amount_minor(),
-                                                              state->total_balance_minor()),
-                                  settings, left);
+      v1::Balances off =
+          Allocate(state->balances(),
+                   std::min(d.value()->disputed_amount_minor(), state->total_balance_minor()),
+                   settings, left);
       v1::EventEnvelope adj;
       adj.mutable_adjustment_posted()->set_adjustment_id("dispute-" + r.dispute_id());
       adj.mutable_adjustment_posted()->set_kind(v1::ADJUSTMENT_KIND_DISPUTE_UPHELD);
@@ -582,9 +647,10 @@ struct Decider {
   Decision operator()(const v1::PlaceWithAgencyRequest& r) const {
     if (auto e = Open("PlaceWithAgency")) return *e;
     if (!state->placed_with_agency().empty()) {
-      return Refuse(Errc::kFailedPrecondition, "ALREADY_PLACED",
-                    "the account is placed with " + state->placed_with_agency() + "; recall it first", "agency",
-                    state->placed_with_agency());
+      return Refuse(
+          Errc::kFailedPrecondition, "ALREADY_PLACED",
+          "the account is placed with " + state->placed_with_agency() + "; recall it first",
+          "agency", state->placed_with_agency());
     }
     v1::EventEnvelope e;
     e.mutable_placed_with_agency()->set_agency(r.agency());
@@ -594,7 +660,8 @@ struct Decider {
 
   Decision operator()(const v1::RecallFromAgencyRequest& r) const {
     if (state->placed_with_agency().empty()) {
-      return Refuse(Errc::kFailedPrecondition, "NOT_PLACED", "the account is not placed with an agency", "", r.account_id());
+      return Refuse(Errc::kFailedPrecondition, "NOT_PLACED",
+                    "the account is not placed with an agency", "", r.account_id());
     }
     v1::EventEnvelope e;
     e.mutable_recalled_from_agency()->set_agency(state->placed_with_agency());
@@ -614,8 +681,8 @@ struct Decider {
   Decision operator()(const v1::ReportToBureauRequest& r) const {
     for (const auto& b : state->bureau_reports()) {
       if (b.report_id() == r.report_id()) {
-        return Refuse(Errc::kAlreadyExists, "REPORT_EXISTS", "report " + r.report_id() + " exists", "report_id",
-                      r.report_id());
+        return Refuse(Errc::kAlreadyExists, "REPORT_EXISTS", "report " + r.report_id() + " exists",
+                      "report_id", r.report_id());
       }
     }
     v1::EventEnvelope e;
@@ -630,14 +697,15 @@ struct Decider {
 
   Decision operator()(const v1::AuthorizeOverrideRequest& r) const {
     if (r.actor().role() != "compliance_officer") {
-      return Refuse(Errc::kFailedPrecondition, "COMPLIANCE_OFFICER_REQUIRED",
-                    "only a compliance officer (actor.role \"compliance_officer\") may authorise an override",
-                    "actor.role", r.override_id());
+      return Refuse(
+          Errc::kFailedPrecondition, "COMPLIANCE_OFFICER_REQUIRED",
+          "only a compliance officer (actor.role \"compliance_officer\") may authorise an override",
+          "actor.role", r.override_id());
     }
     for (const auto& o : state->overrides()) {
       if (o.override_id() == r.override_id()) {
-        return Refuse(Errc::kAlreadyExists, "OVERRIDE_EXISTS", "override " + r.override_id() + " exists",
-                      "override_id", r.override_id());
+        return Refuse(Errc::kAlreadyExists, "OVERRIDE_EXISTS",
+                      "override " + r.override_id() + " exists", "override_id", r.override_id());
       }
     }
     v1::EventEnvelope e;

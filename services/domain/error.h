@@ -32,7 +32,8 @@ struct Error {
   std::vector<std::pair<std::string, std::string>> metadata = {};
 
   static Error InvalidArgument(std::string field, std::string message) {
-    return Error{Errc::kInvalidArgument, "INVALID_FIELD", std::move(message), std::move(field), {}, {}};
+    return Error{
+        Errc::kInvalidArgument, "INVALID_FIELD", std::move(message), std::move(field), {}, {}};
   }
 };
 
@@ -41,8 +42,8 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
-  Result(Error error) : value_(std::move(error)) {}     // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : value_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return value_.index() == 0; }
   explicit operator bool() const { return ok(); }

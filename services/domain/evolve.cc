@@ -75,7 +75,8 @@ void ApplyReversal(v1::Account& a, const v1::PaymentReversed& r) {
     }
   }
   if (a.settlement().status() == v1::SETTLEMENT_STATUS_ACTIVE) {
-    a.mutable_settlement()->set_paid_minor(std::max<int64_t>(0, a.settlement().paid_minor() - amount));
+    a.mutable_settlement()->set_paid_minor(
+        std::max<int64_t>(0, a.settlement().paid_minor() - amount));
   }
 }
 
@@ -87,17 +88,23 @@ void ApplyFlag(v1::Account& a, const v1::EventEnvelope& e) {
       flags->set_bankruptcy(f.bankruptcy().status());
       flags->set_bankruptcy_case_number(f.bankruptcy().case_number());
       break;
-    case v1::FlagChanged::kDeceased: flags->set_deceased(f.deceased()); break;
+    case v1::FlagChanged::kDeceased:
+      flags->set_deceased(f.deceased());
+      break;
     case v1::FlagChanged::kCeaseCommunication:
       flags->set_cease_communication(f.cease_communication().in_effect());
-      if (f.cease_communication().in_effect()) *flags->mutable_cease_received_at() = e.occurred_at();
-      else flags->clear_cease_received_at();
+      if (f.cease_communication().in_effect())
+        *flags->mutable_cease_received_at() = e.occurred_at();
+      else
+        flags->clear_cease_received_at();
       break;
     case v1::FlagChanged::kAttorney:
       flags->set_attorney_represented(f.attorney().represented());
       *flags->mutable_attorney() = f.attorney().attorney();
       break;
-    case v1::FlagChanged::kServicemember: flags->set_servicemember(f.servicemember()); break;
+    case v1::FlagChanged::kServicemember:
+      flags->set_servicemember(f.servicemember());
+      break;
     case v1::FlagChanged::kConsent: {
       v1::ConsentRecord consent = f.consent();
       *consent.mutable_given_at() = e.occurred_at();
@@ -142,13 +149,20 @@ void ApplyContactPoint(v1::Account& a, const v1::ContactPointChanged& c) {
   switch (c.point_case()) {
     case v1::ContactPointChanged::kPhone: {
       v1::Phone* found = nullptr;
-      for (auto& p : *cp->mutable_phones()) if (p.number() == c.phone().number()) found = &p;
+      for (auto& p : *cp->mutable_phones())
+        if (p.number() == c.phone().number()) found = &p;
       if (found == nullptr) {
         found = cp->add_phones();
         *found = c.phone();
       }
-      if (verify) { found->set_verified(true); found->set_invalid(false); }
-      if (invalidate) { found->set_invalid(true); found->set_verified(false); }
+      if (verify) {
+        found->set_verified(true);
+        found->set_invalid(false);
+      }
+      if (invalidate) {
+        found->set_invalid(true);
+        found->set_verified(false);
+      }
       break;
     }
     case v1::ContactPointChanged::kEmail: {
@@ -156,16 +170,29 @@ void ApplyContactPoint(v1::Account& a, const v1::ContactPointChanged& c) {
         cp->add_emails(c.email());
       }
       auto remove = [&](google::protobuf::RepeatedPtrField<std::string>* list) {
-        for (int i = list->size() - 1; i >= 0; --i) if (list->Get(i) == c.email()) list->DeleteSubrange(i, 1);
+        for (int i = list->size() - 1; i >= 0; --i)
+          if (list->Get(i) == c.email()) list->DeleteSubrange(i, 1);
       };
-      if (verify) { remove(cp->mutable_invalid_emails()); cp->add_verified_emails(c.email()); }
-      if (invalidate) { remove(cp->mutable_verified_emails()); cp->add_invalid_emails(c.email()); }
+      if (verify) {
+        remove(cp->mutable_invalid_emails());
+        cp->add_verified_emails(c.email());
+      }
+      if (invalidate) {
+        remove(cp->mutable_verified_emails());
+        cp->add_invalid_emails(c.email());
+      }
       break;
     }
     case v1::ContactPointChanged::kAddress: {
       if (c.action() == v1::CONTACT_POINT_ACTION_ADD) *cp->mutable_address() = c.address();
-      if (verify) { cp->mutable_address()->set_verified(true); cp->mutable_address()->set_invalid(false); }
-      if (invalidate) { cp->mutable_address()->set_invalid(true); cp->mutable_address()->set_verified(false); }
+      if (verify) {
+        cp->mutable_address()->set_verified(true);
+        cp->mutable_address()->set_invalid(false);
+      }
+      if (invalidate) {
+        cp->mutable_address()->set_invalid(true);
+        cp->mutable_address()->set_verified(false);
+      }
       break;
     }
     case v1::ContactPointChanged::POINT_NOT_SET:
@@ -253,16 +280,28 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
       a.set_status(v1::ACCOUNT_STATUS_OPEN);
       break;
     }
-    case v1::EventEnvelope::kPaymentPosted: ApplyPayment(a, e); break;
-    case v1::EventEnvelope::kPaymentReversed: ApplyReversal(a, e.payment_reversed()); break;
+    case v1::EventEnvelope::kPaymentPosted:
+      ApplyPayment(a, e);
+      break;
+    case v1::EventEnvelope::kPaymentReversed:
+      ApplyReversal(a, e.payment_reversed());
+      break;
     case v1::EventEnvelope::kCaseAssigned:
       a.set_assignee(e.case_assigned().assignee());
       a.set_queue(e.case_assigned().queue());
       break;
-    case v1::EventEnvelope::kCaseEscalated: a.set_escalated_to(e.case_escalated().supervisor()); break;
-    case v1::EventEnvelope::kFlagChanged: ApplyFlag(a, e); break;
-    case v1::EventEnvelope::kCaseClosed: a.set_closed(true); break;
-    case v1::EventEnvelope::kStatusChanged: a.set_status(e.status_changed().to()); break;
+    case v1::EventEnvelope::kCaseEscalated:
+      a.set_escalated_to(e.case_escalated().supervisor());
+      break;
+    case v1::EventEnvelope::kFlagChanged:
+      ApplyFlag(a, e);
+      break;
+    case v1::EventEnvelope::kCaseClosed:
+      a.set_closed(true);
+      break;
+    case v1::EventEnvelope::kStatusChanged:
+      a.set_status(e.status_changed().to());
+      break;
     case v1::EventEnvelope::kContactAttempted: {
       v1::ContactRecord rec = e.contact_attempted().contact();
       *rec.mutable_at() = e.occurred_at();
@@ -270,8 +309,10 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
       rec.set_event_id(e.event_id());
       *a.add_contacts() = rec;
       *a.mutable_last_contact() = rec;
-      if (e.contact_attempted().has_callback_at()) *a.mutable_callback_at() = e.contact_attempted().callback_at();
-      else if (rec.outcome() == v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION) a.clear_callback_at();
+      if (e.contact_attempted().has_callback_at())
+        *a.mutable_callback_at() = e.contact_attempted().callback_at();
+      else if (rec.outcome() == v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION)
+        a.clear_callback_at();
       break;
     }
     case v1::EventEnvelope::kCorrespondenceSent: {
@@ -284,7 +325,9 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
       }
       break;
     }
-    case v1::EventEnvelope::kContactPointChanged: ApplyContactPoint(a, e.contact_point_changed()); break;
+    case v1::EventEnvelope::kContactPointChanged:
+      ApplyContactPoint(a, e.contact_point_changed());
+      break;
     case v1::EventEnvelope::kLocationStatusChanged:
       a.mutable_flags()->set_location_unknown(e.location_status_changed().location_unknown());
       break;
@@ -297,11 +340,11 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
     case v1::EventEnvelope::kPromiseKept:
     case v1::EventEnvelope::kPromiseBroken:
     case v1::EventEnvelope::kPromiseCancelled: {
-      const std::string& id = e.has_promise_kept() ? e.promise_kept().promise_id()
+      const std::string& id = e.has_promise_kept()     ? e.promise_kept().promise_id()
                               : e.has_promise_broken() ? e.promise_broken().promise_id()
                                                        : e.promise_cancelled().promise_id();
       if (v1::Promise* p = FindPromise(a, id)) {
-        p->set_status(e.has_promise_kept() ? v1::PROMISE_STATUS_KEPT
+        p->set_status(e.has_promise_kept()     ? v1::PROMISE_STATUS_KEPT
                       : e.has_promise_broken() ? v1::PROMISE_STATUS_BROKEN
                                                : v1::PROMISE_STATUS_CANCELLED);
         *p->mutable_resolved_at() = e.occurred_at();
@@ -313,8 +356,12 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
       *a.mutable_plan() = e.plan_proposed().plan();
       *a.mutable_plan()->mutable_proposed_at() = e.occurred_at();
       break;
-    case v1::EventEnvelope::kPlanAccepted: a.mutable_plan()->set_status(v1::PLAN_STATUS_ACCEPTED); break;
-    case v1::EventEnvelope::kPlanActivated: a.mutable_plan()->set_status(v1::PLAN_STATUS_ACTIVE); break;
+    case v1::EventEnvelope::kPlanAccepted:
+      a.mutable_plan()->set_status(v1::PLAN_STATUS_ACCEPTED);
+      break;
+    case v1::EventEnvelope::kPlanActivated:
+      a.mutable_plan()->set_status(v1::PLAN_STATUS_ACTIVE);
+      break;
     case v1::EventEnvelope::kInstalmentMissed: {
       for (auto& inst : *a.mutable_plan()->mutable_instalments()) {
         if (inst.number() == e.instalment_missed().number()) inst.set_missed(true);
@@ -322,20 +369,32 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
       a.mutable_plan()->set_missed_count(a.plan().missed_count() + 1);
       break;
     }
-    case v1::EventEnvelope::kPlanCompleted: a.mutable_plan()->set_status(v1::PLAN_STATUS_COMPLETED); break;
-    case v1::EventEnvelope::kPlanDefaulted: a.mutable_plan()->set_status(v1::PLAN_STATUS_DEFAULTED); break;
-    case v1::EventEnvelope::kPlanCancelled: a.mutable_plan()->set_status(v1::PLAN_STATUS_CANCELLED); break;
-    case v1::EventEnvelope::kSettlementAgreed: *a.mutable_settlement() = e.settlement_agreed().settlement(); break;
+    case v1::EventEnvelope::kPlanCompleted:
+      a.mutable_plan()->set_status(v1::PLAN_STATUS_COMPLETED);
+      break;
+    case v1::EventEnvelope::kPlanDefaulted:
+      a.mutable_plan()->set_status(v1::PLAN_STATUS_DEFAULTED);
+      break;
+    case v1::EventEnvelope::kPlanCancelled:
+      a.mutable_plan()->set_status(v1::PLAN_STATUS_CANCELLED);
+      break;
+    case v1::EventEnvelope::kSettlementAgreed:
+      *a.mutable_settlement() = e.settlement_agreed().settlement();
+      break;
     case v1::EventEnvelope::kSettlementCompleted: {
       AddBalances(*a.mutable_balances(), e.settlement_completed().written_off(), -1);
-      a.set_written_off_minor(a.written_off_minor() + Total(e.settlement_completed().written_off()));
+      a.set_written_off_minor(a.written_off_minor() +
+                              Total(e.settlement_completed().written_off()));
       a.mutable_settlement()->set_status(v1::SETTLEMENT_STATUS_COMPLETED);
       break;
     }
     case v1::EventEnvelope::kCreditRefunded:
-      a.set_credit_balance_minor(a.credit_balance_minor() - e.credit_refunded().amount().amount_minor());
+      a.set_credit_balance_minor(a.credit_balance_minor() -
+                                 e.credit_refunded().amount().amount_minor());
       break;
-    case v1::EventEnvelope::kAdjustmentPosted: ApplyAdjustment(a, e.adjustment_posted()); break;
+    case v1::EventEnvelope::kAdjustmentPosted:
+      ApplyAdjustment(a, e.adjustment_posted());
+      break;
     case v1::EventEnvelope::kDisputeOpened: {
       v1::Dispute d = e.dispute_opened().dispute();
       *d.mutable_received_at() = e.occurred_at();
@@ -350,7 +409,8 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
       break;
     case v1::EventEnvelope::kDisputeResolved:
       if (v1::Dispute* d = FindDispute(a, e.dispute_resolved().dispute_id())) {
-        d->set_status(e.dispute_resolved().upheld() ? v1::DISPUTE_STATUS_UPHELD : v1::DISPUTE_STATUS_REJECTED);
+        d->set_status(e.dispute_resolved().upheld() ? v1::DISPUTE_STATUS_UPHELD
+                                                    : v1::DISPUTE_STATUS_REJECTED);
         *d->mutable_resolved_at() = e.occurred_at();
       }
       break;
@@ -360,22 +420,34 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
         *d->mutable_resolved_at() = e.occurred_at();
       }
       break;
-    case v1::EventEnvelope::kPlacedWithAgency: a.set_placed_with_agency(e.placed_with_agency().agency()); break;
-    case v1::EventEnvelope::kRecalledFromAgency: a.clear_placed_with_agency(); break;
-    case v1::EventEnvelope::kReferredToLegal: a.set_legal_referral(true); break;
+    case v1::EventEnvelope::kPlacedWithAgency:
+      a.set_placed_with_agency(e.placed_with_agency().agency());
+      break;
+    case v1::EventEnvelope::kRecalledFromAgency:
+      a.clear_placed_with_agency();
+      break;
+    case v1::EventEnvelope::kReferredToLegal:
+      a.set_legal_referral(true);
+      break;
     case v1::EventEnvelope::kReportedToBureau: {
       v1::BureauReportRecord r = e.reported_to_bureau().report();
       *r.mutable_reported_at() = e.occurred_at();
       *a.add_bureau_reports() = r;
       break;
     }
-    case v1::EventEnvelope::kDebtTransferred: a.set_owner(e.debt_transferred().new_owner()); break;
+    case v1::EventEnvelope::kDebtTransferred:
+      a.set_owner(e.debt_transferred().new_owner());
+      break;
     case v1::EventEnvelope::kAgingBucketChanged:
       a.set_aging_bucket(e.aging_bucket_changed().to());
       a.set_days_past_due(e.aging_bucket_changed().days_past_due());
       break;
-    case v1::EventEnvelope::kValidationPeriodEnded: a.set_validation_period_ended(true); break;
-    case v1::EventEnvelope::kValidationNoticeOverdue: a.set_validation_notice_overdue(true); break;
+    case v1::EventEnvelope::kValidationPeriodEnded:
+      a.set_validation_period_ended(true);
+      break;
+    case v1::EventEnvelope::kValidationNoticeOverdue:
+      a.set_validation_notice_overdue(true);
+      break;
     case v1::EventEnvelope::kContactBlocked:
       // A blocked contact lowers the account in work queues until it may be contacted again.
       if (e.decision().has_allowed_from() &&

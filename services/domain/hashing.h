@@ -1,9 +1,9 @@
 #pragma once
 
-#include <string>
-
-#include "google/protobuf/message.h"
 #include "collections/v1/events.pb.h"
+#include "google/protobuf/message.h"
+
+#include <string>
 
 namespace collections {
 

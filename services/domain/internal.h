@@ -2,12 +2,12 @@
 
 // Helpers shared by the domain's .cc files. Not part of the module's contract.
 
-#include <string>
-
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "collections/v1/account.pb.h"
 #include "google/protobuf/timestamp.pb.h"
+
+#include <string>
 
 namespace collections::internal {
 
@@ -31,7 +31,9 @@ inline google::protobuf::Timestamp ToProto(absl::Time t) {
 
 inline bool IsSet(const v1::LocalDate& d) { return d.year() != 0; }
 
-inline absl::CivilDay ToCivil(const v1::LocalDate& d) { return absl::CivilDay(d.year(), d.month(), d.day()); }
+inline absl::CivilDay ToCivil(const v1::LocalDate& d) {
+  return absl::CivilDay(d.year(), d.month(), d.day());
+}
 
 inline v1::LocalDate ToLocalDate(absl::CivilDay day) {
   v1::LocalDate d;
@@ -49,7 +51,9 @@ inline absl::TimeZone Zone(const v1::Account& a) {
 }
 
 // The instant local `day` starts in `tz` (DST-correct: absl resolves the civil time).
-inline absl::Time StartOfDay(absl::CivilDay day, absl::TimeZone tz) { return absl::FromCivil(day, tz); }
+inline absl::Time StartOfDay(absl::CivilDay day, absl::TimeZone tz) {
+  return absl::FromCivil(day, tz);
+}
 
 inline absl::CivilDay LocalDay(absl::Time t, absl::TimeZone tz) { return absl::ToCivilDay(t, tz); }
 
@@ -61,36 +65,44 @@ inline void AddBalances(v1::Balances& into, const v1::Balances& delta, int sign)
 }
 
 inline v1::PaymentRecord* FindPayment(v1::Account& a, const std::string& id) {
-  for (auto& p : *a.mutable_payments()) if (p.payment_id() == id) return &p;
+  for (auto& p : *a.mutable_payments())
+    if (p.payment_id() == id) return &p;
   return nullptr;
 }
 inline const v1::PaymentRecord* FindPayment(const v1::Account& a, const std::string& id) {
-  for (const auto& p : a.payments()) if (p.payment_id() == id) return &p;
+  for (const auto& p : a.payments())
+    if (p.payment_id() == id) return &p;
   return nullptr;
 }
 inline v1::Promise* FindPromise(v1::Account& a, const std::string& id) {
-  for (auto& p : *a.mutable_promises()) if (p.promise_id() == id) return &p;
+  for (auto& p : *a.mutable_promises())
+    if (p.promise_id() == id) return &p;
   return nullptr;
 }
 inline const v1::Promise* FindPromise(const v1::Account& a, const std::string& id) {
-  for (const auto& p : a.promises()) if (p.promise_id() == id) return &p;
+  for (const auto& p : a.promises())
+    if (p.promise_id() == id) return &p;
   return nullptr;
 }
 inline v1::Dispute* FindDispute(v1::Account& a, const std::string& id) {
-  for (auto& d : *a.mutable_disputes()) if (d.dispute_id() == id) return &d;
+  for (auto& d : *a.mutable_disputes())
+    if (d.dispute_id() == id) return &d;
   return nullptr;
 }
 inline const v1::Dispute* FindDispute(const v1::Account& a, const std::string& id) {
-  for (const auto& d : a.disputes()) if (d.dispute_id() == id) return &d;
+  for (const auto& d : a.disputes())
+    if (d.dispute_id() == id) return &d;
   return nullptr;
 }
 inline const v1::Promise* PendingPromise(const v1::Account& a) {
-  for (const auto& p : a.promises()) if (p.status() == v1::PROMISE_STATUS_PENDING) return &p;
+  for (const auto& p : a.promises())
+    if (p.status() == v1::PROMISE_STATUS_PENDING) return &p;
   return nullptr;
 }
 inline bool PlanActive(const v1::Account& a) { return a.plan().status() == v1::PLAN_STATUS_ACTIVE; }
 inline bool DisputeOpen(const v1::Dispute& d) {
-  return d.status() == v1::DISPUTE_STATUS_OPEN || d.status() == v1::DISPUTE_STATUS_VERIFICATION_SENT;
+  return d.status() == v1::DISPUTE_STATUS_OPEN ||
+         d.status() == v1::DISPUTE_STATUS_VERIFICATION_SENT;
 }
 
 }  // namespace collections::internal

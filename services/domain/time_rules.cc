@@ -1,9 +1,9 @@
 // Time-driven events: what becomes due on an account as its consumer's calendar advances.
-#include <array>
-
 #include "services/compliance/calendar.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/internal.h"
+
+#include <array>
 
 namespace collections {
 
@@ -29,7 +29,8 @@ std::optional<absl::Time> FirstCommunication(const v1::Account& a) {
   for (const auto& c : a.correspondence()) consider(ToTime(c.sent_at()));
   for (const auto& c : a.contacts()) {
     if (c.outcome() == v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION ||
-        (c.direction() == v1::CONTACT_DIRECTION_OUTBOUND && c.outcome() == v1::CONTACT_OUTCOME_DELIVERED)) {
+        (c.direction() == v1::CONTACT_DIRECTION_OUTBOUND &&
+         c.outcome() == v1::CONTACT_OUTCOME_DELIVERED)) {
       consider(ToTime(c.at()));
     }
   }
@@ -76,13 +77,14 @@ std::optional<DueEvent> NextTimeEvent(const v1::Account& a, const DomainSettings
         events.back().mutable_plan_defaulted()->set_plan_id(a.plan().plan_id());
         events.back().mutable_plan_defaulted()->set_missed_count(a.plan().missed_count() + 1);
       }
-      offer(StartOfDay(ToCivil(inst.effective_due_date()) + a.plan().grace_days() + 1, tz), std::move(events));
+      offer(StartOfDay(ToCivil(inst.effective_due_date()) + a.plan().grace_days() + 1, tz),
+            std::move(events));
       break;
     }
   }
   // F11: a debt collector's validation notice is due within N days of the first communication.
-  if (a.third_party_collector() && !a.validation_notice_overdue() && !IsSet(a.validation_period_end()) &&
-      Total(a.balances()) > 0) {
+  if (a.third_party_collector() && !a.validation_notice_overdue() &&
+      !IsSet(a.validation_period_end()) && Total(a.balances()) > 0) {
     if (auto first = FirstCommunication(a)) {
       absl::CivilDay deadline = LocalDay(*first, tz) + settings.validation_notice_deadline_days;
       v1::EventEnvelope e;

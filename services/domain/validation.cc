@@ -1,10 +1,11 @@
 // ValidateRequest: shape checks of every command, before any state is looked at.
-#include <algorithm>
-#include <cctype>
+#include "services/domain/case_aggregate.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
-#include "services/domain/case_aggregate.h"
+
+#include <algorithm>
+#include <cctype>
 
 namespace collections {
 namespace {
@@ -14,7 +15,8 @@ constexpr int64_t kMaxAmountMinor = 1'000'000'000'000'000;  // 10^15 minor units
 
 Status CheckId(const std::string& field, const std::string& value) {
   if (value.empty()) return Error::InvalidArgument(field, field + " is required");
-  if (value.size() > 128) return Error::InvalidArgument(field, field + " is longer than 128 characters");
+  if (value.size() > 128)
+    return Error::InvalidArgument(field, field + " is longer than 128 characters");
   for (unsigned char c : value) {
     if (c <= 0x20 || c >= 0x7f) {
       return Error::InvalidArgument(field, field + " must be printable ASCII without spaces");
@@ -25,7 +27,8 @@ Status CheckId(const std::string& field, const std::string& value) {
 
 Status CheckRequired(const std::string& field, const std::string& value) {
   if (value.empty()) return Error::InvalidArgument(field, field + " is required");
-  if (value.size() > 1000) return Error::InvalidArgument(field, field + " is longer than 1000 characters");
+  if (value.size() > 1000)
+    return Error::InvalidArgument(field, field + " is longer than 1000 characters");
   return std::nullopt;
 }
 
@@ -33,8 +36,8 @@ Status CheckCurrency(const std::string& field, const std::string& value) {
   bool ok = value.size() == 3 &&
             std::all_of(value.begin(), value.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
   if (!ok) {
-    return Error::InvalidArgument(field, field + " must be an ISO 4217 code like \"USD\", got \"" +
-                                             value + "\"");
+    return Error::InvalidArgument(
+        field, field + " must be an ISO 4217 code like \"USD\", got \"" + value + "\"");
   }
   return std::nullopt;
 }
@@ -42,7 +45,8 @@ Status CheckCurrency(const std::string& field, const std::string& value) {
 Status CheckTimeZone(const std::string& field, const std::string& value, bool required) {
   if (value.empty()) {
     if (!required) return std::nullopt;
-    return Error::InvalidArgument(field, field + " is required (an IANA zone like \"America/Chicago\")");
+    return Error::InvalidArgument(field,
+                                  field + " is required (an IANA zone like \"America/Chicago\")");
   }
   absl::TimeZone tz;
   if (!absl::LoadTimeZone(value, &tz)) {
@@ -61,15 +65,16 @@ Status CheckDate(const std::string& field, const v1::LocalDate& d, bool required
     valid = day.year() == d.year() && day.month() == d.month() && day.day() == d.day();
   }
   if (!valid) {
-    return Error::InvalidArgument(field, field + " is not a valid calendar date (year, month, day)");
+    return Error::InvalidArgument(field,
+                                  field + " is not a valid calendar date (year, month, day)");
   }
   return std::nullopt;
 }
 
 Status CheckAmount(const std::string& field, int64_t v, bool allow_zero) {
   if (v < 0 || (!allow_zero && v == 0)) {
-    return Error::InvalidArgument(field, field + (allow_zero ? " must not be negative"
-                                                            : " must be greater than zero"));
+    return Error::InvalidArgument(
+        field, field + (allow_zero ? " must not be negative" : " must be greater than zero"));
   }
   if (v > kMaxAmountMinor) return Error::InvalidArgument(field, field + " is too large");
   return std::nullopt;
@@ -95,7 +100,9 @@ Status CheckPhone(const std::string& f, const v1::Phone& phone) {
   const std::string& n = phone.number();
   bool e164 = n.size() >= 8 && n.size() <= 16 && n[0] == '+' &&
               std::all_of(n.begin() + 1, n.end(), [](unsigned char c) { return std::isdigit(c); });
-  if (!e164) return Error::InvalidArgument(f + ".number", "phone number must be E.164, like \"+12125550100\"");
+  if (!e164)
+    return Error::InvalidArgument(f + ".number",
+                                  "phone number must be E.164, like \"+12125550100\"");
   if (phone.type() == v1::PHONE_TYPE_UNSPECIFIED || !v1::PhoneType_IsValid(phone.type())) {
     return Error::InvalidArgument(f + ".type", "phone type must be HOME, CELL or WORK");
   }
@@ -104,7 +111,8 @@ Status CheckPhone(const std::string& f, const v1::Phone& phone) {
 
 Status CheckEmail(const std::string& f, const std::string& m) {
   auto at = m.find('@');
-  if (at == std::string::npos || at == 0 || at + 1 >= m.size() || m.find(' ') != std::string::npos) {
+  if (at == std::string::npos || at == 0 || at + 1 >= m.size() ||
+      m.find(' ') != std::string::npos) {
     return Error::InvalidArgument(f, "not an e-mail address: \"" + m + "\"");
   }
   return std::nullopt;
@@ -121,7 +129,8 @@ Status CheckContactPoints(const v1::ContactPoints& cp) {
 }
 
 template <typename Enum>
-Status CheckEnum(const std::string& field, Enum value, bool (*is_valid)(int), const std::string& allowed) {
+Status CheckEnum(const std::string& field, Enum value, bool (*is_valid)(int),
+                 const std::string& allowed) {
   if (static_cast<int>(value) == 0 || !is_valid(static_cast<int>(value))) {
     return Error::InvalidArgument(field, field + " must be one of " + allowed);
   }
@@ -140,20 +149,27 @@ struct Validator {
     if (auto e = CheckBalances("balances", r.balances(), false)) return e;
     if (auto e = CheckDate("due_date", r.due_date(), true)) return e;
     if (auto e = CheckTimeZone("time_zone", r.time_zone(), true)) return e;
-    if (!v1::DebtType_IsValid(r.debt_type())) return Error::InvalidArgument("debt_type", "unknown debt_type");
-    if (auto e = CheckDate("date_of_first_delinquency", r.date_of_first_delinquency(), false)) return e;
-    if (auto e = CheckDate("statute_of_limitations_date", r.statute_of_limitations_date(), false)) return e;
+    if (!v1::DebtType_IsValid(r.debt_type()))
+      return Error::InvalidArgument("debt_type", "unknown debt_type");
+    if (auto e = CheckDate("date_of_first_delinquency", r.date_of_first_delinquency(), false))
+      return e;
+    if (auto e = CheckDate("statute_of_limitations_date", r.statute_of_limitations_date(), false))
+      return e;
     if (!r.jurisdiction().empty() &&
-        (r.jurisdiction().size() != 2 || !std::isupper(static_cast<unsigned char>(r.jurisdiction()[0])) ||
+        (r.jurisdiction().size() != 2 ||
+         !std::isupper(static_cast<unsigned char>(r.jurisdiction()[0])) ||
          !std::isupper(static_cast<unsigned char>(r.jurisdiction()[1])))) {
-      return Error::InvalidArgument("jurisdiction", "jurisdiction must be a US state code like \"MA\"");
+      return Error::InvalidArgument("jurisdiction",
+                                    "jurisdiction must be a US state code like \"MA\"");
     }
     return CheckContactPoints(r.contact_points());
   }
   Status operator()(const v1::PostPaymentRequest& r) const {
     if (auto e = CheckId("payment_id", r.payment_id())) return e;
     if (auto e = CheckMoney("amount", r.amount())) return e;
-    if (auto e = CheckEnum("method", r.method(), v1::PaymentMethod_IsValid, "CARD, ACH, CHEQUE, CASH, WIRE")) return e;
+    if (auto e = CheckEnum("method", r.method(), v1::PaymentMethod_IsValid,
+                           "CARD, ACH, CHEQUE, CASH, WIRE"))
+      return e;
     return CheckDate("effective_date", r.effective_date(), false);
   }
   Status operator()(const v1::ReversePaymentRequest& r) const {
@@ -181,7 +197,8 @@ struct Validator {
     if (auto e = CheckRequired("reason", r.reason())) return e;
     switch (r.change_case()) {
       case v1::UpdateFlagRequest::CHANGE_NOT_SET:
-        return Error::InvalidArgument("change", "name the flag to change (bankruptcy, deceased, ...)");
+        return Error::InvalidArgument("change",
+                                      "name the flag to change (bankruptcy, deceased, ...)");
       case v1::UpdateFlagRequest::kConsent: {
         if (auto e = CheckId("consent.consent_id", r.consent().consent_id())) return e;
         return CheckEnum("consent.kind", r.consent().kind(), v1::ConsentKind_IsValid,
@@ -191,10 +208,11 @@ struct Validator {
         return CheckChannel("opt_out.channel", r.opt_out().channel());
       case v1::UpdateFlagRequest::kInconvenientWindow: {
         const auto& w = r.inconvenient_window();
-        if (w.start_minute() < 0 || w.start_minute() >= 1440 || w.end_minute() <= w.start_minute() ||
-            w.end_minute() > 1440) {
-          return Error::InvalidArgument("inconvenient_window",
-                                        "start_minute and end_minute must satisfy 0 <= start < end <= 1440");
+        if (w.start_minute() < 0 || w.start_minute() >= 1440 ||
+            w.end_minute() <= w.start_minute() || w.end_minute() > 1440) {
+          return Error::InvalidArgument(
+              "inconvenient_window",
+              "start_minute and end_minute must satisfy 0 <= start < end <= 1440");
         }
         return std::nullopt;
       }
@@ -207,11 +225,15 @@ struct Validator {
         return std::nullopt;
     }
   }
-  Status operator()(const v1::CloseCaseRequest& r) const { return CheckRequired("reason", r.reason()); }
+  Status operator()(const v1::CloseCaseRequest& r) const {
+    return CheckRequired("reason", r.reason());
+  }
   Status operator()(const v1::RecordContactAttemptRequest& r) const {
     if (auto e = CheckId("contact_id", r.contact_id())) return e;
     if (auto e = CheckChannel("channel", r.channel())) return e;
-    if (auto e = CheckEnum("direction", r.direction(), v1::ContactDirection_IsValid, "OUTBOUND, INBOUND")) return e;
+    if (auto e = CheckEnum("direction", r.direction(), v1::ContactDirection_IsValid,
+                           "OUTBOUND, INBOUND"))
+      return e;
     if (auto e = CheckEnum("outcome", r.outcome(), v1::ContactOutcome_IsValid,
                            "NO_ANSWER, BUSY, NOT_IN_SERVICE, VOICEMAIL, RIGHT_PARTY_CONVERSATION, "
                            "THIRD_PARTY, WRONG_NUMBER, UNDELIVERABLE, DELIVERED")) {
@@ -234,8 +256,9 @@ struct Validator {
   }
   Status operator()(const v1::RecordCorrespondenceRequest& r) const {
     if (auto e = CheckId("correspondence_id", r.correspondence_id())) return e;
-    if (auto e = CheckEnum("kind", r.kind(), v1::CorrespondenceKind_IsValid,
-                           "VALIDATION_NOTICE, DELINQUENCY_NOTICE, PAYMENT_REMINDER, SETTLEMENT_OFFER, OTHER")) {
+    if (auto e = CheckEnum(
+            "kind", r.kind(), v1::CorrespondenceKind_IsValid,
+            "VALIDATION_NOTICE, DELINQUENCY_NOTICE, PAYMENT_REMINDER, SETTLEMENT_OFFER, OTHER")) {
       return e;
     }
     if (r.channel() != v1::CONTACT_CHANNEL_LETTER && r.channel() != v1::CONTACT_CHANNEL_EMAIL) {
@@ -243,20 +266,30 @@ struct Validator {
     }
     if (auto e = CheckRequired("address", r.address())) return e;
     if (r.kind() == v1::CORRESPONDENCE_KIND_VALIDATION_NOTICE) {
-      if (auto e = CheckDate("itemization.itemization_date", r.itemization().itemization_date(), true)) return e;
-      if (auto e = CheckAmount("itemization.current_amount_minor", r.itemization().current_amount_minor(), true)) return e;
+      if (auto e =
+              CheckDate("itemization.itemization_date", r.itemization().itemization_date(), true))
+        return e;
+      if (auto e = CheckAmount("itemization.current_amount_minor",
+                               r.itemization().current_amount_minor(), true))
+        return e;
     }
     return std::nullopt;
   }
   Status operator()(const v1::UpdateContactPointRequest& r) const {
-    if (auto e = CheckEnum("action", r.action(), v1::ContactPointAction_IsValid, "ADD, VERIFY, INVALIDATE")) return e;
+    if (auto e = CheckEnum("action", r.action(), v1::ContactPointAction_IsValid,
+                           "ADD, VERIFY, INVALIDATE"))
+      return e;
     switch (r.point_case()) {
-      case v1::UpdateContactPointRequest::kPhone: return CheckPhone("phone", r.phone());
-      case v1::UpdateContactPointRequest::kEmail: return CheckEmail("email", r.email());
+      case v1::UpdateContactPointRequest::kPhone:
+        return CheckPhone("phone", r.phone());
+      case v1::UpdateContactPointRequest::kEmail:
+        return CheckEmail("email", r.email());
       case v1::UpdateContactPointRequest::kAddress:
-        if (r.address().lines_size() == 0) return Error::InvalidArgument("address.lines", "an address needs a line");
+        if (r.address().lines_size() == 0)
+          return Error::InvalidArgument("address.lines", "an address needs a line");
         return std::nullopt;
-      default: return Error::InvalidArgument("point", "give a phone, an email or an address");
+      default:
+        return Error::InvalidArgument("point", "give a phone, an email or an address");
     }
   }
   Status operator()(const v1::SetLocationStatusRequest&) const { return std::nullopt; }
@@ -264,7 +297,8 @@ struct Validator {
     if (auto e = CheckId("promise_id", r.promise_id())) return e;
     if (auto e = CheckMoney("amount", r.amount())) return e;
     if (auto e = CheckDate("due_date", r.due_date(), true)) return e;
-    if (r.grace_days() < 0 || r.grace_days() > 60) return Error::InvalidArgument("grace_days", "grace_days must be 0..60");
+    if (r.grace_days() < 0 || r.grace_days() > 60)
+      return Error::InvalidArgument("grace_days", "grace_days must be 0..60");
     if (r.channel() != v1::CONTACT_CHANNEL_UNSPECIFIED) return CheckChannel("channel", r.channel());
     return std::nullopt;
   }
@@ -274,25 +308,33 @@ struct Validator {
   }
   Status operator()(const v1::ProposePaymentPlanRequest& r) const {
     if (auto e = CheckId("plan_id", r.plan_id())) return e;
-    if (r.instalments_size() == 0) return Error::InvalidArgument("instalments", "a plan needs at least one instalment");
-    if (r.instalments_size() > 600) return Error::InvalidArgument("instalments", "at most 600 instalments");
+    if (r.instalments_size() == 0)
+      return Error::InvalidArgument("instalments", "a plan needs at least one instalment");
+    if (r.instalments_size() > 600)
+      return Error::InvalidArgument("instalments", "at most 600 instalments");
     for (int i = 0; i < r.instalments_size(); ++i) {
       std::string f = absl::StrCat("instalments[", i, "]");
-      if (auto e = CheckAmount(f + ".amount_minor", r.instalments(i).amount_minor(), false)) return e;
+      if (auto e = CheckAmount(f + ".amount_minor", r.instalments(i).amount_minor(), false))
+        return e;
       if (auto e = CheckDate(f + ".due_date", r.instalments(i).due_date(), true)) return e;
       if (i > 0) {
         const auto& a = r.instalments(i - 1).due_date();
         const auto& b = r.instalments(i).due_date();
-        if (absl::CivilDay(b.year(), b.month(), b.day()) <= absl::CivilDay(a.year(), a.month(), a.day())) {
+        if (absl::CivilDay(b.year(), b.month(), b.day()) <=
+            absl::CivilDay(a.year(), a.month(), a.day())) {
           return Error::InvalidArgument(f + ".due_date", "instalment due dates must increase");
         }
       }
     }
-    if (r.grace_days() < 0 || r.grace_days() > 60) return Error::InvalidArgument("grace_days", "grace_days must be 0..60");
-    if (r.missed_to_default() < 0) return Error::InvalidArgument("missed_to_default", "must not be negative");
+    if (r.grace_days() < 0 || r.grace_days() > 60)
+      return Error::InvalidArgument("grace_days", "grace_days must be 0..60");
+    if (r.missed_to_default() < 0)
+      return Error::InvalidArgument("missed_to_default", "must not be negative");
     return std::nullopt;
   }
-  Status operator()(const v1::AcceptPaymentPlanRequest& r) const { return CheckId("plan_id", r.plan_id()); }
+  Status operator()(const v1::AcceptPaymentPlanRequest& r) const {
+    return CheckId("plan_id", r.plan_id());
+  }
   Status operator()(const v1::CancelPaymentPlanRequest& r) const {
     if (auto e = CheckId("plan_id", r.plan_id())) return e;
     return CheckRequired("reason", r.reason());
@@ -305,24 +347,28 @@ struct Validator {
   Status operator()(const v1::RefundCreditRequest& r) const {
     if (auto e = CheckId("refund_id", r.refund_id())) return e;
     if (auto e = CheckMoney("amount", r.amount())) return e;
-    return CheckEnum("method", r.method(), v1::PaymentMethod_IsValid, "CARD, ACH, CHEQUE, CASH, WIRE");
+    return CheckEnum("method", r.method(), v1::PaymentMethod_IsValid,
+                     "CARD, ACH, CHEQUE, CASH, WIRE");
   }
   Status operator()(const v1::PostAdjustmentRequest& r) const {
     if (auto e = CheckId("adjustment_id", r.adjustment_id())) return e;
-    if (auto e = CheckEnum("kind", r.kind(), v1::AdjustmentKind_IsValid,
-                           "SMALL_BALANCE_WRITE_OFF, CHARGE_OFF, CREDIT_MEMO, FEE_ACCRUAL, INTEREST_ACCRUAL, "
-                           "SETTLEMENT_DISCOUNT, CORRECTION")) {
+    if (auto e = CheckEnum(
+            "kind", r.kind(), v1::AdjustmentKind_IsValid,
+            "SMALL_BALANCE_WRITE_OFF, CHARGE_OFF, CREDIT_MEMO, FEE_ACCRUAL, INTEREST_ACCRUAL, "
+            "SETTLEMENT_DISCOUNT, CORRECTION")) {
       return e;
     }
     if (r.kind() == v1::ADJUSTMENT_KIND_DISPUTE_UPHELD) {
       return Error::InvalidArgument("kind", "DISPUTE_UPHELD adjustments come from ResolveDispute");
     }
-    if (auto e = CheckBalances("amounts", r.amounts(), r.kind() == v1::ADJUSTMENT_KIND_CHARGE_OFF)) return e;
+    if (auto e = CheckBalances("amounts", r.amounts(), r.kind() == v1::ADJUSTMENT_KIND_CHARGE_OFF))
+      return e;
     if (r.kind() == v1::ADJUSTMENT_KIND_FEE_ACCRUAL &&
         Total(r.amounts()) != r.amounts().fees_minor() + r.amounts().costs_minor()) {
       return Error::InvalidArgument("amounts", "a fee accrual adds to fees or costs only");
     }
-    if (r.kind() == v1::ADJUSTMENT_KIND_INTEREST_ACCRUAL && Total(r.amounts()) != r.amounts().interest_minor()) {
+    if (r.kind() == v1::ADJUSTMENT_KIND_INTEREST_ACCRUAL &&
+        Total(r.amounts()) != r.amounts().interest_minor()) {
       return Error::InvalidArgument("amounts", "an interest accrual adds to interest only");
     }
     return CheckRequired("reason", r.reason());
@@ -334,17 +380,23 @@ struct Validator {
     }
     return CheckRequired("reason", r.reason());
   }
-  Status operator()(const v1::SendDisputeVerificationRequest& r) const { return CheckId("dispute_id", r.dispute_id()); }
+  Status operator()(const v1::SendDisputeVerificationRequest& r) const {
+    return CheckId("dispute_id", r.dispute_id());
+  }
   Status operator()(const v1::ResolveDisputeRequest& r) const {
     if (auto e = CheckId("dispute_id", r.dispute_id())) return e;
     return CheckRequired("resolution", r.resolution());
   }
-  Status operator()(const v1::WithdrawDisputeRequest& r) const { return CheckId("dispute_id", r.dispute_id()); }
+  Status operator()(const v1::WithdrawDisputeRequest& r) const {
+    return CheckId("dispute_id", r.dispute_id());
+  }
   Status operator()(const v1::PlaceWithAgencyRequest& r) const {
     if (auto e = CheckId("agency", r.agency())) return e;
     return CheckRequired("reason", r.reason());
   }
-  Status operator()(const v1::RecallFromAgencyRequest& r) const { return CheckRequired("reason", r.reason()); }
+  Status operator()(const v1::RecallFromAgencyRequest& r) const {
+    return CheckRequired("reason", r.reason());
+  }
   Status operator()(const v1::ReferToLegalRequest& r) const {
     if (auto e = CheckRequired("firm", r.firm())) return e;
     return CheckRequired("reason", r.reason());
@@ -352,10 +404,14 @@ struct Validator {
   Status operator()(const v1::ReportToBureauRequest& r) const {
     if (auto e = CheckId("report_id", r.report_id())) return e;
     if (auto e = CheckRequired("bureau", r.bureau())) return e;
-    static const char* kStatus[] = {"11", "13", "61", "62", "63", "64", "65", "71", "78", "80",
-                                    "82", "83", "84", "88", "89", "93", "94", "95", "96", "97", "DA", "DF"};
-    if (std::none_of(std::begin(kStatus), std::end(kStatus), [&](const char* s) { return r.status_code() == s; })) {
-      return Error::InvalidArgument("status_code", "not a Metro 2 account status code (93 collections, 62 paid, 97 charged off ...)");
+    static const char* kStatus[] = {"11", "13", "61", "62", "63", "64", "65", "71",
+                                    "78", "80", "82", "83", "84", "88", "89", "93",
+                                    "94", "95", "96", "97", "DA", "DF"};
+    if (std::none_of(std::begin(kStatus), std::end(kStatus),
+                     [&](const char* s) { return r.status_code() == s; })) {
+      return Error::InvalidArgument(
+          "status_code",
+          "not a Metro 2 account status code (93 collections, 62 paid, 97 charged off ...)");
     }
     const std::string& cc = r.compliance_condition_code();
     if (!cc.empty() && cc != "XB" && cc != "XC" && cc != "XH" && cc != "XR") {

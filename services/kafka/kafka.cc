@@ -1,12 +1,12 @@
 #include "services/kafka/kafka.h"
 
+#include "absl/strings/str_cat.h"
+
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
 #include <chrono>
 #include <thread>
-
-#include "absl/strings/str_cat.h"
 
 namespace collections::kafka {
 namespace {
@@ -24,8 +24,11 @@ Status Configure(RdKafka::Conf& conf, const LogOptions& options,
   for (const auto& [k, v] : options.extra) all[k] = v;
   for (const auto& [k, v] : all) {
     if (conf.set(k, v, err) != RdKafka::Conf::CONF_OK) {
-      return Error{Errc::kInvalidArgument, "BAD_KAFKA_CONFIG",
-                   absl::StrCat("librdkafka property ", k, "=", v, ": ", err), k, {}};
+      return Error{Errc::kInvalidArgument,
+                   "BAD_KAFKA_CONFIG",
+                   absl::StrCat("librdkafka property ", k, "=", v, ": ", err),
+                   k,
+                   {}};
     }
   }
   return std::nullopt;
@@ -73,7 +76,8 @@ class TransactionalProducerImpl final : public TransactionalProducer {
     return std::nullopt;
   }
 
-  Result<std::vector<int64_t>> Append(int32_t partition, const std::vector<Record>& records) override {
+  Result<std::vector<int64_t>> Append(int32_t partition,
+                                      const std::vector<Record>& records) override {
     if (fatal_) return Unavailable("producer is fenced or failed fatally");
     if (std::unique_ptr<RdKafka::Error> e(producer_->begin_transaction()); e) {
       if (e->is_fatal()) fatal_ = true;
@@ -113,9 +117,12 @@ class TransactionalProducerImpl final : public TransactionalProducer {
         // The commit succeeded, so every record is in the log; a missing report would be a
         // librdkafka bug. Fail loudly rather than reply with a wrong offset.
         fatal_ = true;
-        return Error{Errc::kInternal, "DELIVERY_REPORT_MISSING",
-                     "transaction committed but a delivery report says " + RdKafka::err2str(s.error),
-                     {}, {}};
+        return Error{
+            Errc::kInternal,
+            "DELIVERY_REPORT_MISSING",
+            "transaction committed but a delivery report says " + RdKafka::err2str(s.error),
+            {},
+            {}};
       }
       offsets.push_back(s.offset);
     }
@@ -175,9 +182,9 @@ class LogReaderImpl final : public LogReader {
           r.value.assign(static_cast<const char*>(m->payload()), m->len());
           if (RdKafka::Headers* h = m->headers()) {
             for (const auto& header : h->get_all()) {
-              r.headers.emplace_back(header.key(),
-                                     std::string(static_cast<const char*>(header.value()),
-                                                 header.value_size()));
+              r.headers.emplace_back(
+                  header.key(),
+                  std::string(static_cast<const char*>(header.value()), header.value_size()));
             }
           }
           out.push_back(std::move(r));
@@ -201,11 +208,13 @@ class LogReaderImpl final : public LogReader {
     // Right after a topic is created its leaders may not be known yet: retry those errors.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     for (;;) {
-      RdKafka::ErrorCode err = consumer_->query_watermark_offsets(topic_, partition, &low, &high, timeout_ms);
+      RdKafka::ErrorCode err =
+          consumer_->query_watermark_offsets(topic_, partition, &low, &high, timeout_ms);
       if (err == RdKafka::ERR_NO_ERROR) return high;
-      const bool transient = err == RdKafka::ERR_NOT_LEADER_FOR_PARTITION || err == RdKafka::ERR_LEADER_NOT_AVAILABLE ||
-                             err == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART || err == RdKafka::ERR__TRANSPORT ||
-                             err == RdKafka::ERR__TIMED_OUT;
+      const bool transient = err == RdKafka::ERR_NOT_LEADER_FOR_PARTITION ||
+                             err == RdKafka::ERR_LEADER_NOT_AVAILABLE ||
+                             err == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART ||
+                             err == RdKafka::ERR__TRANSPORT || err == RdKafka::ERR__TIMED_OUT;
       if (!transient || std::chrono::steady_clock::now() >= deadline) {
         return Unavailable("watermarks: " + RdKafka::err2str(err));
       }
@@ -228,7 +237,8 @@ int32_t Murmur2(std::string_view data) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
   const uint32_t length4 = length / 4;
   for (uint32_t i = 0; i < length4; ++i) {
-    uint32_t k = static_cast<uint32_t>(bytes[i * 4]) | (static_cast<uint32_t>(bytes[i * 4 + 1]) << 8) |
+    uint32_t k = static_cast<uint32_t>(bytes[i * 4]) |
+                 (static_cast<uint32_t>(bytes[i * 4 + 1]) << 8) |
                  (static_cast<uint32_t>(bytes[i * 4 + 2]) << 16) |
                  (static_cast<uint32_t>(bytes[i * 4 + 3]) << 24);
     k *= m;
@@ -278,13 +288,14 @@ Result<int32_t> EnsureTopic(const LogOptions& options) {
   }
   std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> client(rk, &rd_kafka_destroy);
 
-  rd_kafka_NewTopic_t* topic = rd_kafka_NewTopic_new(options.topic.c_str(), options.partitions,
-                                                     options.replication_factor, errstr, sizeof errstr);
+  rd_kafka_NewTopic_t* topic = rd_kafka_NewTopic_new(
+      options.topic.c_str(), options.partitions, options.replication_factor, errstr, sizeof errstr);
   if (topic == nullptr) return Error::InvalidArgument("topic", errstr);
   // Retention forever: the topic is the system of record.
   rd_kafka_NewTopic_set_config(topic, "retention.ms", "-1");
   rd_kafka_NewTopic_set_config(topic, "cleanup.policy", "delete");
-  if (options.replication_factor > 1) rd_kafka_NewTopic_set_config(topic, "min.insync.replicas", "2");
+  if (options.replication_factor > 1)
+    rd_kafka_NewTopic_set_config(topic, "min.insync.replicas", "2");
   rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
   rd_kafka_AdminOptions_t* admin = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_operation_timeout(admin, 30000, errstr, sizeof errstr);

@@ -1,12 +1,12 @@
 #pragma once
 
+#include "services/domain/error.h"
+
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include "services/domain/error.h"
 
 namespace collections::kafka {
 
@@ -64,7 +64,8 @@ class TransactionalProducer {
   // Appends `records` to `partition` in one transaction and commits. Returns each record's
   // offset, only after the commit succeeded. On failure nothing of the batch is visible to
   // read_committed consumers; `fatal()` then says whether the producer may be used again.
-  virtual Result<std::vector<int64_t>> Append(int32_t partition, const std::vector<Record>& records) = 0;
+  virtual Result<std::vector<int64_t>> Append(int32_t partition,
+                                              const std::vector<Record>& records) = 0;
 
   // True after a fatal error (fenced by a newer owner, or unknown state): stop using it.
   virtual bool fatal() const = 0;

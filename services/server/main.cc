@@ -1,16 +1,16 @@
 // collections-server: the collections case service (command and query side in one process).
+#include "services/common/flags.h"
+#include "services/common/log.h"
+#include "services/server/server_app.h"
+
+#include "absl/strings/str_split.h"
+
 #include <algorithm>
 #include <csignal>
 #include <map>
 #include <set>
-#include <vector>
-
-#include "absl/strings/str_split.h"
 #include <thread>
-
-#include "services/common/flags.h"
-#include "services/common/log.h"
-#include "services/server/server_app.h"
+#include <vector>
 
 namespace {
 
@@ -42,9 +42,12 @@ int main(int argc, char** argv) {
   flags.Add("tick-interval-ms", &options.writer.tick_interval_ms,
             "how often writers look for time-driven events (promises broken, aging ...)");
   auto& domain = options.writer.domain;
-  flags.Add("promise-grace-days", &domain.promise_grace_days, "days after a promise's due date before it breaks");
-  flags.Add("plan-grace-days", &domain.plan_grace_days, "days after an instalment's due date before it is missed");
-  flags.Add("plan-missed-to-default", &domain.plan_missed_to_default, "missed instalments that default a plan");
+  flags.Add("promise-grace-days", &domain.promise_grace_days,
+            "days after a promise's due date before it breaks");
+  flags.Add("plan-grace-days", &domain.plan_grace_days,
+            "days after an instalment's due date before it is missed");
+  flags.Add("plan-missed-to-default", &domain.plan_missed_to_default,
+            "missed instalments that default a plan");
   int small_balance = static_cast<int>(domain.small_balance_threshold_minor);
   flags.Add("small-balance-threshold-minor", &small_balance,
             "small-balance write-offs above this (minor units) need a supervisor");
@@ -52,7 +55,8 @@ int main(int argc, char** argv) {
   flags.Add("min-settlement-basis-points", &min_settlement,
             "settlements below this share of the balance (6000 = 60%) need a supervisor");
   std::string allocation = "principal,interest,fees,costs";
-  flags.Add("allocation-order", &allocation, "order payments are applied to the balance components");
+  flags.Add("allocation-order", &allocation,
+            "order payments are applied to the balance components");
   std::string policy_path;
   flags.Add("policy", &policy_path,
             "compliance policy file (protobuf text, e.g. deploy/policy/federal-2025.textproto); "
@@ -80,16 +84,20 @@ int main(int argc, char** argv) {
   domain.small_balance_threshold_minor = small_balance;
   domain.min_settlement_basis_points = min_settlement;
   {
-    std::map<std::string, collections::Component> names = {{"principal", collections::Component::kPrincipal},
-                                                            {"interest", collections::Component::kInterest},
-                                                            {"fees", collections::Component::kFees},
-                                                            {"costs", collections::Component::kCosts}};
+    std::map<std::string, collections::Component> names = {
+        {"principal", collections::Component::kPrincipal},
+        {"interest", collections::Component::kInterest},
+        {"fees", collections::Component::kFees},
+        {"costs", collections::Component::kCosts}};
     std::vector<std::string> parts = absl::StrSplit(allocation, ',');
     std::set<std::string> seen(parts.begin(), parts.end());
     if (parts.size() != 4 || seen.size() != 4 ||
-        std::any_of(parts.begin(), parts.end(), [&](const std::string& p) { return !names.count(p); })) {
-      std::fprintf(stderr, "collections-server: --allocation-order must name principal, interest, fees and costs "
-                           "once each, e.g. costs,fees,interest,principal\n");
+        std::any_of(parts.begin(), parts.end(),
+                    [&](const std::string& p) { return !names.count(p); })) {
+      std::fprintf(
+          stderr,
+          "collections-server: --allocation-order must name principal, interest, fees and costs "
+          "once each, e.g. costs,fees,interest,principal\n");
       return 2;
     }
     for (size_t i = 0; i < 4; ++i) domain.allocation_order[i] = names[parts[i]];
@@ -109,7 +117,8 @@ int main(int argc, char** argv) {
   }
   // Serve until a signal arrives; the gRPC server runs on its own threads.
   while (g_stop_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  collections::LogInfo("server", "signal ", static_cast<int>(g_stop_signal), " received, shutting down");
+  collections::LogInfo("server", "signal ", static_cast<int>(g_stop_signal),
+                       " received, shutting down");
   app.Shutdown();
   return 0;
 }

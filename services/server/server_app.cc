@@ -1,15 +1,16 @@
 #include "services/server/server_app.h"
 
+#include "services/common/log.h"
+
+#include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.pb.h"
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
 #include <filesystem>
-
-#include "absl/strings/str_cat.h"
-#include "grpc/health/v1/health.pb.h"
-#include "services/common/log.h"
 
 namespace collections {
 
@@ -32,25 +33,29 @@ Status ServerApp::Start() {
   auto store = ProjectionStore::Open(options_.db_path);
   if (!store) return store.error();
   store_ = std::move(store.value());
-  projector_ = std::make_unique<AccountProjector>(options_.log, *store_, router_->partitions(),
-                                           options_.writer.transactional_id_prefix + "-projector");
+  projector_ =
+      std::make_unique<AccountProjector>(options_.log, *store_, router_->partitions(),
+                                         options_.writer.transactional_id_prefix + "-projector");
   if (auto e = projector_->Start()) return e;
   // The reporting projection: its own store, consumer and offsets, rebuilt with the others.
   if (options_.reporting.close_days < 0) {
-    return Error::InvalidArgument("reporting-close-days", "--reporting-close-days must not be negative");
+    return Error::InvalidArgument("reporting-close-days",
+                                  "--reporting-close-days must not be negative");
   }
   if (options_.rebuild_projection) {
-    LogInfo("server", "deleting reporting projection ", reporting_db_path(), " to rebuild it from offset 0");
+    LogInfo("server", "deleting reporting projection ", reporting_db_path(),
+            " to rebuild it from offset 0");
     if (auto e = reporting::ReportingStore::Destroy(reporting_db_path())) return e;
   }
   auto reporting_store = reporting::ReportingStore::Open(reporting_db_path());
   if (!reporting_store) return reporting_store.error();
   reporting_store_ = std::move(reporting_store.value());
   reporting_projector_ = std::make_unique<reporting::ReportingProjector>(
-      options_.log, *reporting_store_, router_->partitions(), options_.writer.transactional_id_prefix + "-reporting");
+      options_.log, *reporting_store_, router_->partitions(),
+      options_.writer.transactional_id_prefix + "-reporting");
   if (auto e = reporting_projector_->Start()) return e;
-  reporting_service_ = std::make_unique<reporting::ReportingService>(*reporting_store_, *reporting_projector_, clock_,
-                                                                     options_.reporting);
+  reporting_service_ = std::make_unique<reporting::ReportingService>(
+      *reporting_store_, *reporting_projector_, clock_, options_.reporting);
   // Reads the log itself (not the projection): the audit answers for the system of record.
   compliance_service_ = std::make_unique<ComplianceService>(options_.log, router_->partitions());
 
@@ -75,12 +80,14 @@ Status ServerApp::Start() {
   }
   server_->GetHealthCheckService()->SetServingStatus(true);
   LogInfo("server", "collections case service listening on ", address(), " (topic ",
-          options_.log.topic, " at ", options_.log.bootstrap, ", projection ", options_.db_path, ")");
+          options_.log.topic, " at ", options_.log.bootstrap, ", projection ", options_.db_path,
+          ")");
   return std::nullopt;
 }
 
 std::string ServerApp::reporting_db_path() const {
-  return options_.reporting_db_path.empty() ? options_.db_path + "-reporting" : options_.reporting_db_path;
+  return options_.reporting_db_path.empty() ? options_.db_path + "-reporting"
+                                            : options_.reporting_db_path;
 }
 
 std::string ServerApp::address() const {

@@ -1,10 +1,5 @@
 #pragma once
 
-#include <grpcpp/server.h>
-
-#include <memory>
-#include <string>
-
 #include "projections/compliance/compliance_service.h"
 #include "projections/projector/projector.h"
 #include "projections/query/case_query_service.h"
@@ -15,6 +10,11 @@
 #include "services/api/case_command_service.h"
 #include "services/domain/clock.h"
 #include "services/writer/writer.h"
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <string>
 
 namespace collections {
 

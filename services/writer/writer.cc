@@ -1,14 +1,15 @@
 #include "services/writer/writer.h"
 
-#include <chrono>
-
-#include "absl/strings/str_cat.h"
 #include "services/common/log.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/compliance_gate.h"
 #include "services/domain/hashing.h"
 #include "services/domain/internal.h"
+
+#include "absl/strings/str_cat.h"
 #include "collections/v1/events.pb.h"
+
+#include <chrono>
 
 namespace collections {
 namespace {
@@ -29,8 +30,8 @@ kafka::Record ToRecord(const v1::EventEnvelope& e, const std::string& source) {
   kafka::Record r;
   r.key = e.account_id();
   r.value = CanonicalBytes(e);
-  absl::Time recorded = absl::FromUnixSeconds(e.recorded_at().seconds()) +
-                        absl::Nanoseconds(e.recorded_at().nanos());
+  absl::Time recorded =
+      absl::FromUnixSeconds(e.recorded_at().seconds()) + absl::Nanoseconds(e.recorded_at().nanos());
   r.timestamp_ms = absl::ToUnixMillis(recorded);
   // CloudEvents Kafka protocol binding, binary content mode.
   r.headers = {
@@ -78,11 +79,16 @@ void PartitionWriter::Stop() {
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mutex_);
-  Error stopping{Errc::kUnavailable, "SHUTTING_DOWN",
-                 "the service is shutting down; retry with the same command_id", {}, {}};
+  Error stopping{Errc::kUnavailable,
+                 "SHUTTING_DOWN",
+                 "the service is shutting down; retry with the same command_id",
+                 {},
+                 {}};
   for (auto& p : queue_) {
-    if (p.tick) p.tick_done.set_value(stopping);
-    else p.done.set_value(stopping);
+    if (p.tick)
+      p.tick_done.set_value(stopping);
+    else
+      p.done.set_value(stopping);
   }
   queue_.clear();
 }
@@ -103,10 +109,12 @@ Status PartitionWriter::Restore() {
     for (const auto& r : records.value()) {
       v1::EventEnvelope event;
       if (!event.ParseFromString(r.value)) {
-        return Error{Errc::kInternal, "UNREADABLE_EVENT",
+        return Error{Errc::kInternal,
+                     "UNREADABLE_EVENT",
                      absl::StrCat("partition ", partition_, " offset ", r.offset,
                                   " is not a collections.v1.EventEnvelope"),
-                     {}, {}};
+                     {},
+                     {}};
       }
       ApplyCommitted(event, r.offset);
       ++restored_events_;
@@ -118,9 +126,11 @@ Status PartitionWriter::Restore() {
       next_progress = absl::Now() + absl::Seconds(5);
     }
     if (absl::Now() > give_up) {
-      return Error{Errc::kUnavailable, "RESTORE_TIMEOUT",
+      return Error{Errc::kUnavailable,
+                   "RESTORE_TIMEOUT",
                    absl::StrCat("partition ", partition_, " did not reach the log end in 10 min"),
-                   {}, {}};
+                   {},
+                   {}};
     }
   }
   restored_accounts_ = static_cast<int64_t>(accounts_.size());
@@ -141,7 +151,8 @@ void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t off
   record.reply.mutable_position()->set_offset(offset);
   record.reply.add_event_ids(event.event_id());
   if (event.has_decision()) *record.reply.mutable_decision() = event.decision();
-  if (event.has_contact_blocked()) record.refusal = BlockedError(event.account_id(), event.decision());
+  if (event.has_contact_blocked())
+    record.refusal = BlockedError(event.account_id(), event.decision());
 }
 
 std::future<Result<v1::CommandReply>> PartitionWriter::Submit(Command command, bool dry_run) {
@@ -152,10 +163,13 @@ std::future<Result<v1::CommandReply>> PartitionWriter::Submit(Command command, b
   {
     std::lock_guard lock(mutex_);
     if (stopping_ || !failed_.empty()) {
-      p.done.set_value(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE",
-                             stopping_ ? "the service is shutting down; retry with the same command_id"
-                                       : "the writer of this partition stopped: " + failed_,
-                             {}, {}});
+      p.done.set_value(Error{Errc::kUnavailable,
+                             "WRITER_UNAVAILABLE",
+                             stopping_
+                                 ? "the service is shutting down; retry with the same command_id"
+                                 : "the writer of this partition stopped: " + failed_,
+                             {},
+                             {}});
       return future;
     }
     queue_.push_back(std::move(p));
@@ -222,8 +236,10 @@ void PartitionWriter::Run() {
       failed_ = "the Kafka producer failed fatally (fenced by a newer owner?); restart the service";
       LogError(absl::StrCat("writer[", partition_, "]"), failed_);
       for (auto& p : queue_) {
-        if (p.tick) p.tick_done.set_value(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", failed_, {}, {}});
-        else p.done.set_value(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", failed_, {}, {}});
+        if (p.tick)
+          p.tick_done.set_value(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", failed_, {}, {}});
+        else
+          p.done.set_value(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", failed_, {}, {}});
       }
       queue_.clear();
       return;
@@ -254,8 +270,9 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
   };
   // Numbers, stamps, chains and stages `events` for `account_id`; returns their record indexes.
   auto stage = [&](const std::string& account_id, std::vector<v1::EventEnvelope>& events,
-                   const std::string& command_id, const v1::Actor& actor, const std::string& correlation_id,
-                   absl::Time occurred_at, const std::string& fingerprint) {
+                   const std::string& command_id, const v1::Actor& actor,
+                   const std::string& correlation_id, absl::Time occurred_at,
+                   const std::string& fingerprint) {
     const v1::Account* state = state_of(account_id);
     v1::Account next = state == nullptr ? v1::Account() : *state;
     std::vector<size_t> indexes;
@@ -303,7 +320,8 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
   for (const auto& p : batch) tick_requested = tick_requested || p.tick;
   if (tick_requested) {
     std::vector<std::string> due_accounts;
-    for (auto it = due_.begin(); it != due_.end() && it->first <= now; ++it) due_accounts.push_back(it->second);
+    for (auto it = due_.begin(); it != due_.end() && it->first <= now; ++it)
+      due_accounts.push_back(it->second);
     for (const auto& id : due_accounts) catch_up(id);
   }
 
@@ -320,8 +338,9 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
     auto reused = [&](const std::string& fingerprint) -> bool {
       if (fingerprint == p.fingerprint) return false;
       p.done.set_value(Error{Errc::kAlreadyExists, "COMMAND_ID_REUSED",
-                             "command_id " + CommandId(p.command) + " was already used on account " +
-                                 account_id + " for a different request; use a new command_id",
+                             "command_id " + CommandId(p.command) +
+                                 " was already used on account " + account_id +
+                                 " for a different request; use a new command_id",
                              "command_id", CommandId(p.command)});
       return true;
     };
@@ -346,11 +365,11 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
     const v1::Account* state = state_of(account_id);
     const int64_t version = state == nullptr ? 0 : state->version();
     if (auto expected = ExpectedVersion(p.command); expected && *expected != version) {
-      p.done.set_value(Error{Errc::kAborted, "VERSION_MISMATCH",
-                             absl::StrCat("account ", account_id, " is at version ", version,
-                                          ", the command expected ", *expected,
-                                          "; read the account and decide again"),
-                             "expected_version", account_id});
+      p.done.set_value(Error{
+          Errc::kAborted, "VERSION_MISMATCH",
+          absl::StrCat("account ", account_id, " is at version ", version,
+                       ", the command expected ", *expected, "; read the account and decide again"),
+          "expected_version", account_id});
       continue;
     }
     auto decided = Decide(state, p.command, now, options_.domain);
@@ -360,7 +379,8 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
     }
     // Compliance: every rule judged before anything is appended.
     GateDecision gate;
-    if (state != nullptr) gate = Gate(*state, p.command, OccurredAt(p.command, now), options_.policy);
+    if (state != nullptr)
+      gate = Gate(*state, p.command, OccurredAt(p.command, now), options_.policy);
     if (p.dry_run) {
       v1::CommandReply reply;
       reply.set_account_id(account_id);
@@ -375,8 +395,10 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
       v1::EventEnvelope blocked;
       auto* b = blocked.mutable_contact_blocked();
       b->set_command(CommandName(p.command));
-      b->set_command_type(std::visit([](const auto& r) { return r.GetDescriptor()->full_name(); }, p.command));
-      b->set_command_request(std::visit([](const auto& r) { return CanonicalBytes(r); }, p.command));
+      b->set_command_type(
+          std::visit([](const auto& r) { return r.GetDescriptor()->full_name(); }, p.command));
+      b->set_command_request(
+          std::visit([](const auto& r) { return CanonicalBytes(r); }, p.command));
       events.push_back(std::move(blocked));
       refusals[i] = BlockedError(account_id, gate.record);
     } else {
@@ -402,15 +424,17 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
   const absl::Time append_started = absl::Now();
   auto offsets = producer_->Append(partition_, records);
   Log(LogLevel::kDebug, "writer[" + std::to_string(partition_) + "]",
-      absl::StrCat("batch of ", batch.size(), " commands, ", records.size(), " events, appended in ",
-                   absl::FormatDuration(absl::Now() - append_started)));
+      absl::StrCat("batch of ", batch.size(), " commands, ", records.size(),
+                   " events, appended in ", absl::FormatDuration(absl::Now() - append_started)));
   if (!offsets) {
     LogError(absl::StrCat("writer[", partition_, "]"), "append of ", records.size(),
              " events failed: ", offsets.error().message);
-    Error e{Errc::kUnavailable, "APPEND_FAILED",
+    Error e{Errc::kUnavailable,
+            "APPEND_FAILED",
             "the event log did not accept the command (" + offsets.error().message +
                 "); nothing was recorded, retry with the same command_id",
-            {}, {}};
+            {},
+            {}};
     for (size_t i = 0; i < batch.size(); ++i) {
       if (!batch[i].tick && (!record_indexes[i].empty() || same_as[i])) batch[i].done.set_value(e);
     }
@@ -481,16 +505,19 @@ int64_t CommandRouter::restored_events() const {
   return n;
 }
 
-Result<v1::CommandReply> CommandRouter::Execute(Command command, absl::Time deadline, bool dry_run) {
+Result<v1::CommandReply> CommandRouter::Execute(Command command, absl::Time deadline,
+                                                bool dry_run) {
   if (auto e = ValidateRequest(command)) return *e;
   int32_t p = kafka::PartitionFor(AccountId(command), partitions());
   auto future = writers_[p]->Submit(std::move(command), dry_run);
   auto wait = std::chrono::nanoseconds(absl::ToInt64Nanoseconds(deadline - absl::Now()));
   if (future.wait_for(wait) != std::future_status::ready) {
-    return Error{Errc::kDeadlineExceeded, "DEADLINE_EXCEEDED",
+    return Error{Errc::kDeadlineExceeded,
+                 "DEADLINE_EXCEEDED",
                  "the command was not committed before the call deadline; it may still be. Retry "
                  "with the same command_id to learn the outcome",
-                 {}, {}};
+                 {},
+                 {}};
   }
   return future.get();
 }

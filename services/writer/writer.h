@@ -1,5 +1,17 @@
 #pragma once
 
+#include "services/compliance/policy.h"
+#include "services/domain/clock.h"
+#include "services/domain/command.h"
+#include "services/domain/error.h"
+#include "services/domain/settings.h"
+#include "services/kafka/kafka.h"
+
+#include "collections/v1/account.pb.h"
+#include "collections/v1/case_service.pb.h"
+#include "collections/v1/events.pb.h"
+#include "collections/v1/policy.pb.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -12,17 +24,6 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
-
-#include "collections/v1/account.pb.h"
-#include "collections/v1/case_service.pb.h"
-#include "collections/v1/events.pb.h"
-#include "collections/v1/policy.pb.h"
-#include "services/compliance/policy.h"
-#include "services/domain/clock.h"
-#include "services/domain/command.h"
-#include "services/domain/error.h"
-#include "services/domain/settings.h"
-#include "services/kafka/kafka.h"
 
 namespace collections {
 
@@ -62,7 +63,8 @@ struct WriterOptions {
 // and joins the thread.
 class PartitionWriter {
  public:
-  PartitionWriter(kafka::LogOptions log, WriterOptions options, int32_t partition, const Clock& clock);
+  PartitionWriter(kafka::LogOptions log, WriterOptions options, int32_t partition,
+                  const Clock& clock);
   ~PartitionWriter();
   PartitionWriter(const PartitionWriter&) = delete;
   PartitionWriter& operator=(const PartitionWriter&) = delete;
@@ -125,9 +127,9 @@ class PartitionWriter {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Pending> queue_;   // guarded by mutex_
-  bool stopping_ = false;       // guarded by mutex_
-  std::string failed_;          // guarded by mutex_: why the writer stopped serving, if it did
+  std::deque<Pending> queue_;  // guarded by mutex_
+  bool stopping_ = false;      // guarded by mutex_
+  std::string failed_;         // guarded by mutex_: why the writer stopped serving, if it did
   std::thread thread_;
 };
 

@@ -3,11 +3,13 @@
 // A service on a test clock (ManualClock), with a way to send any command and to move time.
 // Shared by the end-to-end tests that need business time under control.
 
-#include <string>
-
-#include "absl/time/civil_time.h"
 #include "services/domain/internal.h"
 #include "tests/support/harness.h"
+
+#include "absl/time/civil_time.h"
+
+#include <boost/test/unit_test.hpp>
+#include <string>
 
 namespace collections::testing {
 
@@ -38,8 +40,10 @@ struct ClockedService {
   int counter = 0;
 
   template <typename Request>
-  grpc::Status Send(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, v1::CommandReply*),
-                    Request r, const std::string& account = "ACC-1", const std::string& role = "collector") {
+  grpc::Status Send(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                                 v1::CommandReply*),
+                    Request r, const std::string& account = "ACC-1",
+                    const std::string& role = "collector") {
     r.set_account_id(account);
     if (r.command_id().empty()) r.set_command_id("cmd-" + std::to_string(++counter));
     r.mutable_actor()->set_id(role + "-1");
@@ -49,8 +53,9 @@ struct ClockedService {
     return (service.commands().*method)(&ctx, r, &last);
   }
   template <typename Request>
-  void Must(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, v1::CommandReply*), Request r,
-            const std::string& account = "ACC-1", const std::string& role = "collector") {
+  void Must(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, v1::CommandReply*),
+            Request r, const std::string& account = "ACC-1",
+            const std::string& role = "collector") {
     auto s = Send(method, std::move(r), account, role);
     BOOST_REQUIRE_MESSAGE(s.ok(), Request::descriptor()->name() << ": " << s.error_message());
   }
@@ -66,7 +71,8 @@ struct ClockedService {
     auto n = service.app().router().Tick();
     BOOST_REQUIRE(n.ok());
     for (const auto& e : ReadTopic(service.options().log.topic)) {
-      BOOST_REQUIRE(service.app().projector().WaitForPosition(e.partition, e.offset, absl::Now() + absl::Seconds(20)));
+      BOOST_REQUIRE(service.app().projector().WaitForPosition(e.partition, e.offset,
+                                                              absl::Now() + absl::Seconds(20)));
     }
   }
 };

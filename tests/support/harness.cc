@@ -1,16 +1,17 @@
 #include "tests/support/harness.h"
 
-#include <cstdlib>
-#include <algorithm>
-#include <random>
-#include <set>
-#include <stdexcept>
-#include <tuple>
+#include "services/kafka/kafka.h"
 
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "services/kafka/kafka.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <tuple>
 
 namespace collections::testing {
 
@@ -161,7 +162,8 @@ v1::PostPaymentRequest PostPayment(const std::string& account_id, const std::str
   return r;
 }
 
-v1::ReversePaymentRequest ReversePayment(const std::string& account_id, const std::string& command_id,
+v1::ReversePaymentRequest ReversePayment(const std::string& account_id,
+                                         const std::string& command_id,
                                          const std::string& payment_id) {
   v1::ReversePaymentRequest r;
   Fill(r, account_id, command_id);
@@ -170,10 +172,12 @@ v1::ReversePaymentRequest ReversePayment(const std::string& account_id, const st
   return r;
 }
 
-grpc::Status Call(v1::CaseCommandService::Stub& stub, const v1::OpenCaseRequest& r, v1::CommandReply* out) {
+grpc::Status Call(v1::CaseCommandService::Stub& stub, const v1::OpenCaseRequest& r,
+                  v1::CommandReply* out) {
   return stub.OpenCase(Context().get(), r, out);
 }
-grpc::Status Call(v1::CaseCommandService::Stub& stub, const v1::PostPaymentRequest& r, v1::CommandReply* out) {
+grpc::Status Call(v1::CaseCommandService::Stub& stub, const v1::PostPaymentRequest& r,
+                  v1::CommandReply* out) {
   return stub.PostPayment(Context().get(), r, out);
 }
 grpc::Status Call(v1::CaseCommandService::Stub& stub, const v1::ReversePaymentRequest& r,
@@ -193,7 +197,8 @@ std::string BadRequestField(const grpc::Status& status) {
   google::rpc::Status details = Details(status);
   for (const auto& any : details.details()) {
     google::rpc::BadRequest bad;
-    if (any.UnpackTo(&bad) && bad.field_violations_size() > 0) return bad.field_violations(0).field();
+    if (any.UnpackTo(&bad) && bad.field_violations_size() > 0)
+      return bad.field_violations(0).field();
   }
   return "";
 }

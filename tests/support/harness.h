@@ -4,6 +4,12 @@
 // started by tests/run.sh), a unique topic per test, a real ServerApp with its gRPC server on
 // a free port and its RocksDB in a temporary directory.
 
+#include "services/domain/clock.h"
+#include "services/server/server_app.h"
+
+#include "collections/v1/case_service.grpc.pb.h"
+#include "collections/v1/events.pb.h"
+
 #include <grpcpp/grpcpp.h>
 
 #include <filesystem>
@@ -11,11 +17,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include "collections/v1/case_service.grpc.pb.h"
-#include "collections/v1/events.pb.h"
-#include "services/domain/clock.h"
-#include "services/server/server_app.h"
 
 namespace collections::testing {
 
@@ -75,13 +76,17 @@ v1::OpenCaseRequest OpenCase(const std::string& account_id, const std::string& c
                              int64_t principal_minor = 100000);
 v1::PostPaymentRequest PostPayment(const std::string& account_id, const std::string& command_id,
                                    const std::string& payment_id, int64_t amount_minor);
-v1::ReversePaymentRequest ReversePayment(const std::string& account_id, const std::string& command_id,
+v1::ReversePaymentRequest ReversePayment(const std::string& account_id,
+                                         const std::string& command_id,
                                          const std::string& payment_id);
 
 // Calls with a 20 s deadline.
-grpc::Status Call(v1::CaseCommandService::Stub& stub, const v1::OpenCaseRequest& r, v1::CommandReply* out);
-grpc::Status Call(v1::CaseCommandService::Stub& stub, const v1::PostPaymentRequest& r, v1::CommandReply* out);
-grpc::Status Call(v1::CaseCommandService::Stub& stub, const v1::ReversePaymentRequest& r, v1::CommandReply* out);
+grpc::Status Call(v1::CaseCommandService::Stub& stub, const v1::OpenCaseRequest& r,
+                  v1::CommandReply* out);
+grpc::Status Call(v1::CaseCommandService::Stub& stub, const v1::PostPaymentRequest& r,
+                  v1::CommandReply* out);
+grpc::Status Call(v1::CaseCommandService::Stub& stub, const v1::ReversePaymentRequest& r,
+                  v1::CommandReply* out);
 grpc::Status GetAccount(v1::CaseQueryService::Stub& stub, const std::string& account_id,
                         const v1::LogPosition* min_position, v1::Account* out);
 

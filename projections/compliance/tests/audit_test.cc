@@ -2,12 +2,14 @@
 // of tampering an examiner cares about (edit, removal, reordering, garbage) is named by account
 // and sequence; replay gives the states Evolve gives, cut by business and system time.
 #define BOOST_TEST_MODULE compliance_audit
-#include <boost/test/unit_test.hpp>
-
-#include "absl/time/time.h"
 #include "projections/compliance/audit.h"
+
 #include "services/domain/case_aggregate.h"
 #include "services/domain/hashing.h"
+
+#include "absl/time/time.h"
+
+#include <boost/test/unit_test.hpp>
 
 namespace collections::compliance {
 namespace {
@@ -263,7 +265,8 @@ BOOST_AUTO_TEST_CASE(csv_rows_match_the_header_and_quote_commas) {
   auto plain = CsvRow(ToAuditEntry(h.Records()[0]));
   auto columns = [](const std::string& line) { return std::count(line.begin(), line.end(), ','); };
   BOOST_TEST(columns(plain) == columns(CsvHeader()));
-  BOOST_TEST(plain.rfind("ACC-CSV,1,evt-ACC-CSV-1,collections.v1.CaseOpened,2025-10-20T22:40:00Z,", 0) == 0u);
+  BOOST_TEST(plain.rfind("ACC-CSV,1,evt-ACC-CSV-1,collections.v1.CaseOpened,2025-10-20T22:40:00Z,",
+                         0) == 0u);
 }
 
 }  // namespace

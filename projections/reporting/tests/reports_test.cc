@@ -1,13 +1,15 @@
 // The reporting core on hand-built histories: what each event contributes, and each report's
 // figures computed by hand in the comments.
 #define BOOST_TEST_MODULE reporting_reports
-#include <boost/test/unit_test.hpp>
+#include "projections/reporting/reports.h"
 
-#include "absl/time/civil_time.h"
 #include "projections/reporting/facts.h"
 #include "projections/reporting/report_csv.h"
-#include "projections/reporting/reports.h"
 #include "services/domain/internal.h"
+
+#include "absl/time/civil_time.h"
+
+#include <boost/test/unit_test.hpp>
 
 namespace collections::reporting {
 namespace {
@@ -34,8 +36,9 @@ struct F {
   int64_t amount = 0, change = 0;
 };
 
-v1::ReportFact Fact(const F& f, const std::string& currency = "USD", const std::string& creditor = "Acme",
-                    const std::string& queue = "early", const std::string& assignee = "c1") {
+v1::ReportFact Fact(const F& f, const std::string& currency = "USD",
+                    const std::string& creditor = "Acme", const std::string& queue = "early",
+                    const std::string& assignee = "c1") {
   v1::ReportFact out;
   out.set_account_id(f.account);
   out.set_sequence(f.seq);
@@ -51,11 +54,11 @@ v1::ReportFact Fact(const F& f, const std::string& currency = "USD", const std::
   return out;
 }
 
-v1::ReportFact Placement(const std::string& account, absl::CivilDay day, int64_t amount, absl::CivilDay due,
-                         const std::string& currency = "USD", const std::string& creditor = "Acme",
-                         const std::string& queue = "early") {
-  v1::ReportFact f = Fact({account, 1, v1::REPORT_FACT_KIND_PLACEMENT, day, day, amount, amount}, currency, creditor,
-                          queue);
+v1::ReportFact Placement(const std::string& account, absl::CivilDay day, int64_t amount,
+                         absl::CivilDay due, const std::string& currency = "USD",
+                         const std::string& creditor = "Acme", const std::string& queue = "early") {
+  v1::ReportFact f = Fact({account, 1, v1::REPORT_FACT_KIND_PLACEMENT, day, day, amount, amount},
+                          currency, creditor, queue);
   *f.mutable_due_date() = ToDate(due);
   return f;
 }
@@ -76,8 +79,8 @@ BOOST_AUTO_TEST_CASE(events_become_facts_in_the_account_zone) {
   *o->mutable_due_date() = Date(2025, 9, 1);
   // 2025-10-01 02:00 UTC is 2025-09-30 21:00 in Chicago (CDT, UTC-5): the business date is
   // the consumer's, not UTC's.
-  open.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(absl::FromCivil(absl::CivilHour(2025, 10, 1, 2),
-                                                                             absl::UTCTimeZone())));
+  open.mutable_occurred_at()->set_seconds(
+      absl::ToUnixSeconds(absl::FromCivil(absl::CivilHour(2025, 10, 1, 2), absl::UTCTimeZone())));
   *open.mutable_recorded_at() = At(2025, 10, 1, 9);
   auto placed = ApplyEvent(brief, open);
   BOOST_REQUIRE(placed);
@@ -204,7 +207,7 @@ BOOST_AUTO_TEST_CASE(aging_as_of_a_date_recomputes_days_past_due) {
   BOOST_TEST(r.rows(3).balance_minor() == 30000);
   BOOST_REQUIRE_EQUAL(r.totals_size(), 2);
   BOOST_TEST(r.totals(1).currency() == "USD");
-  BOOST_TEST(r.totals(1).account_count() == 3);     // A, B, C
+  BOOST_TEST(r.totals(1).account_count() == 3);       // A, B, C
   BOOST_TEST(r.totals(1).balance_minor() == 140000);  // 60000 + 50000 + 30000
   BOOST_REQUIRE_EQUAL(r.accounts_size(), 4);
   BOOST_TEST(r.accounts(0).account_id() == "A");
@@ -261,7 +264,7 @@ BOOST_AUTO_TEST_CASE(activity_counts_promises_contacts_disputes_and_blocks) {
   BOOST_REQUIRE_EQUAL(r.groups_size(), 2);
   const auto& c1 = r.groups(0);
   BOOST_TEST(c1.assignee() == "c1");
-  BOOST_TEST(c1.money_size() == 0);  // no money moved
+  BOOST_TEST(c1.money_size() == 0);                            // no money moved
   BOOST_TEST(c1.promises().kept_rate_basis_points() == 6667);  // 2 / 3 = 0.66666 -> 66.67%
   BOOST_REQUIRE_EQUAL(c1.contacts_size(), 1);
   BOOST_TEST(c1.contacts(0).right_party_contact_rate_basis_points() == 3333);  // 1 / 3
@@ -338,7 +341,8 @@ BOOST_AUTO_TEST_CASE(rounding_periods_and_csv) {
   BOOST_TEST(month.valid);
   BOOST_TEST(month.end == absl::CivilDay(2024, 2, 29));
   BOOST_TEST(!ResolvePeriod(v1::REPORT_PERIOD_MONTH, D(2024, 2, 2)).valid);
-  BOOST_TEST(ResolvePeriod(v1::REPORT_PERIOD_WEEK, D(2025, 12, 29)).end == absl::CivilDay(2026, 1, 4));
+  BOOST_TEST(ResolvePeriod(v1::REPORT_PERIOD_WEEK, D(2025, 12, 29)).end ==
+             absl::CivilDay(2026, 1, 4));
 
   v1::GetAgingReportResponse aging;
   *aging.mutable_as_of() = Date(2025, 10, 31);

@@ -1,9 +1,10 @@
 #define BOOST_TEST_MODULE error_mapping
-#include <boost/test/unit_test.hpp>
+#include "services/api/error_mapping.h"
 
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "services/api/error_mapping.h"
+
+#include <boost/test/unit_test.hpp>
 
 namespace collections {
 namespace {
@@ -26,7 +27,8 @@ BOOST_AUTO_TEST_CASE(every_domain_code_has_its_grpc_code) {
 }
 
 BOOST_AUTO_TEST_CASE(invalid_argument_names_the_field_in_bad_request) {
-  grpc::Status s = ToGrpcStatus(Error::InvalidArgument("amount.amount_minor", "must be greater than zero"));
+  grpc::Status s =
+      ToGrpcStatus(Error::InvalidArgument("amount.amount_minor", "must be greater than zero"));
   BOOST_TEST(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   BOOST_TEST(s.error_message() == "amount.amount_minor: must be greater than zero");
   auto d = Details(s);
@@ -51,7 +53,8 @@ BOOST_AUTO_TEST_CASE(failed_precondition_names_the_rule) {
 }
 
 BOOST_AUTO_TEST_CASE(not_found_carries_the_resource) {
-  grpc::Status s = ToGrpcStatus(Error{Errc::kNotFound, "ACCOUNT_NOT_FOUND", "no case", "", "ACC-9"});
+  grpc::Status s =
+      ToGrpcStatus(Error{Errc::kNotFound, "ACCOUNT_NOT_FOUND", "no case", "", "ACC-9"});
   BOOST_TEST(s.error_code() == grpc::StatusCode::NOT_FOUND);
   google::rpc::ResourceInfo resource;
   BOOST_REQUIRE(Details(s).details(1).UnpackTo(&resource));

@@ -1,10 +1,11 @@
 #define BOOST_TEST_MODULE compliance_engine
 #include "services/compliance/engine.h"
 
-#include <boost/test/unit_test.hpp>
+#include "services/compliance/policy.h"
 
 #include "absl/strings/str_cat.h"
-#include "services/compliance/policy.h"
+
+#include <boost/test/unit_test.hpp>
 
 // Tables of cases for the rules of COMPLIANCE.md: given facts and history, when an action at
 // an instant, then a decision. The eight worked scenarios come first, with their exact dates.

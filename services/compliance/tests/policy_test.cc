@@ -1,12 +1,12 @@
 #define BOOST_TEST_MODULE compliance_policy
 #include "services/compliance/policy.h"
 
+#include "google/protobuf/util/message_differencer.h"
+
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-
-#include "google/protobuf/util/message_differencer.h"
 
 namespace collections::compliance {
 namespace {

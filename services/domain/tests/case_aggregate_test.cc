@@ -1,9 +1,11 @@
 #define BOOST_TEST_MODULE case_aggregate
-#include <boost/test/unit_test.hpp>
+#include "services/domain/case_aggregate.h"
+
+#include "services/domain/hashing.h"
 
 #include "absl/time/civil_time.h"
-#include "services/domain/case_aggregate.h"
-#include "services/domain/hashing.h"
+
+#include <boost/test/unit_test.hpp>
 
 namespace collections {
 namespace {
@@ -104,7 +106,8 @@ struct Case {
   }
   void Must(const Command& command) {
     auto r = Run(command);
-    BOOST_REQUIRE_MESSAGE(r.ok(), CommandName(command) << ": " << (r.ok() ? "" : r.error().message));
+    BOOST_REQUIRE_MESSAGE(r.ok(), CommandName(command)
+                                      << ": " << (r.ok() ? "" : r.error().message));
   }
   Error Refused(const Command& command) {
     auto r = Run(command);
@@ -123,7 +126,8 @@ int Code(const Error& e) { return static_cast<int>(e.code); }
 
 std::vector<std::string> Types(const std::vector<v1::EventEnvelope>& events) {
   std::vector<std::string> out;
-  for (const auto& e : events) out.push_back(EventType(e).substr(std::string("collections.v1.").size()));
+  for (const auto& e : events)
+    out.push_back(EventType(e).substr(std::string("collections.v1.").size()));
   return out;
 }
 
@@ -158,15 +162,27 @@ BOOST_AUTO_TEST_CASE(open_case_rejects_each_bad_field_by_name) {
       {"space in account id", [](auto& r) { r.set_account_id("A 1"); }, "account_id"},
       {"no creditor", [](auto& r) { r.clear_creditor(); }, "creditor"},
       {"lower-case currency", [](auto& r) { r.set_currency("usd"); }, "currency"},
-      {"negative fees", [](auto& r) { r.mutable_balances()->set_fees_minor(-1); }, "balances.fees_minor"},
+      {"negative fees", [](auto& r) { r.mutable_balances()->set_fees_minor(-1); },
+       "balances.fees_minor"},
       {"zero balance", [](auto& r) { r.clear_balances(); }, "balances"},
-      {"30 February", [](auto& r) { r.mutable_due_date()->set_month(2); r.mutable_due_date()->set_day(30); }, "due_date"},
+      {"30 February",
+       [](auto& r) {
+         r.mutable_due_date()->set_month(2);
+         r.mutable_due_date()->set_day(30);
+       },
+       "due_date"},
       {"unknown zone", [](auto& r) { r.set_time_zone("America/Atlantis"); }, "time_zone"},
       {"bad state", [](auto& r) { r.set_jurisdiction("Mass"); }, "jurisdiction"},
-      {"phone not E.164", [](auto& r) { r.mutable_contact_points()->mutable_phones(0)->set_number("555-0100"); }, "contact_points.phones[0].number"},
-      {"phone without type", [](auto& r) { r.mutable_contact_points()->mutable_phones(0)->clear_type(); }, "contact_points.phones[0].type"},
-      {"bad e-mail", [](auto& r) { r.mutable_contact_points()->add_emails("nobody"); }, "contact_points.emails[0]"},
-      {"negative expected version", [](auto& r) { r.set_expected_version(-1); }, "expected_version"},
+      {"phone not E.164",
+       [](auto& r) { r.mutable_contact_points()->mutable_phones(0)->set_number("555-0100"); },
+       "contact_points.phones[0].number"},
+      {"phone without type",
+       [](auto& r) { r.mutable_contact_points()->mutable_phones(0)->clear_type(); },
+       "contact_points.phones[0].type"},
+      {"bad e-mail", [](auto& r) { r.mutable_contact_points()->add_emails("nobody"); },
+       "contact_points.emails[0]"},
+      {"negative expected version", [](auto& r) { r.set_expected_version(-1); },
+       "expected_version"},
   };
   for (const auto& fc : cases) {
     BOOST_TEST_CONTEXT(fc.name) {
@@ -193,7 +209,8 @@ BOOST_AUTO_TEST_CASE(payment_is_applied_oldest_component_first_by_default) {
 
 BOOST_AUTO_TEST_CASE(allocation_order_is_configurable) {
   Case c;
-  c.settings.allocation_order = {Component::kCosts, Component::kFees, Component::kInterest, Component::kPrincipal};
+  c.settings.allocation_order = {Component::kCosts, Component::kFees, Component::kInterest,
+                                 Component::kPrincipal};
   c.Must(OpenRequest());
   c.Must(Payment("P1", 4000));
   BOOST_TEST(c.account.balances().costs_minor() == 0);
@@ -257,8 +274,8 @@ BOOST_AUTO_TEST_CASE(effective_date_defaults_to_business_date_in_the_consumers_z
   Case c = Opened();
   auto r = Payment("P1", 100);
   // 2025-10-09T03:00Z is still 2025-10-08 in Chicago (UTC-5 in October).
-  r.mutable_occurred_at()->set_seconds(
-      absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(2025, 10, 9, 3, 0, 0), absl::UTCTimeZone())));
+  r.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(
+      absl::FromCivil(absl::CivilSecond(2025, 10, 9, 3, 0, 0), absl::UTCTimeZone())));
   c.Must(r);
   BOOST_TEST(c.account.last_payment().effective_date().day() == 8);
 }
@@ -280,7 +297,8 @@ BOOST_AUTO_TEST_CASE(promise_is_kept_when_the_amount_arrives) {
   c.Must(Promise("PR1", 5000, Date(2025, 10, 15)));
   BOOST_TEST(c.Refused(Promise("PR2", 100, Date(2025, 10, 20))).reason == "PROMISE_PENDING");
   c.Must(Payment("P1", 2000));
-  BOOST_TEST(c.account.promises(0).status() == v1::PROMISE_STATUS_PENDING);  // partial does not keep it
+  BOOST_TEST(c.account.promises(0).status() ==
+             v1::PROMISE_STATUS_PENDING);  // partial does not keep it
   auto events = c.Run(Payment("P2", 3000));
   BOOST_REQUIRE(events.ok());
   BOOST_TEST((Types(events.value()) == std::vector<std::string>{"PaymentPosted", "PromiseKept"}));
@@ -292,7 +310,7 @@ BOOST_AUTO_TEST_CASE(promise_is_kept_when_the_amount_arrives) {
 BOOST_AUTO_TEST_CASE(promise_breaks_at_local_midnight_after_due_date_plus_grace) {
   Case c = Opened();
   c.Must(Promise("PR1", 5000, Date(2025, 10, 15)));
-  c.Must(Payment("P1", 4999));  // partial: does not keep it
+  c.Must(Payment("P1", 4999));                                        // partial: does not keep it
   BOOST_TEST(c.AdvanceTo(Local(2025, 10, 18, 23, 59)).size() == 0u);  // grace 3 days: 16, 17, 18
   auto events = c.AdvanceTo(Local(2025, 10, 19, 0, 0));
   BOOST_REQUIRE(events.size() == 1u);
@@ -318,7 +336,8 @@ BOOST_AUTO_TEST_CASE(promise_can_be_cancelled_once) {
 
 // ---- payment plans ----
 
-v1::ProposePaymentPlanRequest Plan(const std::string& id, std::vector<std::pair<int64_t, v1::LocalDate>> terms) {
+v1::ProposePaymentPlanRequest Plan(const std::string& id,
+                                   std::vector<std::pair<int64_t, v1::LocalDate>> terms) {
   v1::ProposePaymentPlanRequest r;
   r.set_plan_id(id);
   for (auto& [amount, due] : terms) {
@@ -339,7 +358,9 @@ BOOST_AUTO_TEST_CASE(plan_due_dates_roll_past_weekends_and_federal_holidays) {
   Case c = Opened();
   // Saturday 2025-11-22 -> Monday 11-24; Thanksgiving Thursday 11-27 -> Friday 11-28;
   // Thursday 2025-12-25 (Christmas) -> Friday 12-26; a Tuesday stays.
-  c.Must(Plan("PL1", {{1000, Date(2025, 11, 22)}, {1000, Date(2025, 11, 27)}, {1000, Date(2025, 12, 25)},
+  c.Must(Plan("PL1", {{1000, Date(2025, 11, 22)},
+                      {1000, Date(2025, 11, 27)},
+                      {1000, Date(2025, 12, 25)},
                       {1000, Date(2025, 12, 30)}}));
   const auto& inst = c.account.plan().instalments();
   BOOST_TEST(inst[0].effective_due_date().day() == 24);
@@ -355,7 +376,8 @@ BOOST_AUTO_TEST_CASE(plan_lifecycle_active_then_completed) {
   BOOST_TEST(c.Refused(Plan("PL2", {{1, Date(2025, 10, 20)}})).reason == "PLAN_IN_PROGRESS");
   auto accepted = c.Run(Accept("PL1"));
   BOOST_REQUIRE(accepted.ok());
-  BOOST_TEST((Types(accepted.value()) == std::vector<std::string>{"PlanAccepted", "PlanActivated", "StatusChanged"}));
+  BOOST_TEST((Types(accepted.value()) ==
+              std::vector<std::string>{"PlanAccepted", "PlanActivated", "StatusChanged"}));
   BOOST_TEST(c.account.status() == v1::ACCOUNT_STATUS_IN_PAYMENT_PLAN);
   c.Must(Payment("P1", 3000));
   c.now = Local(2025, 11, 10);
@@ -374,14 +396,16 @@ BOOST_AUTO_TEST_CASE(missed_instalment_after_grace_defaults_the_plan) {
   c.Must(Payment("P1", 2999));
   BOOST_TEST(c.AdvanceTo(Local(2025, 10, 29, 23, 59)).size() == 0u);
   auto events = c.AdvanceTo(Local(2025, 10, 30, 0, 0));
-  BOOST_TEST((Types(events) == std::vector<std::string>{"InstalmentMissed", "PlanDefaulted", "StatusChanged"}));
+  BOOST_TEST((Types(events) ==
+              std::vector<std::string>{"InstalmentMissed", "PlanDefaulted", "StatusChanged"}));
   BOOST_TEST(c.account.plan().status() == v1::PLAN_STATUS_DEFAULTED);
   BOOST_TEST(c.account.status() == v1::ACCOUNT_STATUS_OPEN);
 }
 
 BOOST_AUTO_TEST_CASE(plan_defaults_after_the_configured_number_of_missed_instalments) {
   Case c = Opened();
-  auto plan = Plan("PL1", {{3000, Date(2025, 10, 24)}, {3000, Date(2025, 11, 24)}, {3000, Date(2025, 12, 24)}});
+  auto plan = Plan(
+      "PL1", {{3000, Date(2025, 10, 24)}, {3000, Date(2025, 11, 24)}, {3000, Date(2025, 12, 24)}});
   plan.set_missed_to_default(2);
   c.Must(plan);
   c.Must(Accept("PL1"));
@@ -408,8 +432,9 @@ v1::AgreeSettlementRequest Settle(int64_t amount, const std::string& role) {
   return r;
 }
 
-BOOST_AUTO_TEST_CASE(settlement_below_minimum_needs_a_supervisor_and_completion_writes_off_the_rest) {
-  Case c = Opened();  // 105000
+BOOST_AUTO_TEST_CASE(
+    settlement_below_minimum_needs_a_supervisor_and_completion_writes_off_the_rest) {
+  Case c = Opened();                                // 105000
   Error e = c.Refused(Settle(50000, "collector"));  // 47.6% < 60%
   BOOST_TEST(e.reason == "SUPERVISOR_APPROVAL_REQUIRED");
   BOOST_TEST(Code(e) == static_cast<int>(Errc::kFailedPrecondition));
@@ -417,8 +442,9 @@ BOOST_AUTO_TEST_CASE(settlement_below_minimum_needs_a_supervisor_and_completion_
   BOOST_TEST(c.account.settlement().percent_basis_points() == 4761);
   auto events = c.Run(Payment("P1", 50000));
   BOOST_REQUIRE(events.ok());
-  BOOST_TEST((Types(events.value()) ==
-              std::vector<std::string>{"PaymentPosted", "SettlementCompleted", "AgingBucketChanged", "StatusChanged"}));
+  BOOST_TEST(
+      (Types(events.value()) == std::vector<std::string>{"PaymentPosted", "SettlementCompleted",
+                                                         "AgingBucketChanged", "StatusChanged"}));
   BOOST_TEST(c.account.total_balance_minor() == 0);
   BOOST_TEST(c.account.written_off_minor() == 55000);
   BOOST_TEST(c.account.status() == v1::ACCOUNT_STATUS_SETTLED);
@@ -457,14 +483,17 @@ v1::PostAdjustmentRequest Adjust(const std::string& id, v1::AdjustmentKind kind,
   return r;
 }
 
-BOOST_AUTO_TEST_CASE(adjustments_move_the_balance_and_write_offs_above_threshold_need_a_supervisor) {
+BOOST_AUTO_TEST_CASE(
+    adjustments_move_the_balance_and_write_offs_above_threshold_need_a_supervisor) {
   Case c = Opened();
   c.Must(Adjust("A1", v1::ADJUSTMENT_KIND_INTEREST_ACCRUAL, 0, 700));
   BOOST_TEST(c.account.balances().interest_minor() == 3200);
-  BOOST_TEST(c.Refused(Adjust("A2", v1::ADJUSTMENT_KIND_INTEREST_ACCRUAL, 5, 700)).field == "amounts");
+  BOOST_TEST(c.Refused(Adjust("A2", v1::ADJUSTMENT_KIND_INTEREST_ACCRUAL, 5, 700)).field ==
+             "amounts");
   c.Must(Adjust("A3", v1::ADJUSTMENT_KIND_CREDIT_MEMO, 1000));
   BOOST_TEST(c.account.balances().principal_minor() == 99000);
-  BOOST_TEST(c.Refused(Adjust("A4", v1::ADJUSTMENT_KIND_CREDIT_MEMO, 0, 999999)).field == "amounts.interest_minor");
+  BOOST_TEST(c.Refused(Adjust("A4", v1::ADJUSTMENT_KIND_CREDIT_MEMO, 0, 999999)).field ==
+             "amounts.interest_minor");
   BOOST_TEST(c.Refused(Adjust("A5", v1::ADJUSTMENT_KIND_SMALL_BALANCE_WRITE_OFF, 2501)).reason ==
              "SUPERVISOR_APPROVAL_REQUIRED");
   c.Must(Adjust("A6", v1::ADJUSTMENT_KIND_SMALL_BALANCE_WRITE_OFF, 2500));
@@ -591,8 +620,9 @@ BOOST_AUTO_TEST_CASE(a_100_day_jump_emits_every_bucket_change_in_order_each_at_i
     buckets.push_back(e.aging_bucket_changed().to());
     times.push_back(e.occurred_at().seconds());
   }
-  BOOST_TEST((buckets == std::vector<v1::AgingBucket>{v1::AGING_BUCKET_1_29, v1::AGING_BUCKET_30_59,
-                                                      v1::AGING_BUCKET_60_89, v1::AGING_BUCKET_90_119}));
+  BOOST_TEST(
+      (buckets == std::vector<v1::AgingBucket>{v1::AGING_BUCKET_1_29, v1::AGING_BUCKET_30_59,
+                                               v1::AGING_BUCKET_60_89, v1::AGING_BUCKET_90_119}));
   // Local midnight of due + 1, 30, 60, 90 days; the November DST change does not shift them.
   std::vector<int64_t> expected = {absl::ToUnixSeconds(Local(2025, 10, 2, 0, 0)),
                                    absl::ToUnixSeconds(Local(2025, 10, 31, 0, 0)),
@@ -616,7 +646,8 @@ BOOST_AUTO_TEST_CASE(jump_interleaves_promise_plan_and_aging_in_time_order) {
   c.Must(Promise("PR1", 5000, Date(2025, 10, 10)));  // breaks 2025-10-14 00:00
   auto events = c.AdvanceTo(Local(2025, 11, 5));
   std::vector<std::string> types = Types(events);
-  BOOST_TEST((types == std::vector<std::string>{"AgingBucketChanged", "PromiseBroken", "AgingBucketChanged"}));
+  BOOST_TEST((types == std::vector<std::string>{"AgingBucketChanged", "PromiseBroken",
+                                                "AgingBucketChanged"}));
 }
 
 // ---- case handling, placement, closure ----
@@ -688,7 +719,7 @@ BOOST_AUTO_TEST_CASE(placement_legal_transfer_and_closure_change_status) {
   c.Must(With("close", close));
   BOOST_TEST(c.account.status() == v1::ACCOUNT_STATUS_CLOSED);
   BOOST_TEST(c.Refused(With("place-3", place)).reason == "ACCOUNT_CLOSED");
-  c.Must(Payment("P1", 100));  // money still posts to a closed account
+  c.Must(Payment("P1", 100));                          // money still posts to a closed account
   BOOST_TEST(c.AdvanceTo(Local(2026, 6, 1)).empty());  // and it no longer ages
 }
 
@@ -708,7 +739,8 @@ BOOST_AUTO_TEST_CASE(chain_hash_changes_with_any_byte_and_with_the_previous_hash
   e.mutable_payment_posted()->mutable_amount()->set_amount_minor(100);
   e.set_prev_hash(std::string(32, 'x'));
   BOOST_TEST(ChainHash(e) != h1);
-  BOOST_TEST(Hex(Sha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  BOOST_TEST(Hex(Sha256("abc")) ==
+             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 BOOST_AUTO_TEST_CASE(fingerprint_differs_when_the_request_differs) {

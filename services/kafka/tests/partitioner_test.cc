@@ -1,9 +1,9 @@
 #define BOOST_TEST_MODULE partitioner
-#include <boost/test/unit_test.hpp>
+#include "services/kafka/kafka.h"
 
 #include <librdkafka/rdkafka.h>
 
-#include "services/kafka/kafka.h"
+#include <boost/test/unit_test.hpp>
 
 namespace collections::kafka {
 namespace {
@@ -28,7 +28,8 @@ BOOST_AUTO_TEST_CASE(partition_matches_librdkafka_murmur2_partitioner) {
   for (int i = 0; i < 2000; ++i) {
     std::string key = "ACC-" + std::to_string(i * 7919);
     for (int32_t n : {1, 3, 4, 12}) {
-      int32_t theirs = rd_kafka_msg_partitioner_murmur2(rkt, key.data(), key.size(), n, nullptr, nullptr);
+      int32_t theirs =
+          rd_kafka_msg_partitioner_murmur2(rkt, key.data(), key.size(), n, nullptr, nullptr);
       BOOST_TEST_REQUIRE(PartitionFor(key, n) == theirs, "key " << key << " partitions " << n);
     }
   }
