@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace collections::compliance {
 namespace {
@@ -584,41 +585,56 @@ RuleResult F11(const Context& c) {
   return std::nullopt;
 }
 
-RuleResult F1(const Context& c) {
-  if (!IsCall(c.action) || CallConsent(c) != nullptr) return std::nullopt;
-  const int cap = c.policy.call_cap();
-  const int days = c.policy.call_window_days();
+// The frequency caps (F1, S-MA, S-NYC) share one shape: per debt, the past attempts `counts`
+// accepts inside the `days`-day window; once a debt has `cap` of them, block, naming the debt
+// with the most and when the window will hold fewer. `describe(debt, count, allowed_from)`
+// words the reason.
+RuleResult CapInWindow(
+    const Context& c, const std::string& counter, int cap, int days,
+    const std::function<bool(const ContactAttempt&)>& counts,
+    const std::function<std::string(const std::string&, size_t, const std::string&)>& describe) {
   std::optional<Block> worst;
   size_t worst_count = 0;
   for (const std::string& debt : c.debts) {
     std::vector<absl::Time> times;
     std::vector<std::string> ids;
     for (const ContactAttempt& h : c.history.attempts) {
-      if (h.channel != Channel::kCall || h.direction != Direction::kOutbound || h.under_consent) {
-        continue;
-      }
-      // Calls that did not connect do not count.
-      if (h.outcome == ContactOutcome::kBusy || h.outcome == ContactOutcome::kNotInService)
-        continue;
-      if (!AboutDebt(h.debt_ids, debt) || !InWindow(c, h.time, days)) continue;
+      if (!counts(h) || !AboutDebt(h.debt_ids, debt) || !InWindow(c, h.time, days)) continue;
       times.push_back(h.time);
       ids.push_back(h.id);
     }
-    Count(c, "calls_in_window", times.size());
+    Count(c, counter, times.size());
     if (times.size() < static_cast<size_t>(cap) || times.size() <= worst_count) continue;
     worst_count = times.size();
     absl::Time from = CountAllowedFrom(c, times, cap, days);
-    Block b{absl::StrCat(times.size(), " calls about ", debt.empty() ? "this debt" : debt,
-                         " in the last ", days, " days (at most ", cap,
-                         "): the next call is allowed from ") +
-            Local(c, from) + "."};
+    Block b{describe(debt, times.size(), Local(c, from))};
     b.allowed_from = from;
     b.allowed_from_zone = c.facts.time_zone;
-    b.counters["calls_in_window"] = static_cast<int64_t>(times.size());
+    b.counters[counter] = static_cast<int64_t>(times.size());
     b.counted_event_ids = std::move(ids);
     worst = std::move(b);
   }
   return worst;
+}
+
+RuleResult F1(const Context& c) {
+  if (!IsCall(c.action) || CallConsent(c) != nullptr) return std::nullopt;
+  const int cap = c.policy.call_cap();
+  const int days = c.policy.call_window_days();
+  auto counts = [](const ContactAttempt& h) {
+    if (h.channel != Channel::kCall || h.direction != Direction::kOutbound || h.under_consent) {
+      return false;
+    }
+    // Calls that did not connect do not count.
+    return h.outcome != ContactOutcome::kBusy && h.outcome != ContactOutcome::kNotInService;
+  };
+  return CapInWindow(c, "calls_in_window", cap, days, counts,
+                     [&](const std::string& debt, size_t n, const std::string& from) {
+                       return absl::StrCat(n, " calls about ", debt.empty() ? "this debt" : debt,
+                                           " in the last ", days, " days (at most ", cap,
+                                           "): the next call is allowed from ") +
+                              from + ".";
+                     });
 }
 
 RuleResult F2(const Context& c) {
@@ -750,42 +766,27 @@ RuleResult SMa(const Context& c) {
   const bool personal = PersonalNumber(c.action.phone_type);
   const int cap = personal ? c.policy.ma_personal_cap() : c.policy.ma_other_cap();
   const int days = personal ? c.policy.ma_personal_window_days() : c.policy.ma_other_window_days();
-  std::optional<Block> worst;
-  size_t worst_count = 0;
-  for (const std::string& debt : c.debts) {
-    std::vector<absl::Time> times;
-    std::vector<std::string> ids;
-    for (const ContactAttempt& h : c.history.attempts) {
-      if ((h.channel != Channel::kCall && h.channel != Channel::kText) ||
-          h.direction != Direction::kOutbound || IsReply(h)) {
-        continue;
-      }
-      // A live call, a text, a recorded message, or an unanswered call where one could have
-      // been left.
-      bool counts = h.outcome == ContactOutcome::kRightPartyConversation ||
-                    h.outcome == ContactOutcome::kVoicemailLeft ||
-                    h.outcome == ContactOutcome::kAnsweringMachineNoMessage ||
-                    h.outcome == ContactOutcome::kDelivered;
-      if (!counts || PersonalNumber(h.phone_type) != personal) continue;
-      if (!AboutDebt(h.debt_ids, debt) || !InWindow(c, h.time, days)) continue;
-      times.push_back(h.time);
-      ids.push_back(h.id);
+  auto counts = [personal](const ContactAttempt& h) {
+    if ((h.channel != Channel::kCall && h.channel != Channel::kText) ||
+        h.direction != Direction::kOutbound || IsReply(h)) {
+      return false;
     }
-    Count(c, "ma_contacts_in_window", times.size());
-    if (times.size() < static_cast<size_t>(cap) || times.size() <= worst_count) continue;
-    worst_count = times.size();
-    absl::Time from = CountAllowedFrom(c, times, cap, days);
-    Block b{absl::StrCat("Massachusetts allows ", cap, " creditor-initiated phone contacts in ",
-                         days, " days to ", personal ? "home, cell or personal" : "other",
-                         " numbers per debt; ", times.size(), " already made: next allowed from ") +
-            Local(c, from) + "."};
-    b.allowed_from = from;
-    b.allowed_from_zone = c.facts.time_zone;
-    b.counters["ma_contacts_in_window"] = static_cast<int64_t>(times.size());
-    b.counted_event_ids = std::move(ids);
-    worst = std::move(b);
-  }
-  return worst;
+    // A live call, a text, a recorded message, or an unanswered call where one could have
+    // been left.
+    bool counted = h.outcome == ContactOutcome::kRightPartyConversation ||
+                   h.outcome == ContactOutcome::kVoicemailLeft ||
+                   h.outcome == ContactOutcome::kAnsweringMachineNoMessage ||
+                   h.outcome == ContactOutcome::kDelivered;
+    return counted && PersonalNumber(h.phone_type) == personal;
+  };
+  return CapInWindow(
+      c, "ma_contacts_in_window", cap, days, counts,
+      [&](const std::string&, size_t n, const std::string& from) {
+        return absl::StrCat("Massachusetts allows ", cap, " creditor-initiated phone contacts in ",
+                            days, " days to ", personal ? "home, cell or personal" : "other",
+                            " numbers per debt; ", n, " already made: next allowed from ") +
+               from + ".";
+      });
 }
 
 RuleResult SNyc(const Context& c) {
@@ -799,32 +800,16 @@ RuleResult SNyc(const Context& c) {
   }
   const int cap = c.policy.nyc_cap();
   const int days = c.policy.nyc_window_days();
-  std::optional<Block> worst;
-  size_t worst_count = 0;
-  for (const std::string& debt : c.debts) {
-    std::vector<absl::Time> times;
-    std::vector<std::string> ids;
-    for (const ContactAttempt& h : c.history.attempts) {
-      if (h.direction != Direction::kOutbound || IsReply(h)) continue;
-      if (!AboutDebt(h.debt_ids, debt) || !InWindow(c, h.time, days)) continue;
-      times.push_back(h.time);
-      ids.push_back(h.id);
-    }
-    Count(c, "nyc_contacts_in_window", times.size());
-    if (times.size() < static_cast<size_t>(cap) || times.size() <= worst_count) continue;
-    worst_count = times.size();
-    absl::Time from = CountAllowedFrom(c, times, cap, days);
-    Block b{absl::StrCat("New York City allows ", cap, " contacts or attempts in ", days,
-                         " days across all channels; ", times.size(),
-                         " already made: next allowed from ") +
-            Local(c, from) + "."};
-    b.allowed_from = from;
-    b.allowed_from_zone = c.facts.time_zone;
-    b.counters["nyc_contacts_in_window"] = static_cast<int64_t>(times.size());
-    b.counted_event_ids = std::move(ids);
-    worst = std::move(b);
-  }
-  return worst;
+  auto counts = [](const ContactAttempt& h) {
+    return h.direction == Direction::kOutbound && !IsReply(h);
+  };
+  return CapInWindow(
+      c, "nyc_contacts_in_window", cap, days, counts,
+      [&](const std::string&, size_t n, const std::string& from) {
+        return absl::StrCat("New York City allows ", cap, " contacts or attempts in ", days,
+                            " days across all channels; ", n, " already made: next allowed from ") +
+               from + ".";
+      });
 }
 
 struct Rule {
