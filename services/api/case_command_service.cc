@@ -69,7 +69,16 @@ grpc::Status CaseCommandService::CheckContact(grpc::ServerContext* context,
   *attempt.mutable_content() = request->content();
   if (request->has_at()) *attempt.mutable_occurred_at() = request->at();
   auto result = router_.Execute(attempt, CallDeadline(context), /*dry_run=*/true);
-  if (!result) return ToGrpcStatus(result.error());
+  if (!result) {
+    // Name the caller's fields: the attempt's occurred_at is the request's `at`.
+    Error error = result.error();
+    auto rename = [](std::string& field) {
+      if (field.starts_with("occurred_at")) field = "at" + field.substr(11);
+    };
+    rename(error.field);
+    for (FieldViolation& v : error.violations) rename(v.field);
+    return ToGrpcStatus(error);
+  }
   const v1::ComplianceDecision& d = result.value().decision();
   reply->set_allowed(d.outcome() != "BLOCK");
   *reply->mutable_decision() = d;

@@ -2,6 +2,7 @@
 #include "services/compliance/calendar.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/internal.h"
+#include "services/domain/limits.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -64,6 +65,46 @@ std::string Exceeding(const v1::Balances& want, const v1::Balances& have) {
   if (want.fees_minor() > have.fees_minor()) return "fees_minor";
   if (want.costs_minor() > have.costs_minor()) return "costs_minor";
   return "";
+}
+
+// Refuses a command whose events would take a money total of the account past its limit
+// (limits.h), so that no sum over an accepted history, here or in a projection, can overflow.
+// Only growth is refused: an account already beyond a limit (history older than the limit)
+// still takes commands that bring it down.
+Status CheckAmountLimits(const std::string& account_id, const v1::Account* before,
+                         const v1::Account& after) {
+  struct Quantity {
+    const char* name;
+    int64_t before;
+    int64_t after;
+    int64_t limit;
+  };
+  const v1::Balances none;
+  const v1::Balances& was = before ? before->balances() : none;
+  const v1::Balances& is = after.balances();
+  const Quantity quantities[] = {
+      {"balances.principal_minor", was.principal_minor(), is.principal_minor(), kMaxAmountMinor},
+      {"balances.interest_minor", was.interest_minor(), is.interest_minor(), kMaxAmountMinor},
+      {"balances.fees_minor", was.fees_minor(), is.fees_minor(), kMaxAmountMinor},
+      {"balances.costs_minor", was.costs_minor(), is.costs_minor(), kMaxAmountMinor},
+      {"total_balance_minor", before ? Total(was) : 0, Total(is), kMaxAmountMinor},
+      {"credit_balance_minor", before ? before->credit_balance_minor() : 0,
+       after.credit_balance_minor(), kMaxAmountMinor},
+      {"written_off_minor", before ? before->written_off_minor() : 0, after.written_off_minor(),
+       kMaxWrittenOffMinor},
+  };
+  for (const Quantity& q : quantities) {
+    if (q.after > q.limit && q.after > q.before) {
+      return Error{Errc::kFailedPrecondition,
+                   "AMOUNT_OVERFLOW",
+                   absl::StrCat("the command would take the account's ", q.name, " to ", q.after,
+                                ", above the limit of ", q.limit, " minor units"),
+                   q.name,
+                   account_id,
+                   {{"limit", absl::StrCat(q.limit)}}};
+    }
+  }
+  return std::nullopt;
 }
 
 struct Decider {
@@ -489,7 +530,9 @@ struct Decider {
       return Error::InvalidArgument(
           "amount.amount_minor", absl::StrCat("a settlement is below the balance (", total, ")"));
     }
-    const int32_t bp = static_cast<int32_t>(r.amount().amount_minor() * 10000 / total);
+    // In 128 bits: 10^15 minor units times 10000 does not fit in int64.
+    const int32_t bp = static_cast<int32_t>(
+        static_cast<__int128>(r.amount().amount_minor()) * 10000 / std::max<int64_t>(total, 1));
     if (bp < settings.min_settlement_basis_points && !IsSupervisor(r.actor())) {
       return Refuse(
           Errc::kFailedPrecondition, "SUPERVISOR_APPROVAL_REQUIRED",
@@ -749,6 +792,7 @@ Result<std::vector<v1::EventEnvelope>> Decide(const v1::Account* state, const Co
     out.push_back(std::move(e));
   };
   for (auto& e : decided.value()) apply(std::move(e));
+  if (auto e = CheckAmountLimits(AccountId(command), state, sim)) return *e;
   const v1::AgingBucket bucket = BucketFor(DaysPastDue(sim, at));
   if (state != nullptr && bucket != sim.aging_bucket() &&
       (sim.total_balance_minor() == 0 || state->total_balance_minor() == 0)) {

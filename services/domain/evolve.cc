@@ -11,7 +11,7 @@ namespace {
 void ApplyPayment(v1::Account& a, const v1::EventEnvelope& e) {
   const auto& p = e.payment_posted();
   AddBalances(*a.mutable_balances(), p.applied(), -1);
-  a.set_credit_balance_minor(a.credit_balance_minor() + p.to_credit_minor());
+  a.set_credit_balance_minor(SaturatingAdd(a.credit_balance_minor(), p.to_credit_minor()));
   v1::PaymentRecord* rec = a.add_payments();
   rec->set_payment_id(p.payment_id());
   *rec->mutable_amount() = p.amount();
@@ -26,7 +26,7 @@ void ApplyPayment(v1::Account& a, const v1::EventEnvelope& e) {
   const int64_t amount = p.amount().amount_minor();
   for (auto& promise : *a.mutable_promises()) {
     if (promise.status() == v1::PROMISE_STATUS_PENDING) {
-      promise.set_paid_toward_minor(promise.paid_toward_minor() + amount);
+      promise.set_paid_toward_minor(SaturatingAdd(promise.paid_toward_minor(), amount));
     }
   }
   if (PlanActive(a)) {
@@ -40,13 +40,13 @@ void ApplyPayment(v1::Account& a, const v1::EventEnvelope& e) {
     }
   }
   if (a.settlement().status() == v1::SETTLEMENT_STATUS_ACTIVE) {
-    a.mutable_settlement()->set_paid_minor(a.settlement().paid_minor() + amount);
+    a.mutable_settlement()->set_paid_minor(SaturatingAdd(a.settlement().paid_minor(), amount));
   }
 }
 
 void ApplyReversal(v1::Account& a, const v1::PaymentReversed& r) {
   AddBalances(*a.mutable_balances(), r.reopened(), +1);
-  a.set_credit_balance_minor(a.credit_balance_minor() - r.credit_removed_minor());
+  a.set_credit_balance_minor(SaturatingSub(a.credit_balance_minor(), r.credit_removed_minor()));
   int64_t amount = 0;
   if (v1::PaymentRecord* rec = FindPayment(a, r.payment_id())) {
     rec->set_reversed(true);
@@ -207,7 +207,7 @@ void ApplyAdjustment(v1::Account& a, const v1::AdjustmentPosted& adj) {
     case v1::ADJUSTMENT_KIND_SMALL_BALANCE_WRITE_OFF:
     case v1::ADJUSTMENT_KIND_CHARGE_OFF:
     case v1::ADJUSTMENT_KIND_SETTLEMENT_DISCOUNT:
-      a.set_written_off_minor(a.written_off_minor() + Total(adj.decrease()));
+      a.set_written_off_minor(SaturatingAdd(a.written_off_minor(), Total(adj.decrease())));
       break;
     default:
       break;
@@ -218,7 +218,10 @@ void ApplyAdjustment(v1::Account& a, const v1::AdjustmentPosted& adj) {
 }  // namespace
 
 int64_t Total(const v1::Balances& b) {
-  return b.principal_minor() + b.interest_minor() + b.fees_minor() + b.costs_minor();
+  // Saturating: Decide keeps every accepted account far below the limit (limits.h), and a sum
+  // of facts must never wrap to a negative balance whatever the history holds.
+  return SaturatingAdd(SaturatingAdd(b.principal_minor(), b.interest_minor()),
+                       SaturatingAdd(b.fees_minor(), b.costs_minor()));
 }
 
 v1::AccountStatus DeriveStatus(const v1::Account& a) {
@@ -383,14 +386,14 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
       break;
     case v1::EventEnvelope::kSettlementCompleted: {
       AddBalances(*a.mutable_balances(), e.settlement_completed().written_off(), -1);
-      a.set_written_off_minor(a.written_off_minor() +
-                              Total(e.settlement_completed().written_off()));
+      a.set_written_off_minor(
+          SaturatingAdd(a.written_off_minor(), Total(e.settlement_completed().written_off())));
       a.mutable_settlement()->set_status(v1::SETTLEMENT_STATUS_COMPLETED);
       break;
     }
     case v1::EventEnvelope::kCreditRefunded:
-      a.set_credit_balance_minor(a.credit_balance_minor() -
-                                 e.credit_refunded().amount().amount_minor());
+      a.set_credit_balance_minor(
+          SaturatingSub(a.credit_balance_minor(), e.credit_refunded().amount().amount_minor()));
       break;
     case v1::EventEnvelope::kAdjustmentPosted:
       ApplyAdjustment(a, e.adjustment_posted());
