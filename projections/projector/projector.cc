@@ -113,6 +113,12 @@ Result<int64_t> Projector::LogEnd(int32_t partition, int64_t offset) {
   // the cache after every batch) never waits for it. Its own reader: the projector's belongs
   // to the projector's thread.
   std::lock_guard refresh(refresh_mutex_);
+  {
+    // Callers that queued behind another refresh usually find their answer in it.
+    std::lock_guard lock(log_end_mutex_);
+    auto cached = log_end_.find(partition);
+    if (cached != log_end_.end() && cached->second > offset) return cached->second;
+  }
   if (!log_end_reader_) {
     auto reader = kafka::LogReader::Create(log_, client_id_ + "-log-end");
     if (!reader) return reader.error();

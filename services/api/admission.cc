@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/duration.pb.h"
@@ -28,7 +29,8 @@ std::string PeerPrincipal(const grpc::ServerContextBase& context) {
   }
   // "ipv4:127.0.0.1:50412" / "ipv6:[::1]:50412": the port changes with every connection, so
   // a limit keyed by it would be one reconnect away from void.
-  std::string peer = context.peer();
+  // gRPC writes the IPv6 brackets percent-encoded ("ipv6:%5B::1%5D:50412").
+  std::string peer = absl::StrReplaceAll(context.peer(), {{"%5B", "["}, {"%5D", "]"}});
   if (peer.rfind("ipv4:", 0) == 0 || peer.rfind("ipv6:", 0) == 0) {
     auto colon = peer.rfind(':');
     if (colon != std::string::npos && colon > 4) peer.resize(colon);
@@ -61,9 +63,7 @@ grpc::Status ResourceExhausted(const std::string& reason, const std::string& mes
 
 grpc::Status RequestTooLarge(int64_t size, int limit) {
   Error error = Error::InvalidArgument(
-      "", size < 0 ? absl::StrCat("the request is larger than the limit of ", limit, " bytes")
-                   : absl::StrCat("the request is ", size, " bytes; the limit is ", limit,
-                                  " bytes"));
+      "", absl::StrCat("the request is ", size, " bytes; the limit is ", limit, " bytes"));
   error.reason = "REQUEST_TOO_LARGE";
   error.metadata.emplace_back("limit", absl::StrCat(limit));
   return ToGrpcStatus(error);
@@ -168,14 +168,13 @@ std::variant<Admission::LogReadSlot, grpc::Status> Admission::AcquireLogRead() {
 
 namespace {
 
-// One per call. Which hooks fire for a call that never reaches its handler is gRPC's business;
-// what is known (gRPC 1.51, tested in tests/admission_test.cc): a body that does not parse
-// ends the call with INTERNAL and an empty message, the handler never runs and no request
-// message is delivered; a body over the receive limit ends it with RESOURCE_EXHAUSTED.
+// One per call. What gRPC 1.51 does with a body that does not parse (tests/read_limits_test.cc
+// checks it): the handler never runs, no request message is delivered (POST_RECV_MESSAGE sees
+// null), and the call ends INTERNAL (sync methods) or UNIMPLEMENTED (callback methods) with
+// an empty message and no details.
 class TransportErrorInterceptor final : public grpc::experimental::Interceptor {
  public:
-  TransportErrorInterceptor(std::string method, int max_request_bytes)
-      : method_(std::move(method)), max_request_bytes_(max_request_bytes) {}
+  explicit TransportErrorInterceptor(std::string method) : method_(std::move(method)) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;
@@ -185,11 +184,13 @@ class TransportErrorInterceptor final : public grpc::experimental::Interceptor {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       grpc::Status status = methods->GetSendStatus();
       if (!received_ && status.error_details().empty()) {
-        if (status.error_code() == grpc::StatusCode::INTERNAL) {
-          methods->ModifySendStatus(MalformedRequest(RequestType()));
-        } else if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
-                   status.error_message().find("larger than max") != std::string::npos) {
-          methods->ModifySendStatus(RequestTooLarge(-1, max_request_bytes_));
+        // Sync handlers answer an unparseable body INTERNAL, callback handlers UNIMPLEMENTED,
+        // both with an empty message. A method this server does not know is left alone.
+        const std::string type = RequestType();
+        if ((status.error_code() == grpc::StatusCode::INTERNAL ||
+             status.error_code() == grpc::StatusCode::UNIMPLEMENTED) &&
+            status.error_message().empty() && !type.empty()) {
+          methods->ModifySendStatus(MalformedRequest(type));
         }
       }
     }
@@ -208,7 +209,6 @@ class TransportErrorInterceptor final : public grpc::experimental::Interceptor {
   }
 
   const std::string method_;
-  const int max_request_bytes_;
   bool received_ = false;
 };
 
@@ -216,8 +216,7 @@ class TransportErrorInterceptor final : public grpc::experimental::Interceptor {
 
 grpc::experimental::Interceptor* TransportErrorInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  return new TransportErrorInterceptor(info->method() != nullptr ? info->method() : "",
-                                       max_request_bytes_);
+  return new TransportErrorInterceptor(info->method() != nullptr ? info->method() : "");
 }
 
 }  // namespace collections

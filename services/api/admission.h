@@ -35,7 +35,7 @@ struct AdmissionOptions {
   int max_parked_waits = 1000;
   // Largest request message accepted, in bytes. gRPC's own receive limit is set above it
   // (kTransportSlackBytes), so a request between the two gets REQUEST_TOO_LARGE with details
-  // instead of gRPC's bare RESOURCE_EXHAUSTED.
+  // instead of gRPC's own refusal.
   int max_request_bytes = 4 << 20;
   // How many threads the gRPC server may use (grpc::ResourceQuota::SetMaxThreads): sync calls
   // each take one while they run; calls beyond it are refused with RESOURCE_EXHAUSTED.
@@ -43,7 +43,10 @@ struct AdmissionOptions {
 };
 
 // How much larger than max_request_bytes the transport accepts before gRPC itself refuses.
-inline constexpr int kTransportSlackBytes = 4 << 20;
+// Generous on purpose: gRPC 1.51 drops a call whose body is over its receive limit without
+// answering it (the client sees its own deadline expire), so every body up to this size is
+// read and refused by Admission with REQUEST_TOO_LARGE instead.
+inline constexpr int kTransportSlackBytes = 60 << 20;
 
 // Who a call is from, for per-principal limits. Today: the authenticated peer identity of the
 // call's auth context when the transport has one (mTLS), else the peer address without its
@@ -132,28 +135,20 @@ class Admission {
   std::atomic<int> log_reads_in_use_{0};
 };
 
-// Rewrites gRPC's own answers to requests that never reached a handler, so every refusal
-// carries ErrorInfo like the service's own:
-//   a body that does not parse as the method's request message (gRPC says INTERNAL with an
-//   empty message) -> INVALID_ARGUMENT, reason MALFORMED_REQUEST, naming the message type;
-//   a body over the transport's receive limit (gRPC says RESOURCE_EXHAUSTED) ->
-//   INVALID_ARGUMENT, reason REQUEST_TOO_LARGE, metadata limit.
+// Rewrites gRPC's own answer to a request body that does not parse as the method's request
+// message (INTERNAL or UNIMPLEMENTED with an empty message) to INVALID_ARGUMENT, reason
+// MALFORMED_REQUEST, naming the message type, so it carries ErrorInfo like every other
+// refusal. (Oversized bodies are refused by Admission::Admit: see kTransportSlackBytes.)
 // Registered with ServerBuilder::experimental().SetInterceptorCreators. Stateless; one
 // interceptor per call, on gRPC's threads.
 class TransportErrorInterceptorFactory
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit TransportErrorInterceptorFactory(int max_request_bytes)
-      : max_request_bytes_(max_request_bytes) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
-
- private:
-  const int max_request_bytes_;
 };
 
-// The refusal of a request over `limit` bytes (INVALID_ARGUMENT, REQUEST_TOO_LARGE); `size` < 0
-// when only the transport knows it was larger.
+// The refusal of a request of `size` bytes, over `limit` (INVALID_ARGUMENT, REQUEST_TOO_LARGE).
 grpc::Status RequestTooLarge(int64_t size, int limit);
 // The refusal of a body that is not a `message_type` (INVALID_ARGUMENT, MALFORMED_REQUEST).
 grpc::Status MalformedRequest(const std::string& message_type);

@@ -84,8 +84,8 @@ Status ServerApp::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
-  // ---- Call admission: transport limits and the interceptor that gives gRPC's own refusals
-  // (unparseable body, oversized body) the service's error details. ----
+  // ---- Call admission: transport limits and the interceptor that gives gRPC's own refusal of
+  // an unparseable body the service's error details. ----
   {
     grpc::ResourceQuota quota("collections-server");
     quota.SetMaxThreads(limits.max_server_threads);
@@ -93,8 +93,7 @@ Status ServerApp::Start() {
     // gRPC refuses bodies over this itself; below it Admission answers REQUEST_TOO_LARGE.
     builder.SetMaxReceiveMessageSize(limits.max_request_bytes + kTransportSlackBytes);
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    creators.push_back(
-        std::make_unique<TransportErrorInterceptorFactory>(limits.max_request_bytes));
+    creators.push_back(std::make_unique<TransportErrorInterceptorFactory>());
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
   // ---- end of call admission ----
