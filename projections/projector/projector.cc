@@ -33,12 +33,16 @@ Status Projector::Open() {
   if (!reader) return reader.error();
   if (auto e = reader.value()->Assign(start)) return e;
   reader_ = std::move(reader.value());
-  std::lock_guard lock(mutex_);
-  next_offsets_ = start;
+  {
+    std::lock_guard lock(mutex_);
+    next_offsets_ = start;
+  }
+  NotifyApplied(start);
   return std::nullopt;
 }
 
 Status Projector::Start() {
+  waiters_.Start();
   if (auto e = Open()) return e;
   thread_ = std::thread([this] { Run(); });
   return std::nullopt;
@@ -47,6 +51,7 @@ Status Projector::Start() {
 void Projector::Stop() {
   stopping_ = true;
   if (thread_.joinable()) thread_.join();
+  waiters_.Stop();
 }
 
 void Projector::Run() {
@@ -85,7 +90,46 @@ Result<std::vector<int32_t>> Projector::Step(int timeout_ms) {
     for (const auto& [p, next] : next_offsets) next_offsets_[p] = next;
   }
   applied_cv_.notify_all();
+  NotifyApplied(next_offsets);
   return at_end;
+}
+
+void Projector::NotifyApplied(const std::map<int32_t, int64_t>& next_offsets) {
+  for (const auto& [p, next] : next_offsets) waiters_.Applied(p, next);
+  std::lock_guard lock(log_end_mutex_);
+  for (const auto& [p, next] : next_offsets) {
+    int64_t& end = log_end_[p];
+    end = std::max(end, next);  // applied records are inside the log
+  }
+}
+
+Result<int64_t> Projector::LogEnd(int32_t partition, int64_t offset) {
+  {
+    std::lock_guard lock(log_end_mutex_);
+    auto cached = log_end_.find(partition);
+    if (cached != log_end_.end() && cached->second > offset) return cached->second;
+  }
+  // The broker round trip holds only refresh_mutex_, so the projector's thread (which updates
+  // the cache after every batch) never waits for it. Its own reader: the projector's belongs
+  // to the projector's thread.
+  std::lock_guard refresh(refresh_mutex_);
+  {
+    // Callers that queued behind another refresh usually find their answer in it.
+    std::lock_guard lock(log_end_mutex_);
+    auto cached = log_end_.find(partition);
+    if (cached != log_end_.end() && cached->second > offset) return cached->second;
+  }
+  if (!log_end_reader_) {
+    auto reader = kafka::LogReader::Create(log_, client_id_ + "-log-end");
+    if (!reader) return reader.error();
+    log_end_reader_ = std::move(reader.value());
+  }
+  auto high = log_end_reader_->HighWatermark(partition, 2000);
+  if (!high) return high.error();
+  std::lock_guard lock(log_end_mutex_);
+  int64_t& end = log_end_[partition];
+  end = std::max(end, high.value());
+  return end;
 }
 
 bool Projector::WaitForPosition(int32_t partition, int64_t offset, absl::Time deadline) {

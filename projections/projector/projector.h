@@ -1,5 +1,6 @@
 #pragma once
 
+#include "projections/projector/position_waiters.h"
 #include "projections/store/store.h"
 #include "services/kafka/kafka.h"
 
@@ -56,6 +57,20 @@ class Projector {
   // if `deadline` passes first.
   bool WaitForPosition(int32_t partition, int64_t offset, absl::Time deadline);
 
+  // ---- Read-your-writes without a thread per wait, and the log end (see position_waiters.h).
+
+  // The registry of parked waits; Applied() is fed by this projector. Its cap on open waits
+  // is set with waiters().set_max_waits (default 1000).
+  PositionWaiters& waiters() { return waiters_; }
+
+  int32_t partitions() const { return partitions_; }
+
+  // The end of `partition` (its high watermark: the offset the next record will get), from a
+  // cache that is refreshed from the broker only when `offset` is not below the cached value,
+  // so a position a command just returned is never judged against a stale end. Returns
+  // kUnavailable when the broker cannot be asked.
+  Result<int64_t> LogEnd(int32_t partition, int64_t offset);
+
   // Next offset to apply per partition.
   std::map<int32_t, int64_t> applied_offsets() const;
   int64_t applied_events() const { return applied_events_.load(); }
@@ -67,6 +82,8 @@ class Projector {
 
  private:
   Status Open();
+  // Tells the waiters (and the log-end cache) what was applied.
+  void NotifyApplied(const std::map<int32_t, int64_t>& next_offsets);
   // Polls once and applies what came. Returns the partitions that reached the log end.
   Result<std::vector<int32_t>> Step(int timeout_ms);
   void Run();
@@ -84,6 +101,12 @@ class Projector {
   std::atomic<int64_t> applied_events_{0};
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+
+  PositionWaiters waiters_{1000};
+  std::mutex refresh_mutex_;
+  std::unique_ptr<kafka::LogReader> log_end_reader_;  // guarded by refresh_mutex_
+  std::mutex log_end_mutex_;
+  std::map<int32_t, int64_t> log_end_;                // guarded by log_end_mutex_
 };
 
 // The account projection: rows built by the domain's Evolve (the same code the writer runs),

@@ -17,6 +17,9 @@ grpc::Status CaseCommandService::Execute(grpc::ServerContext* context, Command c
 #define COLLECTIONS_COMMAND_RPC(Name)                                                            \
   grpc::Status CaseCommandService::Name(                                                         \
       grpc::ServerContext* context, const v1::Name##Request* request, v1::CommandReply* reply) { \
+    if (admission_ != nullptr) {                                                                 \
+      if (auto refused = admission_->Admit(*context, request)) return *refused;                  \
+    }                                                                                            \
     return Execute(context, *request, reply);                                                    \
   }
 
@@ -55,6 +58,9 @@ COLLECTIONS_COMMAND_RPC(AuthorizeOverride)
 grpc::Status CaseCommandService::CheckContact(grpc::ServerContext* context,
                                               const v1::CheckContactRequest* request,
                                               v1::CheckContactResponse* reply) {
+  if (admission_ != nullptr) {
+    if (auto refused = admission_->Admit(*context, request)) return *refused;
+  }
   // The same evaluation RecordContactAttempt gets, on the writer's current state, recording
   // nothing: what the dialer asks before it dials.
   v1::RecordContactAttemptRequest attempt;

@@ -69,6 +69,19 @@ int main(int argc, char** argv) {
   flags.Add("reporting-close-days", &options.reporting.close_days,
             "days after a report's last date during which late-recorded events still count in it; "
             "later ones are reported as corrections");
+  // ---- Call admission (README "Limits") ----
+  auto& limits = options.admission;
+  flags.Add("rate-limit", &limits.rate_per_second,
+            "calls per second each principal (peer) may make; 0 = no limit");
+  flags.Add("rate-burst", &limits.burst, "calls a principal may make at once above its rate");
+  flags.Add("max-log-reads", &limits.max_log_reads,
+            "concurrent replay/export/verify/audit-trail calls (each reads the log)");
+  flags.Add("max-parked-waits", &limits.max_parked_waits,
+            "GetAccount calls waiting for their min_position at once");
+  flags.Add("max-request-bytes", &limits.max_request_bytes, "largest request message accepted");
+  flags.Add("max-server-threads", &limits.max_server_threads,
+            "threads the gRPC server may use (synchronous calls hold one each)");
+  // ---- end of call admission ----
   flags.Add("log-level", &log_level, "debug, info, warn or error");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
   if (!policy_path.empty()) {

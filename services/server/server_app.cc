@@ -8,6 +8,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/server_builder.h>
 
 #include <filesystem>
@@ -57,10 +58,25 @@ Status ServerApp::Start() {
   reporting_service_ = std::make_unique<reporting::ReportingService>(
       *reporting_store_, *reporting_projector_, clock_, options_.reporting);
   // Reads the log itself (not the projection): the audit answers for the system of record.
-  compliance_service_ = std::make_unique<ComplianceService>(options_.log, router_->partitions());
+  // ---- Call admission (services/api/admission.h): one Admission for every service. ----
+  const AdmissionOptions& limits = options_.admission;
+  if (limits.rate_per_second < 0 || limits.burst < 1 || limits.max_log_reads < 1 ||
+      limits.max_parked_waits < 1 || limits.max_request_bytes < 1 ||
+      limits.max_server_threads < 8) {
+    return Error::InvalidArgument(
+        "admission", "--rate-limit must be >= 0, --rate-burst, --max-log-reads, "
+                     "--max-parked-waits and --max-request-bytes >= 1, --max-server-threads >= 8");
+  }
+  admission_ = std::make_unique<Admission>(limits);
+  projector_->waiters().set_max_waits(limits.max_parked_waits);
+  reporting_service_->set_admission(admission_.get());
+  // ---- end of call admission ----
+  compliance_service_ = std::make_unique<ComplianceService>(options_.log, router_->partitions(),
+                                                            admission_.get());
 
-  command_service_ = std::make_unique<CaseCommandService>(*router_);
-  query_service_ = std::make_unique<CaseQueryService>(*store_, *projector_, clock_);
+  command_service_ = std::make_unique<CaseCommandService>(*router_, admission_.get());
+  query_service_ =
+      std::make_unique<CaseQueryService>(*store_, *projector_, clock_, admission_.get());
   // Touching the descriptor links the vendored health.proto into the binary, so reflection can
   // describe grpc.health.v1.Health (the built-in service does not register it).
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
@@ -68,6 +84,19 @@ Status ServerApp::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
+  // ---- Call admission: transport limits and the interceptor that gives gRPC's own refusal of
+  // an unparseable body the service's error details. ----
+  {
+    grpc::ResourceQuota quota("collections-server");
+    quota.SetMaxThreads(limits.max_server_threads);
+    builder.SetResourceQuota(quota);
+    // gRPC refuses bodies over this itself; below it Admission answers REQUEST_TOO_LARGE.
+    builder.SetMaxReceiveMessageSize(limits.max_request_bytes + kTransportSlackBytes);
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(std::make_unique<TransportErrorInterceptorFactory>());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
+  // ---- end of call admission ----
   builder.RegisterService(command_service_.get());
   builder.RegisterService(query_service_.get());
   builder.RegisterService(compliance_service_.get());

@@ -7,6 +7,7 @@
 #include "projections/reporting/reporting_service.h"
 #include "projections/reporting/reporting_store.h"
 #include "projections/store/store.h"
+#include "services/api/admission.h"
 #include "services/api/case_command_service.h"
 #include "services/domain/clock.h"
 #include "services/writer/writer.h"
@@ -31,6 +32,8 @@ struct ServerOptions {
   // rebuild (rebuild_projection) rebuilds it too.
   std::string reporting_db_path;
   reporting::ReportingOptions reporting;
+  // Rate limit, concurrent log reads, parked waits, request size and server threads.
+  AdmissionOptions admission;
 };
 
 // The whole service in one process: partition writers, projector, RocksDB store and the gRPC
@@ -51,6 +54,7 @@ class ServerApp {
   std::string address() const;
   CommandRouter& router() { return *router_; }
   Projector& projector() { return *projector_; }
+  Admission& admission() { return *admission_; }
   ProjectionStore& store() { return *store_; }
   reporting::ReportingProjector& reporting_projector() { return *reporting_projector_; }
   reporting::ReportingStore& reporting_store() { return *reporting_store_; }
@@ -59,6 +63,7 @@ class ServerApp {
  private:
   ServerOptions options_;
   const Clock& clock_;
+  std::unique_ptr<Admission> admission_;
   std::unique_ptr<CommandRouter> router_;
   std::unique_ptr<ProjectionStore> store_;
   std::unique_ptr<Projector> projector_;
