@@ -73,6 +73,9 @@ std::vector<grpc::Status> RunBesidePoison(TestService& service, const v1::OpenCa
   for (auto& t : clients) t.join();
   BOOST_TEST_MESSAGE("others: " << ok.load() << " acknowledged, " << failed.load()
                                 << " failed; poison attempts: " << answers.size());
+  if (!answers.empty())
+    BOOST_TEST_MESSAGE("the poison's answer: " << answers.front().error_message() << " ("
+                                               << ErrorReason(answers.front()) << ")");
   for (size_t i = 0; i < failures.size() && i < 5; ++i) BOOST_TEST_MESSAGE(failures[i]);
   BOOST_TEST(failed.load() == 0);
   BOOST_TEST(ok.load() > 50);
@@ -83,7 +86,7 @@ BOOST_AUTO_TEST_CASE(an_oversized_command_is_refused_and_never_joins_a_group_com
   TempDir dir;
   TestService service(TestOptions("poison", dir.path));
   auto poison = OpenCase("ACC-POISON", "open-poison");
-  poison.set_debtor_name(std::string(600 * 1024, 'x'));  // its event is over 512 KiB
+  poison.set_correlation_id(std::string(600 * 1024, 'x'));  // its event is over 512 KiB
   auto answers = RunBesidePoison(service, poison, 5);
   BOOST_REQUIRE(!answers.empty());
   for (const auto& s : answers) BOOST_TEST(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
@@ -94,13 +97,14 @@ BOOST_AUTO_TEST_CASE(an_oversized_command_is_refused_and_never_joins_a_group_com
 BOOST_AUTO_TEST_CASE(a_record_the_broker_refuses_is_isolated_from_its_batch) {
   TempDir dir;
   ServerOptions options = TestOptions("refused", dir.path);
-  // The broker refuses record batches over 16 kB; the writer's own check is set above that so
-  // the poison reaches the broker.
-  options.log.topic_config = {{"max.message.bytes", "16000"}};
+  // The broker refuses record batches over 2000 bytes (two ordinary commands fit, three do not);
+  // the writer's own check is set far above that so the poison reaches the broker.
+  options.log.topic_config = {{"max.message.bytes", "2000"}};
   options.writer.max_event_bytes = 10 * 1024 * 1024;
   TestService service(options);
   auto poison = OpenCase("ACC-POISON", "open-poison");
-  poison.set_debtor_name(std::string(40 * 1024, 'x'));
+  poison.set_creditor(std::string(1000, 'c'));  // with the rest, an event of about 2.7 kB
+  poison.set_debtor_name(std::string(1000, 'd'));
   auto answers = RunBesidePoison(service, poison, 5);
   BOOST_REQUIRE(!answers.empty());
   for (const auto& s : answers) BOOST_TEST(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);

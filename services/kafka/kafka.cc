@@ -179,6 +179,25 @@ class TransactionalProducerImpl final : public TransactionalProducer {
   }
 
   AppendResult Append(int32_t partition, const std::vector<Record>& records) override {
+    AppendResult result = AppendOnce(partition, records);
+    if (result.outcome == AppendResult::Outcome::kNotCommitted && !result.producer_failed &&
+        result.refused_records.empty() && epoch_bumped_) {
+      // A transaction after one whose records the broker refused fails with
+      // OUT_OF_ORDER_SEQUENCE_NUMBER (the refused records' sequence numbers were skipped); its
+      // abort bumped the producer epoch, which resets the sequences. Nothing was recorded, so
+      // trying the same records once more is safe, and it keeps innocent commands from failing.
+      LogInfo(name_, "retrying the transaction after an epoch bump: ", result.message);
+      result = AppendOnce(partition, records);
+    }
+    return result;
+  }
+
+  bool failed() const override { return failed_ || fenced_; }
+  bool fenced() const override { return fenced_; }
+
+ private:
+  AppendResult AppendOnce(int32_t partition, const std::vector<Record>& records) {
+    epoch_bumped_ = false;
     AppendResult result;
     if (fenced_ || failed_) {
       result.producer_failed = true;
@@ -243,6 +262,7 @@ class TransactionalProducerImpl final : public TransactionalProducer {
         return Finish(result, "commit_transaction: " + Describe(e.get()));
       }
       if (e->txn_requires_abort()) {
+        epoch_bumped_ = e->code() == RdKafka::ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
         return Abort(result, batch, "commit_transaction: " + Describe(e.get()));
       }
       const auto after = std::chrono::steady_clock::now();
@@ -281,10 +301,7 @@ class TransactionalProducerImpl final : public TransactionalProducer {
     return result;
   }
 
-  bool failed() const override { return failed_ || fenced_; }
-  bool fenced() const override { return fenced_; }
 
- private:
   // Aborts the current transaction; the abort is retried while retriable, within abort_ms.
   AppendResult Abort(AppendResult& result, DeliveryBatch& batch, std::string what) {
     result.outcome = AppendResult::Outcome::kNotCommitted;
@@ -360,6 +377,7 @@ class TransactionalProducerImpl final : public TransactionalProducer {
   const ProducerTimeouts timeouts_;
   bool failed_ = false;
   bool fenced_ = false;
+  bool epoch_bumped_ = false;  // the last abort followed a sequence error (librdkafka bumps)
 };
 
 class LogReaderImpl final : public LogReader {
