@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <set>
+#include <thread>
 
 namespace collections {
 
@@ -50,17 +51,63 @@ Status Projector::Start() {
 
 void Projector::Stop() {
   stopping_ = true;
+  CancelWaits();
   if (thread_.joinable()) thread_.join();
   waiters_.Stop();
 }
 
+void Projector::CancelWaits() {
+  {
+    std::lock_guard lock(mutex_);
+    waits_cancelled_ = true;
+  }
+  applied_cv_.notify_all();
+}
+
+void Projector::Pause(absl::Duration duration) {
+  const absl::Time until = absl::Now() + duration;
+  while (!stopping_ && absl::Now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
 void Projector::Run() {
+  // The log end as it is now: reaching it means the projection holds everything that was
+  // written before this process started (a rebuild is complete).
+  std::map<int32_t, int64_t> targets;
+  while (!stopping_ && static_cast<int32_t>(targets.size()) < partitions_) {
+    for (int32_t p = 0; p < partitions_ && !stopping_; ++p) {
+      if (targets.count(p)) continue;
+      auto high = reader_->HighWatermark(p, 2000);
+      if (high) targets[p] = high.value();
+    }
+    if (static_cast<int32_t>(targets.size()) < partitions_) {
+      LogWarn(name_, "cannot read the log end yet; retrying in 1 s");
+      Pause(absl::Seconds(1));
+    }
+  }
+  const absl::Time started = absl::Now();
+  std::set<int32_t> done;
+  auto note = [&](const std::vector<int32_t>& ended) {
+    if (caught_up_) return;
+    auto offsets = applied_offsets();
+    for (int32_t p = 0; p < partitions_; ++p) {
+      if (offsets[p] >= targets[p] || std::find(ended.begin(), ended.end(), p) != ended.end())
+        done.insert(p);
+    }
+    if (static_cast<int32_t>(done.size()) == partitions_) {
+      caught_up_ = true;
+      LogInfo(name_, "caught up with the log (", applied_events(), " events applied in ",
+              absl::FormatDuration(absl::Now() - started), ")");
+    }
+  };
+  note({});
   while (!stopping_) {
     auto step = Step(100);
     if (!step) {
       LogWarn(name_, step.error().message, "; retrying in 1 s");
-      std::this_thread::sleep_for(std::chrono::seconds(1));
+      Pause(absl::Seconds(1));
+      continue;
     }
+    note(step.value());
   }
 }
 
@@ -139,6 +186,7 @@ bool Projector::WaitForPosition(int32_t partition, int64_t offset, absl::Time de
     return it != next_offsets_.end() && it->second > offset;
   };
   while (!applied()) {
+    if (waits_cancelled_) return false;
     absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) return false;
     applied_cv_.wait_for(lock, std::chrono::nanoseconds(absl::ToInt64Nanoseconds(left)));
@@ -196,6 +244,7 @@ Status Projector::CatchUp(absl::Duration timeout,
                    {}};
     }
   }
+  caught_up_ = true;
   return std::nullopt;
 }
 

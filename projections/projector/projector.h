@@ -42,8 +42,9 @@ class ProjectionSink {
 // every projection behind it).
 //
 // Lifetime: Start() resumes from the sink's offsets and runs a thread until Stop(); the sink
-// must outlive the projector. Thread-safety: WaitForPosition / applied_offsets may be called
-// from any thread.
+// must outlive the projector. Stop() is bounded (the thread never waits on the broker for
+// more than a poll). Thread-safety: WaitForPosition / applied_offsets / caught_up /
+// CancelWaits may be called from any thread.
 class Projector {
  public:
   Projector(kafka::LogOptions log, ProjectionSink& sink, int32_t partitions, std::string client_id,
@@ -73,6 +74,13 @@ class Projector {
 
   // Next offset to apply per partition.
   std::map<int32_t, int64_t> applied_offsets() const;
+
+  // True once the projection has applied everything the log held when the thread started (the
+  // log end it saw then). Until then it is rebuilding or catching up: it may lack accounts
+  // that exist, and its health is NOT_SERVING.
+  bool caught_up() const { return caught_up_.load(); }
+  // From now on WaitForPosition returns false at once (shutdown: nobody waits for the log).
+  void CancelWaits();
   int64_t applied_events() const { return applied_events_.load(); }
 
   // Reads up to the current end of every partition without a thread of its own (rebuilds and
@@ -87,6 +95,8 @@ class Projector {
   // Polls once and applies what came. Returns the partitions that reached the log end.
   Result<std::vector<int32_t>> Step(int timeout_ms);
   void Run();
+  // Sleeps up to `duration`, less if Stop() is called.
+  void Pause(absl::Duration duration);
 
   const kafka::LogOptions log_;
   ProjectionSink& sink_;
@@ -100,6 +110,8 @@ class Projector {
   std::map<int32_t, int64_t> next_offsets_;  // guarded by mutex_
   std::atomic<int64_t> applied_events_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> waits_cancelled_{false};
+  std::atomic<bool> caught_up_{false};
   std::thread thread_;
 
   PositionWaiters waiters_{1000};

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <thread>
@@ -17,6 +19,17 @@ namespace {
 volatile std::sig_atomic_t g_stop_signal = 0;
 
 void OnSignal(int signal) { g_stop_signal = signal; }
+
+// The last resort of a bounded shutdown: once a signal has arrived, the process ends within
+// the grace period even if something (start-up, a Kafka client, a long call) does not return.
+void ExitAfterGrace(int grace_ms) {
+  while (g_stop_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(grace_ms));
+  collections::LogError("server", "shutdown did not finish within --shutdown-grace-ms=", grace_ms,
+                        "; exiting now");
+  std::fflush(stderr);
+  std::_Exit(3);
+}
 
 }  // namespace
 
@@ -39,6 +52,14 @@ int main(int argc, char** argv) {
   flags.Add("max-batch", &options.writer.max_batch, "most commands in one Kafka transaction");
   flags.Add("transaction-gap-ms", &options.writer.transaction_gap_ms,
             "pause after a commit before the next transaction (gathers a bigger group commit)");
+  flags.Add("max-queue", &options.writer.max_queue,
+            "most commands waiting per partition writer; more are answered UNAVAILABLE at once");
+  int max_event_bytes = static_cast<int>(options.writer.max_event_bytes);
+  flags.Add("max-event-bytes", &max_event_bytes,
+            "largest event record (value + key + headers) a command may produce; larger ones are "
+            "refused with INVALID_ARGUMENT (keep it well below the topic's max.message.bytes)");
+  flags.Add("shutdown-grace-ms", &options.shutdown_grace_ms,
+            "on SIGTERM/SIGINT the process ends within this, whatever the broker does");
   flags.Add("tick-interval-ms", &options.writer.tick_interval_ms,
             "how often writers look for time-driven events (promises broken, aging ...)");
   auto& domain = options.writer.domain;
@@ -84,6 +105,13 @@ int main(int argc, char** argv) {
   // ---- end of call admission ----
   flags.Add("log-level", &log_level, "debug, info, warn or error");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
+  if (options.shutdown_grace_ms < 1000 || max_event_bytes < 1024 || options.writer.max_queue < 1) {
+    std::fprintf(stderr,
+                 "collections-server: --shutdown-grace-ms must be at least 1000, "
+                 "--max-event-bytes at least 1024 and --max-queue at least 1\n");
+    return 2;
+  }
+  options.writer.max_event_bytes = max_event_bytes;
   if (!policy_path.empty()) {
     auto policy = collections::compliance::LoadPolicy(policy_path);
     if (!policy) {
@@ -121,6 +149,7 @@ int main(int argc, char** argv) {
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  std::thread(ExitAfterGrace, options.shutdown_grace_ms).detach();
 
   collections::SystemClock clock;
   collections::ServerApp app(options, clock);
@@ -133,5 +162,11 @@ int main(int argc, char** argv) {
   collections::LogInfo("server", "signal ", static_cast<int>(g_stop_signal),
                        " received, shutting down");
   app.Shutdown();
+  if (collections::kafka::LeakedClientHandles() > 0) {
+    // A Kafka client is still closing on its own thread: do not run destructors under it.
+    collections::LogWarn("server", "exiting with Kafka clients still closing in the background");
+    std::fflush(stderr);
+    std::_Exit(0);
+  }
   return 0;
 }

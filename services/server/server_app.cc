@@ -107,7 +107,9 @@ Status ServerApp::Start() {
                  "could not listen on " + options_.listen + " (in use? try --listen=127.0.0.1:0)",
                  "listen", options_.listen};
   }
-  server_->GetHealthCheckService()->SetServingStatus(true);
+  // Truthful from the first Check: a projection still rebuilding is NOT_SERVING.
+  PublishHealth(Health());
+  health_thread_ = std::thread([this] { MonitorHealth(); });
   LogInfo("server", "collections case service listening on ", address(), " (topic ",
           options_.log.topic, " at ", options_.log.bootstrap, ", projection ", options_.db_path,
           ")");
@@ -128,18 +130,81 @@ void ServerApp::Wait() {
   if (server_) server_->Wait();
 }
 
+HealthReport ServerApp::Health() const {
+  HealthReport r;
+  if (router_) {
+    r.commands = router_->serving();
+    r.compliance = true;
+    for (WriterState state : router_->states()) {
+      if (state == WriterState::kRecovering) r.compliance = false;
+    }
+  }
+  r.queries = projector_ && projector_->caught_up();
+  r.reporting = reporting_projector_ && reporting_projector_->caught_up();
+  return r;
+}
+
+void ServerApp::PublishHealth(const HealthReport& report) {
+  if (!server_) return;
+  auto* health = server_->GetHealthCheckService();
+  auto set = [&](const char* name, bool now, bool before, bool first) {
+    if (!first && now == before) return;
+    health->SetServingStatus(name, now);
+    if (!first) {
+      Log(now ? LogLevel::kInfo : LogLevel::kWarn, "health",
+          absl::StrCat(*name == '\0' ? "(overall)" : name, now ? " SERVING" : " NOT_SERVING"));
+    }
+  };
+  const bool first = !published_.has_value();
+  const HealthReport before = published_.value_or(HealthReport());
+  set(kCommandService, report.commands, before.commands, first);
+  set(kQueryService, report.queries, before.queries, first);
+  set(kComplianceService, report.compliance, before.compliance, first);
+  set(kReportingService, report.reporting, before.reporting, first);
+  set("", report.all(), before.all(), first);
+  published_ = report;
+}
+
+void ServerApp::MonitorHealth() {
+  std::unique_lock lock(health_mutex_);
+  while (!health_stopping_) {
+    health_wake_.wait_for(lock, std::chrono::milliseconds(options_.health_interval_ms),
+                          [this] { return health_stopping_; });
+    if (health_stopping_) break;
+    lock.unlock();
+    PublishHealth(Health());
+    lock.lock();
+  }
+}
+
 void ServerApp::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  const absl::Time began = absl::Now();
+  const absl::Duration grace = absl::Milliseconds(options_.shutdown_grace_ms);
+  {
+    std::lock_guard lock(health_mutex_);
+    health_stopping_ = true;
+  }
+  health_wake_.notify_all();
+  if (health_thread_.joinable()) health_thread_.join();
   if (server_) {
-    server_->GetHealthCheckService()->SetServingStatus(false);
-    // In-flight calls get 5 s to finish; the writers still answer them until they stop.
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    // NOT_SERVING for every service name from now on: load balancers drain the process.
+    server_->GetHealthCheckService()->Shutdown();
+  }
+  // Queued commands are answered UNAVAILABLE at once; a caller whose command is in a
+  // transaction that has not finished by then is let go at 40% of the grace period.
+  if (router_) router_->BeginStop(began + grace * 0.4);
+  // Nobody waits for the projection any more (read-your-writes calls return).
+  if (projector_) projector_->CancelWaits();
+  if (server_) {
+    // In-flight calls get half the grace period; then they are cancelled.
+    server_->Shutdown(absl::ToChronoTime(began + grace * 0.5));
   }
   if (router_) router_->Stop();
   if (projector_) projector_->Stop();
   if (reporting_projector_) reporting_projector_->Stop();
-  LogInfo("server", "stopped");
+  LogInfo("server", "stopped in ", absl::FormatDuration(absl::Now() - began));
 }
 
 }  // namespace collections

@@ -14,7 +14,11 @@
 
 #include <grpcpp/server.h>
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <string>
 
 namespace collections {
@@ -34,13 +38,29 @@ struct ServerOptions {
   reporting::ReportingOptions reporting;
   // Rate limit, concurrent log reads, parked waits, request size and server threads.
   AdmissionOptions admission;
+  // How long a shutdown may take, whatever the broker does: queued commands are answered
+  // UNAVAILABLE at once, calls in flight get about half of it, then writers and projectors
+  // close their Kafka clients without waiting for an unreachable broker.
+  int shutdown_grace_ms = 10000;
+  // How often health is re-evaluated.
+  int health_interval_ms = 200;
+};
+
+// What the health service reports, per service name ("" = the whole process).
+struct HealthReport {
+  bool commands = false;    // every partition writer serving
+  bool queries = false;     // the account projection caught up with the log
+  bool compliance = false;  // the log reachable (no writer recovering)
+  bool reporting = false;   // the reporting projection caught up with the log
+  bool all() const { return commands && queries && compliance && reporting; }
 };
 
 // The whole service in one process: partition writers, projector, RocksDB store and the gRPC
 // server (CaseCommandService, CaseQueryService, health checking, reflection). main() and the
 // integration tests build it the same way. Start() blocks until every partition is restored
-// and the server listens; Shutdown() stops accepting calls, then the writers, then the
-// projector. Not copyable; one instance per process (or per test).
+// and the server listens; a monitor thread then keeps the gRPC health service truthful per
+// service name. Shutdown() (bounded by shutdown_grace_ms) stops accepting calls, then the
+// writers, then the projectors. Not copyable; one instance per process (or per test).
 class ServerApp {
  public:
   ServerApp(ServerOptions options, const Clock& clock);
@@ -49,6 +69,14 @@ class ServerApp {
   Status Start();
   void Shutdown();
   void Wait();
+
+  // The service names the health service answers for.
+  static constexpr const char* kCommandService = "collections.v1.CaseCommandService";
+  static constexpr const char* kQueryService = "collections.v1.CaseQueryService";
+  static constexpr const char* kComplianceService = "collections.v1.ComplianceService";
+  static constexpr const char* kReportingService = "collections.v1.ReportingService";
+  // The health as it is now (what the monitor publishes).
+  HealthReport Health() const;
 
   int port() const { return port_; }
   std::string address() const;
@@ -76,6 +104,14 @@ class ServerApp {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;
+
+  void PublishHealth(const HealthReport& report);
+  void MonitorHealth();
+  std::mutex health_mutex_;
+  std::condition_variable health_wake_;
+  bool health_stopping_ = false;  // guarded by health_mutex_
+  std::optional<HealthReport> published_;  // monitor thread only (and Start before it runs)
+  std::thread health_thread_;
 };
 
 }  // namespace collections
