@@ -372,6 +372,16 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
           "expected_version", account_id});
       continue;
     }
+    // Business time: the service clock is the authority (a pre-flight asks about any time).
+    std::optional<v1::LateEntry> late;
+    if (!p.dry_run) {
+      auto checked = CheckBusinessTime(p.command, now, options_.policy);
+      if (!checked) {
+        p.done.set_value(checked.error());
+        continue;
+      }
+      late = std::move(checked.value());
+    }
     auto decided = Decide(state, p.command, now, options_.domain);
     if (!decided) {
       p.done.set_value(decided.error());
@@ -389,23 +399,11 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
       p.done.set_value(std::move(reply));
       continue;
     }
-    std::vector<v1::EventEnvelope> events;
-    if (gate.blocked) {
-      // Only the refusal is recorded: what was attempted, by whom, which rule and what it counted.
-      v1::EventEnvelope blocked;
-      auto* b = blocked.mutable_contact_blocked();
-      b->set_command(CommandName(p.command));
-      b->set_command_type(
-          std::visit([](const auto& r) { return r.GetDescriptor()->full_name(); }, p.command));
-      b->set_command_request(
-          std::visit([](const auto& r) { return CanonicalBytes(r); }, p.command));
-      events.push_back(std::move(blocked));
-      refusals[i] = BlockedError(account_id, gate.record);
-    } else {
-      events = std::move(decided.value());
-    }
-    if (gate.evaluated) {
-      for (auto& e : events) *e.mutable_decision() = gate.record;
+    GatedEvents gated = ApplyGate(p.command, gate, std::move(decided.value()));
+    std::vector<v1::EventEnvelope> events = std::move(gated.events);
+    refusals[i] = std::move(gated.refusal);
+    if (late) {
+      for (auto& e : events) *e.mutable_late_entry() = *late;
     }
     record_indexes[i] = stage(account_id, events, CommandId(p.command), CommandActor(p.command),
                               CorrelationId(p.command), OccurredAt(p.command, now), p.fingerprint);
