@@ -237,6 +237,12 @@ v1::AuditEntry ToAuditEntry(const LoggedRecord& record) {
   *entry.mutable_occurred_at() = e.occurred_at();
   *entry.mutable_recorded_at() = e.recorded_at();
   for (auto& reason : PayloadReasons(e)) entry.add_reasons(std::move(reason));
+  if (e.has_late_entry()) {
+    // Recorded after its family's back-dating limit: the examiner sees who allowed it and why.
+    entry.add_reasons("late entry: " + e.late_entry().reason() + " (" + e.late_entry().family() +
+                      ", by " + e.late_entry().authorized_by() + " as " + e.late_entry().role() +
+                      ")");
+  }
   if (e.has_decision()) *entry.mutable_decision() = e.decision();
   *entry.mutable_envelope() = e;
   return entry;

@@ -235,4 +235,42 @@ grpc::Status ComplianceService::ExportEvents(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+// Late entries and recorded violations entered in [from, to) (recorded_at): what a compliance
+// officer reviews. Read from the log like ExportEvents, so it answers for the system of record.
+grpc::Status ComplianceService::ListComplianceExceptions(
+    grpc::ServerContext* context, const v1::ListComplianceExceptionsRequest* request,
+    grpc::ServerWriter<v1::AuditEntry>* writer) {
+  if (!request->has_from() || !request->has_to()) {
+    return ToGrpcStatus(
+        Error::InvalidArgument(request->has_from() ? "to" : "from", "from and to are required"));
+  }
+  if (request->late_entries_only() && request->violations_only()) {
+    return ToGrpcStatus(Error::InvalidArgument(
+        "violations_only", "give at most one of late_entries_only and violations_only"));
+  }
+  const absl::Time from = ToTime(request->from());
+  const absl::Time to = ToTime(request->to());
+  if (to <= from) return ToGrpcStatus(Error::InvalidArgument("to", "to must be after from"));
+  auto accounts = log_.ReadAll(AuditDeadline(context));
+  if (!accounts) return ToGrpcStatus(accounts.error());
+  for (const auto& [account, records] : accounts.value()) {
+    for (const auto& record : records) {
+      if (!record.parsed) continue;
+      const v1::EventEnvelope& e = record.envelope;
+      const absl::Time at = ToTime(e.recorded_at());
+      if (at < from || at >= to) continue;
+      const bool late = e.has_late_entry();
+      const bool violation = e.has_compliance_violation_recorded();
+      if (request->late_entries_only() ? !late
+          : request->violations_only() ? !violation
+                                       : !late && !violation) {
+        continue;
+      }
+      if (context->IsCancelled()) return grpc::Status::CANCELLED;
+      if (!writer->Write(compliance::ToAuditEntry(record))) return grpc::Status::OK;
+    }
+  }
+  return grpc::Status::OK;
+}
+
 }  // namespace collections

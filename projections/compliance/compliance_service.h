@@ -36,6 +36,9 @@ class ComplianceService final : public v1::ComplianceService::Service {
                                 v1::VerifyAuditTrailResponse* reply) override;
   grpc::Status ExportEvents(grpc::ServerContext* context, const v1::ExportEventsRequest* request,
                             grpc::ServerWriter<v1::AuditEntry>* writer) override;
+  grpc::Status ListComplianceExceptions(grpc::ServerContext* context,
+                                        const v1::ListComplianceExceptionsRequest* request,
+                                        grpc::ServerWriter<v1::AuditEntry>* writer) override;
 
  private:
   compliance::AuditLog log_;

@@ -53,6 +53,7 @@ COLLECTIONS_COMMAND_RPC(ReportToBureau)
 COLLECTIONS_COMMAND_RPC(TransferDebt)
 
 COLLECTIONS_COMMAND_RPC(AuthorizeOverride)
+COLLECTIONS_COMMAND_RPC(ReserveContact)
 #undef COLLECTIONS_COMMAND_RPC
 
 grpc::Status CaseCommandService::CheckContact(grpc::ServerContext* context,

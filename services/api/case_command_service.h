@@ -95,6 +95,9 @@ class CaseCommandService final : public v1::CaseCommandService::Service {
                                  v1::CommandReply* reply) override;
   grpc::Status CheckContact(grpc::ServerContext* context, const v1::CheckContactRequest* request,
                             v1::CheckContactResponse* reply) override;
+  grpc::Status ReserveContact(grpc::ServerContext* context,
+                              const v1::ReserveContactRequest* request,
+                              v1::CommandReply* reply) override;
 
  private:
   grpc::Status Execute(grpc::ServerContext* context, Command command, v1::CommandReply* reply);

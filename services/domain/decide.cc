@@ -3,6 +3,7 @@
 #include "services/domain/case_aggregate.h"
 #include "services/domain/internal.h"
 #include "services/domain/limits.h"
+#include "services/domain/roles.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -26,7 +27,7 @@ Error AccountNotFound(const std::string& account_id) {
                 account_id);
 }
 
-bool IsSupervisor(const v1::Actor& actor) { return actor.role() == "supervisor"; }
+bool IsSupervisor(const v1::Actor& actor) { return HasRole(actor, kSupervisor); }
 
 // Takes `amount` off `owed` in the settings' allocation order; returns what each component got.
 v1::Balances Allocate(const v1::Balances& owed, int64_t amount, const DomainSettings& settings,
@@ -297,6 +298,8 @@ struct Decider {
         break;
       case v1::UpdateFlagRequest::kConsent:
         *f->mutable_consent() = r.consent();
+        // To whom: the collector's agent who took it, unless the request names another.
+        if (f->consent().given_to().empty()) f->mutable_consent()->set_given_to(r.actor().id());
         break;
       case v1::UpdateFlagRequest::kOptOut:
         *f->mutable_opt_out() = r.opt_out();
@@ -329,9 +332,31 @@ struct Decider {
                       r.contact_id());
       }
     }
+    if (!r.reservation_id().empty()) {
+      const v1::ContactReservation* reserved = nullptr;
+      for (const auto& live : state->reservations()) {
+        if (live.reservation_id() == r.reservation_id()) reserved = &live;
+      }
+      if (reserved == nullptr) {
+        return Refuse(Errc::kNotFound, "RESERVATION_NOT_FOUND",
+                      "no live reservation " + r.reservation_id() +
+                          " (expired or already completed): record the contact without "
+                          "reservation_id, with took_place set",
+                      "reservation_id", r.reservation_id());
+      }
+      if (reserved->channel() != r.channel() || reserved->address() != r.address() ||
+          r.direction() != v1::CONTACT_DIRECTION_OUTBOUND) {
+        return Refuse(Errc::kFailedPrecondition, "RESERVATION_MISMATCH",
+                      "reservation " + r.reservation_id() + " is for an outbound " +
+                          v1::ContactChannel_Name(reserved->channel()) + " to " +
+                          reserved->address() + "; this contact is another",
+                      "reservation_id", r.reservation_id());
+      }
+    }
     v1::EventEnvelope e;
     auto* rec = e.mutable_contact_attempted()->mutable_contact();
     rec->set_contact_id(r.contact_id());
+    rec->set_reservation_id(r.reservation_id());
     rec->set_channel(r.channel());
     rec->set_direction(r.direction());
     rec->set_address(r.address());
@@ -342,6 +367,28 @@ struct Decider {
     if (r.has_callback_at())
       *e.mutable_contact_attempted()->mutable_callback_at() = r.callback_at();
     e.mutable_contact_attempted()->set_note(r.note());
+    return Events{e};
+  }
+
+  Decision operator()(const v1::ReserveContactRequest& r) const {
+    if (auto e = Open("ReserveContact")) return *e;
+    for (const auto& live : state->reservations()) {
+      if (live.reservation_id() == r.reservation_id()) {
+        return Refuse(Errc::kAlreadyExists, "RESERVATION_EXISTS",
+                      "reservation " + r.reservation_id() + " is live on account " +
+                          r.account_id() + "; use a new reservation_id",
+                      "reservation_id", r.reservation_id());
+      }
+    }
+    v1::EventEnvelope e;
+    auto* reserved = e.mutable_contact_reserved();
+    reserved->set_reservation_id(r.reservation_id());
+    reserved->set_channel(r.channel());
+    reserved->set_address(r.address());
+    reserved->set_phone_type(r.phone_type());
+    *reserved->mutable_content() = r.content();
+    *reserved->mutable_expires_at() =
+        ToProto(When(r) + absl::Seconds(settings.reservation_ttl_seconds));
     return Events{e};
   }
 
@@ -739,7 +786,7 @@ struct Decider {
   }
 
   Decision operator()(const v1::AuthorizeOverrideRequest& r) const {
-    if (r.actor().role() != "compliance_officer") {
+    if (!HasRole(r.actor(), kComplianceOfficer)) {
       return Refuse(
           Errc::kFailedPrecondition, "COMPLIANCE_OFFICER_REQUIRED",
           "only a compliance officer (actor.role \"compliance_officer\") may authorise an override",

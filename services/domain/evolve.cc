@@ -111,10 +111,16 @@ void ApplyFlag(v1::Account& a, const v1::EventEnvelope& e) {
       bool replaced = false;
       for (auto& c : *flags->mutable_consents()) {
         if (c.consent_id() == consent.consent_id()) {
+          // A revocation keeps when the consent was given: the calls it covered stay covered.
+          if (consent.revoked() && !c.revoked()) {
+            *consent.mutable_given_at() = c.given_at();
+            *consent.mutable_revoked_at() = e.occurred_at();
+          }
           c = consent;
           replaced = true;
         }
       }
+      if (!replaced && consent.revoked()) *consent.mutable_revoked_at() = e.occurred_at();
       if (!replaced) *flags->add_consents() = consent;
       break;
     }
@@ -139,6 +145,16 @@ void ApplyFlag(v1::Account& a, const v1::EventEnvelope& e) {
       break;
     case v1::FlagChanged::CHANGE_NOT_SET:
       break;
+  }
+}
+
+void RemoveReservation(v1::Account& a, const std::string& reservation_id) {
+  auto* live = a.mutable_reservations();
+  for (int i = 0; i < live->size(); ++i) {
+    if (live->Get(i).reservation_id() == reservation_id) {
+      live->DeleteSubrange(i, 1);
+      return;
+    }
   }
 }
 
@@ -310,6 +326,7 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
       *rec.mutable_at() = e.occurred_at();
       rec.set_sequence(e.sequence());
       rec.set_event_id(e.event_id());
+      if (!rec.reservation_id().empty()) RemoveReservation(a, rec.reservation_id());
       *a.add_contacts() = rec;
       *a.mutable_last_contact() = rec;
       if (e.contact_attempted().has_callback_at())
@@ -457,6 +474,25 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
           ToTime(e.decision().allowed_from()) > ToTime(a.contact_blocked_until())) {
         *a.mutable_contact_blocked_until() = e.decision().allowed_from();
       }
+      break;
+    case v1::EventEnvelope::kContactReserved: {
+      const auto& r = e.contact_reserved();
+      v1::ContactReservation* live = a.add_reservations();
+      live->set_reservation_id(r.reservation_id());
+      live->set_channel(r.channel());
+      live->set_address(r.address());
+      live->set_phone_type(r.phone_type());
+      *live->mutable_reserved_at() = e.occurred_at();
+      *live->mutable_expires_at() = r.expires_at();
+      live->set_event_id(e.event_id());
+      live->set_reserved_by(e.actor().id());
+      break;
+    }
+    case v1::EventEnvelope::kContactReservationExpired:
+      RemoveReservation(a, e.contact_reservation_expired().reservation_id());
+      break;
+    case v1::EventEnvelope::kComplianceViolationRecorded:
+      // The contact it concerns is recorded (and marked) by the event before it.
       break;
     case v1::EventEnvelope::kComplianceOverrideGranted: {
       const auto& g = e.compliance_override_granted();

@@ -571,6 +571,26 @@ struct Validator {
     Text(v, "new_owner", r.new_owner(), true);
     Text(v, "reason", r.reason(), true);
   }
+
+  // ---- Contact rules (business time, reservations): requests added with ReserveContact ----
+  Status operator()(const v1::ReserveContactRequest& r) const {
+    if (auto e = CheckId("reservation_id", r.reservation_id())) return e;
+    if (auto e = CheckChannel("channel", r.channel())) return e;
+    if (r.channel() != v1::CONTACT_CHANNEL_VISIT) {
+      if (auto e = CheckRequired("address", r.address())) return e;
+    }
+    if (r.channel() == v1::CONTACT_CHANNEL_CALL || r.channel() == v1::CONTACT_CHANNEL_TEXT) {
+      v1::Phone phone;
+      phone.set_number(r.address());
+      phone.set_type(r.phone_type());
+      if (auto e = CheckPhone("phone", phone)) {
+        e->field = e->field == "phone.number" ? "address" : "phone_type";
+        return e;
+      }
+    }
+    if (r.channel() == v1::CONTACT_CHANNEL_EMAIL) return CheckEmail("address", r.address());
+    return std::nullopt;
+  }
 };
 
 }  // namespace

@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
   }
   collections::LogInfo("server", "compliance policy version ", options.writer.policy.version());
   domain.validation_notice_deadline_days = options.writer.policy.validation_notice_deadline_days();
+  domain.reservation_ttl_seconds = options.writer.policy.reservation_ttl_seconds();
   domain.small_balance_threshold_minor = small_balance;
   domain.min_settlement_basis_points = min_settlement;
   {

@@ -680,6 +680,16 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
           "expected_version", account_id});
       continue;
     }
+    // Business time: the service clock is the authority (a pre-flight asks about any time).
+    std::optional<v1::LateEntry> late;
+    if (!p.dry_run) {
+      auto checked = CheckBusinessTime(p.command, now, options_.policy);
+      if (!checked) {
+        p.done.set_value(checked.error());
+        continue;
+      }
+      late = std::move(checked.value());
+    }
     auto decided = Decide(state, p.command, now, options_.domain);
     if (!decided) {
       reply(decided.error());
@@ -697,23 +707,11 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
       reply(std::move(dry));
       continue;
     }
-    std::vector<v1::EventEnvelope> events;
-    if (gate.blocked) {
-      // Only the refusal is recorded: what was attempted, by whom, which rule and what it counted.
-      v1::EventEnvelope blocked;
-      auto* b = blocked.mutable_contact_blocked();
-      b->set_command(CommandName(p.command));
-      b->set_command_type(
-          std::visit([](const auto& r) { return r.GetDescriptor()->full_name(); }, p.command));
-      b->set_command_request(
-          std::visit([](const auto& r) { return CanonicalBytes(r); }, p.command));
-      events.push_back(std::move(blocked));
-      refusals[i] = BlockedError(account_id, gate.record);
-    } else {
-      events = std::move(decided.value());
-    }
-    if (gate.evaluated) {
-      for (auto& e : events) *e.mutable_decision() = gate.record;
+    GatedEvents gated = ApplyGate(p.command, gate, std::move(decided.value()));
+    std::vector<v1::EventEnvelope> events = std::move(gated.events);
+    refusals[i] = std::move(gated.refusal);
+    if (late) {
+      for (auto& e : events) *e.mutable_late_entry() = *late;
     }
     int64_t too_large = 0;
     auto staged_records =
