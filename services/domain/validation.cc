@@ -377,7 +377,8 @@ struct Validator {
     EnumValue(v, "direction", r.direction(), v1::ContactDirection_IsValid, "OUTBOUND, INBOUND");
     EnumValue(v, "outcome", r.outcome(), v1::ContactOutcome_IsValid,
               "NO_ANSWER, BUSY, NOT_IN_SERVICE, VOICEMAIL, RIGHT_PARTY_CONVERSATION, "
-              "THIRD_PARTY, WRONG_NUMBER, UNDELIVERABLE, DELIVERED");
+              "THIRD_PARTY, WRONG_NUMBER, UNDELIVERABLE, DELIVERED, NO_ANSWER_MESSAGE_POSSIBLE, "
+              "ANSWERING_MACHINE_NO_MESSAGE, MESSAGE_LEFT");
     const bool phone_channel =
         r.channel() == v1::CONTACT_CHANNEL_CALL || r.channel() == v1::CONTACT_CHANNEL_TEXT;
     if (phone_channel) {
@@ -395,6 +396,7 @@ struct Validator {
     Content(v, "content", r.content());
     if (r.has_callback_at()) Timestamp(v, "callback_at", r.callback_at());
     Text(v, "note", r.note(), false);
+    Id(v, "reservation_id", r.reservation_id(), false);
   }
   void operator()(const v1::RecordCorrespondenceRequest& r) const {
     Id(v, "correspondence_id", r.correspondence_id());
@@ -572,24 +574,24 @@ struct Validator {
     Text(v, "reason", r.reason(), true);
   }
 
-  // ---- Contact rules (business time, reservations): requests added with ReserveContact ----
-  Status operator()(const v1::ReserveContactRequest& r) const {
-    if (auto e = CheckId("reservation_id", r.reservation_id())) return e;
-    if (auto e = CheckChannel("channel", r.channel())) return e;
-    if (r.channel() != v1::CONTACT_CHANNEL_VISIT) {
-      if (auto e = CheckRequired("address", r.address())) return e;
-    }
-    if (r.channel() == v1::CONTACT_CHANNEL_CALL || r.channel() == v1::CONTACT_CHANNEL_TEXT) {
-      v1::Phone phone;
-      phone.set_number(r.address());
-      phone.set_type(r.phone_type());
-      if (auto e = CheckPhone("phone", phone)) {
-        e->field = e->field == "phone.number" ? "address" : "phone_type";
-        return e;
+  void operator()(const v1::ReserveContactRequest& r) const {
+    Id(v, "reservation_id", r.reservation_id());
+    Channel(v, "channel", r.channel(), true);
+    const bool phone_channel =
+        r.channel() == v1::CONTACT_CHANNEL_CALL || r.channel() == v1::CONTACT_CHANNEL_TEXT;
+    if (phone_channel) {
+      PhoneNumber(v, "address", r.address());
+      EnumValue(v, "phone_type", r.phone_type(), v1::PhoneType_IsValid, "HOME, CELL, WORK");
+    } else {
+      EnumValue(v, "phone_type", r.phone_type(), v1::PhoneType_IsValid, "HOME, CELL, WORK",
+                false);
+      if (r.channel() == v1::CONTACT_CHANNEL_EMAIL) {
+        Email(v, "address", r.address());
+      } else {
+        Text(v, "address", r.address(), r.channel() != v1::CONTACT_CHANNEL_VISIT);
       }
     }
-    if (r.channel() == v1::CONTACT_CHANNEL_EMAIL) return CheckEmail("address", r.address());
-    return std::nullopt;
+    Content(v, "content", r.content());
   }
 };
 
@@ -610,6 +612,7 @@ Status ValidateRequest(const Command& command) {
   std::visit(
       [&v](const auto& r) {
         if (r.has_occurred_at()) Timestamp(v, "occurred_at", r.occurred_at());
+        Text(v, "late_entry_reason", r.late_entry_reason(), false);
       },
       command);
   Id(v, "account_id", AccountId(command));
