@@ -121,8 +121,11 @@ struct Rules : ClockedService {
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     auto reader = stub->ListComplianceExceptions(&ctx, r);
     std::vector<v1::AuditEntry> out;
-    v1::AuditEntry e;
-    while (reader->Read(&e)) out.push_back(e);
+    v1::ComplianceException e;
+    while (reader->Read(&e)) {
+      BOOST_TEST((e.late_entry() || e.violation()));
+      out.push_back(e.entry());
+    }
     auto s = reader->Finish();
     BOOST_REQUIRE_MESSAGE(s.ok(), s.error_message());
     return out;

@@ -239,7 +239,7 @@ grpc::Status ComplianceService::ExportEvents(grpc::ServerContext* context,
 // officer reviews. Read from the log like ExportEvents, so it answers for the system of record.
 grpc::Status ComplianceService::ListComplianceExceptions(
     grpc::ServerContext* context, const v1::ListComplianceExceptionsRequest* request,
-    grpc::ServerWriter<v1::AuditEntry>* writer) {
+    grpc::ServerWriter<v1::ComplianceException>* writer) {
   if (!request->has_from() || !request->has_to()) {
     return ToGrpcStatus(
         Error::InvalidArgument(request->has_from() ? "to" : "from", "from and to are required"));
@@ -267,7 +267,11 @@ grpc::Status ComplianceService::ListComplianceExceptions(
         continue;
       }
       if (context->IsCancelled()) return grpc::Status::CANCELLED;
-      if (!writer->Write(compliance::ToAuditEntry(record))) return grpc::Status::OK;
+      v1::ComplianceException exception;
+      *exception.mutable_entry() = compliance::ToAuditEntry(record);
+      exception.set_late_entry(late);
+      exception.set_violation(violation);
+      if (!writer->Write(exception)) return grpc::Status::OK;
     }
   }
   return grpc::Status::OK;

@@ -38,7 +38,7 @@ class ComplianceService final : public v1::ComplianceService::Service {
                             grpc::ServerWriter<v1::AuditEntry>* writer) override;
   grpc::Status ListComplianceExceptions(grpc::ServerContext* context,
                                         const v1::ListComplianceExceptionsRequest* request,
-                                        grpc::ServerWriter<v1::AuditEntry>* writer) override;
+                                        grpc::ServerWriter<v1::ComplianceException>* writer) override;
 
  private:
   compliance::AuditLog log_;
