@@ -796,6 +796,19 @@ class EndOffsets {
     for (int32_t p = 0; p < 3; ++p) start[p] = 0;
     BOOST_REQUIRE(!reader_->Assign(start).has_value());
   }
+  // The end offsets once the transaction that wrote `last` is complete: its commit marker is
+  // written to the partition after the commit returns, and moves the end by one.
+  std::vector<int64_t> After(const v1::LogPosition& last) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    std::vector<int64_t> now = Now();
+    while (now[static_cast<size_t>(last.partition())] < last.offset() + 2 &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+      now = Now();
+    }
+    BOOST_REQUIRE(now[static_cast<size_t>(last.partition())] >= last.offset() + 2);
+    return now;
+  }
   std::vector<int64_t> Now() {
     std::vector<int64_t> out;
     for (int32_t p = 0; p < 3; ++p) {
@@ -851,7 +864,7 @@ BOOST_AUTO_TEST_CASE(thousands_of_invalid_requests_are_refused_and_append_nothin
   open.mutable_actor()->set_role("collector");
   f.Must(&Stub::OpenCase, open, "FZ-1");
   EndOffsets offsets(f.service.options().log.topic);
-  const std::vector<int64_t> end = offsets.Now();
+  const std::vector<int64_t> end = offsets.After(f.last.position());
 
   const std::vector<Template> templates = Templates();
   const std::vector<Mutator> common = Common();
@@ -923,7 +936,7 @@ BOOST_AUTO_TEST_CASE(thousands_of_invalid_requests_are_refused_and_append_nothin
     // 10^15 against a balance of 102500: the credit stays within the limit, so this one is
     // accepted; a second one would pass it and is refused.
     f.Must(&Stub::PostPayment, pay, "FZ-1");
-    const std::vector<int64_t> after_payment = offsets.Now();
+    const std::vector<int64_t> after_payment = offsets.After(f.last.position());
     pay.set_command_id("fz-ovf-pay-2");
     pay.set_payment_id("P-OVF-2");
     auto s = f.Send(&Stub::PostPayment, pay, "FZ-1");
@@ -943,7 +956,7 @@ BOOST_AUTO_TEST_CASE(invalid_preflight_and_read_requests_are_refused_naming_the_
                    "fuzz-read");
   f.Must(&Stub::OpenCase, OpenCase("FZ-1", "fz-open-1", 100000), "FZ-1");
   EndOffsets offsets(f.service.options().log.topic);
-  const std::vector<int64_t> end = offsets.Now();
+  const std::vector<int64_t> end = offsets.After(f.last.position());
   auto channel = grpc::CreateChannel(f.service.app().address(), grpc::InsecureChannelCredentials());
   auto compliance = v1::ComplianceService::NewStub(channel);
   auto reporting = v1::ReportingService::NewStub(channel);
