@@ -60,8 +60,7 @@ std::string BadId(Rng& rng, bool required) {
 // Over the text limit; sometimes over the whole-request limit too (then "request" is named
 // as well, which the checks below allow).
 std::string BadText(Rng& rng, bool required) {
-  std::vector<std::string> values = {std::string(kMaxTextBytes + 1, 'x'),
-                                     std::string(20000, 'y'),
+  std::vector<std::string> values = {std::string(kMaxTextBytes + 1, 'x'), std::string(20000, 'y'),
                                      std::string(kMaxRequestBytes + 1000, 'z'),
                                      std::string("nul\0byte", 8)};
   if (required) values.push_back("");
@@ -69,8 +68,9 @@ std::string BadText(Rng& rng, bool required) {
 }
 
 v1::LocalDate BadDate(Rng& rng) {
-  const int dates[][3] = {{2025, 2, 29}, {2025, 13, 1}, {2025, 4, 31}, {2025, 1, 0}, {10000, 1, 1},
-                          {-5, 1, 1},    {0, 5, 1},     {2025, -1, 3}, {1, 1, 32},  {2147483647, 12, 31}};
+  const int dates[][3] = {{2025, 2, 29}, {2025, 13, 1},       {2025, 4, 31}, {2025, 1, 0},
+                          {10000, 1, 1}, {-5, 1, 1},          {0, 5, 1},     {2025, -1, 3},
+                          {1, 1, 32},    {2147483647, 12, 31}};
   const auto& d = dates[Pick(rng, std::size(dates))];
   return Date(d[0], d[1], d[2]);
 }
@@ -88,10 +88,18 @@ std::string BadCurrency(Rng& rng) {
 }
 
 std::string BadZone(Rng& rng) {
-  const char* values[] = {"/etc/passwd",        "/dev/zero",          "localtime",
-                          "../../etc/localtime", "America/../../etc", "America//Chicago",
-                          "Mars/Olympus_Mons",  " UTC",               "UTC\n",
-                          "./UTC",              "America/Chicago/",   "/"};
+  const char* values[] = {"/etc/passwd",
+                          "/dev/zero",
+                          "localtime",
+                          "../../etc/localtime",
+                          "America/../../etc",
+                          "America//Chicago",
+                          "Mars/Olympus_Mons",
+                          " UTC",
+                          "UTC\n",
+                          "./UTC",
+                          "America/Chicago/",
+                          "/"};
   return values[Pick(rng, std::size(values))];
 }
 
@@ -140,47 +148,45 @@ Mutator On(std::string name, std::function<std::string(T&, Rng&)> f) {
   return {name, [f](Command& c, Rng& rng) { return f(std::get<T>(c), rng); }};
 }
 
-#define ID(T, field, required)                                                    \
-  On<T>(#field, [](T& r, Rng& rng) {                                              \
-    r.set_##field(BadId(rng, required));                                          \
-    return std::string(#field);                                                   \
+#define ID(T, field, required)           \
+  On<T>(#field, [](T& r, Rng& rng) {     \
+    r.set_##field(BadId(rng, required)); \
+    return std::string(#field);          \
   })
-#define TEXT(T, field, required)                                                  \
-  On<T>(#field, [](T& r, Rng& rng) {                                              \
-    r.set_##field(BadText(rng, required));                                        \
-    return std::string(#field);                                                   \
+#define TEXT(T, field, required)           \
+  On<T>(#field, [](T& r, Rng& rng) {       \
+    r.set_##field(BadText(rng, required)); \
+    return std::string(#field);            \
   })
-#define DATE(T, field)                                                            \
-  On<T>(#field, [](T& r, Rng& rng) {                                              \
-    *r.mutable_##field() = BadDate(rng);                                          \
-    return std::string(#field);                                                   \
+#define DATE(T, field)                   \
+  On<T>(#field, [](T& r, Rng& rng) {     \
+    *r.mutable_##field() = BadDate(rng); \
+    return std::string(#field);          \
   })
-#define ENUM(T, field, Enum, required)                                            \
-  On<T>(#field, [](T& r, Rng& rng) {                                              \
-    r.set_##field(static_cast<Enum>(BadEnum(rng, required)));                     \
-    return std::string(#field);                                                   \
+#define ENUM(T, field, Enum, required)                        \
+  On<T>(#field, [](T& r, Rng& rng) {                          \
+    r.set_##field(static_cast<Enum>(BadEnum(rng, required))); \
+    return std::string(#field);                               \
   })
-#define MONEY(T, field)                                                           \
-  On<T>(#field ".amount_minor",                                                   \
-        [](T& r, Rng& rng) {                                                      \
-          r.mutable_##field()->set_amount_minor(BadAmount(rng, true));            \
-          return std::string(#field ".amount_minor");                             \
-        }),                                                                       \
-      On<T>(#field ".currency", [](T& r, Rng& rng) {                              \
-        r.mutable_##field()->set_currency(BadCurrency(rng));                      \
-        return std::string(#field ".currency");                                   \
+#define MONEY(T, field)                                                \
+  On<T>(#field ".amount_minor",                                        \
+        [](T& r, Rng& rng) {                                           \
+          r.mutable_##field()->set_amount_minor(BadAmount(rng, true)); \
+          return std::string(#field ".amount_minor");                  \
+        }),                                                            \
+      On<T>(#field ".currency", [](T& r, Rng& rng) {                   \
+        r.mutable_##field()->set_currency(BadCurrency(rng));           \
+        return std::string(#field ".currency");                        \
       })
-#define TIMESTAMP(T, field)                                                       \
-  On<T>(#field, [](T& r, Rng& rng) {                                              \
-    return std::string(#field) + BreakTimestamp(r.mutable_##field(), rng);        \
+#define TIMESTAMP(T, field)                                                \
+  On<T>(#field, [](T& r, Rng& rng) {                                       \
+    return std::string(#field) + BreakTimestamp(r.mutable_##field(), rng); \
   })
 
 // Fields every command has.
 std::vector<Mutator> Common() {
   auto visit = [](auto f) {
-    return [f](Command& c, Rng& rng) {
-      return std::visit([&](auto& r) { return f(r, rng); }, c);
-    };
+    return [f](Command& c, Rng& rng) { return std::visit([&](auto& r) { return f(r, rng); }, c); };
   };
   return {
       {"command_id", visit([](auto& r, Rng& rng) {
@@ -217,9 +223,8 @@ std::vector<Mutator> Common() {
        })},
       {"request", visit([](auto& r, Rng& rng) {
          // Unknown fields are kept and would travel into an event: the whole request is capped.
-         r.GetReflection()
-             ->MutableUnknownFields(&r)
-             ->AddLengthDelimited(9999, std::string(kMaxRequestBytes + Pick(rng, 100000), 'u'));
+         r.GetReflection()->MutableUnknownFields(&r)->AddLengthDelimited(
+             9999, std::string(kMaxRequestBytes + Pick(rng, 100000), 'u'));
          return std::string("request");
        })},
   };
@@ -258,75 +263,77 @@ std::vector<Template> Templates() {
     phone->set_number("+13125550100");
     phone->set_type(v1::PHONE_TYPE_CELL);
     r.mutable_contact_points()->mutable_address()->add_lines("1 Main St");
-    t.push_back({r,
-                 {TEXT(T, creditor, true), TEXT(T, debtor_name, true),
-                  TEXT(T, original_creditor, false), DATE(T, due_date),
-                  DATE(T, date_of_first_delinquency), DATE(T, statute_of_limitations_date),
-                  ENUM(T, debt_type, v1::DebtType, false), ID(T, assignee, false),
-                  ID(T, queue, false),
-                  On<T>("currency",
-                        [](T& r, Rng& rng) {
-                          r.set_currency(BadCurrency(rng));
-                          return std::string("currency");
-                        }),
-                  On<T>("time_zone",
-                        [](T& r, Rng& rng) {
-                          r.set_time_zone(BadZone(rng));
-                          return std::string("time_zone");
-                        }),
-                  On<T>("jurisdiction",
-                        [](T& r, Rng& rng) {
-                          r.set_jurisdiction(Pick(rng, 2) ? "Massachusetts" : "m1");
-                          return std::string("jurisdiction");
-                        }),
-                  On<T>("balances.interest_minor",
-                        [](T& r, Rng& rng) {
-                          r.mutable_balances()->set_interest_minor(BadAmount(rng, false));
-                          return std::string("balances.interest_minor");
-                        }),
-                  On<T>("contact_points.phones",
-                        [](T& r, Rng& rng) {
-                          for (int i = 0; i < kMaxPhones + static_cast<int>(Pick(rng, 500)); ++i)
-                            *r.mutable_contact_points()->add_phones() =
-                                r.contact_points().phones(0);
-                          return std::string("contact_points.phones");
-                        }),
-                  On<T>("contact_points.phones[0].time_zone",
-                        [](T& r, Rng& rng) {
-                          r.mutable_contact_points()->mutable_phones(0)->set_time_zone(
-                              BadZone(rng));
-                          return std::string("contact_points.phones[0].time_zone");
-                        }),
-                  On<T>("contact_points.phones[0].type",
-                        [](T& r, Rng& rng) {
-                          r.mutable_contact_points()->mutable_phones(0)->set_type(
-                              static_cast<v1::PhoneType>(BadEnum(rng, true)));
-                          return std::string("contact_points.phones[0].type");
-                        }),
-                  On<T>("contact_points.emails",
-                        [](T& r, Rng& rng) {
-                          for (int i = 0; i < kMaxEmails + 1 + static_cast<int>(Pick(rng, 5000));
-                               ++i)
-                            r.mutable_contact_points()->add_emails("a@b.c");
-                          return std::string("contact_points.emails");
-                        }),
-                  On<T>("contact_points.verified_emails[0]",
-                        [](T& r, Rng& rng) {
-                          r.mutable_contact_points()->add_verified_emails(
-                              Pick(rng, 2) ? std::string(300, 'e') + "@x.com" : "no-at-sign");
-                          return std::string("contact_points.verified_emails[0]");
-                        }),
-                  On<T>("contact_points.address.lines[0]",
-                        [](T& r, Rng& rng) {
-                          r.mutable_contact_points()->mutable_address()->set_lines(
-                              0, std::string(kMaxAddressPartBytes + 1 + Pick(rng, 10000), 'l'));
-                          return std::string("contact_points.address.lines[0]");
-                        }),
-                  On<T>("contact_points.address.city", [](T& r, Rng& rng) {
-                    r.mutable_contact_points()->mutable_address()->set_city(
-                        std::string(kMaxAddressPartBytes + 1 + Pick(rng, 10000), 'c'));
-                    return std::string("contact_points.address.city");
-                  })}});
+    t.push_back(
+        {r,
+         {TEXT(T, creditor, true),
+          TEXT(T, debtor_name, true),
+          TEXT(T, original_creditor, false),
+          DATE(T, due_date),
+          DATE(T, date_of_first_delinquency),
+          DATE(T, statute_of_limitations_date),
+          ENUM(T, debt_type, v1::DebtType, false),
+          ID(T, assignee, false),
+          ID(T, queue, false),
+          On<T>("currency",
+                [](T& r, Rng& rng) {
+                  r.set_currency(BadCurrency(rng));
+                  return std::string("currency");
+                }),
+          On<T>("time_zone",
+                [](T& r, Rng& rng) {
+                  r.set_time_zone(BadZone(rng));
+                  return std::string("time_zone");
+                }),
+          On<T>("jurisdiction",
+                [](T& r, Rng& rng) {
+                  r.set_jurisdiction(Pick(rng, 2) ? "Massachusetts" : "m1");
+                  return std::string("jurisdiction");
+                }),
+          On<T>("balances.interest_minor",
+                [](T& r, Rng& rng) {
+                  r.mutable_balances()->set_interest_minor(BadAmount(rng, false));
+                  return std::string("balances.interest_minor");
+                }),
+          On<T>("contact_points.phones",
+                [](T& r, Rng& rng) {
+                  for (int i = 0; i < kMaxPhones + static_cast<int>(Pick(rng, 500)); ++i)
+                    *r.mutable_contact_points()->add_phones() = r.contact_points().phones(0);
+                  return std::string("contact_points.phones");
+                }),
+          On<T>("contact_points.phones[0].time_zone",
+                [](T& r, Rng& rng) {
+                  r.mutable_contact_points()->mutable_phones(0)->set_time_zone(BadZone(rng));
+                  return std::string("contact_points.phones[0].time_zone");
+                }),
+          On<T>("contact_points.phones[0].type",
+                [](T& r, Rng& rng) {
+                  r.mutable_contact_points()->mutable_phones(0)->set_type(
+                      static_cast<v1::PhoneType>(BadEnum(rng, true)));
+                  return std::string("contact_points.phones[0].type");
+                }),
+          On<T>("contact_points.emails",
+                [](T& r, Rng& rng) {
+                  for (int i = 0; i < kMaxEmails + 1 + static_cast<int>(Pick(rng, 5000)); ++i)
+                    r.mutable_contact_points()->add_emails("a@b.c");
+                  return std::string("contact_points.emails");
+                }),
+          On<T>("contact_points.verified_emails[0]",
+                [](T& r, Rng& rng) {
+                  r.mutable_contact_points()->add_verified_emails(
+                      Pick(rng, 2) ? std::string(300, 'e') + "@x.com" : "no-at-sign");
+                  return std::string("contact_points.verified_emails[0]");
+                }),
+          On<T>("contact_points.address.lines[0]",
+                [](T& r, Rng& rng) {
+                  r.mutable_contact_points()->mutable_address()->set_lines(
+                      0, std::string(kMaxAddressPartBytes + 1 + Pick(rng, 10000), 'l'));
+                  return std::string("contact_points.address.lines[0]");
+                }),
+          On<T>("contact_points.address.city", [](T& r, Rng& rng) {
+            r.mutable_contact_points()->mutable_address()->set_city(
+                std::string(kMaxAddressPartBytes + 1 + Pick(rng, 10000), 'c'));
+            return std::string("contact_points.address.city");
+          })}});
   }
   {
     using T = v1::PostPaymentRequest;
@@ -335,10 +342,10 @@ std::vector<Template> Templates() {
     r.mutable_amount()->set_amount_minor(100);
     r.mutable_amount()->set_currency("USD");
     r.set_method(v1::PAYMENT_METHOD_ACH);
-    t.push_back({r,
-                 {ID(T, payment_id, true), MONEY(T, amount),
-                  ENUM(T, method, v1::PaymentMethod, true), TEXT(T, reference, false),
-                  DATE(T, effective_date)}});
+    t.push_back(
+        {r,
+         {ID(T, payment_id, true), MONEY(T, amount), ENUM(T, method, v1::PaymentMethod, true),
+          TEXT(T, reference, false), DATE(T, effective_date)}});
   }
   {
     using T = v1::ReversePaymentRequest;
@@ -442,22 +449,21 @@ std::vector<Template> Templates() {
     r.set_address("+13125550100");
     r.set_phone_type(v1::PHONE_TYPE_CELL);
     r.set_outcome(v1::CONTACT_OUTCOME_NO_ANSWER);
-    t.push_back({r,
-                 {ID(T, contact_id, true), ENUM(T, direction, v1::ContactDirection, true),
-                  ENUM(T, outcome, v1::ContactOutcome, true),
-                  ENUM(T, phone_type, v1::PhoneType, true), TEXT(T, note, false),
-                  TIMESTAMP(T, callback_at),
-                  On<T>("address",
-                        [](T& r, Rng& rng) {
-                          r.set_address(Pick(rng, 2) ? std::string("555-0100")
-                                                     : std::string(5000, '1'));
-                          return std::string("address");
-                        }),
-                  On<T>("content.cease_exception", [](T& r, Rng& rng) {
-                    r.mutable_content()->set_cease_exception(
-                        static_cast<v1::CeaseException>(BadEnum(rng, false)));
-                    return std::string("content.cease_exception");
-                  })}});
+    t.push_back(
+        {r,
+         {ID(T, contact_id, true), ENUM(T, direction, v1::ContactDirection, true),
+          ENUM(T, outcome, v1::ContactOutcome, true), ENUM(T, phone_type, v1::PhoneType, true),
+          TEXT(T, note, false), TIMESTAMP(T, callback_at),
+          On<T>("address",
+                [](T& r, Rng& rng) {
+                  r.set_address(Pick(rng, 2) ? std::string("555-0100") : std::string(5000, '1'));
+                  return std::string("address");
+                }),
+          On<T>("content.cease_exception", [](T& r, Rng& rng) {
+            r.mutable_content()->set_cease_exception(
+                static_cast<v1::CeaseException>(BadEnum(rng, false)));
+            return std::string("content.cease_exception");
+          })}});
   }
   {
     using T = v1::RecordCorrespondenceRequest;
@@ -468,24 +474,23 @@ std::vector<Template> Templates() {
     r.set_address("1 Main St, Chicago IL");
     *r.mutable_itemization()->mutable_itemization_date() = Date(2025, 9, 1);
     r.mutable_itemization()->set_current_amount_minor(100000);
-    t.push_back(
-        {r,
-         {ID(T, correspondence_id, true), ENUM(T, kind, v1::CorrespondenceKind, true),
-          TEXT(T, address, true),
-          On<T>("itemization.itemization_date",
-                [](T& r, Rng& rng) {
-                  *r.mutable_itemization()->mutable_itemization_date() = BadDate(rng);
-                  return std::string("itemization.itemization_date");
-                }),
-          On<T>("itemization.fees_since_minor",
-                [](T& r, Rng& rng) {
-                  r.mutable_itemization()->set_fees_since_minor(BadAmount(rng, false));
-                  return std::string("itemization.fees_since_minor");
-                }),
-          On<T>("itemization.current_amount_minor", [](T& r, Rng& rng) {
-            r.mutable_itemization()->set_current_amount_minor(BadAmount(rng, false));
-            return std::string("itemization.current_amount_minor");
-          })}});
+    t.push_back({r,
+                 {ID(T, correspondence_id, true), ENUM(T, kind, v1::CorrespondenceKind, true),
+                  TEXT(T, address, true),
+                  On<T>("itemization.itemization_date",
+                        [](T& r, Rng& rng) {
+                          *r.mutable_itemization()->mutable_itemization_date() = BadDate(rng);
+                          return std::string("itemization.itemization_date");
+                        }),
+                  On<T>("itemization.fees_since_minor",
+                        [](T& r, Rng& rng) {
+                          r.mutable_itemization()->set_fees_since_minor(BadAmount(rng, false));
+                          return std::string("itemization.fees_since_minor");
+                        }),
+                  On<T>("itemization.current_amount_minor", [](T& r, Rng& rng) {
+                    r.mutable_itemization()->set_current_amount_minor(BadAmount(rng, false));
+                    return std::string("itemization.current_amount_minor");
+                  })}});
   }
   {
     using T = v1::UpdateContactPointRequest;
@@ -518,13 +523,13 @@ std::vector<Template> Templates() {
     r.mutable_amount()->set_amount_minor(1000);
     r.mutable_amount()->set_currency("USD");
     *r.mutable_due_date() = Date(2025, 12, 1);
-    t.push_back({r,
-                 {ID(T, promise_id, true), MONEY(T, amount), DATE(T, due_date),
-                  ENUM(T, channel, v1::ContactChannel, false),
-                  On<T>("grace_days", [](T& r, Rng& rng) {
-                    r.set_grace_days(Pick(rng, 2) ? -1 : 61);
-                    return std::string("grace_days");
-                  })}});
+    t.push_back(
+        {r,
+         {ID(T, promise_id, true), MONEY(T, amount), DATE(T, due_date),
+          ENUM(T, channel, v1::ContactChannel, false), On<T>("grace_days", [](T& r, Rng& rng) {
+            r.set_grace_days(Pick(rng, 2) ? -1 : 61);
+            return std::string("grace_days");
+          })}});
   }
   {
     using T = v1::CancelPromiseToPayRequest;
@@ -717,10 +722,10 @@ std::vector<Template> Templates() {
 
 // ---- Sending and checking ----
 
-#define COMMAND_RPC(Name)                                                                \
-  grpc::Status Send(Stub& stub, grpc::ClientContext* ctx, const v1::Name##Request& r,   \
-                    v1::CommandReply* out) {                                             \
-    return stub.Name(ctx, r, out);                                                       \
+#define COMMAND_RPC(Name)                                                             \
+  grpc::Status Send(Stub& stub, grpc::ClientContext* ctx, const v1::Name##Request& r, \
+                    v1::CommandReply* out) {                                          \
+    return stub.Name(ctx, r, out);                                                    \
   }
 COMMAND_RPC(OpenCase)
 COMMAND_RPC(PostPayment)
@@ -791,6 +796,19 @@ class EndOffsets {
     for (int32_t p = 0; p < 3; ++p) start[p] = 0;
     BOOST_REQUIRE(!reader_->Assign(start).has_value());
   }
+  // The end offsets once the transaction that wrote `last` is complete: its commit marker is
+  // written to the partition after the commit returns, and moves the end by one.
+  std::vector<int64_t> After(const v1::LogPosition& last) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    std::vector<int64_t> now = Now();
+    while (now[static_cast<size_t>(last.partition())] < last.offset() + 2 &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+      now = Now();
+    }
+    BOOST_REQUIRE(now[static_cast<size_t>(last.partition())] >= last.offset() + 2);
+    return now;
+  }
   std::vector<int64_t> Now() {
     std::vector<int64_t> out;
     for (int32_t p = 0; p < 3; ++p) {
@@ -823,8 +841,8 @@ void CheckInvalidArgument(const Answer& a, const std::set<std::string>& expected
     BOOST_TEST(a.info.domain() == "collections.v1");
     std::set<std::string> named(a.fields.begin(), a.fields.end());
     for (const auto& f : expected)
-      BOOST_TEST(named.count(f) == 1u, "not named: " << f << " in ["
-                                                      << absl::StrJoin(a.fields, ", ") << "]");
+      BOOST_TEST(named.count(f) == 1u,
+                 "not named: " << f << " in [" << absl::StrJoin(a.fields, ", ") << "]");
     for (const auto& f : named) {
       BOOST_TEST((expected.count(f) == 1u || f == "request"),
                  "named a field not broken: " << f << " (" << a.status.error_message() << ")");
@@ -846,7 +864,7 @@ BOOST_AUTO_TEST_CASE(thousands_of_invalid_requests_are_refused_and_append_nothin
   open.mutable_actor()->set_role("collector");
   f.Must(&Stub::OpenCase, open, "FZ-1");
   EndOffsets offsets(f.service.options().log.topic);
-  const std::vector<int64_t> end = offsets.Now();
+  const std::vector<int64_t> end = offsets.After(f.last.position());
 
   const std::vector<Template> templates = Templates();
   const std::vector<Mutator> common = Common();
@@ -898,12 +916,14 @@ BOOST_AUTO_TEST_CASE(thousands_of_invalid_requests_are_refused_and_append_nothin
     adj.set_adjustment_id(absl::StrCat("OVF-", i));
     adj.set_kind(v1::ADJUSTMENT_KIND_CORRECTION);
     adj.set_increase(true);
-    adj.mutable_amounts()->set_principal_minor(kMaxAmountMinor - static_cast<int64_t>(Pick(rng, 1000)));
+    adj.mutable_amounts()->set_principal_minor(kMaxAmountMinor -
+                                               static_cast<int64_t>(Pick(rng, 1000)));
     adj.set_reason("correction");
     auto s = f.Send(&Stub::PostAdjustment, adj, "FZ-1");
     Answer a = Decode(s);
-    BOOST_TEST(static_cast<int>(s.error_code()) ==
-               static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION), s.error_message());
+    BOOST_TEST(
+        static_cast<int>(s.error_code()) == static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION),
+        s.error_message());
     BOOST_TEST(a.info.reason() == "AMOUNT_OVERFLOW");
     BOOST_TEST(a.details.message() == s.error_message());
   }
@@ -916,12 +936,13 @@ BOOST_AUTO_TEST_CASE(thousands_of_invalid_requests_are_refused_and_append_nothin
     // 10^15 against a balance of 102500: the credit stays within the limit, so this one is
     // accepted; a second one would pass it and is refused.
     f.Must(&Stub::PostPayment, pay, "FZ-1");
-    const std::vector<int64_t> after_payment = offsets.Now();
+    const std::vector<int64_t> after_payment = offsets.After(f.last.position());
     pay.set_command_id("fz-ovf-pay-2");
     pay.set_payment_id("P-OVF-2");
     auto s = f.Send(&Stub::PostPayment, pay, "FZ-1");
-    BOOST_TEST(static_cast<int>(s.error_code()) ==
-               static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION), s.error_message());
+    BOOST_TEST(
+        static_cast<int>(s.error_code()) == static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION),
+        s.error_message());
     BOOST_TEST(Decode(s).info.reason() == "AMOUNT_OVERFLOW");
     BOOST_TEST(offsets.Now() == after_payment);
   }
@@ -935,9 +956,8 @@ BOOST_AUTO_TEST_CASE(invalid_preflight_and_read_requests_are_refused_naming_the_
                    "fuzz-read");
   f.Must(&Stub::OpenCase, OpenCase("FZ-1", "fz-open-1", 100000), "FZ-1");
   EndOffsets offsets(f.service.options().log.topic);
-  const std::vector<int64_t> end = offsets.Now();
-  auto channel =
-      grpc::CreateChannel(f.service.app().address(), grpc::InsecureChannelCredentials());
+  const std::vector<int64_t> end = offsets.After(f.last.position());
+  auto channel = grpc::CreateChannel(f.service.app().address(), grpc::InsecureChannelCredentials());
   auto compliance = v1::ComplianceService::NewStub(channel);
   auto reporting = v1::ReportingService::NewStub(channel);
   auto& queries = f.service.queries();

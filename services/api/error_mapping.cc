@@ -50,9 +50,9 @@ std::string MessageOf(const Error& error, const std::vector<FieldViolation>& vio
   if (error.code != Errc::kInvalidArgument || violations.empty())
     return Truncated(error.message, kMaxMessageBytes);
   if (violations.size() == 1) {
-    return Truncated(Truncated(violations[0].field, kMaxFieldBytes) + ": " +
-                         violations[0].description,
-                     kMaxMessageBytes);
+    return Truncated(
+        Truncated(violations[0].field, kMaxFieldBytes) + ": " + violations[0].description,
+        kMaxMessageBytes);
   }
   std::string message = std::to_string(violations.size()) + " invalid fields";
   if (listed < violations.size())

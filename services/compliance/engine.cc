@@ -1,5 +1,6 @@
 #include "services/compliance/engine.h"
 
+#include "services/common/time_zone.h"
 #include "services/compliance/calendar.h"
 
 #include "absl/strings/str_cat.h"
@@ -783,7 +784,7 @@ RuleResult F4(const Context& c) {
   const std::string& number_zone = c.action.target_time_zone;
   if (!number_zone.empty() && number_zone != c.facts.time_zone) {
     absl::TimeZone tz;
-    if (!absl::LoadTimeZone(number_zone, &tz)) {
+    if (!LoadIanaTimeZone(number_zone, &tz)) {
       return Block{"Unknown time zone \"" + number_zone +
                    "\" for the number: fix the contact point before contacting it."};
     }
@@ -939,7 +940,7 @@ Decision Evaluate(const CaseFacts& facts, const ContactHistory& history, const A
   Decision d;
   d.policy_version = policy.version();
   absl::TimeZone zone;
-  if (facts.time_zone.empty() || !absl::LoadTimeZone(facts.time_zone, &zone)) {
+  if (!LoadIanaTimeZone(facts.time_zone, &zone)) {
     // Every rule counts in the consumer's local days; without the zone none can be trusted.
     d.outcome = DecisionOutcome::kBlock;
     d.rule_id = "FACTS";
@@ -997,7 +998,7 @@ Decision Evaluate(const CaseFacts& facts, const ContactHistory& history, const A
 std::string FormatLocal(absl::Time time, const std::string& zone_name) {
   absl::TimeZone tz;
   std::string name = zone_name;
-  if (!absl::LoadTimeZone(zone_name, &tz)) {
+  if (!LoadIanaTimeZone(zone_name, &tz)) {
     tz = absl::UTCTimeZone();
     name = "UTC";
   }

@@ -578,8 +578,8 @@ struct Decider {
           "amount.amount_minor", absl::StrCat("a settlement is below the balance (", total, ")"));
     }
     // In 128 bits: 10^15 minor units times 10000 does not fit in int64.
-    const int32_t bp = static_cast<int32_t>(
-        static_cast<__int128>(r.amount().amount_minor()) * 10000 / std::max<int64_t>(total, 1));
+    const int32_t bp = static_cast<int32_t>(static_cast<__int128>(r.amount().amount_minor()) *
+                                            10000 / std::max<int64_t>(total, 1));
     if (bp < settings.min_settlement_basis_points && !IsSupervisor(r.actor())) {
       return Refuse(
           Errc::kFailedPrecondition, "SUPERVISOR_APPROVAL_REQUIRED",

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <optional>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,8 +44,8 @@ struct Error {
   std::vector<FieldViolation> violations = {};
 
   static Error InvalidArgument(std::string field, std::string message) {
-    return Error{Errc::kInvalidArgument, "INVALID_FIELD", std::move(message), std::move(field),
-                 {},  {}, {}};
+    return Error{
+        Errc::kInvalidArgument, "INVALID_FIELD", std::move(message), std::move(field), {}, {}, {}};
   }
 };
 

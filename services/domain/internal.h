@@ -2,6 +2,8 @@
 
 // Helpers shared by the domain's .cc files. Not part of the module's contract.
 
+#include "services/common/time_zone.h"
+
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "collections/v1/account.pb.h"
@@ -61,7 +63,7 @@ inline v1::LocalDate ToLocalDate(absl::CivilDay day) {
 // The consumer's zone (validated when the case was opened; UTC if somehow unknown).
 inline absl::TimeZone Zone(const v1::Account& a) {
   absl::TimeZone tz;
-  if (!absl::LoadTimeZone(a.time_zone(), &tz)) return absl::UTCTimeZone();
+  if (!LoadIanaTimeZone(a.time_zone(), &tz)) return absl::UTCTimeZone();
   return tz;
 }
 

@@ -19,8 +19,7 @@ inline constexpr size_t kMaxIdBytes = 128;
 inline constexpr size_t kMaxRoleBytes = 64;  // actor.role
 // Names and free text (creditor, debtor_name, reason, note, reference, firm ...), UTF-8 bytes.
 inline constexpr size_t kMaxTextBytes = 1000;
-inline constexpr size_t kMaxEmailBytes = 254;  // RFC 5321 path limit
-inline constexpr size_t kMaxTimeZoneBytes = 64;
+inline constexpr size_t kMaxEmailBytes = 254;        // RFC 5321 path limit
 inline constexpr size_t kMaxAddressPartBytes = 200;  // one address line, city, region
 inline constexpr size_t kMaxPostalCodeBytes = 32;
 
@@ -44,5 +43,10 @@ inline constexpr int32_t kMaxRateBasisPoints = 100'000;  // 1000 % a year
 // google.protobuf.Timestamp's own range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
 inline constexpr int64_t kMinTimestampSeconds = -62'135'596'800;
 inline constexpr int64_t kMaxTimestampSeconds = 253'402'300'799;
+// Business time (occurred_at, CheckContact.at) becomes a local date in the consumer's zone, up
+// to about 15 hours off UTC: a day's margin keeps that date within years 1..9999 too.
+// 0001-01-02T00:00:00Z .. 9999-12-30T23:59:59Z.
+inline constexpr int64_t kMinBusinessTimeSeconds = kMinTimestampSeconds + 86'400;
+inline constexpr int64_t kMaxBusinessTimeSeconds = kMaxTimestampSeconds - 86'400;
 
 }  // namespace collections

@@ -1,5 +1,6 @@
 // ValidateRequest: shape checks of every command, before any state is looked at. Every field
 // that can reach an event is checked here, and every violation of a request is reported.
+#include "services/common/time_zone.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/currency.h"
 #include "services/domain/limits.h"
@@ -76,35 +77,13 @@ void Currency(Violations& v, const std::string& field, const std::string& value)
   }
 }
 
-// IANA names only: segments of [A-Za-z0-9_+-], each starting with a letter, joined by '/'.
-// Nothing else (no absolute or relative path, no "..", no "localtime") ever reaches
-// absl::LoadTimeZone, which would read it as a file below the zoneinfo directory.
-bool IanaZoneGrammar(const std::string& name) {
-  if (name.empty() || name.size() > kMaxTimeZoneBytes) return false;
-  size_t start = 0;
-  while (start <= name.size()) {
-    size_t end = name.find('/', start);
-    if (end == std::string::npos) end = name.size();
-    if (end == start || !std::isalpha(static_cast<unsigned char>(name[start]))) return false;
-    for (size_t i = start; i < end; ++i) {
-      unsigned char c = name[i];
-      if (!std::isalnum(c) && c != '_' && c != '+' && c != '-') return false;
-    }
-    start = end + 1;
-  }
-  std::string lower = name;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return lower != "localtime" && lower != "posixrules" && !lower.starts_with("localtime/");
-}
-
 void TimeZone(Violations& v, const std::string& field, const std::string& value, bool required) {
   if (value.empty()) {
     if (required) v.Add(field, "is required (an IANA zone like \"America/Chicago\")");
     return;
   }
   absl::TimeZone tz;
-  if (!IanaZoneGrammar(value)) {
+  if (!IsIanaZoneName(value)) {
     v.Add(field, "must be an IANA zone name like \"America/Chicago\", not " + Quoted(value));
   } else if (!absl::LoadTimeZone(value, &tz)) {
     v.Add(field, "unknown IANA time zone " + Quoted(value));
@@ -170,8 +149,8 @@ void Balances(Violations& v, const std::string& field, const v1::Balances& b,
   const int64_t total = Total(b);  // each component <= 10^15: no overflow
   if (!allow_zero_total && total <= 0) v.Add(field, "must total more than zero");
   if (total > kMaxAmountMinor) {
-    v.Add(field, absl::StrCat("totals ", total, ", above the limit of ", kMaxAmountMinor,
-                              " minor units"));
+    v.Add(field,
+          absl::StrCat("totals ", total, ", above the limit of ", kMaxAmountMinor, " minor units"));
   }
 }
 
@@ -214,8 +193,8 @@ void Email(Violations& v, const std::string& f, const std::string& m, bool requi
     return;
   }
   if (m.size() > kMaxEmailBytes) {
-    v.Add(f, absl::StrCat("is ", m.size(), " bytes; an e-mail address has at most ",
-                          kMaxEmailBytes));
+    v.Add(f,
+          absl::StrCat("is ", m.size(), " bytes; an e-mail address has at most ", kMaxEmailBytes));
     return;
   }
   auto at = m.find('@');
@@ -224,7 +203,8 @@ void Email(Violations& v, const std::string& f, const std::string& m, bool requi
   }
 }
 
-void Emails(Violations& v, const std::string& f, const google::protobuf::RepeatedPtrField<std::string>& list) {
+void Emails(Violations& v, const std::string& f,
+            const google::protobuf::RepeatedPtrField<std::string>& list) {
   if (!Count(v, f, list.size(), kMaxEmails)) return;
   for (int i = 0; i < list.size(); ++i) Email(v, Index(f, i), list.Get(i));
 }
@@ -385,8 +365,7 @@ struct Validator {
       PhoneNumber(v, "address", r.address());
       EnumValue(v, "phone_type", r.phone_type(), v1::PhoneType_IsValid, "HOME, CELL, WORK");
     } else {
-      EnumValue(v, "phone_type", r.phone_type(), v1::PhoneType_IsValid, "HOME, CELL, WORK",
-                false);
+      EnumValue(v, "phone_type", r.phone_type(), v1::PhoneType_IsValid, "HOME, CELL, WORK", false);
       if (r.channel() == v1::CONTACT_CHANNEL_EMAIL) {
         Email(v, "address", r.address());
       } else {
@@ -415,13 +394,11 @@ struct Validator {
       Date(v, "itemization.itemization_date", it.itemization_date(), notice);
       Amount(v, "itemization.amount_on_itemization_date_minor",
              it.amount_on_itemization_date_minor(), Sign::kNonNegative);
-      Amount(v, "itemization.interest_since_minor", it.interest_since_minor(),
-             Sign::kNonNegative);
+      Amount(v, "itemization.interest_since_minor", it.interest_since_minor(), Sign::kNonNegative);
       Amount(v, "itemization.fees_since_minor", it.fees_since_minor(), Sign::kNonNegative);
       Amount(v, "itemization.payments_and_credits_since_minor",
              it.payments_and_credits_since_minor(), Sign::kNonNegative);
-      Amount(v, "itemization.current_amount_minor", it.current_amount_minor(),
-             Sign::kNonNegative);
+      Amount(v, "itemization.current_amount_minor", it.current_amount_minor(), Sign::kNonNegative);
     }
     Content(v, "content", r.content());
   }
@@ -611,8 +588,17 @@ Status ValidateRequest(const Command& command) {
   Id(v, "correlation_id", CorrelationId(command), false);
   std::visit(
       [&v](const auto& r) {
-        if (r.has_occurred_at()) Timestamp(v, "occurred_at", r.occurred_at());
         Text(v, "late_entry_reason", r.late_entry_reason(), false);
+        if (!r.has_occurred_at()) return;
+        const size_t before = v.size();
+        Timestamp(v, "occurred_at", r.occurred_at());
+        const int64_t seconds = r.occurred_at().seconds();
+        if (v.size() == before &&
+            (seconds < kMinBusinessTimeSeconds || seconds > kMaxBusinessTimeSeconds)) {
+          v.Add("occurred_at.seconds",
+                "business time must be within 0001-01-02T00:00:00Z..9999-12-30T23:59:59Z, so "
+                "that its local date is a calendar date in every zone");
+        }
       },
       command);
   Id(v, "account_id", AccountId(command));

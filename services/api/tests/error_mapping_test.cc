@@ -59,7 +59,8 @@ BOOST_AUTO_TEST_CASE(status_message_is_the_details_message_for_every_code) {
   RequireDetailsMatch(ToGrpcStatus(Error{Errc::kNotFound, "ACCOUNT_NOT_FOUND", "no case", "", ""}));
   RequireDetailsMatch(ToGrpcStatus(Error{Errc::kAborted, "VERSION_MISMATCH", "at 3", "", ""}));
   RequireDetailsMatch(ToGrpcStatus(Error{Errc::kUnavailable, "LOG_UNAVAILABLE", "retry", "", ""}));
-  RequireDetailsMatch(ToGrpcStatus(Error{Errc::kDeadlineExceeded, "DEADLINE_EXCEEDED", "late", "", ""}));
+  RequireDetailsMatch(
+      ToGrpcStatus(Error{Errc::kDeadlineExceeded, "DEADLINE_EXCEEDED", "late", "", ""}));
   RequireDetailsMatch(ToGrpcStatus(Error{Errc::kInternal, "INTERNAL", "bug", "", ""}));
 }
 
@@ -118,7 +119,8 @@ BOOST_AUTO_TEST_CASE(thousands_of_violations_stay_within_the_trailer_budget) {
   google::rpc::BadRequest bad;
   BOOST_REQUIRE(d.details(1).UnpackTo(&bad));
   BOOST_TEST(bad.field_violations_size() > 5);
-  BOOST_TEST(info.metadata().at("violations_listed") == std::to_string(bad.field_violations_size()));
+  BOOST_TEST(info.metadata().at("violations_listed") ==
+             std::to_string(bad.field_violations_size()));
 }
 
 // Cutting a message must not split a UTF-8 sequence: google.rpc.Status.message is a proto3
