@@ -158,14 +158,17 @@ class TransactionalProducerImpl final : public TransactionalProducer {
     producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT |
                      RdKafka::Producer::PURGE_NON_BLOCKING);
     producer_->poll(0);
-    auto producer = std::shared_ptr<RdKafka::Producer>(producer_.release());
-    auto recorder = std::shared_ptr<DeliveryRecorder>(recorder_.release());
-    auto events = std::shared_ptr<ClientEvents>(events_.release());
-    auto deliveries = std::make_shared<std::vector<std::unique_ptr<DeliveryBatch>>>(
-        std::move(deliveries_));
+    // The closure is the only owner of the client and of what its callbacks use, so they are
+    // released together, on the closing thread, the client first.
+    auto owned = std::make_shared<Owned>();
+    owned->producer = std::move(producer_);
+    owned->recorder = std::move(recorder_);
+    owned->events = std::move(events_);
+    owned->deliveries = std::move(deliveries_);
     DestroyBounded(
-        [producer, recorder, events, deliveries]() mutable {
-          producer.reset();  // rd_kafka_destroy; the callbacks and slots outlive it
+        [owned = std::move(owned)]() mutable {
+          owned->producer.reset();  // rd_kafka_destroy; the callbacks and slots outlive it
+          owned.reset();
         },
         std::chrono::milliseconds(2000), "producer " + name_);
   }
@@ -366,6 +369,15 @@ class TransactionalProducerImpl final : public TransactionalProducer {
                                      [](const auto& b) { return b->outstanding == 0; }),
                       deliveries_.end());
   }
+
+  // What a closing producer needs until rd_kafka_destroy returns; the client is the last
+  // member, so it is destroyed first.
+  struct Owned {
+    std::unique_ptr<DeliveryRecorder> recorder;
+    std::unique_ptr<ClientEvents> events;
+    std::vector<std::unique_ptr<DeliveryBatch>> deliveries;
+    std::unique_ptr<RdKafka::Producer> producer;
+  };
 
   // Declared before producer_ so they outlive it (librdkafka calls them until destruction).
   std::unique_ptr<DeliveryRecorder> recorder_;
