@@ -98,8 +98,10 @@ Status PartitionWriter::Start() {
   std::string txn_id = absl::StrCat(options_.transactional_id_prefix, "-writer-", partition_);
   SetState(WriterState::kRestoring);
   if (auto e = Connect()) {
-    // The first start waits for the broker a little longer than a recovery attempt does.
-    for (int attempt = 0; e && producer_ && !producer_->failed() && attempt < 11; ++attempt) {
+    // The first start waits up to a minute for the broker (the transaction coordinator can
+    // take a few seconds to load); init_transactions resumes where the last call stopped.
+    const absl::Time give_up = absl::Now() + absl::Seconds(60);
+    while (e && producer_ && !producer_->failed() && !stop_requested_ && absl::Now() < give_up) {
       e = Connect();
     }
     if (e) {
