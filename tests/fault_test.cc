@@ -323,14 +323,15 @@ BOOST_AUTO_TEST_CASE(sigterm_with_the_broker_stopped_exits_within_the_grace_peri
   ServerOptions options = TestOptions("sigterm", dir.path);
   const int port = FreePort();
   constexpr int kGraceMs = 5000;
-  std::vector<std::string> args = {COLLECTIONS_SERVER_BINARY,
-                                   "--listen=127.0.0.1:" + std::to_string(port),
-                                   "--bootstrap=" + broker.bootstrap(),
-                                   "--topic=" + options.log.topic,
-                                   "--partitions=3",
-                                   "--transactional-id-prefix=" + options.writer.transactional_id_prefix,
-                                   "--db=" + options.db_path,
-                                   "--shutdown-grace-ms=" + std::to_string(kGraceMs)};
+  std::vector<std::string> args = {
+      COLLECTIONS_SERVER_BINARY,
+      "--listen=127.0.0.1:" + std::to_string(port),
+      "--bootstrap=" + broker.bootstrap(),
+      "--topic=" + options.log.topic,
+      "--partitions=3",
+      "--transactional-id-prefix=" + options.writer.transactional_id_prefix,
+      "--db=" + options.db_path,
+      "--shutdown-grace-ms=" + std::to_string(kGraceMs)};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -86,7 +86,8 @@ Status PartitionWriter::Connect() {
   } else {
     producer_.reset();  // bounded: see TransactionalProducer
     std::string txn_id = absl::StrCat(options_.transactional_id_prefix, "-writer-", partition_);
-    auto producer = kafka::TransactionalProducer::Create(log_, txn_id, options_.producer_timeouts);
+    auto producer = kafka::TransactionalProducer::Create(log_, txn_id, options_.producer_timeouts,
+                                                         &stop_requested_);
     if (!producer) return producer.error();
     producer_ = std::move(producer.value());
   }
