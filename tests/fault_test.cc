@@ -265,7 +265,10 @@ BOOST_AUTO_TEST_CASE(writers_ride_out_a_150_s_broker_outage) {
   BOOST_TEST(slow == 0);
   BOOST_TEST(not_unavailable == 0);
   BOOST_TEST(deadline_exceeded == 0);
-  BOOST_TEST(slowest_early < 10.0);
+  // While the broker is going away (it may still take connections but not finish requests),
+  // a transaction can use its whole commit and abort budgets (8 s + 2 s): well inside the
+  // callers' deadline.
+  BOOST_TEST(slowest_early < 12.0);
 
   // Nothing acknowledged is lost and nothing is recorded twice: the log holds exactly the
   // acknowledged commands, each once, with gapless sequences.
