@@ -265,7 +265,10 @@ BOOST_AUTO_TEST_CASE(writers_ride_out_a_150_s_broker_outage) {
   BOOST_TEST(slow == 0);
   BOOST_TEST(not_unavailable == 0);
   BOOST_TEST(deadline_exceeded == 0);
-  BOOST_TEST(slowest_early < 10.0);
+  // While the broker is going away (it may still take connections but not finish requests),
+  // a transaction can use its whole commit and abort budgets (8 s + 2 s): well inside the
+  // callers' deadline.
+  BOOST_TEST(slowest_early < 12.0);
 
   // Nothing acknowledged is lost and nothing is recorded twice: the log holds exactly the
   // acknowledged commands, each once, with gapless sequences.
@@ -323,14 +326,15 @@ BOOST_AUTO_TEST_CASE(sigterm_with_the_broker_stopped_exits_within_the_grace_peri
   ServerOptions options = TestOptions("sigterm", dir.path);
   const int port = FreePort();
   constexpr int kGraceMs = 5000;
-  std::vector<std::string> args = {COLLECTIONS_SERVER_BINARY,
-                                   "--listen=127.0.0.1:" + std::to_string(port),
-                                   "--bootstrap=" + broker.bootstrap(),
-                                   "--topic=" + options.log.topic,
-                                   "--partitions=3",
-                                   "--transactional-id-prefix=" + options.writer.transactional_id_prefix,
-                                   "--db=" + options.db_path,
-                                   "--shutdown-grace-ms=" + std::to_string(kGraceMs)};
+  std::vector<std::string> args = {
+      COLLECTIONS_SERVER_BINARY,
+      "--listen=127.0.0.1:" + std::to_string(port),
+      "--bootstrap=" + broker.bootstrap(),
+      "--topic=" + options.log.topic,
+      "--partitions=3",
+      "--transactional-id-prefix=" + options.writer.transactional_id_prefix,
+      "--db=" + options.db_path,
+      "--shutdown-grace-ms=" + std::to_string(kGraceMs)};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

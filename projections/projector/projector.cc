@@ -66,7 +66,9 @@ void Projector::CancelWaits() {
 
 void Projector::Pause(absl::Duration duration) {
   const absl::Time until = absl::Now() + duration;
-  while (!stopping_ && absl::Now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  while (!stopping_ && absl::Now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 void Projector::Run() {

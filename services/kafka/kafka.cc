@@ -144,8 +144,10 @@ class TransactionalProducerImpl final : public TransactionalProducer {
   TransactionalProducerImpl(std::unique_ptr<RdKafka::Producer> producer,
                             std::unique_ptr<DeliveryRecorder> recorder,
                             std::unique_ptr<ClientEvents> events, std::string topic,
-                            std::string name, ProducerTimeouts timeouts)
-      : recorder_(std::move(recorder)),
+                            std::string name, ProducerTimeouts timeouts,
+                            const std::atomic<bool>* stopping)
+      : stopping_(stopping),
+        recorder_(std::move(recorder)),
         events_(std::move(events)),
         producer_(std::move(producer)),
         topic_(std::move(topic)),
@@ -158,14 +160,17 @@ class TransactionalProducerImpl final : public TransactionalProducer {
     producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT |
                      RdKafka::Producer::PURGE_NON_BLOCKING);
     producer_->poll(0);
-    auto producer = std::shared_ptr<RdKafka::Producer>(producer_.release());
-    auto recorder = std::shared_ptr<DeliveryRecorder>(recorder_.release());
-    auto events = std::shared_ptr<ClientEvents>(events_.release());
-    auto deliveries = std::make_shared<std::vector<std::unique_ptr<DeliveryBatch>>>(
-        std::move(deliveries_));
+    // The closure is the only owner of the client and of what its callbacks use, so they are
+    // released together, on the closing thread, the client first.
+    auto owned = std::make_shared<Owned>();
+    owned->producer = std::move(producer_);
+    owned->recorder = std::move(recorder_);
+    owned->events = std::move(events_);
+    owned->deliveries = std::move(deliveries_);
     DestroyBounded(
-        [producer, recorder, events, deliveries]() mutable {
-          producer.reset();  // rd_kafka_destroy; the callbacks and slots outlive it
+        [owned = std::move(owned)]() mutable {
+          owned->producer.reset();  // rd_kafka_destroy; the callbacks and slots outlive it
+          owned.reset();
         },
         std::chrono::milliseconds(2000), "producer " + name_);
   }
@@ -269,7 +274,7 @@ class TransactionalProducerImpl final : public TransactionalProducer {
       const bool gone = events_->brokers_down.load() &&
                         after - started >=
                             std::chrono::milliseconds(timeouts_.commit_when_brokers_down_ms);
-      if (!e->is_retriable() || after >= deadline || gone) {
+      if (!e->is_retriable() || after >= deadline || gone || Stopping(started)) {
         // The commit may or may not complete in the background: only a new producer's
         // init_transactions settles it. This one is done.
         failed_ = true;
@@ -305,15 +310,16 @@ class TransactionalProducerImpl final : public TransactionalProducer {
   // Aborts the current transaction; the abort is retried while retriable, within abort_ms.
   AppendResult Abort(AppendResult& result, DeliveryBatch& batch, std::string what) {
     result.outcome = AppendResult::Outcome::kNotCommitted;
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(timeouts_.abort_ms);
+    const auto started = std::chrono::steady_clock::now();
+    const auto deadline = started + std::chrono::milliseconds(timeouts_.abort_ms);
     for (;;) {
       const auto now = std::chrono::steady_clock::now();
       const int slice = static_cast<int>(std::clamp<int64_t>(
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count(), 1, 500));
       std::unique_ptr<RdKafka::Error> e(producer_->abort_transaction(slice));
       if (!e) break;
-      if (e->is_fatal() || !e->is_retriable() || std::chrono::steady_clock::now() >= deadline) {
+      if (e->is_fatal() || !e->is_retriable() || std::chrono::steady_clock::now() >= deadline ||
+          Stopping(started)) {
         NoteError(e.get());
         failed_ = true;
         what += "; abort_transaction: " + Describe(e.get());
@@ -367,6 +373,22 @@ class TransactionalProducerImpl final : public TransactionalProducer {
                       deliveries_.end());
   }
 
+  // What a closing producer needs until rd_kafka_destroy returns; the client is the last
+  // member, so it is destroyed first.
+  struct Owned {
+    std::unique_ptr<DeliveryRecorder> recorder;
+    std::unique_ptr<ClientEvents> events;
+    std::vector<std::unique_ptr<DeliveryBatch>> deliveries;
+    std::unique_ptr<RdKafka::Producer> producer;
+  };
+
+  // True once the owner stops (see Create): waits for the broker are cut short.
+  bool Stopping(std::chrono::steady_clock::time_point started) const {
+    return stopping_ != nullptr && stopping_->load() &&
+           std::chrono::steady_clock::now() - started >= std::chrono::seconds(1);
+  }
+
+  const std::atomic<bool>* const stopping_;
   // Declared before producer_ so they outlive it (librdkafka calls them until destruction).
   std::unique_ptr<DeliveryRecorder> recorder_;
   std::unique_ptr<ClientEvents> events_;
@@ -386,7 +408,7 @@ class LogReaderImpl final : public LogReader {
       : consumer_(std::move(consumer)), topic_(std::move(topic)) {}
 
   // No close(): the reader never joined a group nor committed offsets, and close() waits for
-  // the broker. The KafkaConsumer's destructor skips the close (RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE).
+  // the broker. The KafkaConsumer's destructor skips it (RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE).
   ~LogReaderImpl() override = default;
 
   Status Assign(const std::map<int32_t, int64_t>& start_offsets) override {
@@ -580,7 +602,7 @@ Result<int32_t> EnsureTopic(const LogOptions& options) {
 
 Result<std::unique_ptr<TransactionalProducer>> TransactionalProducer::Create(
     const LogOptions& options, const std::string& transactional_id,
-    const ProducerTimeouts& timeouts) {
+    const ProducerTimeouts& timeouts, const std::atomic<bool>* stopping) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   auto recorder = std::make_unique<DeliveryRecorder>();
   auto events = std::make_unique<ClientEvents>("producer[" + transactional_id + "]");
@@ -612,7 +634,7 @@ Result<std::unique_ptr<TransactionalProducer>> TransactionalProducer::Create(
   if (!producer) return Unavailable("producer: " + err);
   return std::unique_ptr<TransactionalProducer>(new TransactionalProducerImpl(
       std::move(producer), std::move(recorder), std::move(events), options.topic,
-      transactional_id, timeouts));
+      transactional_id, timeouts, stopping));
 }
 
 int LeakedClientHandles() { return LeakedHandleCount().load(); }

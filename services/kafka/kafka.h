@@ -2,6 +2,7 @@
 
 #include "services/domain/error.h"
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -78,16 +79,16 @@ struct AppendResult {
 struct ProducerTimeouts {
   // Longest a commit may take before its outcome is declared unknown (the producer is then
   // replaced). Kept well below transaction.timeout.ms.
-  int commit_ms = 5000;
+  int commit_ms = 8000;
   // Longest an abort may take before the producer is declared failed.
   int abort_ms = 2000;
   // Once the client has reported every broker down, a commit gives up after this long.
   int commit_when_brokers_down_ms = 1000;
   // Records not delivered within this fail (message.timeout.ms).
-  int message_ms = 5000;
+  int message_ms = 7000;
   // The broker aborts a transaction left open this long (transaction.timeout.ms); also how long
   // read_committed readers can be held up by a transaction a crashed process left open.
-  int transaction_ms = 15000;
+  int transaction_ms = 20000;
   // Every request to the broker (socket.timeout.ms).
   int socket_ms = 3000;
 };
@@ -119,9 +120,12 @@ class TransactionalProducer {
   // True once another producer with the same transactional.id has fenced this one.
   virtual bool fenced() const = 0;
 
+  // `stopping`, when given, is a flag the owner sets when it shuts down: a commit or abort
+  // then gives up after at most 1 s more (the outcome of that transaction is unknown).
   static Result<std::unique_ptr<TransactionalProducer>> Create(
       const LogOptions& options, const std::string& transactional_id,
-      const ProducerTimeouts& timeouts = ProducerTimeouts());
+      const ProducerTimeouts& timeouts = ProducerTimeouts(),
+      const std::atomic<bool>* stopping = nullptr);
 };
 
 // Kafka client handles whose destruction did not finish within its bound and were left closing

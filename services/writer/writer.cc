@@ -86,7 +86,8 @@ Status PartitionWriter::Connect() {
   } else {
     producer_.reset();  // bounded: see TransactionalProducer
     std::string txn_id = absl::StrCat(options_.transactional_id_prefix, "-writer-", partition_);
-    auto producer = kafka::TransactionalProducer::Create(log_, txn_id, options_.producer_timeouts);
+    auto producer = kafka::TransactionalProducer::Create(log_, txn_id, options_.producer_timeouts,
+                                                         &stop_requested_);
     if (!producer) return producer.error();
     producer_ = std::move(producer.value());
   }
@@ -98,8 +99,10 @@ Status PartitionWriter::Start() {
   std::string txn_id = absl::StrCat(options_.transactional_id_prefix, "-writer-", partition_);
   SetState(WriterState::kRestoring);
   if (auto e = Connect()) {
-    // The first start waits for the broker a little longer than a recovery attempt does.
-    for (int attempt = 0; e && producer_ && !producer_->failed() && attempt < 11; ++attempt) {
+    // The first start waits up to a minute for the broker (the transaction coordinator can
+    // take a few seconds to load); init_transactions resumes where the last call stopped.
+    const absl::Time give_up = absl::Now() + absl::Seconds(60);
+    while (e && producer_ && !producer_->failed() && !stop_requested_ && absl::Now() < give_up) {
       e = Connect();
     }
     if (e) {

@@ -63,8 +63,9 @@ struct WriterOptions {
   // after each failure up to the second.
   int recovery_backoff_min_ms = 250;
   int recovery_backoff_max_ms = 5000;
-  // How long one init_transactions attempt may wait for the broker.
-  int init_timeout_ms = 5000;
+  // How long one init_transactions call may wait for the broker. Short, so a stop is never
+  // held up by it; the call is resumable, so the next attempt carries on.
+  int init_timeout_ms = 1000;
   // Time budgets of every Kafka call the writer makes (see kafka::ProducerTimeouts).
   kafka::ProducerTimeouts producer_timeouts;
 };
