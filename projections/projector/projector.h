@@ -105,6 +105,7 @@ class Projector {
   PositionWaiters waiters_{1000};
   std::mutex refresh_mutex_;
   std::unique_ptr<kafka::LogReader> log_end_reader_;  // guarded by refresh_mutex_
+  absl::Time log_end_retry_at_;                       // guarded by refresh_mutex_
   std::mutex log_end_mutex_;
   std::map<int32_t, int64_t> log_end_;                // guarded by log_end_mutex_
 };
