@@ -127,7 +127,12 @@ Result<int64_t> Projector::LogEnd(int32_t partition, int64_t offset) {
                  {}, {}};
   }
   if (!log_end_reader_) {
-    auto reader = kafka::LogReader::Create(log_, client_id_ + "-log-end");
+    // read_uncommitted, so the broker answers the high watermark: a read_committed consumer is
+    // told the last stable offset, which stays below a committed transaction until the
+    // coordinator has written its markers, a moment after the writer has already answered.
+    kafka::LogOptions options = log_;
+    options.extra["isolation.level"] = "read_uncommitted";
+    auto reader = kafka::LogReader::Create(options, client_id_ + "-log-end");
     if (!reader) {
       log_end_retry_at_ = absl::Now() + absl::Seconds(1);
       return reader.error();

@@ -65,7 +65,8 @@ class Projector {
 
   int32_t partitions() const { return partitions_; }
 
-  // The end of `partition` (its high watermark: the offset the next record will get), from a
+  // The end of `partition` (its high watermark: the offset the next record will get, whether
+  // or not its transaction has committed yet), from a
   // cache that is refreshed from the broker only when `offset` is not below the cached value,
   // so a position a command just returned is never judged against a stale end. Returns
   // kUnavailable when the broker cannot be asked.
