@@ -351,6 +351,21 @@ BOOST_AUTO_TEST_CASE(parked_reads_hold_no_thread_and_are_answered_when_the_proje
   }
   BOOST_TEST(app.projector().waiters().open_waits() == kParked - 1);
 
+  // A parked call whose deadline passes is answered DEADLINE_EXCEEDED then, not later.
+  {
+    v1::Account late;
+    const absl::Time start = absl::Now();
+    auto expired = stub->GetAccount(Context(1).get(), request, &late);
+    BOOST_TEST(static_cast<int>(expired.error_code()) ==
+               static_cast<int>(grpc::StatusCode::DEADLINE_EXCEEDED));
+    BOOST_TEST(absl::Now() - start < absl::Seconds(3));
+    const absl::Time until_gone = absl::Now() + absl::Seconds(5);
+    while (app.projector().waiters().open_waits() != kParked - 1 && absl::Now() < until_gone) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    BOOST_TEST(app.projector().waiters().open_waits() == kParked - 1);
+  }
+
   // The next record of the partition answers every parked call.
   v1::CommandReply paid;
   BOOST_REQUIRE(

@@ -4,6 +4,7 @@
 #include "services/domain/case_aggregate.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 #include <algorithm>
 #include <set>
@@ -168,13 +169,30 @@ Result<int64_t> Projector::LogEnd(int32_t partition, int64_t offset) {
     auto cached = log_end_.find(partition);
     if (cached != log_end_.end() && cached->second > offset) return cached->second;
   }
+  // While the broker does not answer, callers are not made to wait for it one after another
+  // (they run on gRPC's callback threads): for a second after a failure the end is unknown.
+  if (absl::Now() < log_end_retry_at_) {
+    return Error{Errc::kUnavailable, "LOG_END_UNKNOWN", "the broker did not say where the log ends",
+                 {}, {}};
+  }
   if (!log_end_reader_) {
-    auto reader = kafka::LogReader::Create(log_, client_id_ + "-log-end");
-    if (!reader) return reader.error();
+    // read_uncommitted, so the broker answers the high watermark: a read_committed consumer is
+    // told the last stable offset, which stays below a committed transaction until the
+    // coordinator has written its markers, a moment after the writer has already answered.
+    kafka::LogOptions options = log_;
+    options.extra["isolation.level"] = "read_uncommitted";
+    auto reader = kafka::LogReader::Create(options, client_id_ + "-log-end");
+    if (!reader) {
+      log_end_retry_at_ = absl::Now() + absl::Seconds(1);
+      return reader.error();
+    }
     log_end_reader_ = std::move(reader.value());
   }
   auto high = log_end_reader_->HighWatermark(partition, 2000);
-  if (!high) return high.error();
+  if (!high) {
+    log_end_retry_at_ = absl::Now() + absl::Seconds(1);
+    return high.error();
+  }
   std::lock_guard lock(log_end_mutex_);
   int64_t& end = log_end_[partition];
   end = std::max(end, high.value());

@@ -66,7 +66,8 @@ class Projector {
 
   int32_t partitions() const { return partitions_; }
 
-  // The end of `partition` (its high watermark: the offset the next record will get), from a
+  // The end of `partition` (its high watermark: the offset the next record will get, whether
+  // or not its transaction has committed yet), from a
   // cache that is refreshed from the broker only when `offset` is not below the cached value,
   // so a position a command just returned is never judged against a stale end. Returns
   // kUnavailable when the broker cannot be asked.
@@ -117,6 +118,7 @@ class Projector {
   PositionWaiters waiters_{1000};
   std::mutex refresh_mutex_;
   std::unique_ptr<kafka::LogReader> log_end_reader_;  // guarded by refresh_mutex_
+  absl::Time log_end_retry_at_;                       // guarded by refresh_mutex_
   std::mutex log_end_mutex_;
   std::map<int32_t, int64_t> log_end_;                // guarded by log_end_mutex_
 };

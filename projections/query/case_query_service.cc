@@ -30,7 +30,9 @@ class GetAccountReactor final : public grpc::ServerUnaryReactor {
     if (request_.account_id().empty()) {
       return Finish(ToGrpcStatus(Error::InvalidArgument("account_id", "account_id is required")));
     }
-    if (!request_.has_min_position()) return Finish(service_.ReadAccount(request_.account_id(), reply_));
+    if (!request_.has_min_position()) {
+      return Finish(service_.ReadAccount(request_.account_id(), reply_));
+    }
     const auto& pos = request_.min_position();
     const int32_t partitions = service_.projector_.partitions();
     if (pos.partition() < 0 || pos.partition() >= partitions) {

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "services/api/admission.h"
 #include "projections/reporting/reporting_projector.h"
 #include "projections/reporting/reporting_store.h"
+#include "services/api/admission.h"
 #include "services/domain/clock.h"
 
 #include "collections/v1/reporting_service.grpc.pb.h"

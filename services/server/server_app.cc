@@ -7,8 +7,8 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <grpcpp/security/server_credentials.h>
 #include <grpcpp/resource_quota.h>
+#include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
 #include <filesystem>
@@ -57,20 +57,21 @@ Status ServerApp::Start() {
   if (auto e = reporting_projector_->Start()) return e;
   reporting_service_ = std::make_unique<reporting::ReportingService>(
       *reporting_store_, *reporting_projector_, clock_, options_.reporting);
-  // Reads the log itself (not the projection): the audit answers for the system of record.
   // ---- Call admission (services/api/admission.h): one Admission for every service. ----
   const AdmissionOptions& limits = options_.admission;
   if (limits.rate_per_second < 0 || limits.burst < 1 || limits.max_log_reads < 1 ||
       limits.max_parked_waits < 1 || limits.max_request_bytes < 1 ||
-      limits.max_server_threads < 8) {
+      limits.max_request_bytes > (1 << 30) || limits.max_server_threads < 8) {
     return Error::InvalidArgument(
-        "admission", "--rate-limit must be >= 0, --rate-burst, --max-log-reads, "
-                     "--max-parked-waits and --max-request-bytes >= 1, --max-server-threads >= 8");
+        "admission", "--rate-limit must be >= 0, --rate-burst, --max-log-reads and "
+                     "--max-parked-waits >= 1, --max-request-bytes in [1, 1073741824], "
+                     "--max-server-threads >= 8");
   }
   admission_ = std::make_unique<Admission>(limits);
   projector_->waiters().set_max_waits(limits.max_parked_waits);
   reporting_service_->set_admission(admission_.get());
   // ---- end of call admission ----
+  // Reads the log itself (not the projection): the audit answers for the system of record.
   compliance_service_ = std::make_unique<ComplianceService>(options_.log, router_->partitions(),
                                                             admission_.get());
 
