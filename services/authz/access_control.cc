@@ -153,7 +153,7 @@ bool AccessControl::MayCall(std::string_view role, std::string_view full_method)
   auto it = rpcs_of_role_.find(role);
   if (it == rpcs_of_role_.end()) return false;
   if (it->second.count(std::string(method))) return true;
-  return it->second.count(absl::StrCat(ServiceOf(method), "/*")) > 0;
+  return it->second.count(std::string(ServiceOf(method)) + "/*") > 0;
 }
 
 bool AccessControl::HasPrivilege(std::string_view role, v1::Privilege privilege) const {
@@ -194,12 +194,13 @@ v1::Privilege AccessControl::StaticPrivilege(std::string_view full_method) {
   return v1::PRIVILEGE_UNSPECIFIED;
 }
 
-AccessDecision AccessControl::Check(std::string_view principal,
+AccessDecision AccessControl::Check(std::string_view principal_view,
                                     std::string_view full_method) const {
   AccessDecision d;
-  d.principal = std::string(principal);
+  const std::string principal(principal_view);
+  d.principal = principal;
   d.role = RoleOf(principal);
-  std::string_view method = NormalizeMethod(full_method);
+  const std::string method(NormalizeMethod(full_method));
   if (IsOpenRpc(method)) {
     d.allowed = true;
     return d;
