@@ -32,7 +32,7 @@ IntegrityGate::Outcome IntegrityGate::Admit(v1::Account& account, const v1::Even
     q->set_detail(detail);
     q->mutable_position()->set_partition(partition);
     q->mutable_position()->set_offset(offset);
-    q->set_events_not_applied(static_cast<int64_t>(held.size()) + 1);
+    q->set_events_not_applied(account.unsigned_events_size() + 1);
     account.clear_unsigned_events();
     out.quarantined_now = true;
     return out;
