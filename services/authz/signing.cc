@@ -189,10 +189,15 @@ void SignRun(const SigningKey& key, const std::vector<v1::EventEnvelope*>& run) 
   std::vector<std::string> hashes;
   hashes.reserve(run.size());
   for (const auto* e : run) hashes.push_back(e->hash());
-  auto* s = run.back()->mutable_signature();
+  SignLast(key, hashes, run.back());
+}
+
+void SignLast(const SigningKey& key, const std::vector<std::string>& hashes,
+              v1::EventEnvelope* last) {
+  auto* s = last->mutable_signature();
   s->set_key_id(key.key_id());
   s->set_algorithm(std::string(kSignatureAlgorithm));
-  s->set_event_count(static_cast<int32_t>(run.size()));
+  s->set_event_count(static_cast<int32_t>(hashes.size()));
   s->set_signature(key.Sign(SignatureInput(hashes)));
 }
 

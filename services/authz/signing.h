@@ -66,6 +66,9 @@ std::string KeyId(std::string_view public_key_raw);
 // Signs a run of one account's consecutive events (already hashed) on its last event: sets
 // run.back()->signature to cover all of them.
 void SignRun(const SigningKey& key, const std::vector<v1::EventEnvelope*>& run);
+// The same from the run's hashes (in sequence order, the last being `last`'s own).
+void SignLast(const SigningKey& key, const std::vector<std::string>& hashes,
+              v1::EventEnvelope* last);
 
 // Checks one account's events in sequence order, as they are read. Feed() every event; the
 // answer says what is known about it so far. An event is genuine once a valid signature

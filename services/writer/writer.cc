@@ -50,7 +50,11 @@ kafka::Record ToRecord(const v1::EventEnvelope& e, const std::string& source) {
 
 PartitionWriter::PartitionWriter(kafka::LogOptions log, WriterOptions options, int32_t partition,
                                  const Clock& clock)
-    : log_(std::move(log)), options_(std::move(options)), partition_(partition), clock_(clock) {}
+    : log_(std::move(log)),
+      options_(std::move(options)),
+      partition_(partition),
+      clock_(clock),
+      integrity_(options_.trusted_keys) {}
 
 PartitionWriter::~PartitionWriter() { Stop(); }
 
@@ -116,7 +120,7 @@ Status PartitionWriter::Restore() {
                      {},
                      {}};
       }
-      ApplyCommitted(event, r.offset);
+      ApplyRestored(event, r.offset);
       ++restored_events_;
     }
     if (!at_end.empty()) break;
@@ -138,6 +142,18 @@ Status PartitionWriter::Restore() {
   return std::nullopt;
 }
 
+void PartitionWriter::ApplyRestored(const v1::EventEnvelope& event, int64_t offset) {
+  v1::Account& account = accounts_[event.account_id()];
+  auto outcome = integrity_.Admit(account, event, partition_, offset);
+  if (outcome.quarantined_now) {
+    LogError(absl::StrCat("writer[", partition_, "]"), "ALERT integrity: account ",
+             event.account_id(), " quarantined at sequence ", event.sequence(), " (offset ",
+             offset, "): ", account.quarantine().reason(), ": ", account.quarantine().detail(),
+             "; it refuses commands until an operator investigates");
+  }
+  for (const auto& e : outcome.apply) ApplyCommitted(e, offset);
+}
+
 void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t offset) {
   v1::Account& account = accounts_[event.account_id()];
   Evolve(account, event);
@@ -153,6 +169,18 @@ void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t off
   if (event.has_decision()) *record.reply.mutable_decision() = event.decision();
   if (event.has_contact_blocked())
     record.refusal = BlockedError(event.account_id(), event.decision());
+  if (event.has_access_denied()) {
+    record.refusal = Error{Errc::kPermissionDenied,
+                           event.access_denied().reason(),
+                           "refused and recorded as event " + event.event_id() + ": " +
+                               event.access_denied().reason() + " (" +
+                               event.access_denied().privilege() + ")",
+                           "",
+                           event.account_id(),
+                           {{"principal", event.access_denied().principal()},
+                            {"role", event.access_denied().role()},
+                            {"privilege", event.access_denied().privilege()}}};
+  }
 }
 
 std::future<Result<v1::CommandReply>> PartitionWriter::Submit(Command command, bool dry_run) {
@@ -276,6 +304,7 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
     const v1::Account* state = state_of(account_id);
     v1::Account next = state == nullptr ? v1::Account() : *state;
     std::vector<size_t> indexes;
+    std::vector<std::string> run_hashes;
     for (size_t k = 0; k < events.size(); ++k) {
       v1::EventEnvelope& e = events[k];
       e.set_event_id(NewUuid());
@@ -292,6 +321,11 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
       e.set_command_event_index(static_cast<int32_t>(k));
       e.set_prev_hash(next.last_hash());
       e.set_hash(ChainHash(e));
+      run_hashes.push_back(e.hash());
+      if (k + 1 == events.size() && options_.signing_key != nullptr) {
+        // The command's last event carries the signature over all of its events' hashes.
+        authz::SignLast(*options_.signing_key, run_hashes, &e);
+      }
       Evolve(next, e);
       indexes.push_back(records.size());
       records.push_back(ToRecord(e, options_.source));
@@ -372,7 +406,26 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
           "expected_version", account_id});
       continue;
     }
+    if (state != nullptr && state->has_quarantine()) {
+      p.done.set_value(Error{
+          Errc::kFailedPrecondition, "ACCOUNT_QUARANTINED",
+          absl::StrCat("account ", account_id, " is quarantined: its log holds an event that is not "
+                       "the service's (sequence ", state->quarantine().sequence(), ", ",
+                       state->quarantine().reason(), "); nothing is appended until it is resolved"),
+          "", account_id});
+      continue;
+    }
     auto decided = Decide(state, p.command, now, options_.domain);
+    if (!decided && !p.dry_run && IsRecordedDenial(decided.error())) {
+      // A refused privileged action is itself recorded (AccessDenied), like a compliance block.
+      std::vector<v1::EventEnvelope> denied{AccessDeniedEvent(decided.error(), p.command)};
+      refusals[i] = decided.error();
+      record_indexes[i] = stage(account_id, denied, CommandId(p.command), CommandActor(p.command),
+                                CorrelationId(p.command), OccurredAt(p.command, now),
+                                p.fingerprint);
+      staged_commands[p.key] = i;
+      continue;
+    }
     if (!decided) {
       p.done.set_value(decided.error());
       continue;

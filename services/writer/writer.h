@@ -1,5 +1,7 @@
 #pragma once
 
+#include "services/authz/integrity.h"
+#include "services/authz/signing.h"
 #include "services/compliance/policy.h"
 #include "services/domain/clock.h"
 #include "services/domain/command.h"
@@ -48,6 +50,14 @@ struct WriterOptions {
   // How often the writer looks for time-driven events when no command wakes it.
   int tick_interval_ms = 1000;
   DomainSettings domain;
+  // The writer's Ed25519 key: every command's events (and every run of time-driven events)
+  // are signed with it on their last event (EventSignature). Null = nothing is signed (only
+  // unit-level uses; the server requires a key).
+  std::shared_ptr<const authz::SigningKey> signing_key;
+  // Public keys whose signatures the writer accepts when it restores its partition; an
+  // account whose log holds an event that fails the chain or these signatures is quarantined
+  // and refuses commands. Empty = signatures are not checked (the chain still is).
+  std::vector<authz::VerifyingKey> trusted_keys;
 };
 
 // The single writer of one partition of the event log.
@@ -106,6 +116,8 @@ class PartitionWriter {
 
   Status Restore();
   void ApplyCommitted(const v1::EventEnvelope& event, int64_t offset);
+  // Restore: the integrity gate first, then ApplyCommitted for what it releases.
+  void ApplyRestored(const v1::EventEnvelope& event, int64_t offset);
   void Run();
   void ProcessBatch(std::vector<Pending>& batch, bool timer_tick);
   void ScheduleDue(const v1::Account& account);
@@ -114,6 +126,7 @@ class PartitionWriter {
   const WriterOptions options_;
   const int32_t partition_;
   const Clock& clock_;
+  const authz::IntegrityGate integrity_;
   std::unique_ptr<kafka::TransactionalProducer> producer_;
 
   // Writer-thread state: committed accounts and commands of this partition.
