@@ -1,5 +1,6 @@
 #include "projections/compliance/audit.h"
 
+#include "services/authz/integrity.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/hashing.h"
 
@@ -145,12 +146,64 @@ std::vector<v1::ChainBreak> VerifyChain(const std::string& account_id,
   return breaks;
 }
 
-v1::VerifyAuditTrailResponse VerifyAll(const RecordsByAccount& accounts) {
+std::vector<v1::ChainBreak> VerifySignatures(const std::string& account_id,
+                                             const std::vector<LoggedRecord>& records,
+                                             const std::vector<authz::VerifyingKey>& keys) {
+  std::vector<v1::ChainBreak> breaks;
+  authz::SignatureChecker checker(keys);
+  std::vector<const LoggedRecord*> pending;
+  auto unsigned_break = [&](const LoggedRecord* r) {
+    breaks.push_back(Break(account_id, r->envelope.sequence(), *r,
+                           "no writer signature covers the event",
+                           v1::CHAIN_BREAK_KIND_UNSIGNED));
+  };
+  for (const auto& record : records) {
+    if (!record.parsed) continue;  // VerifyChain reports it
+    pending.push_back(&record);
+    auto r = checker.Feed(record.envelope);
+    using O = authz::SignatureChecker::Outcome;
+    switch (r.outcome) {
+      case O::kPending:
+        break;
+      case O::kSigned:
+        pending.clear();
+        break;
+      case O::kUnknownKey:
+      case O::kBadSignature:
+        breaks.push_back(Break(account_id, record.envelope.sequence(), record, r.message,
+                               r.outcome == O::kUnknownKey ? v1::CHAIN_BREAK_KIND_UNKNOWN_KEY
+                                                           : v1::CHAIN_BREAK_KIND_BAD_SIGNATURE));
+        // What it claimed to cover is covered by nothing trustworthy.
+        for (size_t i = 0; i + 1 < pending.size(); ++i) unsigned_break(pending[i]);
+        pending.clear();
+        checker.Reset();
+        break;
+      case O::kBadCoverage: {
+        // A valid signature that leaves earlier events out: those are unsigned.
+        const int64_t covered = record.envelope.signature().event_count();
+        const size_t uncovered = pending.size() > static_cast<size_t>(covered)
+                                     ? pending.size() - static_cast<size_t>(covered)
+                                     : pending.size();
+        for (size_t i = 0; i < uncovered; ++i) unsigned_break(pending[i]);
+        pending.clear();
+        break;
+      }
+    }
+  }
+  for (const auto* r : pending) unsigned_break(r);
+  return breaks;
+}
+
+v1::VerifyAuditTrailResponse VerifyAll(const RecordsByAccount& accounts,
+                                       const std::vector<authz::VerifyingKey>& keys) {
   v1::VerifyAuditTrailResponse out;
   for (const auto& [account, records] : accounts) {
     out.set_accounts_checked(out.accounts_checked() + 1);
     out.set_events_checked(out.events_checked() + static_cast<int64_t>(records.size()));
     for (auto& b : VerifyChain(account, records)) *out.add_breaks() = std::move(b);
+    if (!keys.empty()) {
+      for (auto& b : VerifySignatures(account, records, keys)) *out.add_breaks() = std::move(b);
+    }
   }
   out.set_intact(out.breaks_size() == 0);
   return out;
@@ -163,7 +216,40 @@ bool InCut(const v1::EventEnvelope& event, const ReplayCut& cut) {
   return true;
 }
 
-std::vector<v1::ReplayStep> Replay(const std::vector<LoggedRecord>& records, const ReplayCut& cut) {
+std::map<size_t, std::string> IntegrityLabels(const std::vector<LoggedRecord>& records,
+                                              const std::vector<authz::VerifyingKey>& keys) {
+  std::map<size_t, std::string> labels;
+  authz::IntegrityGate gate(keys);
+  v1::Account shadow;
+  std::vector<size_t> held;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!records[i].parsed) continue;
+    auto outcome = gate.Admit(shadow, records[i].envelope, records[i].partition,
+                              records[i].offset);
+    if (outcome.quarantined_now || outcome.ignored) {
+      for (size_t h : held) labels[h] = shadow.quarantine().reason();
+      held.clear();
+      labels[i] = shadow.quarantine().reason();
+      continue;
+    }
+    if (outcome.apply.empty()) {
+      held.push_back(i);
+      continue;
+    }
+    held.clear();
+    // Keep the shadow's chain head where the projection's would be.
+    shadow.set_version(outcome.apply.back().sequence());
+    shadow.set_last_hash(outcome.apply.back().hash());
+  }
+  for (size_t h : held) labels[h] = "UNSIGNED";
+  return labels;
+}
+
+std::vector<v1::ReplayStep> Replay(const std::vector<LoggedRecord>& records, const ReplayCut& cut,
+                                   const std::vector<authz::VerifyingKey>& keys) {
+  std::map<size_t, std::string> labels = IntegrityLabels(records, keys);
+  std::map<const LoggedRecord*, std::string> label_of;
+  for (const auto& [i, reason] : labels) label_of[&records[i]] = reason;
   std::vector<const LoggedRecord*> ordered;
   for (const auto& r : records) {
     if (r.parsed && InCut(r.envelope, cut)) ordered.push_back(&r);
@@ -178,10 +264,16 @@ std::vector<v1::ReplayStep> Replay(const std::vector<LoggedRecord>& records, con
   steps.reserve(ordered.size());
   v1::Account state;
   for (const LoggedRecord* r : ordered) {
-    Evolve(state, r->envelope);
-    state.mutable_last_position()->set_partition(r->partition);
-    state.mutable_last_position()->set_offset(r->offset);
+    auto label = label_of.find(r);
     v1::ReplayStep step;
+    if (label != label_of.end()) {
+      // Not the service's: shown, marked, never applied.
+      step.set_integrity(label->second);
+    } else {
+      Evolve(state, r->envelope);
+      state.mutable_last_position()->set_partition(r->partition);
+      state.mutable_last_position()->set_offset(r->offset);
+    }
     *step.mutable_event() = r->envelope;
     *step.mutable_state_after() = state;
     step.mutable_position()->set_partition(r->partition);

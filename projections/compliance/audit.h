@@ -1,5 +1,7 @@
 #pragma once
 
+#include "services/authz/signing.h"
+
 #include "absl/time/time.h"
 #include "collections/v1/account.pb.h"
 #include "collections/v1/compliance_service.pb.h"
@@ -59,9 +61,25 @@ std::string SequenceGapReason(int64_t expected, int64_t got);
 std::vector<v1::ChainBreak> VerifyChain(const std::string& account_id,
                                         const std::vector<LoggedRecord>& records);
 
-// VerifyChain over every account. Fills intact, accounts_checked, events_checked and breaks
-// (accounts in id order).
-v1::VerifyAuditTrailResponse VerifyAll(const RecordsByAccount& accounts);
+// Checks the writer's signatures over one account's records in log order with `keys` (the
+// public keys alone): every event must be covered by a valid Ed25519 signature (events.proto
+// EventSignature). Returns a break per event signed badly (BAD_SIGNATURE), with an untrusted
+// key (UNKNOWN_KEY) or covered by no signature (UNSIGNED).
+std::vector<v1::ChainBreak> VerifySignatures(const std::string& account_id,
+                                             const std::vector<LoggedRecord>& records,
+                                             const std::vector<authz::VerifyingKey>& keys);
+
+// VerifyChain (and, with keys, VerifySignatures) over every account. Fills intact,
+// accounts_checked, events_checked and breaks (accounts in id order).
+v1::VerifyAuditTrailResponse VerifyAll(const RecordsByAccount& accounts,
+                                       const std::vector<authz::VerifyingKey>& keys = {});
+
+// Which of one account's records (log order) are not the service's, as the projection's
+// integrity gate judges them: index -> reason (CHAIN_BROKEN, HASH_MISMATCH, SEQUENCE_GAP,
+// BAD_SIGNATURE, UNKNOWN_KEY, UNSIGNED). Records after the first such one are all listed (the
+// account is quarantined there). Without keys only the chain is judged.
+std::map<size_t, std::string> IntegrityLabels(const std::vector<LoggedRecord>& records,
+                                              const std::vector<authz::VerifyingKey>& keys);
 
 // Bitemporal cut-offs of a replay; an unset one does not filter.
 struct ReplayCut {
@@ -77,7 +95,11 @@ bool InCut(const v1::EventEnvelope& event, const ReplayCut& cut);
 // state after its event with last_position set to the event's position, as the projector
 // stores it, so the last step's state equals the projection's row byte for byte (for an
 // uncut replay). Unparseable records are skipped, as the projector skips them.
-std::vector<v1::ReplayStep> Replay(const std::vector<LoggedRecord>& records, const ReplayCut& cut);
+// With `keys`, a step whose event is not the service's carries ReplayStep.integrity and is not
+// applied (nor is anything after it): state_after stays at the last genuine event, as the
+// projection's quarantine leaves it.
+std::vector<v1::ReplayStep> Replay(const std::vector<LoggedRecord>& records, const ReplayCut& cut,
+                                   const std::vector<authz::VerifyingKey>& keys = {});
 
 // The payload's reason fields as "field.path: value" (fields named reason, note, resolution
 // or *_reason, found at any depth of the payload), in field order.

@@ -1,5 +1,7 @@
 #include "projections/compliance/compliance_service.h"
 
+#include "services/api/authorize.h"
+
 #include "services/api/error_mapping.h"
 #include "services/common/log.h"
 
@@ -46,6 +48,7 @@ ComplianceService::ComplianceService(kafka::LogOptions log, int32_t partitions)
 grpc::Status ComplianceService::GetAuditTrail(grpc::ServerContext* context,
                                               const v1::GetAuditTrailRequest* request,
                                               v1::GetAuditTrailResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ComplianceService/GetAuditTrail")) return *refused;
   if (request->account_id().empty()) {
     return ToGrpcStatus(Error::InvalidArgument("account_id", "account_id is required"));
   }
@@ -80,6 +83,7 @@ grpc::Status ComplianceService::GetAuditTrail(grpc::ServerContext* context,
 grpc::Status ComplianceService::ReplayAccount(grpc::ServerContext* context,
                                               const v1::ReplayAccountRequest* request,
                                               grpc::ServerWriter<v1::ReplayStep>* writer) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ComplianceService/ReplayAccount")) return *refused;
   if (request->account_id().empty()) {
     return ToGrpcStatus(Error::InvalidArgument("account_id", "account_id is required"));
   }
@@ -91,7 +95,7 @@ grpc::Status ComplianceService::ReplayAccount(grpc::ServerContext* context,
   auto records = log_.ReadAccount(request->account_id(), AuditDeadline(context));
   if (!records) return ToGrpcStatus(records.error());
   if (records.value().empty()) return ToGrpcStatus(NoEvents(request->account_id()));
-  for (const auto& step : compliance::Replay(records.value(), cut)) {
+  for (const auto& step : compliance::Replay(records.value(), cut, trusted_keys_)) {
     if (context->IsCancelled()) return grpc::Status::CANCELLED;
     if (!writer->Write(step)) break;  // the client went away; nothing more to do
   }
@@ -101,6 +105,7 @@ grpc::Status ComplianceService::ReplayAccount(grpc::ServerContext* context,
 grpc::Status ComplianceService::VerifyAuditTrail(grpc::ServerContext* context,
                                                  const v1::VerifyAuditTrailRequest* request,
                                                  v1::VerifyAuditTrailResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ComplianceService/VerifyAuditTrail")) return *refused;
   const absl::Time deadline = AuditDeadline(context);
   if (!request->account_id().empty()) {
     auto records = log_.ReadAccount(request->account_id(), deadline);
@@ -109,7 +114,7 @@ grpc::Status ComplianceService::VerifyAuditTrail(grpc::ServerContext* context,
     if (records.value().empty()) return ToGrpcStatus(NoEvents(request->account_id()));
     compliance::RecordsByAccount one;
     one[request->account_id()] = std::move(records.value());
-    *reply = compliance::VerifyAll(one);
+    *reply = compliance::VerifyAll(one, trusted_keys_);
   } else {
     std::vector<int32_t> partitions;
     if (request->has_partition()) {
@@ -122,7 +127,8 @@ grpc::Status ComplianceService::VerifyAuditTrail(grpc::ServerContext* context,
               " to go");
     });
     if (!records) return ToGrpcStatus(records.error());
-    *reply = compliance::VerifyAll(compliance::GroupByAccount(std::move(records.value())));
+    *reply = compliance::VerifyAll(compliance::GroupByAccount(std::move(records.value())),
+                                   trusted_keys_);
   }
   reply->set_partitions(log_.partitions());
   if (!reply->intact()) {
@@ -137,6 +143,7 @@ grpc::Status ComplianceService::VerifyAuditTrail(grpc::ServerContext* context,
 grpc::Status ComplianceService::ExportEvents(grpc::ServerContext* context,
                                              const v1::ExportEventsRequest* request,
                                              grpc::ServerWriter<v1::AuditEntry>* writer) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ComplianceService/ExportEvents")) return *refused;
   if (!request->has_from() || !request->has_to()) {
     return ToGrpcStatus(
         Error::InvalidArgument(request->has_from() ? "to" : "from", "from and to are required"));

@@ -1,5 +1,7 @@
 #include "projections/query/case_query_service.h"
 
+#include "services/api/authorize.h"
+
 #include "projections/query/priority.h"
 #include "services/api/deadline.h"
 #include "services/api/error_mapping.h"
@@ -13,6 +15,7 @@ namespace collections {
 grpc::Status CaseQueryService::GetAccount(grpc::ServerContext* context,
                                           const v1::GetAccountRequest* request,
                                           v1::Account* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.CaseQueryService/GetAccount")) return *refused;
   if (request->account_id().empty()) {
     return ToGrpcStatus(Error::InvalidArgument("account_id", "account_id is required"));
   }
@@ -39,6 +42,8 @@ grpc::Status CaseQueryService::GetAccount(grpc::ServerContext* context,
                               request->account_id()});
   }
   *reply = std::move(*account.value());
+  // Integrity bookkeeping is not state; `quarantine` stays, so the caller sees it.
+  reply->clear_unsigned_events();
   // Days past due as of now (the stored value is as of the last bucket change).
   const absl::Time now = clock_.Now();
   reply->set_days_past_due(DaysPastDue(*reply, now));
@@ -77,6 +82,7 @@ bool Matches(const v1::ListAccountsRequest& r, const v1::Account& a) {
 grpc::Status CaseQueryService::ListAccounts(grpc::ServerContext* context,
                                             const v1::ListAccountsRequest* request,
                                             v1::ListAccountsResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.CaseQueryService/ListAccounts")) return *refused;
   int page_size = request->page_size() == 0 ? 50 : request->page_size();
   if (page_size < 0 || page_size > 500) {
     return ToGrpcStatus(Error::InvalidArgument("page_size", "page_size must be 1..500 (0 = 50)"));
@@ -127,6 +133,7 @@ grpc::Status CaseQueryService::ListAccounts(grpc::ServerContext* context,
 grpc::Status CaseQueryService::GetWorkQueue(grpc::ServerContext* context,
                                             const v1::GetWorkQueueRequest* request,
                                             v1::GetWorkQueueResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.CaseQueryService/GetWorkQueue")) return *refused;
   if (request->assignee().empty() == request->queue().empty()) {
     return ToGrpcStatus(
         Error::InvalidArgument("assignee", "give exactly one of assignee and queue"));

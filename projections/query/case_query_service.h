@@ -1,5 +1,7 @@
 #pragma once
 
+#include "services/authz/call_guard.h"
+
 #include "projections/projector/projector.h"
 #include "projections/store/store.h"
 #include "services/domain/clock.h"
@@ -22,7 +24,11 @@ class CaseQueryService final : public v1::CaseQueryService::Service {
   grpc::Status GetWorkQueue(grpc::ServerContext* context, const v1::GetWorkQueueRequest* request,
                             v1::GetWorkQueueResponse* reply) override;
 
+  // Every RPC first checks the caller against the access policy; set once before serving.
+  void set_call_guard(const authz::CallGuard* guard) { guard_ = guard; }
+
  private:
+  const authz::CallGuard* guard_ = nullptr;
   const ProjectionStore& store_;
   Projector& projector_;
   const Clock& clock_;

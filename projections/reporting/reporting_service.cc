@@ -1,5 +1,7 @@
 #include "projections/reporting/reporting_service.h"
 
+#include "services/api/authorize.h"
+
 #include "projections/reporting/facts.h"
 #include "projections/reporting/reports.h"
 #include "services/api/error_mapping.h"
@@ -67,6 +69,7 @@ bool ReportingService::Provisional(absl::CivilDay known_at) const {
 grpc::Status ReportingService::GetAgingReport(grpc::ServerContext* context,
                                               const v1::GetAgingReportRequest* request,
                                               v1::GetAgingReportResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ReportingService/GetAgingReport")) return *refused;
   auto as_of = DayOf(request->as_of(), "as_of");
   if (!as_of) return ToGrpcStatus(as_of.error());
   auto known = KnownAt(request->has_as_known_at(), request->as_known_at(), as_of.value(),
@@ -84,6 +87,7 @@ grpc::Status ReportingService::GetAgingReport(grpc::ServerContext* context,
 grpc::Status ReportingService::GetActivityReport(grpc::ServerContext* context,
                                                  const v1::GetActivityReportRequest* request,
                                                  v1::GetActivityReportResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ReportingService/GetActivityReport")) return *refused;
   auto start = DayOf(request->start(), "start");
   if (!start) return ToGrpcStatus(start.error());
   const PeriodDays period = ResolvePeriod(request->period(), start.value());
@@ -108,6 +112,7 @@ grpc::Status ReportingService::GetActivityReport(grpc::ServerContext* context,
 grpc::Status ReportingService::GetCollectionEffectiveness(
     grpc::ServerContext* context, const v1::GetCollectionEffectivenessRequest* request,
     v1::GetCollectionEffectivenessResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ReportingService/GetCollectionEffectiveness")) return *refused;
   auto start = DayOf(request->start(), "start");
   if (!start) return ToGrpcStatus(start.error());
   auto end = DayOf(request->end(), "end");
@@ -128,6 +133,7 @@ grpc::Status ReportingService::GetCollectionEffectiveness(
 grpc::Status ReportingService::GetRollRates(grpc::ServerContext* context,
                                             const v1::GetRollRatesRequest* request,
                                             v1::GetRollRatesResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ReportingService/GetRollRates")) return *refused;
   auto month = DayOf(request->month(), "month");
   if (!month) return ToGrpcStatus(month.error());
   if (month.value().day() != 1) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "services/authz/call_guard.h"
+
 #include "projections/reporting/reporting_projector.h"
 #include "projections/reporting/reporting_store.h"
 #include "services/domain/clock.h"
@@ -40,7 +42,11 @@ class ReportingService final : public v1::ReportingService::Service {
   grpc::Status GetRollRates(grpc::ServerContext* context, const v1::GetRollRatesRequest* request,
                             v1::GetRollRatesResponse* reply) override;
 
+  // Every RPC first checks the caller against the access policy; set once before serving.
+  void set_call_guard(const authz::CallGuard* guard) { guard_ = guard; }
+
  private:
+  const authz::CallGuard* guard_ = nullptr;
   // Waits for `positions`; returns an error status if the deadline passes first.
   Status WaitFor(const grpc::ServerContext* context,
                  const google::protobuf::RepeatedPtrField<v1::LogPosition>& positions);

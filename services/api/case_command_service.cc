@@ -5,9 +5,15 @@
 
 namespace collections {
 
-grpc::Status CaseCommandService::Execute(grpc::ServerContext* context, Command command,
-                                         v1::CommandReply* reply) {
-  auto result = router_.Execute(std::move(command), CallDeadline(context));
+template <typename Request>
+grpc::Status CaseCommandService::Execute(grpc::ServerContext* context, const char* method,
+                                         Request request, v1::CommandReply* reply) {
+  // Who is calling decides, before anything else, whether the call runs at all; the actor the
+  // events record is that caller, whatever the request says.
+  auto caller = guard_.Authorize(*context, method);
+  if (!caller) return ToGrpcStatus(caller.error());
+  if (auto e = guard_.StampActor(caller.value(), request.mutable_actor())) return ToGrpcStatus(*e);
+  auto result = router_.Execute(Command(std::move(request)), CallDeadline(context));
   if (!result) return ToGrpcStatus(result.error());
   *reply = std::move(result.value());
   return grpc::Status::OK;
@@ -17,7 +23,7 @@ grpc::Status CaseCommandService::Execute(grpc::ServerContext* context, Command c
 #define COLLECTIONS_COMMAND_RPC(Name)                                                            \
   grpc::Status CaseCommandService::Name(                                                         \
       grpc::ServerContext* context, const v1::Name##Request* request, v1::CommandReply* reply) { \
-    return Execute(context, *request, reply);                                                    \
+    return Execute(context, "collections.v1.CaseCommandService/" #Name, *request, reply);        \
   }
 
 COLLECTIONS_COMMAND_RPC(OpenCase)
@@ -55,9 +61,12 @@ COLLECTIONS_COMMAND_RPC(AuthorizeOverride)
 grpc::Status CaseCommandService::CheckContact(grpc::ServerContext* context,
                                               const v1::CheckContactRequest* request,
                                               v1::CheckContactResponse* reply) {
+  auto caller = guard_.Authorize(*context, "collections.v1.CaseCommandService/CheckContact");
+  if (!caller) return ToGrpcStatus(caller.error());
   // The same evaluation RecordContactAttempt gets, on the writer's current state, recording
   // nothing: what the dialer asks before it dials.
   v1::RecordContactAttemptRequest attempt;
+  if (auto e = guard_.StampActor(caller.value(), attempt.mutable_actor())) return ToGrpcStatus(*e);
   attempt.set_command_id("preflight");
   attempt.set_account_id(request->account_id());
   attempt.set_contact_id("preflight");

@@ -1,17 +1,20 @@
 #pragma once
 
+#include "services/authz/call_guard.h"
 #include "services/writer/writer.h"
 
 #include "collections/v1/case_service.grpc.pb.h"
 
 namespace collections {
 
-// collections.v1.CaseCommandService: every RPC turns its request into a domain Command for the
-// router and the outcome into a reply or a rich gRPC error (one line each, below). Stateless;
-// thread-safe as the router is.
+// collections.v1.CaseCommandService: every RPC authorises the authenticated caller (CallGuard),
+// stamps the request's actor with it, turns the request into a domain Command for the router
+// and the outcome into a reply or a rich gRPC error (one line each, below). Stateless;
+// thread-safe as the router and the guard are.
 class CaseCommandService final : public v1::CaseCommandService::Service {
  public:
-  explicit CaseCommandService(CommandRouter& router) : router_(router) {}
+  CaseCommandService(CommandRouter& router, const authz::CallGuard& guard)
+      : router_(router), guard_(guard) {}
 
   grpc::Status OpenCase(grpc::ServerContext* context, const v1::OpenCaseRequest* request,
                         v1::CommandReply* reply) override;
@@ -94,8 +97,11 @@ class CaseCommandService final : public v1::CaseCommandService::Service {
                             v1::CheckContactResponse* reply) override;
 
  private:
-  grpc::Status Execute(grpc::ServerContext* context, Command command, v1::CommandReply* reply);
+  template <typename Request>
+  grpc::Status Execute(grpc::ServerContext* context, const char* method, Request request,
+                       v1::CommandReply* reply);
   CommandRouter& router_;
+  const authz::CallGuard& guard_;
 };
 
 }  // namespace collections

@@ -25,6 +25,7 @@ IntegrityGate::Outcome IntegrityGate::Admit(v1::Account& account, const v1::Even
   const std::string& last_hash = held.empty() ? account.last_hash() : held.back().hash();
 
   auto quarantine = [&](const std::string& reason, const std::string& detail) {
+    if (account.account_id().empty()) account.set_account_id(event.account_id());
     auto* q = account.mutable_quarantine();
     q->set_sequence(event.sequence());
     q->set_event_id(event.event_id());
