@@ -218,8 +218,7 @@ struct History {
   }
 
   History() {
-    reports = v1::ReportingService::NewStub(
-        grpc::CreateChannel(service.app().address(), grpc::InsecureChannelCredentials()));
+    reports = v1::ReportingService::NewStub(ChannelAs(service.app().address(), "reporting-reader"));
     Open("ACC-1", "Acme Bank", "early", "alice", "USD", 100000, Date(2025, 9, 1), false);
     Open("ACC-2", "Acme Bank", "early", "bob", "USD", 50000, Date(2025, 9, 20), false);
     Open("ACC-3", "Zen Credit", "late", "alice", "USD", 80000, Date(2025, 7, 1), true);

@@ -185,9 +185,6 @@ std::vector<std::string> AccessControl::RolesWithPrivilege(v1::Privilege privile
 
 v1::Privilege AccessControl::StaticPrivilege(std::string_view full_method) {
   std::string_view method = NormalizeMethod(full_method);
-  if (method == "collections.v1.CaseCommandService/AuthorizeOverride") {
-    return v1::PRIVILEGE_OVERRIDE_GRANT;
-  }
   if (ServiceOf(method) == "collections.v1.ComplianceService") {
     return v1::PRIVILEGE_READ_ANY_AUDIT_TRAIL;
   }

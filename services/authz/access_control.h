@@ -55,8 +55,9 @@ class AccessControl {
   std::vector<std::string> RolesAllowedToCall(std::string_view full_method) const;
   std::vector<std::string> RolesWithPrivilege(v1::Privilege privilege) const;
 
-  // The privilege an RPC needs whatever the request says (AuthorizeOverride, the audit RPCs
-  // of ComplianceService); PRIVILEGE_UNSPECIFIED when none.
+  // The privilege an RPC needs whatever the request says (the audit RPCs of
+  // ComplianceService); PRIVILEGE_UNSPECIFIED when none. Privileges of commands
+  // (AuthorizeOverride, approvals) are judged by the domain, which records a refused attempt.
   static v1::Privilege StaticPrivilege(std::string_view full_method);
 
   // The whole check of one call: the principal's role may call the method and holds its

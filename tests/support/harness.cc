@@ -9,6 +9,7 @@
 #include "google/rpc/status.pb.h"
 
 #include <algorithm>
+#include <fstream>
 #include <mutex>
 #include <cstdlib>
 #include <random>
@@ -83,9 +84,17 @@ const authz::SigningKey& TestSigningKey() {
   return key;
 }
 
+std::string ShippedAccessPolicyPath() {
+  return std::string(COLLECTIONS_SOURCE_DIR) + "/deploy/policy/access-2025.textproto";
+}
+
+std::string WriteTestSigningKey(const std::string& path) {
+  std::ofstream(path) << TestSigningKey().PrivateKeyPem();
+  return path;
+}
+
 authz::AccessControl TestAccessControl() {
-  auto shipped = authz::AccessControl::Load(std::string(COLLECTIONS_SOURCE_DIR) +
-                                            "/deploy/policy/access-2025.textproto");
+  auto shipped = authz::AccessControl::Load(ShippedAccessPolicyPath());
   if (!shipped) throw std::runtime_error(shipped.error().message);
   v1::AccessPolicy policy = shipped->policy();
   auto add = [&](const std::string& id, const std::string& role) {

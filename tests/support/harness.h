@@ -59,6 +59,10 @@ inline constexpr const char kTestPrincipal[] = "test-suite";
 // The shipped access policy plus the test principals: "test-suite" (admin) and
 // "<role>-1" for every role (e.g. "compliance_officer-1"), so a test can call as any role.
 authz::AccessControl TestAccessControl();
+// deploy/policy/access-2025.textproto in the source tree.
+std::string ShippedAccessPolicyPath();
+// Writes the process's writer signing key (PKCS#8 PEM) to `path` and returns `path`.
+std::string WriteTestSigningKey(const std::string& path);
 // A channel to `address` presenting the client certificate of `principal`.
 std::shared_ptr<grpc::Channel> ChannelAs(const std::string& address, const std::string& principal);
 
