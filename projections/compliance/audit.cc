@@ -1,6 +1,5 @@
 #include "projections/compliance/audit.h"
 
-#include "services/authz/integrity.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/hashing.h"
 
@@ -110,88 +109,120 @@ std::string SequenceGapReason(int64_t expected, int64_t got) {
   return absl::StrCat("sequence gap: expected ", expected, " got ", got);
 }
 
-std::vector<v1::ChainBreak> VerifyChain(const std::string& account_id,
-                                        const std::vector<LoggedRecord>& records) {
-  std::vector<v1::ChainBreak> breaks;
-  int64_t expected = 1;
-  std::string prev_hash;  // the hash the next event must point back to
-  for (const auto& record : records) {
-    if (!record.parsed) {
-      breaks.push_back(
-          Break(account_id, expected, record, kUnparseable, v1::CHAIN_BREAK_KIND_UNPARSEABLE));
-      continue;
-    }
-    const v1::EventEnvelope& e = record.envelope;
-    const bool gap = e.sequence() != expected;
-    if (gap) {
-      breaks.push_back(Break(account_id, e.sequence(), record,
-                             SequenceGapReason(expected, e.sequence()),
-                             v1::CHAIN_BREAK_KIND_SEQUENCE_GAP));
-    }
-    if (ChainHash(e) != e.hash()) {
-      breaks.push_back(Break(account_id, e.sequence(), record, kHashMismatch,
-                             v1::CHAIN_BREAK_KIND_HASH_MISMATCH));
-    }
-    // After a gap the link to the previous record is broken by definition; saying so twice
-    // would only make the examiner's list longer.
-    if (!gap && e.prev_hash() != prev_hash) {
-      breaks.push_back(Break(account_id, e.sequence(), record, kPrevHashMismatch,
-                             v1::CHAIN_BREAK_KIND_PREV_HASH_MISMATCH));
-    }
-    // Continue from what this record claims, so one bad record is reported once and the
-    // records after it are still checked against each other.
-    expected = e.sequence() + 1;
-    prev_hash = e.hash();
+void ChainVerifier::Add(const LoggedRecord& record) {
+  const std::string& account_id = AccountOf(record);
+  Cursor& c = accounts_[account_id];
+  ++c.events;
+  if (!record.parsed) {
+    c.breaks.push_back(
+        Break(account_id, c.expected, record, kUnparseable, v1::CHAIN_BREAK_KIND_UNPARSEABLE));
+    return;
   }
-  return breaks;
+  const v1::EventEnvelope& e = record.envelope;
+  const bool gap = e.sequence() != c.expected;
+  if (gap) {
+    c.breaks.push_back(Break(account_id, e.sequence(), record,
+                             SequenceGapReason(c.expected, e.sequence()),
+                             v1::CHAIN_BREAK_KIND_SEQUENCE_GAP));
+  }
+  if (ChainHash(e) != e.hash()) {
+    c.breaks.push_back(Break(account_id, e.sequence(), record, kHashMismatch,
+                             v1::CHAIN_BREAK_KIND_HASH_MISMATCH));
+  }
+  // After a gap the link to the previous record is broken by definition; saying so twice
+  // would only make the examiner's list longer.
+  if (!gap && e.prev_hash() != c.prev_hash) {
+    c.breaks.push_back(Break(account_id, e.sequence(), record, kPrevHashMismatch,
+                             v1::CHAIN_BREAK_KIND_PREV_HASH_MISMATCH));
+  }
+  // Continue from what this record claims, so one bad record is reported once and the
+  // records after it are still checked against each other.
+  c.expected = e.sequence() + 1;
+  c.prev_hash = e.hash();
+  if (!keys_.empty()) CheckSignature(account_id, c, record);
 }
 
-std::vector<v1::ChainBreak> VerifySignatures(const std::string& account_id,
-                                             const std::vector<LoggedRecord>& records,
-                                             const std::vector<authz::VerifyingKey>& keys) {
-  std::vector<v1::ChainBreak> breaks;
-  authz::SignatureChecker checker(keys);
-  std::vector<const LoggedRecord*> pending;
-  auto unsigned_break = [&](const LoggedRecord* r) {
-    breaks.push_back(Break(account_id, r->envelope.sequence(), *r,
-                           "no writer signature covers the event",
-                           v1::CHAIN_BREAK_KIND_UNSIGNED));
+void ChainVerifier::CheckSignature(const std::string& account_id, Cursor& c,
+                                   const LoggedRecord& record) {
+  if (c.signatures == nullptr) c.signatures = std::make_unique<authz::SignatureChecker>(keys_);
+  const v1::EventEnvelope& e = record.envelope;
+  auto unsigned_break = [&](const LoggedRecord& r) {
+    c.breaks.push_back(Break(account_id, r.envelope.sequence(), r,
+                             "no writer signature covers the event",
+                             v1::CHAIN_BREAK_KIND_UNSIGNED));
   };
-  for (const auto& record : records) {
-    if (!record.parsed) continue;  // VerifyChain reports it
-    pending.push_back(&record);
-    auto r = checker.Feed(record.envelope);
-    using O = authz::SignatureChecker::Outcome;
-    switch (r.outcome) {
-      case O::kPending:
-        break;
-      case O::kSigned:
-        pending.clear();
-        break;
-      case O::kUnknownKey:
-      case O::kBadSignature:
-        breaks.push_back(Break(account_id, record.envelope.sequence(), record, r.message,
+  // Keep what a break needs (position, sequence), not the whole event.
+  LoggedRecord light;
+  light.partition = record.partition;
+  light.offset = record.offset;
+  light.envelope.set_sequence(e.sequence());
+  c.unsigned_records.push_back(std::move(light));
+  auto r = c.signatures->Feed(e);
+  using O = authz::SignatureChecker::Outcome;
+  switch (r.outcome) {
+    case O::kPending:
+      return;
+    case O::kSigned:
+      c.unsigned_records.clear();
+      return;
+    case O::kUnknownKey:
+    case O::kBadSignature:
+      c.breaks.push_back(Break(account_id, e.sequence(), record, r.message,
                                r.outcome == O::kUnknownKey ? v1::CHAIN_BREAK_KIND_UNKNOWN_KEY
                                                            : v1::CHAIN_BREAK_KIND_BAD_SIGNATURE));
-        // What it claimed to cover is covered by nothing trustworthy.
-        for (size_t i = 0; i + 1 < pending.size(); ++i) unsigned_break(pending[i]);
-        pending.clear();
-        checker.Reset();
-        break;
-      case O::kBadCoverage: {
-        // A valid signature that leaves earlier events out: those are unsigned.
-        const int64_t covered = record.envelope.signature().event_count();
-        const size_t uncovered = pending.size() > static_cast<size_t>(covered)
-                                     ? pending.size() - static_cast<size_t>(covered)
-                                     : pending.size();
-        for (size_t i = 0; i < uncovered; ++i) unsigned_break(pending[i]);
-        pending.clear();
-        break;
-      }
+      // What it claimed to cover is covered by nothing trustworthy.
+      for (size_t i = 0; i + 1 < c.unsigned_records.size(); ++i)
+        unsigned_break(c.unsigned_records[i]);
+      c.unsigned_records.clear();
+      c.signatures->Reset();
+      return;
+    case O::kBadCoverage: {
+      // A valid signature that leaves earlier events out: those are unsigned.
+      const size_t covered = static_cast<size_t>(std::max(1, e.signature().event_count()));
+      const size_t uncovered = c.unsigned_records.size() > covered
+                                   ? c.unsigned_records.size() - covered
+                                   : c.unsigned_records.size();
+      for (size_t i = 0; i < uncovered; ++i) unsigned_break(c.unsigned_records[i]);
+      c.unsigned_records.clear();
+      return;
     }
   }
-  for (const auto* r : pending) unsigned_break(r);
-  return breaks;
+}
+
+v1::VerifyAuditTrailResponse ChainVerifier::Finish() {
+  v1::VerifyAuditTrailResponse out;
+  for (auto& [account, cursor] : accounts_) {
+    // Events at the end of the account that no signature covered.
+    for (const auto& r : cursor.unsigned_records) {
+      cursor.breaks.push_back(Break(account, r.envelope.sequence(), r,
+                                    "no writer signature covers the event",
+                                    v1::CHAIN_BREAK_KIND_UNSIGNED));
+    }
+    out.set_accounts_checked(out.accounts_checked() + 1);
+    out.set_events_checked(out.events_checked() + cursor.events);
+    for (auto& b : cursor.breaks) *out.add_breaks() = std::move(b);
+  }
+  out.set_intact(out.breaks_size() == 0);
+  accounts_.clear();
+  return out;
+}
+
+std::vector<v1::ChainBreak> VerifyChain(const std::string& account_id,
+                                        const std::vector<LoggedRecord>& records) {
+  // The account is given rather than taken from each record, so key the verifier by it.
+  ChainVerifier verifier;
+  for (const auto& record : records) {
+    if (AccountOf(record) == account_id) {
+      verifier.Add(record);
+    } else {
+      LoggedRecord copy = record;
+      copy.key = account_id;
+      if (copy.parsed) copy.envelope.set_account_id(account_id);
+      verifier.Add(copy);
+    }
+  }
+  auto verdict = verifier.Finish();
+  return {verdict.breaks().begin(), verdict.breaks().end()};
 }
 
 v1::VerifyAuditTrailResponse VerifyAll(const RecordsByAccount& accounts,
@@ -200,10 +231,14 @@ v1::VerifyAuditTrailResponse VerifyAll(const RecordsByAccount& accounts,
   for (const auto& [account, records] : accounts) {
     out.set_accounts_checked(out.accounts_checked() + 1);
     out.set_events_checked(out.events_checked() + static_cast<int64_t>(records.size()));
-    for (auto& b : VerifyChain(account, records)) *out.add_breaks() = std::move(b);
-    if (!keys.empty()) {
-      for (auto& b : VerifySignatures(account, records, keys)) *out.add_breaks() = std::move(b);
+    if (keys.empty()) {
+      for (auto& b : VerifyChain(account, records)) *out.add_breaks() = std::move(b);
+      continue;
     }
+    ChainVerifier verifier(keys);
+    for (const auto& r : records) verifier.Add(r);
+    auto verdict = verifier.Finish();
+    for (auto& b : *verdict.mutable_breaks()) *out.add_breaks() = std::move(b);
   }
   out.set_intact(out.breaks_size() == 0);
   return out;
@@ -216,69 +251,51 @@ bool InCut(const v1::EventEnvelope& event, const ReplayCut& cut) {
   return true;
 }
 
-std::map<size_t, std::string> IntegrityLabels(const std::vector<LoggedRecord>& records,
-                                              const std::vector<authz::VerifyingKey>& keys) {
-  std::map<size_t, std::string> labels;
-  authz::IntegrityGate gate(keys);
-  v1::Account shadow;
-  std::vector<size_t> held;
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (!records[i].parsed) continue;
-    auto outcome = gate.Admit(shadow, records[i].envelope, records[i].partition,
-                              records[i].offset);
+bool Replayer::Next(const LoggedRecord& record, bool with_state, v1::ReplayStep* step) {
+  if (!record.parsed) return false;
+  // The integrity gate sees every record (the chain runs through those outside the cut too).
+  std::string integrity;
+  bool released = true;
+  if (gate_.checks_signatures()) {
+    auto outcome = gate_.Admit(shadow_, record.envelope, record.partition, record.offset);
+    if (!outcome.apply.empty()) {
+      shadow_.set_version(outcome.apply.back().sequence());
+      shadow_.set_last_hash(outcome.apply.back().hash());
+    }
+    released = !outcome.apply.empty();
     if (outcome.quarantined_now || outcome.ignored) {
-      for (size_t h : held) labels[h] = shadow.quarantine().reason();
-      held.clear();
-      labels[i] = shadow.quarantine().reason();
-      continue;
+      integrity = shadow_.quarantine().reason();
+      // Events of its command held for a signature that never came are not genuine either.
+      if (outcome.quarantined_now) state_ = genuine_state_;
     }
-    if (outcome.apply.empty()) {
-      held.push_back(i);
-      continue;
-    }
-    held.clear();
-    // Keep the shadow's chain head where the projection's would be.
-    shadow.set_version(outcome.apply.back().sequence());
-    shadow.set_last_hash(outcome.apply.back().hash());
   }
-  for (size_t h : held) labels[h] = "UNSIGNED";
-  return labels;
+  if (!InCut(record.envelope, cut_)) {
+    if (released && integrity.empty()) genuine_state_ = state_;
+    return false;
+  }
+  step->Clear();
+  if (integrity.empty()) {
+    Evolve(state_, record.envelope);
+    state_.mutable_last_position()->set_partition(record.partition);
+    state_.mutable_last_position()->set_offset(record.offset);
+    if (released) genuine_state_ = state_;
+  } else {
+    step->set_integrity(integrity);  // shown, marked, never applied
+  }
+  *step->mutable_event() = record.envelope;
+  if (with_state) *step->mutable_state_after() = state_;
+  step->mutable_position()->set_partition(record.partition);
+  step->mutable_position()->set_offset(record.offset);
+  return true;
 }
 
 std::vector<v1::ReplayStep> Replay(const std::vector<LoggedRecord>& records, const ReplayCut& cut,
                                    const std::vector<authz::VerifyingKey>& keys) {
-  std::map<size_t, std::string> labels = IntegrityLabels(records, keys);
-  std::map<const LoggedRecord*, std::string> label_of;
-  for (const auto& [i, reason] : labels) label_of[&records[i]] = reason;
-  std::vector<const LoggedRecord*> ordered;
-  for (const auto& r : records) {
-    if (r.parsed && InCut(r.envelope, cut)) ordered.push_back(&r);
-  }
-  // Log order is sequence order for an intact chain; sorting makes a replay of a damaged log
-  // still follow the account's versions.
-  std::stable_sort(ordered.begin(), ordered.end(),
-                   [](const LoggedRecord* a, const LoggedRecord* b) {
-                     return a->envelope.sequence() < b->envelope.sequence();
-                   });
   std::vector<v1::ReplayStep> steps;
-  steps.reserve(ordered.size());
-  v1::Account state;
-  for (const LoggedRecord* r : ordered) {
-    auto label = label_of.find(r);
-    v1::ReplayStep step;
-    if (label != label_of.end()) {
-      // Not the service's: shown, marked, never applied.
-      step.set_integrity(label->second);
-    } else {
-      Evolve(state, r->envelope);
-      state.mutable_last_position()->set_partition(r->partition);
-      state.mutable_last_position()->set_offset(r->offset);
-    }
-    *step.mutable_event() = r->envelope;
-    *step.mutable_state_after() = state;
-    step.mutable_position()->set_partition(r->partition);
-    step.mutable_position()->set_offset(r->offset);
-    steps.push_back(std::move(step));
+  Replayer replayer(cut, keys);
+  v1::ReplayStep step;
+  for (const auto& r : records) {
+    if (replayer.Next(r, /*with_state=*/true, &step)) steps.push_back(step);
   }
   return steps;
 }
@@ -308,6 +325,12 @@ v1::AuditEntry ToAuditEntry(const LoggedRecord& record) {
   *entry.mutable_occurred_at() = e.occurred_at();
   *entry.mutable_recorded_at() = e.recorded_at();
   for (auto& reason : PayloadReasons(e)) entry.add_reasons(std::move(reason));
+  if (e.has_late_entry()) {
+    // Recorded after its family's back-dating limit: the examiner sees who allowed it and why.
+    entry.add_reasons("late entry: " + e.late_entry().reason() + " (" + e.late_entry().family() +
+                      ", by " + e.late_entry().authorized_by() + " as " + e.late_entry().role() +
+                      ")");
+  }
   if (e.has_decision()) *entry.mutable_decision() = e.decision();
   *entry.mutable_envelope() = e;
   return entry;

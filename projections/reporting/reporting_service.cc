@@ -70,6 +70,9 @@ grpc::Status ReportingService::GetAgingReport(grpc::ServerContext* context,
                                               const v1::GetAgingReportRequest* request,
                                               v1::GetAgingReportResponse* reply) {
   if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ReportingService/GetAgingReport")) return *refused;
+  if (admission_ != nullptr) {
+    if (auto refused = admission_->Admit(*context, request)) return *refused;
+  }
   auto as_of = DayOf(request->as_of(), "as_of");
   if (!as_of) return ToGrpcStatus(as_of.error());
   auto known = KnownAt(request->has_as_known_at(), request->as_known_at(), as_of.value(),
@@ -88,6 +91,9 @@ grpc::Status ReportingService::GetActivityReport(grpc::ServerContext* context,
                                                  const v1::GetActivityReportRequest* request,
                                                  v1::GetActivityReportResponse* reply) {
   if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ReportingService/GetActivityReport")) return *refused;
+  if (admission_ != nullptr) {
+    if (auto refused = admission_->Admit(*context, request)) return *refused;
+  }
   auto start = DayOf(request->start(), "start");
   if (!start) return ToGrpcStatus(start.error());
   const PeriodDays period = ResolvePeriod(request->period(), start.value());
@@ -113,6 +119,9 @@ grpc::Status ReportingService::GetCollectionEffectiveness(
     grpc::ServerContext* context, const v1::GetCollectionEffectivenessRequest* request,
     v1::GetCollectionEffectivenessResponse* reply) {
   if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ReportingService/GetCollectionEffectiveness")) return *refused;
+  if (admission_ != nullptr) {
+    if (auto refused = admission_->Admit(*context, request)) return *refused;
+  }
   auto start = DayOf(request->start(), "start");
   if (!start) return ToGrpcStatus(start.error());
   auto end = DayOf(request->end(), "end");
@@ -134,6 +143,9 @@ grpc::Status ReportingService::GetRollRates(grpc::ServerContext* context,
                                             const v1::GetRollRatesRequest* request,
                                             v1::GetRollRatesResponse* reply) {
   if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ReportingService/GetRollRates")) return *refused;
+  if (admission_ != nullptr) {
+    if (auto refused = admission_->Admit(*context, request)) return *refused;
+  }
   auto month = DayOf(request->month(), "month");
   if (!month) return ToGrpcStatus(month.error());
   if (month.value().day() != 1) {

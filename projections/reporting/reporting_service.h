@@ -1,9 +1,9 @@
 #pragma once
 
-#include "services/authz/call_guard.h"
-
 #include "projections/reporting/reporting_projector.h"
 #include "projections/reporting/reporting_store.h"
+#include "services/api/admission.h"
+#include "services/authz/call_guard.h"
 #include "services/domain/clock.h"
 
 #include "collections/v1/reporting_service.grpc.pb.h"
@@ -44,6 +44,9 @@ class ReportingService final : public v1::ReportingService::Service {
 
   // Every RPC first checks the caller against the access policy; set once before serving.
   void set_call_guard(const authz::CallGuard* guard) { guard_ = guard; }
+  // Applies the server's call admission (rate limit, request size) to every call; must
+  // outlive the service. Set before the server starts.
+  void set_admission(Admission* admission) { admission_ = admission; }
 
  private:
   const authz::CallGuard* guard_ = nullptr;
@@ -53,6 +56,7 @@ class ReportingService final : public v1::ReportingService::Service {
   // True while `known_at` has not ended in every time zone yet.
   bool Provisional(absl::CivilDay known_at) const;
 
+  Admission* admission_ = nullptr;
   const ReportingStore& store_;
   ReportingProjector& projector_;
   const Clock& clock_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "services/api/admission.h"
 #include "services/authz/call_guard.h"
 #include "services/writer/writer.h"
 
@@ -13,8 +14,11 @@ namespace collections {
 // thread-safe as the router and the guard are.
 class CaseCommandService final : public v1::CaseCommandService::Service {
  public:
-  CaseCommandService(CommandRouter& router, const authz::CallGuard& guard)
-      : router_(router), guard_(guard) {}
+  // `admission` (may be null: no limits) is applied to every call after the guard admitted the
+  // caller; both must outlive the service.
+  CaseCommandService(CommandRouter& router, const authz::CallGuard& guard,
+                     Admission* admission = nullptr)
+      : router_(router), guard_(guard), admission_(admission) {}
 
   grpc::Status OpenCase(grpc::ServerContext* context, const v1::OpenCaseRequest* request,
                         v1::CommandReply* reply) override;
@@ -95,6 +99,9 @@ class CaseCommandService final : public v1::CaseCommandService::Service {
                                  v1::CommandReply* reply) override;
   grpc::Status CheckContact(grpc::ServerContext* context, const v1::CheckContactRequest* request,
                             v1::CheckContactResponse* reply) override;
+  grpc::Status ReserveContact(grpc::ServerContext* context,
+                              const v1::ReserveContactRequest* request,
+                              v1::CommandReply* reply) override;
 
  private:
   template <typename Request>
@@ -102,6 +109,7 @@ class CaseCommandService final : public v1::CaseCommandService::Service {
                        v1::CommandReply* reply);
   CommandRouter& router_;
   const authz::CallGuard& guard_;
+  Admission* const admission_;
 };
 
 }  // namespace collections
