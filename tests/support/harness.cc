@@ -5,6 +5,7 @@
 #include "services/kafka/kafka.h"
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/text_format.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.pb.h"
@@ -101,6 +102,20 @@ std::string WriteTestSigningKey(const std::string& path) {
   return path;
 }
 
+std::string WriteTestAccessPolicy(const std::string& path) {
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(TestAccessControl().policy(), &text);
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::vector<std::string> ServerBinarySecurityFlags(const std::string& dir) {
+  return {"--tls-ca=" + Pki().ca(), "--tls-cert=" + Pki().server().cert,
+          "--tls-key=" + Pki().server().key,
+          "--access-policy=" + WriteTestAccessPolicy(dir + "/access.textproto"),
+          "--signing-key=" + WriteTestSigningKey(dir + "/writer-signing.key")};
+}
+
 authz::AccessControl TestAccessControl() {
   auto shipped = authz::AccessControl::Load(ShippedAccessPolicyPath());
   if (!shipped) throw std::runtime_error(shipped.error().message);
@@ -120,21 +135,23 @@ authz::AccessControl TestAccessControl() {
   return control.value();
 }
 
-std::shared_ptr<grpc::Channel> ChannelAs(const std::string& address,
-                                         const std::string& principal) {
+CertFiles ClientCert(const std::string& principal) {
   static std::mutex mutex;
   static std::map<std::string, CertFiles> issued;
-  CertFiles files;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = issued.find(principal);
-    if (it == issued.end()) it = issued.emplace(principal, Pki().Client(principal)).first;
-    files = it->second;
-  }
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = issued.find(principal);
+  if (it == issued.end()) it = issued.emplace(principal, Pki().Client(principal)).first;
+  return it->second;
+}
+
+std::shared_ptr<grpc::Channel> ChannelAs(const std::string& address,
+                                         const std::string& principal) {
+  CertFiles files = ClientCert(principal);
   auto creds = authz::MutualTlsChannelCredentials(Pki().ca(), files.cert, files.key);
   if (!creds) throw std::runtime_error(creds.error().message);
   grpc::ChannelArguments args;
-  // The server certificate names localhost and 127.0.0.1; the tests dial 127.0.0.1.
+  // The server certificate names localhost and 127.0.0.1; tests also dial [::1] and [::].
+  args.SetSslTargetNameOverride("localhost");
   return grpc::CreateCustomChannel(address, creds.value(), args);
 }
 
@@ -286,7 +303,7 @@ int HealthStatus(const std::string& address, const std::string& service) {
   // The health service has no generated C++ stub here: call the method by name.
   static const grpc::internal::RpcMethod kCheck("/grpc.health.v1.Health/Check",
                                                 grpc::internal::RpcMethod::NORMAL_RPC);
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto channel = ChannelAs(address, kTestPrincipal);
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(service);
   grpc::health::v1::HealthCheckResponse response;

@@ -64,6 +64,13 @@ authz::AccessControl TestAccessControl();
 std::string ShippedAccessPolicyPath();
 // Writes the process's writer signing key (PKCS#8 PEM) to `path` and returns `path`.
 std::string WriteTestSigningKey(const std::string& path);
+// Writes TestAccessControl()'s policy (protobuf text) to `path` and returns `path`.
+std::string WriteTestAccessPolicy(const std::string& path);
+// The flags a spawned collections-server needs to serve like a TestService: mutual TLS with
+// the test PKI, the test access policy and the test signing key (files written into `dir`).
+std::vector<std::string> ServerBinarySecurityFlags(const std::string& dir);
+// The client certificate of `principal` from the test CA, issued once per process.
+CertFiles ClientCert(const std::string& principal);
 // A channel to `address` presenting the client certificate of `principal`.
 std::shared_ptr<grpc::Channel> ChannelAs(const std::string& address, const std::string& principal);
 
