@@ -125,9 +125,9 @@ grpc::Status CaseQueryService::ReadAccount(const std::string& account_id,
       // Rebuilding or catching up: "no such account" may be false. Say so instead.
       return ToGrpcStatus(Error{Errc::kUnavailable, "PROJECTION_REBUILDING",
                                 "the projection is still catching up with the event log, so "
-                                "account " + request->account_id() +
+                                "account " + account_id +
                                     " may exist; retry shortly (health says SERVING when done)",
-                                "", request->account_id()});
+                                "", account_id});
     }
     return ToGrpcStatus(Error{Errc::kNotFound, "ACCOUNT_NOT_FOUND",
                               "account " + account_id + " has no case", "", account_id});

@@ -163,7 +163,8 @@ int main(int argc, char** argv) {
     }
     options.writer.signing_key =
         std::make_shared<const collections::authz::SigningKey>(key.value());
-    for (const std::string& path : absl::StrSplit(verify_keys, ',', absl::SkipEmpty())) {
+    std::vector<std::string> verify_paths = absl::StrSplit(verify_keys, ',', absl::SkipEmpty());
+    for (const std::string& path : verify_paths) {
       auto pub = collections::authz::VerifyingKey::LoadPem(path);
       if (!pub) {
         std::fprintf(stderr, "collections-server: --verify-keys: %s\n",
