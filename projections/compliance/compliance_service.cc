@@ -246,6 +246,10 @@ grpc::Status ComplianceService::ExportEvents(grpc::ServerContext* context,
 grpc::Status ComplianceService::ListComplianceExceptions(
     grpc::ServerContext* context, const v1::ListComplianceExceptionsRequest* request,
     grpc::ServerWriter<v1::ComplianceException>* writer) {
+  if (auto refused = RefuseUnauthorized(
+          guard_, *context, "collections.v1.ComplianceService/ListComplianceExceptions")) {
+    return *refused;
+  }
   if (!request->has_from() || !request->has_to()) {
     return ToGrpcStatus(
         Error::InvalidArgument(request->has_from() ? "to" : "from", "from and to are required"));
