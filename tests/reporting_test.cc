@@ -659,8 +659,10 @@ int Run(const std::string& command) {
 BOOST_AUTO_TEST_CASE(cli_exports_csv_with_progress) {
   History& h = H();
   TempDir dir;
-  const std::string ctl =
-      std::string(COLLECTIONS_CTL_BINARY) + " report --target " + h.service.app().address();
+  const CertFiles reader = ClientCert("reporting-reader");
+  const std::string ctl = std::string(COLLECTIONS_CTL_BINARY) + " report --target " +
+                          h.service.app().address() + " --tls-ca " + Pki().ca() +
+                          " --tls-cert " + reader.cert + " --tls-key " + reader.key;
   const std::string cei = (dir.path / "cei.csv").string(),
                     corrections = (dir.path / "corr.csv").string(),
                     err = (dir.path / "err.txt").string();

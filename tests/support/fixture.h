@@ -48,8 +48,9 @@ struct ClockedService {
                     const std::string& role = "collector") {
     r.set_account_id(account);
     if (r.command_id().empty()) r.set_command_id("cmd-" + std::to_string(++counter));
-    // The caller is who its certificate says: the test principal "<role>-1" has that role.
-    auto& stub = StubAs(role + "-1");
+    // The caller is who its certificate says: the default ("collector") calls as the test
+    // principal (admin: every command); another role as its test principal "<role>-1".
+    auto& stub = StubAs(role == "collector" ? std::string(kTestPrincipal) : role + "-1");
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     return (stub.*method)(&ctx, r, &last);
