@@ -233,7 +233,8 @@ BOOST_AUTO_TEST_CASE(consent_recorded_exempts_calls_and_consent_claimed_does_not
   consent.mutable_consent()->set_given_by("consumer");
   consent.mutable_consent()->set_channel(v1::CONTACT_CHANNEL_CALL);
   t.Must(&Stub::UpdateFlag, consent, "RECORDED");
-  BOOST_TEST(t.Account("RECORDED").flags().consents(0).given_to() == "collector-1");
+  // given_to defaults to the recording actor: the authenticated caller (the test principal).
+  BOOST_TEST(t.Account("RECORDED").flags().consents(0).given_to() == kTestPrincipal);
 
   for (int day = 6; day <= 12; ++day) {
     t.clock.Set(At(2025, 10, day, 10));
