@@ -2,6 +2,7 @@
 
 #include "services/api/deadline.h"
 #include "services/api/error_mapping.h"
+#include "services/domain/case_aggregate.h"
 
 namespace collections {
 
@@ -15,6 +16,9 @@ grpc::Status CaseCommandService::Execute(grpc::ServerContext* context, const cha
   if (admission_ != nullptr) {
     if (auto refused = admission_->Admit(*context, &request)) return *refused;
   }
+  // The request as sent is checked first (a malformed actor is still wrong input, even though
+  // the service replaces its id and role with the caller's).
+  if (auto e = ValidateRequest(Command(request))) return ToGrpcStatus(*e);
   if (auto e = guard_.StampActor(caller.value(), request.mutable_actor())) return ToGrpcStatus(*e);
   auto result = router_.Execute(Command(std::move(request)), CallDeadline(context));
   if (!result) return ToGrpcStatus(result.error());
