@@ -339,7 +339,7 @@ int Verify(int argc, char** argv) {
                static_cast<long long>(total.accounts_checked()),
                static_cast<long long>(total.events_checked()));
   if (total.breaks_size() == 0) {
-    std::printf("intact: %lld accounts, %lld events, every hash chain verified\n",
+    std::printf("intact: %lld accounts, %lld events, every hash chain and writer signature verified\n",
                 static_cast<long long>(total.accounts_checked()),
                 static_cast<long long>(total.events_checked()));
     return kExitOk;
