@@ -22,6 +22,9 @@ while [ $# -gt 0 ]; do
 done
 
 deploy/install-deps.sh
+# Its own plaintext broker (the one deploy/up.sh runs on 19092 is secured with ACLs for the
+# service's topic only): the benchmark compares the service with Kafka's raw producer.
+export KAFKA_PORT=${KAFKA_PORT:-19094} KAFKA_SECURITY=none
 deploy/kafka/kafka.sh fetch-tools
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build --target collections-server collections-bench >&2
@@ -36,8 +39,11 @@ topic=bench.case-events.$run
 work=$repo/.local/bench-$run
 mkdir -p "$work"
 
+deploy/certs.sh  # the writer's signing key
+# Plaintext on loopback as the admin principal: the benchmark measures the write path, not TLS.
 build/services/server/collections-server --listen 127.0.0.1:50061 --bootstrap "$bootstrap" \
   --topic "$topic" --transactional-id-prefix "bench-$run" --db "$work/projection" \
+  --plaintext --plaintext-principal admin --signing-key "$repo/.local/keys/writer-signing.key" \
   --log-level warn >"$work/service.log" 2>&1 &
 service=$!
 cleanup() {

@@ -13,4 +13,5 @@ if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
   kill -0 "$pid" 2>/dev/null && { echo "[down] service did not stop; killing" >&2; kill -KILL "$pid"; }
 fi
 rm -f "$pid_file"
-"$repo/deploy/kafka/kafka.sh" stop
+# up.sh runs the secured broker (KAFKA_SECURITY=scram); stop whichever runs.
+KAFKA_SECURITY=${KAFKA_SECURITY:-scram} "$repo/deploy/kafka/kafka.sh" stop

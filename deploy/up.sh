@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Set-up command 1: installs what is missing, builds, starts a single-node Kafka broker
-# (KRaft, loopback) and the collections case service, and prints where it listens.
+# Set-up command 1: installs what is missing, builds, creates the local CA, certificates and
+# the writer's signing key (deploy/certs.sh, once), starts a single-node Kafka broker (KRaft,
+# loopback, SASL/SCRAM with ACLs: only the service's principal writes the topic) and the
+# collections case service (mutual TLS), and prints where it listens.
 #
 #   deploy/up.sh            start everything and stay in the foreground (Ctrl-C stops both)
 #   deploy/up.sh --detach   start everything and return; stop later with deploy/down.sh
@@ -27,8 +29,12 @@ mkdir -p "$state"
 deploy/install-deps.sh
 echo "[up] building (build/)" >&2
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --target collections-server >&2
+cmake --build build --target collections-server collectionsctl collections_descriptor_set >&2
+deploy/certs.sh
+export KAFKA_SECURITY=scram KAFKA_TOPIC="$topic"
 deploy/kafka/kafka.sh start
+kafka_config=$(deploy/kafka/kafka.sh client-properties collections-service)
+certs=$state/certs
 
 pid_file=$state/service.pid
 if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
@@ -37,6 +43,9 @@ else
   : > "$state/service.log"
   nohup build/services/server/collections-server --listen "$listen" --bootstrap "$bootstrap" \
     --topic "$topic" --db "$state/projection" --policy "$repo/deploy/policy/federal-2025.textproto" \
+    --access-policy "$repo/deploy/policy/access-2025.textproto" \
+    --tls-ca "$certs/ca.pem" --tls-cert "$certs/server.pem" --tls-key "$certs/server.key" \
+    --signing-key "$state/keys/writer-signing.key" --kafka-config "$kafka_config" \
     >>"$state/service.log" 2>&1 </dev/null &
   echo $! > "$pid_file"
   for _ in $(seq 1 120); do
@@ -52,10 +61,12 @@ else
 fi
 
 cat <<MSG
-collections case service listening on $listen (gRPC, plaintext; reflection and health on)
-  Kafka broker: $bootstrap   topic: $topic
+collections case service listening on $listen (gRPC, mutual TLS; reflection and health on)
+  Kafka broker: $bootstrap (SASL/SCRAM, ACLs)   topic: $topic
+  certificates: $certs (CA, server, one per example principal)
+  signing key:  $state/keys/writer-signing.key (public: writer-signing.pub.pem)
   service log:  $state/service.log
-  try:          grpcurl -plaintext $listen list
+  try:          grpcurl -cacert $certs/ca.pem -cert $certs/admin.pem -key $certs/admin.key $listen list
   stop:         deploy/down.sh
 MSG
 

@@ -29,8 +29,8 @@ namespace collections::testing {
 namespace {
 
 std::unique_ptr<v1::ComplianceService::Stub> ComplianceStub(const std::string& address) {
-  return v1::ComplianceService::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  // Audit trails of every account are for compliance officers (the access policy).
+  return v1::ComplianceService::NewStub(ChannelAs(address, "compliance-officer-1"));
 }
 
 std::unique_ptr<grpc::ClientContext> Context() {
@@ -113,7 +113,13 @@ struct Ran {
 // Runs collectionsctl with `args`; stderr (progress) is left to the test log.
 Ran RunCtl(const std::string& args) {
   Ran ran;
+  // As a compliance officer, with the test CA's certificates (a --plaintext call needs none).
+  const CertFiles officer = ClientCert("compliance-officer-1");
   std::string command = absl::StrCat(COLLECTIONS_CTL_BINARY, " ", args);
+  if (args.find("--plaintext") == std::string::npos) {
+    absl::StrAppend(&command, " --tls-ca ", Pki().ca(), " --tls-cert ", officer.cert,
+                    " --tls-key ", officer.key);
+  }
   std::FILE* pipe = ::popen(command.c_str(), "r");
   BOOST_REQUIRE(pipe != nullptr);
   char buffer[4096];
@@ -157,7 +163,7 @@ BOOST_AUTO_TEST_CASE(audit_trail_lists_every_event_with_who_when_why_and_where) 
     BOOST_TEST(e.sequence() == i + 1);
     BOOST_TEST(e.event_type() == types[i]);
     BOOST_TEST(e.actor().id() == "test-suite");
-    BOOST_TEST(e.actor().role() == "system");
+    BOOST_TEST(e.actor().role() == "admin");  // the test principal's role
     BOOST_TEST(e.occurred_at().seconds() > 0);
     BOOST_TEST(e.recorded_at().seconds() > 0);
     // Where: exactly where the command's reply said the event landed.
@@ -387,7 +393,9 @@ BOOST_AUTO_TEST_CASE(a_copy_with_one_changed_byte_or_a_missing_event_names_accou
   auto server = builder.BuildAndStart();
   BOOST_REQUIRE(server && port != 0);
   const std::string address = absl::StrCat("127.0.0.1:", port);
-  auto stub = ComplianceStub(address);
+  // The service over the copy serves plaintext on loopback, as --plaintext does.
+  auto stub = v1::ComplianceService::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   grpc::Status status;
   auto edit = Verify(*stub, "ACC-EDIT", &status);
   BOOST_REQUIRE_MESSAGE(status.ok(), status.error_message());
@@ -398,11 +406,11 @@ BOOST_AUTO_TEST_CASE(a_copy_with_one_changed_byte_or_a_missing_event_names_accou
   BOOST_TEST(Verify(*stub, "ACC-CLEAN", &status).intact());
 
   // And what the compliance officer sees on the command line.
-  Ran ctl = RunCtl(absl::StrCat("verify ACC-EDIT --target ", address));
+  Ran ctl = RunCtl(absl::StrCat("verify ACC-EDIT --plaintext --target ", address));
   BOOST_TEST(ctl.exit_code == 1);
   BOOST_TEST(ctl.out.find("account=ACC-EDIT sequence=2") != std::string::npos, ctl.out);
   BOOST_TEST(ctl.out.find("hash mismatch") != std::string::npos);
-  Ran all = RunCtl(absl::StrCat("verify --all --target ", address));
+  Ran all = RunCtl(absl::StrCat("verify --all --plaintext --target ", address));
   BOOST_TEST(all.exit_code == 1);
   BOOST_TEST(all.out.find("account=ACC-DROP sequence=3") != std::string::npos, all.out);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));

@@ -325,8 +325,11 @@ BOOST_AUTO_TEST_CASE(override_lets_one_blocked_action_through_and_is_recorded) {
   override.set_rule_id("F5");
   override.set_command("RecordContactAttempt");
   override.set_reason("attorney did not respond in 30 days (documented)");
+  // Without the override privilege (the test principal's role, admin) it is refused, recorded.
   auto refused = t.Send(&Stub::AuthorizeOverride, override, "D1", "collector");
   BOOST_TEST(ErrorReason(refused) == "COMPLIANCE_OFFICER_REQUIRED");
+  auto as_collector = t.Send(&Stub::AuthorizeOverride, override, "D1", "dialer");
+  BOOST_TEST(ErrorReason(as_collector) == "RPC_NOT_ALLOWED");  // dialers may not even call it
   t.Must(&Stub::AuthorizeOverride, override, "D1", "compliance_officer");
 
   ExpectAllowed(t.Call("D1"));

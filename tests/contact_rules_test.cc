@@ -110,8 +110,8 @@ struct Rules : ClockedService {
   }
   std::vector<v1::AuditEntry> Exceptions(absl::Time from, absl::Time to, bool late_only = false,
                                          bool violations_only = false) {
-    auto stub = v1::ComplianceService::NewStub(
-        grpc::CreateChannel(service.app().address(), grpc::InsecureChannelCredentials()));
+    auto stub =
+        v1::ComplianceService::NewStub(ChannelAs(service.app().address(), "compliance-officer-1"));
     v1::ListComplianceExceptionsRequest r;
     *r.mutable_from() = internal::ToProto(from);
     *r.mutable_to() = internal::ToProto(to);
@@ -152,23 +152,23 @@ BOOST_AUTO_TEST_CASE(business_time_late_entries_need_a_role_and_a_reason_and_are
   BOOST_TEST(collector.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   BOOST_TEST(ErrorReason(collector) == "LATE_ENTRY_NOT_AUTHORIZED", collector.error_message());
   BOOST_TEST(t.Events("D1").size() == before);
-  // A compliance officer must say why.
-  grpc::Status no_reason = t.CallMadeAt("D1", At(2025, 10, 7, 8, 30), "compliance_officer");
+  // A supervisor (late-entry privilege, may record contacts) must say why.
+  grpc::Status no_reason = t.CallMadeAt("D1", At(2025, 10, 7, 8, 30), "supervisor");
   BOOST_TEST(no_reason.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   BOOST_TEST(BadRequestField(no_reason) == "late_entry_reason");
   // With a reason it is recorded and marked.
-  BOOST_REQUIRE(t.CallMadeAt("D1", At(2025, 10, 7, 8, 30), "compliance_officer",
+  BOOST_REQUIRE(t.CallMadeAt("D1", At(2025, 10, 7, 8, 30), "supervisor",
                              "dialer outage: calls imported from the carrier's log")
                     .ok());
   const v1::EventEnvelope marked = t.Events("D1").back();
   BOOST_TEST(marked.has_late_entry());
   BOOST_TEST(marked.late_entry().family() == "contact");
-  BOOST_TEST(marked.late_entry().role() == "compliance_officer");
+  BOOST_TEST(marked.late_entry().role() == "supervisor");
   BOOST_TEST(marked.late_entry().late_by_seconds() == 25 * 3600 + 30 * 60);
 
   // The future is refused outright, naming occurred_at.
   for (absl::Duration ahead : {absl::Minutes(5), absl::Hours(24 * 365 * 5)}) {
-    grpc::Status future = t.CallMadeAt("D1", t.clock.Now() + ahead, "compliance_officer", "x");
+    grpc::Status future = t.CallMadeAt("D1", t.clock.Now() + ahead, "supervisor", "x");
     BOOST_TEST(future.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     BOOST_TEST(BadRequestField(future) == "occurred_at");
   }
@@ -233,7 +233,8 @@ BOOST_AUTO_TEST_CASE(consent_recorded_exempts_calls_and_consent_claimed_does_not
   consent.mutable_consent()->set_given_by("consumer");
   consent.mutable_consent()->set_channel(v1::CONTACT_CHANNEL_CALL);
   t.Must(&Stub::UpdateFlag, consent, "RECORDED");
-  BOOST_TEST(t.Account("RECORDED").flags().consents(0).given_to() == "collector-1");
+  // given_to defaults to the recording actor: the authenticated caller (the test principal).
+  BOOST_TEST(t.Account("RECORDED").flags().consents(0).given_to() == kTestPrincipal);
 
   for (int day = 6; day <= 12; ++day) {
     t.clock.Set(At(2025, 10, day, 10));

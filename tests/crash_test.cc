@@ -43,12 +43,16 @@ class ServerProcess {
         "--partitions=3",
         "--transactional-id-prefix=" + options.writer.transactional_id_prefix,
         "--db=" + options.db_path};
+    for (auto& flag : ServerBinarySecurityFlags(
+             std::filesystem::path(options.db_path).parent_path().string())) {
+      args.push_back(flag);
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     BOOST_REQUIRE(posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ) == 0);
     address_ = "127.0.0.1:" + std::to_string(port);
-    auto channel = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+    auto channel = ChannelAs(address_, kTestPrincipal);
     commands_ = v1::CaseCommandService::NewStub(channel);
     queries_ = v1::CaseQueryService::NewStub(channel);
     // Ready when a query answers (NOT_FOUND for an account that does not exist).

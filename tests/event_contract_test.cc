@@ -56,7 +56,7 @@ class Driver {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     v1::CommandReply reply;
-    grpc::Status status = (service_.commands().*rpc)(&context, request, &reply);
+    grpc::Status status = (StubFor(role).*rpc)(&context, request, &reply);
     BOOST_REQUIRE_MESSAGE(status.ok(), request.GetDescriptor()->name()
                                            << " on " << account_id << ": "
                                            << status.error_message());
@@ -64,8 +64,20 @@ class Driver {
   }
 
   // Like Send, for a command the service must refuse; returns the refusal.
+  // The caller is its certificate: the default role sends as the test principal (admin, every
+  // command); a named role as its test principal "<role>-1".
+  v1::CaseCommandService::Stub& StubFor(const std::string& role) {
+    if (role == "collector") return service_.commands();
+    auto& stub = stubs_[role];
+    // "collector-1" names a principal; "supervisor" the role's test principal.
+    if (stub == nullptr)
+      stub = service_.commands_as(role.find('-') != std::string::npos ? role : role + "-1");
+    return *stub;
+  }
+
   template <typename Request, typename Rpc>
-  grpc::Status SendRefused(const std::string& account_id, Request request, Rpc rpc) {
+  grpc::Status SendRefused(const std::string& account_id, Request request, Rpc rpc,
+                           const std::string& role = "collector") {
     request.set_account_id(account_id);
     request.set_command_id("cmd-" + std::to_string(++commands_));
     request.mutable_actor()->set_id("col-1");
@@ -74,11 +86,12 @@ class Driver {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     v1::CommandReply reply;
-    return (service_.commands().*rpc)(&context, request, &reply);
+    return (StubFor(role).*rpc)(&context, request, &reply);
   }
 
  private:
   TestService& service_;
+  std::map<std::string, std::unique_ptr<v1::CaseCommandService::Stub>> stubs_;
   int commands_ = 0;
 };
 
@@ -262,6 +275,10 @@ void DriveMoneyAccount(Driver& d) {
   settle.set_settlement_id("settlement-b");
   *settle.mutable_amount() = Usd(5000);
   *settle.mutable_due_date() = Date(2025, 12, 31);
+  // A collector asks (refused, recorded as AccessDenied); a supervisor approves the request.
+  grpc::Status asked = d.SendRefused(b, settle, &Stub::AgreeSettlement, "collector-1");
+  BOOST_REQUIRE_MESSAGE(asked.error_code() == grpc::StatusCode::PERMISSION_DENIED,
+                        asked.error_message());
   d.Send(b, settle, &Stub::AgreeSettlement, "supervisor");
   d.Send(b, PostPayment(b, "unused", "pay-b2", 5000), &Stub::PostPayment);  // completes it
 

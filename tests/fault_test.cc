@@ -335,13 +335,14 @@ BOOST_AUTO_TEST_CASE(sigterm_with_the_broker_stopped_exits_within_the_grace_peri
       "--transactional-id-prefix=" + options.writer.transactional_id_prefix,
       "--db=" + options.db_path,
       "--shutdown-grace-ms=" + std::to_string(kGraceMs)};
+  for (auto& flag : ServerBinarySecurityFlags(dir.path.string())) args.push_back(flag);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = -1;
   BOOST_REQUIRE(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) == 0);
   const std::string address = "127.0.0.1:" + std::to_string(port);
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto channel = ChannelAs(address, kTestPrincipal);
   auto commands = v1::CaseCommandService::NewStub(channel);
   bool ready = false;
   for (int i = 0; i < 600 && !ready; ++i) {

@@ -979,7 +979,8 @@ BOOST_AUTO_TEST_CASE(invalid_preflight_and_read_requests_are_refused_naming_the_
   f.Must(&Stub::OpenCase, OpenCase("FZ-1", "fz-open-1", 100000), "FZ-1");
   EndOffsets offsets(f.service.options().log.topic);
   const std::vector<int64_t> end = offsets.After(f.last.position());
-  auto channel = grpc::CreateChannel(f.service.app().address(), grpc::InsecureChannelCredentials());
+  // Compliance officers may call the audit and the reporting RPCs.
+  auto channel = ChannelAs(f.service.app().address(), "compliance-officer-1");
   auto compliance = v1::ComplianceService::NewStub(channel);
   auto reporting = v1::ReportingService::NewStub(channel);
   auto& queries = f.service.queries();

@@ -4,6 +4,7 @@
 // against the log, the per-principal rate limit, and gRPC-level wrong input (a body that is
 // not protobuf, a request over the size limit) answered INVALID_ARGUMENT with ErrorInfo.
 #define BOOST_TEST_MODULE read_limits
+#include "services/authz/tls.h"
 #include "tests/support/harness.h"
 
 #include "absl/strings/str_cat.h"
@@ -107,7 +108,7 @@ struct ReadSide {
     options.admission.max_parked_waits = 400;
     service = std::make_unique<TestService>(options);
     compliance = v1::ComplianceService::NewStub(
-        grpc::CreateChannel(service->app().address(), grpc::InsecureChannelCredentials()));
+        ChannelAs(service->app().address(), "compliance-officer-1"));
     v1::CommandReply reply;
     auto s = Call(service->commands(), OpenCurrent(kBig, 1000000000), &reply);
     if (!s.ok()) throw std::runtime_error(s.error_message());
@@ -312,7 +313,7 @@ BOOST_AUTO_TEST_CASE(parked_reads_hold_no_thread_and_are_answered_when_the_proje
 
   const int64_t threads_before = ProcStatus("Threads");
   constexpr int kParked = 400;
-  auto channel = grpc::CreateChannel(app.address(), grpc::InsecureChannelCredentials());
+  auto channel = ChannelAs(app.address(), kTestPrincipal);
   auto stub = v1::CaseQueryService::NewStub(channel);
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
   std::vector<v1::Account> replies(kParked);
@@ -408,8 +409,10 @@ grpc::Status RawCall(const std::string& address, const std::string& method,
                      const std::string& body) {
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(-1);
-  grpc::GenericStub stub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  args.SetSslTargetNameOverride("localhost");
+  const CertFiles files = ClientCert(kTestPrincipal);
+  auto creds = authz::MutualTlsChannelCredentials(Pki().ca(), files.cert, files.key);
+  grpc::GenericStub stub(grpc::CreateCustomChannel(address, creds.value(), args));
   grpc::Slice slice(body);
   grpc::ByteBuffer request(&slice, 1);
   grpc::ByteBuffer response;
@@ -465,7 +468,7 @@ BOOST_AUTO_TEST_CASE(the_rate_limit_is_per_principal_and_says_when_to_retry,
                      *boost::unit_test::timeout(300)) {
   TempDir dir;
   ServerOptions options = TestOptions("rate-limit", dir.path);
-  options.listen = "[::]:0";  // reachable as ::1 and as 127.0.0.1: two peers, two principals
+  options.listen = "[::]:0";  // reachable as ::1 and as 127.0.0.1
   options.admission.rate_per_second = 5;
   options.admission.burst = 5;
   TestService service(options);
@@ -475,12 +478,10 @@ BOOST_AUTO_TEST_CASE(the_rate_limit_is_per_principal_and_says_when_to_retry,
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   BOOST_REQUIRE(service.app().projector().caught_up());
   const std::string port = absl::StrCat(service.app().port());
-  auto v6 = v1::CaseQueryService::NewStub(
-      grpc::CreateChannel("[::1]:" + port, grpc::InsecureChannelCredentials()));
-  auto v6_commands = v1::CaseCommandService::NewStub(
-      grpc::CreateChannel("[::1]:" + port, grpc::InsecureChannelCredentials()));
-  auto v4 = v1::CaseQueryService::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + port, grpc::InsecureChannelCredentials()));
+  // The principal is the client certificate: two callers, two buckets.
+  auto v6 = v1::CaseQueryService::NewStub(ChannelAs("[::1]:" + port, "admin"));
+  auto v6_commands = v1::CaseCommandService::NewStub(ChannelAs("[::1]:" + port, "admin"));
+  auto v4 = v1::CaseQueryService::NewStub(ChannelAs("127.0.0.1:" + port, "supervisor-1"));
 
   v1::Account account;
   int served = 0;
@@ -496,7 +497,7 @@ BOOST_AUTO_TEST_CASE(the_rate_limit_is_per_principal_and_says_when_to_retry,
   BOOST_TEST(served >= 5);
   BOOST_TEST(served <= 7);  // the burst, plus what trickled in meanwhile at 5/s
   BOOST_TEST(ErrorReason(refused) == "RATE_LIMITED");
-  BOOST_TEST(Metadata(refused, "principal") == "ipv6:[::1]");
+  BOOST_TEST(Metadata(refused, "principal") == "admin");
   google::rpc::RetryInfo retry;
   BOOST_REQUIRE(FindDetail(refused, &retry));
   BOOST_TEST(retry.retry_delay().seconds() * 1000000000LL + retry.retry_delay().nanos() > 0);

@@ -218,8 +218,7 @@ struct History {
   }
 
   History() {
-    reports = v1::ReportingService::NewStub(
-        grpc::CreateChannel(service.app().address(), grpc::InsecureChannelCredentials()));
+    reports = v1::ReportingService::NewStub(ChannelAs(service.app().address(), "reporting-reader"));
     Open("ACC-1", "Acme Bank", "early", "alice", "USD", 100000, Date(2025, 9, 1), false);
     Open("ACC-2", "Acme Bank", "early", "bob", "USD", 50000, Date(2025, 9, 20), false);
     Open("ACC-3", "Zen Credit", "late", "alice", "USD", 80000, Date(2025, 7, 1), true);
@@ -660,8 +659,10 @@ int Run(const std::string& command) {
 BOOST_AUTO_TEST_CASE(cli_exports_csv_with_progress) {
   History& h = H();
   TempDir dir;
-  const std::string ctl =
-      std::string(COLLECTIONS_CTL_BINARY) + " report --target " + h.service.app().address();
+  const CertFiles reader = ClientCert("reporting-reader");
+  const std::string ctl = std::string(COLLECTIONS_CTL_BINARY) + " report --target " +
+                          h.service.app().address() + " --tls-ca " + Pki().ca() +
+                          " --tls-cert " + reader.cert + " --tls-key " + reader.key;
   const std::string cei = (dir.path / "cei.csv").string(),
                     corrections = (dir.path / "corr.csv").string(),
                     err = (dir.path / "err.txt").string();

@@ -139,11 +139,65 @@ void ChainVerifier::Add(const LoggedRecord& record) {
   // records after it are still checked against each other.
   c.expected = e.sequence() + 1;
   c.prev_hash = e.hash();
+  if (!keys_.empty()) CheckSignature(account_id, c, record);
+}
+
+void ChainVerifier::CheckSignature(const std::string& account_id, Cursor& c,
+                                   const LoggedRecord& record) {
+  if (c.signatures == nullptr) c.signatures = std::make_unique<authz::SignatureChecker>(keys_);
+  const v1::EventEnvelope& e = record.envelope;
+  auto unsigned_break = [&](const LoggedRecord& r) {
+    c.breaks.push_back(Break(account_id, r.envelope.sequence(), r,
+                             "no writer signature covers the event",
+                             v1::CHAIN_BREAK_KIND_UNSIGNED));
+  };
+  // Keep what a break needs (position, sequence), not the whole event.
+  LoggedRecord light;
+  light.partition = record.partition;
+  light.offset = record.offset;
+  light.envelope.set_sequence(e.sequence());
+  c.unsigned_records.push_back(std::move(light));
+  auto r = c.signatures->Feed(e);
+  using O = authz::SignatureChecker::Outcome;
+  switch (r.outcome) {
+    case O::kPending:
+      return;
+    case O::kSigned:
+      c.unsigned_records.clear();
+      return;
+    case O::kUnknownKey:
+    case O::kBadSignature:
+      c.breaks.push_back(Break(account_id, e.sequence(), record, r.message,
+                               r.outcome == O::kUnknownKey ? v1::CHAIN_BREAK_KIND_UNKNOWN_KEY
+                                                           : v1::CHAIN_BREAK_KIND_BAD_SIGNATURE));
+      // What it claimed to cover is covered by nothing trustworthy.
+      for (size_t i = 0; i + 1 < c.unsigned_records.size(); ++i)
+        unsigned_break(c.unsigned_records[i]);
+      c.unsigned_records.clear();
+      c.signatures->Reset();
+      return;
+    case O::kBadCoverage: {
+      // A valid signature that leaves earlier events out: those are unsigned.
+      const size_t covered = static_cast<size_t>(std::max(1, e.signature().event_count()));
+      const size_t uncovered = c.unsigned_records.size() > covered
+                                   ? c.unsigned_records.size() - covered
+                                   : c.unsigned_records.size();
+      for (size_t i = 0; i < uncovered; ++i) unsigned_break(c.unsigned_records[i]);
+      c.unsigned_records.clear();
+      return;
+    }
+  }
 }
 
 v1::VerifyAuditTrailResponse ChainVerifier::Finish() {
   v1::VerifyAuditTrailResponse out;
   for (auto& [account, cursor] : accounts_) {
+    // Events at the end of the account that no signature covered.
+    for (const auto& r : cursor.unsigned_records) {
+      cursor.breaks.push_back(Break(account, r.envelope.sequence(), r,
+                                    "no writer signature covers the event",
+                                    v1::CHAIN_BREAK_KIND_UNSIGNED));
+    }
     out.set_accounts_checked(out.accounts_checked() + 1);
     out.set_events_checked(out.events_checked() + cursor.events);
     for (auto& b : cursor.breaks) *out.add_breaks() = std::move(b);
@@ -171,12 +225,20 @@ std::vector<v1::ChainBreak> VerifyChain(const std::string& account_id,
   return {verdict.breaks().begin(), verdict.breaks().end()};
 }
 
-v1::VerifyAuditTrailResponse VerifyAll(const RecordsByAccount& accounts) {
+v1::VerifyAuditTrailResponse VerifyAll(const RecordsByAccount& accounts,
+                                       const std::vector<authz::VerifyingKey>& keys) {
   v1::VerifyAuditTrailResponse out;
   for (const auto& [account, records] : accounts) {
     out.set_accounts_checked(out.accounts_checked() + 1);
     out.set_events_checked(out.events_checked() + static_cast<int64_t>(records.size()));
-    for (auto& b : VerifyChain(account, records)) *out.add_breaks() = std::move(b);
+    if (keys.empty()) {
+      for (auto& b : VerifyChain(account, records)) *out.add_breaks() = std::move(b);
+      continue;
+    }
+    ChainVerifier verifier(keys);
+    for (const auto& r : records) verifier.Add(r);
+    auto verdict = verifier.Finish();
+    for (auto& b : *verdict.mutable_breaks()) *out.add_breaks() = std::move(b);
   }
   out.set_intact(out.breaks_size() == 0);
   return out;
@@ -190,11 +252,36 @@ bool InCut(const v1::EventEnvelope& event, const ReplayCut& cut) {
 }
 
 bool Replayer::Next(const LoggedRecord& record, bool with_state, v1::ReplayStep* step) {
-  if (!record.parsed || !InCut(record.envelope, cut_)) return false;
-  Evolve(state_, record.envelope);
-  state_.mutable_last_position()->set_partition(record.partition);
-  state_.mutable_last_position()->set_offset(record.offset);
+  if (!record.parsed) return false;
+  // The integrity gate sees every record (the chain runs through those outside the cut too).
+  std::string integrity;
+  bool released = true;
+  if (gate_.checks_signatures()) {
+    auto outcome = gate_.Admit(shadow_, record.envelope, record.partition, record.offset);
+    if (!outcome.apply.empty()) {
+      shadow_.set_version(outcome.apply.back().sequence());
+      shadow_.set_last_hash(outcome.apply.back().hash());
+    }
+    released = !outcome.apply.empty();
+    if (outcome.quarantined_now || outcome.ignored) {
+      integrity = shadow_.quarantine().reason();
+      // Events of its command held for a signature that never came are not genuine either.
+      if (outcome.quarantined_now) state_ = genuine_state_;
+    }
+  }
+  if (!InCut(record.envelope, cut_)) {
+    if (released && integrity.empty()) genuine_state_ = state_;
+    return false;
+  }
   step->Clear();
+  if (integrity.empty()) {
+    Evolve(state_, record.envelope);
+    state_.mutable_last_position()->set_partition(record.partition);
+    state_.mutable_last_position()->set_offset(record.offset);
+    if (released) genuine_state_ = state_;
+  } else {
+    step->set_integrity(integrity);  // shown, marked, never applied
+  }
   *step->mutable_event() = record.envelope;
   if (with_state) *step->mutable_state_after() = state_;
   step->mutable_position()->set_partition(record.partition);
@@ -202,9 +289,10 @@ bool Replayer::Next(const LoggedRecord& record, bool with_state, v1::ReplayStep*
   return true;
 }
 
-std::vector<v1::ReplayStep> Replay(const std::vector<LoggedRecord>& records, const ReplayCut& cut) {
+std::vector<v1::ReplayStep> Replay(const std::vector<LoggedRecord>& records, const ReplayCut& cut,
+                                   const std::vector<authz::VerifyingKey>& keys) {
   std::vector<v1::ReplayStep> steps;
-  Replayer replayer(cut);
+  Replayer replayer(cut, keys);
   v1::ReplayStep step;
   for (const auto& r : records) {
     if (replayer.Next(r, /*with_state=*/true, &step)) steps.push_back(step);

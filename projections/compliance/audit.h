@@ -1,5 +1,10 @@
 #pragma once
 
+#include "services/authz/signing.h"
+
+#include "services/authz/integrity.h"
+#include "services/authz/signing.h"
+
 #include "absl/time/time.h"
 #include "collections/v1/account.pb.h"
 #include "collections/v1/compliance_service.pb.h"
@@ -7,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,9 +65,25 @@ std::string SequenceGapReason(int64_t expected, int64_t got);
 std::vector<v1::ChainBreak> VerifyChain(const std::string& account_id,
                                         const std::vector<LoggedRecord>& records);
 
-// VerifyChain over every account. Fills intact, accounts_checked, events_checked and breaks
-// (accounts in id order).
-v1::VerifyAuditTrailResponse VerifyAll(const RecordsByAccount& accounts);
+// Checks the writer's signatures over one account's records in log order with `keys` (the
+// public keys alone): every event must be covered by a valid Ed25519 signature (events.proto
+// EventSignature). Returns a break per event signed badly (BAD_SIGNATURE), with an untrusted
+// key (UNKNOWN_KEY) or covered by no signature (UNSIGNED).
+std::vector<v1::ChainBreak> VerifySignatures(const std::string& account_id,
+                                             const std::vector<LoggedRecord>& records,
+                                             const std::vector<authz::VerifyingKey>& keys);
+
+// VerifyChain (and, with keys, VerifySignatures) over every account. Fills intact,
+// accounts_checked, events_checked and breaks (accounts in id order).
+v1::VerifyAuditTrailResponse VerifyAll(const RecordsByAccount& accounts,
+                                       const std::vector<authz::VerifyingKey>& keys = {});
+
+// Which of one account's records (log order) are not the service's, as the projection's
+// integrity gate judges them: index -> reason (CHAIN_BROKEN, HASH_MISMATCH, SEQUENCE_GAP,
+// BAD_SIGNATURE, UNKNOWN_KEY, UNSIGNED). Records after the first such one are all listed (the
+// account is quarantined there). Without keys only the chain is judged.
+std::map<size_t, std::string> IntegrityLabels(const std::vector<LoggedRecord>& records,
+                                              const std::vector<authz::VerifyingKey>& keys);
 
 // VerifyChain fed one record at a time, in log order, for any number of accounts: what the
 // service runs while it streams a topic, so memory is one small cursor per account (the next
@@ -69,6 +91,11 @@ v1::VerifyAuditTrailResponse VerifyAll(const RecordsByAccount& accounts);
 // are built on it. Lifetime: one verification. Threading: thread-compatible.
 class ChainVerifier {
  public:
+  // With `keys`, also checks the writer's signatures with the public keys alone: every event
+  // must be covered by a valid Ed25519 signature (events.proto EventSignature); a break names
+  // each event signed badly (BAD_SIGNATURE), with an untrusted key (UNKNOWN_KEY) or covered by
+  // no signature (UNSIGNED).
+  explicit ChainVerifier(std::vector<authz::VerifyingKey> keys = {}) : keys_(std::move(keys)) {}
   // Checks `record` against its account's previous records (see VerifyChain).
   void Add(const LoggedRecord& record);
   // The verdict: intact, accounts_checked, events_checked and breaks (accounts in id order,
@@ -81,7 +108,11 @@ class ChainVerifier {
     std::string prev_hash;  // the hash the next event must point back to
     int64_t events = 0;
     std::vector<v1::ChainBreak> breaks;
+    std::unique_ptr<authz::SignatureChecker> signatures;  // with keys only
+    std::vector<LoggedRecord> unsigned_records;  // since the last signature (envelope-less)
   };
+  void CheckSignature(const std::string& account_id, Cursor& c, const LoggedRecord& record);
+  std::vector<authz::VerifyingKey> keys_;
   std::map<std::string, Cursor> accounts_;
 };
 
@@ -101,14 +132,20 @@ bool InCut(const v1::EventEnvelope& event, const ReplayCut& cut);
 // Unparseable records are skipped, as the projector skips them. Log order is the account's
 // sequence order (the writer appends an account's events in order to one partition); a log
 // where it is not is a broken chain that VerifyAuditTrail names.
-std::vector<v1::ReplayStep> Replay(const std::vector<LoggedRecord>& records, const ReplayCut& cut);
+// With `keys`, a step whose event is not the service's (the projection's integrity gate:
+// chain and writer signature) carries ReplayStep.integrity and is not applied, nor is anything
+// after it: state_after stays at the last genuine event, as the projection's quarantine
+// leaves it.
+std::vector<v1::ReplayStep> Replay(const std::vector<LoggedRecord>& records, const ReplayCut& cut,
+                                   const std::vector<authz::VerifyingKey>& keys = {});
 
 // Replay one step at a time, for streaming: it keeps only the account's current state, so a
 // replay of an account with thousands of events costs one state, not one per step.
 // Lifetime: one replay of one account. Threading: thread-compatible.
 class Replayer {
  public:
-  explicit Replayer(ReplayCut cut) : cut_(std::move(cut)) {}
+  explicit Replayer(ReplayCut cut, std::vector<authz::VerifyingKey> keys = {})
+      : cut_(std::move(cut)), gate_(std::move(keys)) {}
   // Evolves the state by `record`. Returns false (and leaves `step` alone) when the record is
   // skipped (unparseable, or outside the cut); otherwise fills `step` with the event and its
   // position, and, when `with_state`, the state after it.
@@ -119,6 +156,11 @@ class Replayer {
  private:
   ReplayCut cut_;
   v1::Account state_;
+  // The integrity gate's own view of the account (its chain head, held events, quarantine),
+  // and the state as of the last event the gate released.
+  authz::IntegrityGate gate_;
+  v1::Account shadow_;
+  v1::Account genuine_state_;
 };
 
 // The payload's reason fields as "field.path: value" (fields named reason, note, resolution

@@ -1,5 +1,7 @@
 #include "projections/compliance/compliance_service.h"
 
+#include "services/api/authorize.h"
+
 #include "services/api/error_mapping.h"
 #include "services/common/log.h"
 
@@ -62,6 +64,7 @@ ComplianceService::ComplianceService(kafka::LogOptions log, int32_t partitions,
 grpc::Status ComplianceService::GetAuditTrail(grpc::ServerContext* context,
                                               const v1::GetAuditTrailRequest* request,
                                               v1::GetAuditTrailResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ComplianceService/GetAuditTrail")) return *refused;
   std::optional<Admission::LogReadSlot> slot;
   if (auto refused = AdmitLogRead(admission_, context, *request, slot)) return *refused;
   if (request->account_id().empty()) {
@@ -109,6 +112,7 @@ grpc::Status ComplianceService::GetAuditTrail(grpc::ServerContext* context,
 grpc::Status ComplianceService::ReplayAccount(grpc::ServerContext* context,
                                               const v1::ReplayAccountRequest* request,
                                               grpc::ServerWriter<v1::ReplayStep>* writer) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ComplianceService/ReplayAccount")) return *refused;
   std::optional<Admission::LogReadSlot> slot;
   if (auto refused = AdmitLogRead(admission_, context, *request, slot)) return *refused;
   if (request->account_id().empty()) {
@@ -129,7 +133,7 @@ grpc::Status ComplianceService::ReplayAccount(grpc::ServerContext* context,
   if (request->has_as_known_at()) cut.as_known_at = ToTime(request->as_known_at());
   // One step at a time: evolve, write, drop. With LAST_STEP the previous step is held back
   // until the next one shows it was not the last; it is the only step ever held.
-  compliance::Replayer replayer(cut);
+  compliance::Replayer replayer(cut, trusted_keys_);
   v1::ReplayStep step;
   std::optional<v1::ReplayStep> held;
   bool any_record = false;
@@ -167,10 +171,11 @@ grpc::Status ComplianceService::ReplayAccount(grpc::ServerContext* context,
 grpc::Status ComplianceService::VerifyAuditTrail(grpc::ServerContext* context,
                                                  const v1::VerifyAuditTrailRequest* request,
                                                  v1::VerifyAuditTrailResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ComplianceService/VerifyAuditTrail")) return *refused;
   std::optional<Admission::LogReadSlot> slot;
   if (auto refused = AdmitLogRead(admission_, context, *request, slot)) return *refused;
   const absl::Time deadline = AuditDeadline(context);
-  compliance::ChainVerifier verifier;
+  compliance::ChainVerifier verifier(trusted_keys_);
   auto add = [&](compliance::LoggedRecord& record) {
     if (context->IsCancelled()) return false;
     verifier.Add(record);
@@ -210,6 +215,7 @@ grpc::Status ComplianceService::VerifyAuditTrail(grpc::ServerContext* context,
 grpc::Status ComplianceService::ExportEvents(grpc::ServerContext* context,
                                              const v1::ExportEventsRequest* request,
                                              grpc::ServerWriter<v1::AuditEntry>* writer) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ComplianceService/ExportEvents")) return *refused;
   std::optional<Admission::LogReadSlot> slot;
   if (auto refused = AdmitLogRead(admission_, context, *request, slot)) return *refused;
   if (!request->has_from() || !request->has_to()) {
@@ -240,6 +246,10 @@ grpc::Status ComplianceService::ExportEvents(grpc::ServerContext* context,
 grpc::Status ComplianceService::ListComplianceExceptions(
     grpc::ServerContext* context, const v1::ListComplianceExceptionsRequest* request,
     grpc::ServerWriter<v1::ComplianceException>* writer) {
+  if (auto refused = RefuseUnauthorized(
+          guard_, *context, "collections.v1.ComplianceService/ListComplianceExceptions")) {
+    return *refused;
+  }
   if (!request->has_from() || !request->has_to()) {
     return ToGrpcStatus(
         Error::InvalidArgument(request->has_from() ? "to" : "from", "from and to are required"));

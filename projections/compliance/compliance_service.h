@@ -1,5 +1,7 @@
 #pragma once
 
+#include "services/authz/call_guard.h"
+
 #include "projections/compliance/audit_log.h"
 #include "services/api/admission.h"
 #include "services/kafka/kafka.h"
@@ -40,7 +42,14 @@ class ComplianceService final : public v1::ComplianceService::Service {
                                         const v1::ListComplianceExceptionsRequest* request,
                                         grpc::ServerWriter<v1::ComplianceException>* writer) override;
 
+  // Every RPC first checks the caller against the access policy; set once before serving.
+  void set_call_guard(const authz::CallGuard* guard) { guard_ = guard; }
+  // The writer public keys VerifyAuditTrail and ReplayAccount check signatures with.
+  void set_trusted_keys(std::vector<authz::VerifyingKey> keys) { trusted_keys_ = std::move(keys); }
+
  private:
+  const authz::CallGuard* guard_ = nullptr;
+  std::vector<authz::VerifyingKey> trusted_keys_;
   compliance::AuditLog log_;
   Admission* const admission_;
 };

@@ -282,10 +282,22 @@ Status AccountProjection::ApplyBatch(const std::vector<ProjectedEvent>& events,
       it = batch.accounts.emplace(id, stored.value().value_or(v1::Account())).first;
       old_index[id] = stored.value() ? IndexKeys(*stored.value()) : std::vector<std::string>();
     }
-    Evolve(it->second, e.event);
-    it->second.mutable_last_position()->set_partition(e.partition);
-    it->second.mutable_last_position()->set_offset(e.offset);
-    batch.events.emplace_back(e.event, *e.raw);
+    auto outcome = integrity_.Admit(it->second, e.event, e.partition, e.offset);
+    if (outcome.quarantined_now) {
+      LogError("projector", "ALERT integrity: account ", id, " quarantined at sequence ",
+               e.event.sequence(), " (partition ", e.partition, " offset ", e.offset, "): ",
+               it->second.quarantine().reason(), ": ", it->second.quarantine().detail(),
+               "; nothing after its last genuine event is applied");
+    }
+    for (const auto& released : outcome.apply) {
+      Evolve(it->second, released);
+      it->second.mutable_last_position()->set_partition(e.partition);
+      it->second.mutable_last_position()->set_offset(e.offset);
+      // Events held for their command's signature arrive in an earlier record.
+      batch.events.emplace_back(released, released.event_id() == e.event.event_id()
+                                              ? *e.raw
+                                              : released.SerializeAsString());
+    }
   }
   for (const auto& [id, account] : batch.accounts) {
     std::vector<std::string> now_keys = IndexKeys(account);

@@ -2,6 +2,7 @@
 
 #include "projections/projector/position_waiters.h"
 #include "projections/store/store.h"
+#include "services/authz/integrity.h"
 #include "services/kafka/kafka.h"
 
 #include "absl/time/time.h"
@@ -124,24 +125,30 @@ class Projector {
 };
 
 // The account projection: rows built by the domain's Evolve (the same code the writer runs),
-// each account's events, and the listing indexes.
+// each account's events, and the listing indexes. Every event passes the integrity gate
+// first (hash chain and writer signature, `trusted_keys`): an account whose log holds an event
+// that is not the service's is quarantined at its last genuine event (Account.quarantine) and
+// an ALERT line is logged.
 class AccountProjection final : public ProjectionSink {
  public:
-  explicit AccountProjection(ProjectionStore& store) : store_(store) {}
+  explicit AccountProjection(ProjectionStore& store,
+                             std::vector<authz::VerifyingKey> trusted_keys = {})
+      : store_(store), integrity_(std::move(trusted_keys)) {}
   Result<std::map<int32_t, int64_t>> LoadOffsets() const override { return store_.LoadOffsets(); }
   Status ApplyBatch(const std::vector<ProjectedEvent>& events,
                     const std::map<int32_t, int64_t>& next_offsets) override;
 
  private:
   ProjectionStore& store_;
+  const authz::IntegrityGate integrity_;
 };
 
 namespace internal {
 // Holds a projector's sink so it is built before (and outlives) the Projector base.
 template <typename Sink>
 struct SinkHolder {
-  template <typename Store>
-  explicit SinkHolder(Store& store) : sink(store) {}
+  template <typename... Args>
+  explicit SinkHolder(Args&&... args) : sink(std::forward<Args>(args)...) {}
   Sink sink;
 };
 }  // namespace internal
@@ -150,8 +157,8 @@ struct SinkHolder {
 class AccountProjector : private internal::SinkHolder<AccountProjection>, public Projector {
  public:
   AccountProjector(kafka::LogOptions log, ProjectionStore& store, int32_t partitions,
-                   std::string client_id)
-      : SinkHolder(store),
+                   std::string client_id, std::vector<authz::VerifyingKey> trusted_keys = {})
+      : SinkHolder(store, std::move(trusted_keys)),
         Projector(std::move(log), sink, partitions, std::move(client_id), "projector") {}
 };
 

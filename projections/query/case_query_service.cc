@@ -1,5 +1,7 @@
 #include "projections/query/case_query_service.h"
 
+#include "services/api/authorize.h"
+
 #include "projections/query/priority.h"
 #include "services/api/deadline.h"
 #include "services/api/error_mapping.h"
@@ -22,6 +24,10 @@ class GetAccountReactor final : public grpc::ServerUnaryReactor {
       : service_(service), context_(context), request_(*request), reply_(reply) {}
 
   void Begin() {
+    if (auto refused = RefuseUnauthorized(service_.guard_, *context_,
+                                          "collections.v1.CaseQueryService/GetAccount")) {
+      return Finish(*refused);
+    }
     if (service_.admission_ != nullptr) {
       if (auto refused = service_.admission_->Admit(*context_, &request_)) {
         return Finish(*refused);
@@ -127,6 +133,8 @@ grpc::Status CaseQueryService::ReadAccount(const std::string& account_id,
                               "account " + account_id + " has no case", "", account_id});
   }
   *reply = std::move(*account.value());
+  // Integrity bookkeeping is not state; `quarantine` stays, so the caller sees it.
+  reply->clear_unsigned_events();
   // Days past due as of now (the stored value is as of the last bucket change).
   const absl::Time now = clock_.Now();
   reply->set_days_past_due(DaysPastDue(*reply, now));
@@ -165,6 +173,7 @@ bool Matches(const v1::ListAccountsRequest& r, const v1::Account& a) {
 grpc::Status CaseQueryService::ListAccounts(grpc::ServerContext* context,
                                             const v1::ListAccountsRequest* request,
                                             v1::ListAccountsResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.CaseQueryService/ListAccounts")) return *refused;
   if (admission_ != nullptr) {
     if (auto refused = admission_->Admit(*context, request)) return *refused;
   }
@@ -218,6 +227,7 @@ grpc::Status CaseQueryService::ListAccounts(grpc::ServerContext* context,
 grpc::Status CaseQueryService::GetWorkQueue(grpc::ServerContext* context,
                                             const v1::GetWorkQueueRequest* request,
                                             v1::GetWorkQueueResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.CaseQueryService/GetWorkQueue")) return *refused;
   if (admission_ != nullptr) {
     if (auto refused = admission_->Admit(*context, request)) return *refused;
   }

@@ -3,6 +3,7 @@
 #include "projections/projector/projector.h"
 #include "projections/store/store.h"
 #include "services/api/admission.h"
+#include "services/authz/call_guard.h"
 #include "services/domain/clock.h"
 
 #include "collections/v1/case_service.grpc.pb.h"
@@ -38,8 +39,12 @@ class CaseQueryService final
   // The account as GetAccount answers it, read from the store now.
   grpc::Status ReadAccount(const std::string& account_id, v1::Account* reply) const;
 
+  // Every RPC first checks the caller against the access policy; set once before serving.
+  void set_call_guard(const authz::CallGuard* guard) { guard_ = guard; }
+
  private:
   friend class GetAccountReactor;
+  const authz::CallGuard* guard_ = nullptr;
   const ProjectionStore& store_;
   Projector& projector_;
   const Clock& clock_;

@@ -1,5 +1,7 @@
 #include "projections/reporting/reporting_service.h"
 
+#include "services/api/authorize.h"
+
 #include "projections/reporting/facts.h"
 #include "projections/reporting/reports.h"
 #include "services/api/error_mapping.h"
@@ -67,6 +69,7 @@ bool ReportingService::Provisional(absl::CivilDay known_at) const {
 grpc::Status ReportingService::GetAgingReport(grpc::ServerContext* context,
                                               const v1::GetAgingReportRequest* request,
                                               v1::GetAgingReportResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ReportingService/GetAgingReport")) return *refused;
   if (admission_ != nullptr) {
     if (auto refused = admission_->Admit(*context, request)) return *refused;
   }
@@ -87,6 +90,7 @@ grpc::Status ReportingService::GetAgingReport(grpc::ServerContext* context,
 grpc::Status ReportingService::GetActivityReport(grpc::ServerContext* context,
                                                  const v1::GetActivityReportRequest* request,
                                                  v1::GetActivityReportResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ReportingService/GetActivityReport")) return *refused;
   if (admission_ != nullptr) {
     if (auto refused = admission_->Admit(*context, request)) return *refused;
   }
@@ -114,6 +118,7 @@ grpc::Status ReportingService::GetActivityReport(grpc::ServerContext* context,
 grpc::Status ReportingService::GetCollectionEffectiveness(
     grpc::ServerContext* context, const v1::GetCollectionEffectivenessRequest* request,
     v1::GetCollectionEffectivenessResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ReportingService/GetCollectionEffectiveness")) return *refused;
   if (admission_ != nullptr) {
     if (auto refused = admission_->Admit(*context, request)) return *refused;
   }
@@ -137,6 +142,7 @@ grpc::Status ReportingService::GetCollectionEffectiveness(
 grpc::Status ReportingService::GetRollRates(grpc::ServerContext* context,
                                             const v1::GetRollRatesRequest* request,
                                             v1::GetRollRatesResponse* reply) {
+  if (auto refused = RefuseUnauthorized(guard_, *context, "collections.v1.ReportingService/GetRollRates")) return *refused;
   if (admission_ != nullptr) {
     if (auto refused = admission_->Admit(*context, request)) return *refused;
   }

@@ -3,6 +3,7 @@
 #include "projections/reporting/reporting_projector.h"
 #include "projections/reporting/reporting_store.h"
 #include "services/api/admission.h"
+#include "services/authz/call_guard.h"
 #include "services/domain/clock.h"
 
 #include "collections/v1/reporting_service.grpc.pb.h"
@@ -41,11 +42,14 @@ class ReportingService final : public v1::ReportingService::Service {
   grpc::Status GetRollRates(grpc::ServerContext* context, const v1::GetRollRatesRequest* request,
                             v1::GetRollRatesResponse* reply) override;
 
+  // Every RPC first checks the caller against the access policy; set once before serving.
+  void set_call_guard(const authz::CallGuard* guard) { guard_ = guard; }
   // Applies the server's call admission (rate limit, request size) to every call; must
   // outlive the service. Set before the server starts.
   void set_admission(Admission* admission) { admission_ = admission; }
 
  private:
+  const authz::CallGuard* guard_ = nullptr;
   // Waits for `positions`; returns an error status if the deadline passes first.
   Status WaitFor(const grpc::ServerContext* context,
                  const google::protobuf::RepeatedPtrField<v1::LogPosition>& positions);

@@ -2,12 +2,25 @@
 
 #include "services/api/deadline.h"
 #include "services/api/error_mapping.h"
+#include "services/domain/case_aggregate.h"
 
 namespace collections {
 
-grpc::Status CaseCommandService::Execute(grpc::ServerContext* context, Command command,
-                                         v1::CommandReply* reply) {
-  auto result = router_.Execute(std::move(command), CallDeadline(context));
+template <typename Request>
+grpc::Status CaseCommandService::Execute(grpc::ServerContext* context, const char* method,
+                                         Request request, v1::CommandReply* reply) {
+  // Who is calling decides, before anything else, whether the call runs at all; the actor the
+  // events record is that caller, whatever the request says.
+  auto caller = guard_.Authorize(*context, method);
+  if (!caller) return ToGrpcStatus(caller.error());
+  if (admission_ != nullptr) {
+    if (auto refused = admission_->Admit(*context, &request)) return *refused;
+  }
+  // The request as sent is checked first (a malformed actor is still wrong input, even though
+  // the service replaces its id and role with the caller's).
+  if (auto e = ValidateRequest(Command(request))) return ToGrpcStatus(*e);
+  if (auto e = guard_.StampActor(caller.value(), request.mutable_actor())) return ToGrpcStatus(*e);
+  auto result = router_.Execute(Command(std::move(request)), CallDeadline(context));
   if (!result) return ToGrpcStatus(result.error());
   *reply = std::move(result.value());
   return grpc::Status::OK;
@@ -17,10 +30,7 @@ grpc::Status CaseCommandService::Execute(grpc::ServerContext* context, Command c
 #define COLLECTIONS_COMMAND_RPC(Name)                                                            \
   grpc::Status CaseCommandService::Name(                                                         \
       grpc::ServerContext* context, const v1::Name##Request* request, v1::CommandReply* reply) { \
-    if (admission_ != nullptr) {                                                                 \
-      if (auto refused = admission_->Admit(*context, request)) return *refused;                  \
-    }                                                                                            \
-    return Execute(context, *request, reply);                                                    \
+    return Execute(context, "collections.v1.CaseCommandService/" #Name, *request, reply);        \
   }
 
 COLLECTIONS_COMMAND_RPC(OpenCase)
@@ -59,12 +69,15 @@ COLLECTIONS_COMMAND_RPC(ReserveContact)
 grpc::Status CaseCommandService::CheckContact(grpc::ServerContext* context,
                                               const v1::CheckContactRequest* request,
                                               v1::CheckContactResponse* reply) {
+  auto caller = guard_.Authorize(*context, "collections.v1.CaseCommandService/CheckContact");
+  if (!caller) return ToGrpcStatus(caller.error());
   if (admission_ != nullptr) {
     if (auto refused = admission_->Admit(*context, request)) return *refused;
   }
   // The same evaluation RecordContactAttempt gets, on the writer's current state, recording
   // nothing: what the dialer asks before it dials.
   v1::RecordContactAttemptRequest attempt;
+  if (auto e = guard_.StampActor(caller.value(), attempt.mutable_actor())) return ToGrpcStatus(*e);
   attempt.set_command_id("preflight");
   attempt.set_account_id(request->account_id());
   attempt.set_contact_id("preflight");

@@ -1,20 +1,24 @@
 #pragma once
 
 #include "services/api/admission.h"
+#include "services/authz/call_guard.h"
 #include "services/writer/writer.h"
 
 #include "collections/v1/case_service.grpc.pb.h"
 
 namespace collections {
 
-// collections.v1.CaseCommandService: every RPC turns its request into a domain Command for the
-// router and the outcome into a reply or a rich gRPC error (one line each, below). Stateless;
-// thread-safe as the router is.
+// collections.v1.CaseCommandService: every RPC authorises the authenticated caller (CallGuard),
+// stamps the request's actor with it, turns the request into a domain Command for the router
+// and the outcome into a reply or a rich gRPC error (one line each, below). Stateless;
+// thread-safe as the router and the guard are.
 class CaseCommandService final : public v1::CaseCommandService::Service {
  public:
-  // `admission` (may be null: no limits) is applied to every call and must outlive the service.
-  explicit CaseCommandService(CommandRouter& router, Admission* admission = nullptr)
-      : router_(router), admission_(admission) {}
+  // `admission` (may be null: no limits) is applied to every call after the guard admitted the
+  // caller; both must outlive the service.
+  CaseCommandService(CommandRouter& router, const authz::CallGuard& guard,
+                     Admission* admission = nullptr)
+      : router_(router), guard_(guard), admission_(admission) {}
 
   grpc::Status OpenCase(grpc::ServerContext* context, const v1::OpenCaseRequest* request,
                         v1::CommandReply* reply) override;
@@ -100,8 +104,11 @@ class CaseCommandService final : public v1::CaseCommandService::Service {
                               v1::CommandReply* reply) override;
 
  private:
-  grpc::Status Execute(grpc::ServerContext* context, Command command, v1::CommandReply* reply);
+  template <typename Request>
+  grpc::Status Execute(grpc::ServerContext* context, const char* method, Request request,
+                       v1::CommandReply* reply);
   CommandRouter& router_;
+  const authz::CallGuard& guard_;
   Admission* const admission_;
 };
 

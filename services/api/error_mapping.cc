@@ -23,6 +23,10 @@ grpc::StatusCode ToGrpcCode(Errc code) {
       return grpc::StatusCode::DEADLINE_EXCEEDED;
     case Errc::kInternal:
       return grpc::StatusCode::INTERNAL;
+    case Errc::kPermissionDenied:
+      return grpc::StatusCode::PERMISSION_DENIED;
+    case Errc::kUnauthenticated:
+      return grpc::StatusCode::UNAUTHENTICATED;
   }
   return grpc::StatusCode::INTERNAL;
 }

@@ -7,6 +7,7 @@
 // 2 bad usage, 3 the service could not answer (unreachable, not found, timed out).
 #include "projections/compliance/audit.h"
 #include "projections/reporting/report_csv.h"
+#include "services/authz/tls.h"
 #include "services/common/flags.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/hashing.h"
@@ -64,20 +65,52 @@ constexpr const char kOverview[] =
 struct CommonFlags {
   std::string target = "127.0.0.1:50051";
   int timeout_seconds = 600;
+  // Mutual TLS: who we are is the client certificate. Defaults: the local CA and the
+  // certificates deploy/certs.sh makes under .local/certs, as `as`.
+  std::string as;  // principal; default per command (audit: compliance-officer-1)
+  std::string certs_dir = ".local/certs";
+  std::string ca, cert, key;
+  bool plaintext = false;
 };
 
 void AddCommon(FlagParser& flags, CommonFlags& common) {
   flags.Add("target", &common.target, "address of the collections service (host:port)");
   flags.Add("timeout-seconds", &common.timeout_seconds,
             "deadline of each call; reading a large log for --all or a period takes a while");
+  flags.Add("as", &common.as,
+            "call as this principal: uses <certs-dir>/<as>.pem and .key (default: "
+            "compliance-officer-1 for replay/verify/export, reporting-reader for report)");
+  flags.Add("certs-dir", &common.certs_dir, "where deploy/certs.sh put the certificates");
+  flags.Add("tls-ca", &common.ca, "CA certificate (default: <certs-dir>/ca.pem)");
+  flags.Add("tls-cert", &common.cert, "client certificate (default: <certs-dir>/<as>.pem)");
+  flags.Add("tls-key", &common.key, "client key (default: <certs-dir>/<as>.key)");
+  flags.Add("plaintext", &common.plaintext,
+            "connect without TLS (only a server started with --plaintext accepts it)");
 }
 
-std::unique_ptr<v1::ComplianceService::Stub> Connect(const CommonFlags& common) {
+std::shared_ptr<grpc::Channel> OpenChannel(const CommonFlags& common,
+                                           const std::string& default_principal) {
   grpc::ChannelArguments args;
   // A replay step carries the whole account; a long history makes large messages.
   args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
-  return v1::ComplianceService::NewStub(
-      grpc::CreateCustomChannel(common.target, grpc::InsecureChannelCredentials(), args));
+  if (common.plaintext) {
+    return grpc::CreateCustomChannel(common.target, grpc::InsecureChannelCredentials(), args);
+  }
+  const std::string as = common.as.empty() ? default_principal : common.as;
+  auto creds = authz::MutualTlsChannelCredentials(
+      common.ca.empty() ? common.certs_dir + "/ca.pem" : common.ca,
+      common.cert.empty() ? common.certs_dir + "/" + as + ".pem" : common.cert,
+      common.key.empty() ? common.certs_dir + "/" + as + ".key" : common.key);
+  if (!creds) {
+    std::fprintf(stderr, "%s: %s (run deploy/certs.sh, or pass --tls-ca/--tls-cert/--tls-key)\n",
+                 kProgram, creds.error().message.c_str());
+    std::exit(kExitUsage);
+  }
+  return grpc::CreateCustomChannel(common.target, creds.value(), args);
+}
+
+std::unique_ptr<v1::ComplianceService::Stub> Connect(const CommonFlags& common) {
+  return v1::ComplianceService::NewStub(OpenChannel(common, "compliance-officer-1"));
 }
 
 std::unique_ptr<grpc::ClientContext> Context(const CommonFlags& common) {
@@ -306,7 +339,7 @@ int Verify(int argc, char** argv) {
                static_cast<long long>(total.accounts_checked()),
                static_cast<long long>(total.events_checked()));
   if (total.breaks_size() == 0) {
-    std::printf("intact: %lld accounts, %lld events, every hash chain verified\n",
+    std::printf("intact: %lld accounts, %lld events, every hash chain and writer signature verified\n",
                 static_cast<long long>(total.accounts_checked()),
                 static_cast<long long>(total.events_checked()));
     return kExitOk;
@@ -535,10 +568,7 @@ int Report(int argc, char** argv) {
     return Usage("--as-known-at is not a YYYY-MM-DD date");
   if (count < 1) return Usage("--count must be at least 1");
 
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
-  auto stub = v1::ReportingService::NewStub(
-      grpc::CreateCustomChannel(common.target, grpc::InsecureChannelCredentials(), args));
+  auto stub = v1::ReportingService::NewStub(OpenChannel(common, "reporting-reader"));
   ReportOutput output(format == "csv");
   auto progress = [&](int i, const std::string& what, int64_t rows, int corrections) {
     std::fprintf(stderr, "%s %s: %s (%d/%d): %lld row(s), %d correction(s)\n", kProgram,

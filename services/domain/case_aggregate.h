@@ -61,6 +61,14 @@ v1::AgingBucket BucketFor(int32_t days_past_due);
 // Sum of the components.
 int64_t Total(const v1::Balances& balances);
 
+// True when `error` refuses a privileged action to the authenticated caller (kPermissionDenied
+// from Decide: no privilege, or four eyes): the writer appends AccessDeniedEvent for it, so
+// the attempt is on the audit trail, and answers with the error.
+bool IsRecordedDenial(const Error& error);
+// The AccessDenied event recording `error` for `command` (principal, role, privilege, reason,
+// the request's bytes and, for approvals, the subject waiting for one).
+v1::EventEnvelope AccessDeniedEvent(const Error& error, const Command& command);
+
 // The CloudEvents type of an event, e.g. "collections.v1.PaymentPosted".
 std::string EventType(const v1::EventEnvelope& event);
 

@@ -6,6 +6,7 @@
 #include "services/domain/roles.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace collections {
 
@@ -27,7 +28,58 @@ Error AccountNotFound(const std::string& account_id) {
                 account_id);
 }
 
-bool IsSupervisor(const v1::Actor& actor) { return HasRole(actor, kSupervisor); }
+bool HasRoleIn(const v1::Actor& actor, const std::set<std::string>& roles) {
+  return roles.count(actor.role()) > 0;
+}
+
+// The person behind a request: the one a service acts for, else the principal.
+bool IsPerson(const v1::Actor& actor, const std::string& person) {
+  return !person.empty() && (actor.id() == person || actor.on_behalf_of() == person);
+}
+
+const v1::PendingApproval* FindPendingApproval(const v1::Account& a, const std::string& privilege,
+                                               const std::string& subject) {
+  for (const auto& p : a.pending_approvals()) {
+    if (p.privilege() == privilege && p.subject() == subject) return &p;
+  }
+  return nullptr;
+}
+
+// A privileged action refused to the authenticated caller. The writer records it as an
+// AccessDenied event (IsRecordedDenial), so the attempt is on the audit trail.
+Error Denied(const v1::Actor& actor, std::string reason, const std::string& privilege,
+             std::string message, const std::string& subject, const std::set<std::string>& roles) {
+  return Error{Errc::kPermissionDenied,
+               std::move(reason),
+               std::move(message),
+               "",
+               subject,
+               {{"principal", actor.id()},
+                {"role", actor.role()},
+                {"privilege", privilege},
+                {"roles_allowed", absl::StrJoin(roles, ",")},
+                {"recorded", "AccessDenied"}}};
+}
+
+// Four eyes for an approval: someone else's request must be waiting for it.
+std::optional<Error> CheckFourEyes(const v1::Account& a, const v1::Actor& approver,
+                                   const std::string& privilege, const std::string& subject,
+                                   const std::string& what, const std::set<std::string>& roles) {
+  const v1::PendingApproval* pending = FindPendingApproval(a, privilege, subject);
+  if (pending == nullptr) {
+    return Denied(approver, "SELF_APPROVAL", privilege,
+                  what + " needs a request by someone else before a supervisor approves it "
+                         "(four eyes); nobody has asked for " + subject,
+                  subject, roles);
+  }
+  if (IsPerson(approver, pending->requested_by())) {
+    return Denied(approver, "SELF_APPROVAL", privilege,
+                  "a supervisor cannot approve their own request: " + what + " " + subject +
+                      " was requested by " + pending->requested_by() + " (four eyes)",
+                  subject, roles);
+  }
+  return std::nullopt;
+}
 
 // Takes `amount` off `owed` in the settings' allocation order; returns what each component got.
 v1::Balances Allocate(const v1::Balances& owed, int64_t amount, const DomainSettings& settings,
@@ -580,13 +632,22 @@ struct Decider {
     // In 128 bits: 10^15 minor units times 10000 does not fit in int64.
     const int32_t bp = static_cast<int32_t>(static_cast<__int128>(r.amount().amount_minor()) *
                                             10000 / std::max<int64_t>(total, 1));
-    if (bp < settings.min_settlement_basis_points && !IsSupervisor(r.actor())) {
-      return Refuse(
-          Errc::kFailedPrecondition, "SUPERVISOR_APPROVAL_REQUIRED",
+    const bool needs_approval = bp < settings.min_settlement_basis_points;
+    if (needs_approval && !HasRoleIn(r.actor(), settings.settlement_approver_roles)) {
+      return Denied(
+          r.actor(), "SUPERVISOR_APPROVAL_REQUIRED", "PRIVILEGE_SETTLEMENT_APPROVAL",
           absl::StrCat("a settlement at ", bp / 100.0, "% of the balance is below the minimum ",
                        settings.min_settlement_basis_points / 100.0,
-                       "%; a supervisor (actor.role \"supervisor\") must agree it"),
-          "amount", r.settlement_id());
+                       "%; the request is recorded and waits for a supervisor to approve it (the "
+                       "same AgreeSettlement, sent by the supervisor)"),
+          r.settlement_id(), settings.settlement_approver_roles);
+    }
+    if (needs_approval) {
+      if (auto e = CheckFourEyes(*state, r.actor(), "PRIVILEGE_SETTLEMENT_APPROVAL",
+                                 r.settlement_id(), "settlement",
+                                 settings.settlement_approver_roles)) {
+        return *e;
+      }
     }
     v1::EventEnvelope e;
     auto* s = e.mutable_settlement_agreed()->mutable_settlement();
@@ -594,7 +655,7 @@ struct Decider {
     s->set_amount_minor(r.amount().amount_minor());
     *s->mutable_due_date() = r.due_date();
     s->set_status(v1::SETTLEMENT_STATUS_ACTIVE);
-    s->set_approved_by(IsSupervisor(r.actor()) ? r.actor().id() : "");
+    s->set_approved_by(needs_approval ? r.actor().id() : "");
     s->set_percent_basis_points(bp);
     return Events{e};
   }
@@ -631,13 +692,21 @@ struct Decider {
       }
     }
     if (r.kind() == v1::ADJUSTMENT_KIND_SMALL_BALANCE_WRITE_OFF &&
-        Total(r.amounts()) > settings.small_balance_threshold_minor && !IsSupervisor(r.actor())) {
-      return Refuse(
-          Errc::kFailedPrecondition, "SUPERVISOR_APPROVAL_REQUIRED",
-          absl::StrCat("a write-off of ", Total(r.amounts()),
-                       " is above the small-balance threshold ",
-                       settings.small_balance_threshold_minor, "; a supervisor must post it"),
-          "amounts", r.adjustment_id());
+        Total(r.amounts()) > settings.small_balance_threshold_minor) {
+      if (!HasRoleIn(r.actor(), settings.write_off_approver_roles)) {
+        return Denied(r.actor(), "SUPERVISOR_APPROVAL_REQUIRED", "PRIVILEGE_WRITE_OFF_APPROVAL",
+                      absl::StrCat("a write-off of ", Total(r.amounts()),
+                                   " is above the small-balance threshold ",
+                                   settings.small_balance_threshold_minor,
+                                   "; the request is recorded and waits for a supervisor to "
+                                   "approve it (the same PostAdjustment, sent by the supervisor)"),
+                      r.adjustment_id(), settings.write_off_approver_roles);
+      }
+      if (auto e = CheckFourEyes(*state, r.actor(), "PRIVILEGE_WRITE_OFF_APPROVAL",
+                                 r.adjustment_id(), "write-off",
+                                 settings.write_off_approver_roles)) {
+        return *e;
+      }
     }
     v1::EventEnvelope e;
     auto* adj = e.mutable_adjustment_posted();
@@ -645,7 +714,8 @@ struct Decider {
     adj->set_kind(r.kind());
     *(increase ? adj->mutable_increase() : adj->mutable_decrease()) = r.amounts();
     adj->set_reason(r.reason());
-    adj->set_approved_by(r.approved_by().empty() ? r.actor().id() : r.approved_by());
+    // Who approved is the authenticated caller, never what the request claims.
+    adj->set_approved_by(r.actor().id());
     return Events{e};
   }
 
@@ -786,11 +856,21 @@ struct Decider {
   }
 
   Decision operator()(const v1::AuthorizeOverrideRequest& r) const {
-    if (!HasRole(r.actor(), kComplianceOfficer)) {
-      return Refuse(
-          Errc::kFailedPrecondition, "COMPLIANCE_OFFICER_REQUIRED",
-          "only a compliance officer (actor.role \"compliance_officer\") may authorise an override",
-          "actor.role", r.override_id());
+    if (!HasRoleIn(r.actor(), settings.override_roles)) {
+      return Denied(r.actor(), "COMPLIANCE_OFFICER_REQUIRED", "PRIVILEGE_OVERRIDE_GRANT",
+                    "only a compliance officer may authorise an override; role " +
+                        r.actor().role() + " of " + r.actor().id() + " may not",
+                    r.override_id(), settings.override_roles);
+    }
+    // Four eyes: not on a block of a command one issued oneself.
+    if (const v1::PendingApproval* blocked = FindPendingApproval(
+            *state, "PRIVILEGE_OVERRIDE_GRANT", r.rule_id() + ":" + r.command());
+        blocked != nullptr && IsPerson(r.actor(), blocked->requested_by())) {
+      return Denied(r.actor(), "SELF_OVERRIDE", "PRIVILEGE_OVERRIDE_GRANT",
+                    "a compliance officer cannot override a block on a command they issued "
+                    "themselves: " + r.command() + " blocked by " + r.rule_id() + " was issued by " +
+                        blocked->requested_by() + " (four eyes)",
+                    r.override_id(), settings.override_roles);
     }
     for (const auto& o : state->overrides()) {
       if (o.override_id() == r.override_id()) {
@@ -858,6 +938,35 @@ Result<std::vector<v1::EventEnvelope>> Decide(const v1::Account* state, const Co
   // The writer numbers the events itself; leave sequence unset as documented.
   for (auto& e : out) e.clear_sequence();
   return out;
+}
+
+bool IsRecordedDenial(const Error& error) {
+  if (error.code != Errc::kPermissionDenied) return false;
+  for (const auto& [k, v] : error.metadata) {
+    if (k == "recorded" && v == "AccessDenied") return true;
+  }
+  return false;
+}
+
+v1::EventEnvelope AccessDeniedEvent(const Error& error, const Command& command) {
+  v1::EventEnvelope e;
+  auto* d = e.mutable_access_denied();
+  d->set_command(CommandName(command));
+  const v1::Actor& actor = CommandActor(command);
+  d->set_principal(actor.id());
+  d->set_role(actor.role());
+  for (const auto& [k, v] : error.metadata) {
+    if (k == "privilege") d->set_privilege(v);
+  }
+  d->set_reason(error.reason);
+  std::visit(
+      [&](const auto& r) {
+        d->set_command_request(r.SerializeAsString());
+        d->set_command_type(r.GetDescriptor()->full_name());
+      },
+      command);
+  if (error.reason == "SUPERVISOR_APPROVAL_REQUIRED") d->set_subject(error.subject);
+  return e;
 }
 
 }  // namespace collections

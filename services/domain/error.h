@@ -21,6 +21,8 @@ enum class Errc {
   kUnavailable = 6,         // the log could not be written; safe to retry with the same command id
   kDeadlineExceeded = 7,
   kInternal = 8,
+  kPermissionDenied = 9,  // the authenticated caller's role does not allow it; nothing appended
+  kUnauthenticated = 10,  // no authenticated caller (no or an invalid client certificate)
 };
 
 // One wrong field of a request: the field's path (e.g. "instalments[2].due_date") and what is

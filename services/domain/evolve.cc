@@ -272,8 +272,48 @@ int32_t DaysPastDue(const v1::Account& a, absl::Time now) {
   return static_cast<int32_t>(std::clamp<int64_t>(days, 0, 100000));
 }
 
+namespace {
+
+// The person behind an event: the one a service acted for, else the principal itself.
+const std::string& Requester(const v1::EventEnvelope& e) {
+  return e.actor().on_behalf_of().empty() ? e.actor().id() : e.actor().on_behalf_of();
+}
+
+void RemovePendingApproval(v1::Account& a, const std::string& privilege,
+                           const std::string& subject) {
+  auto* pending = a.mutable_pending_approvals();
+  for (int i = pending->size() - 1; i >= 0; --i) {
+    if (pending->Get(i).privilege() == privilege && pending->Get(i).subject() == subject) {
+      pending->DeleteSubrange(i, 1);
+    }
+  }
+}
+
+// Records (or replaces) the request for `privilege` on `subject` as waiting for approval.
+void AddPendingApproval(v1::Account& a, const std::string& privilege, const std::string& subject,
+                        const v1::EventEnvelope& e) {
+  RemovePendingApproval(a, privilege, subject);
+  v1::PendingApproval* p = a.add_pending_approvals();
+  p->set_privilege(privilege);
+  p->set_subject(subject);
+  p->set_requested_by(Requester(e));
+  p->set_event_id(e.event_id());
+  p->set_sequence(e.sequence());
+}
+
+}  // namespace
+
 void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
   switch (e.payload_case()) {
+    case v1::EventEnvelope::kAccessDenied: {
+      // A settlement or write-off refused for want of an approval waits for a supervisor;
+      // other denials change nothing but the audit trail.
+      const auto& d = e.access_denied();
+      if (d.reason() == "SUPERVISOR_APPROVAL_REQUIRED" && !d.subject().empty()) {
+        AddPendingApproval(a, d.privilege(), d.subject(), e);
+      }
+      break;
+    }
     case v1::EventEnvelope::kCaseOpened: {
       const auto& o = e.case_opened();
       a.set_account_id(e.account_id());
@@ -400,6 +440,8 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
       break;
     case v1::EventEnvelope::kSettlementAgreed:
       *a.mutable_settlement() = e.settlement_agreed().settlement();
+      RemovePendingApproval(a, "PRIVILEGE_SETTLEMENT_APPROVAL",
+                            e.settlement_agreed().settlement().settlement_id());
       break;
     case v1::EventEnvelope::kSettlementCompleted: {
       AddBalances(*a.mutable_balances(), e.settlement_completed().written_off(), -1);
@@ -414,6 +456,7 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
       break;
     case v1::EventEnvelope::kAdjustmentPosted:
       ApplyAdjustment(a, e.adjustment_posted());
+      RemovePendingApproval(a, "PRIVILEGE_WRITE_OFF_APPROVAL", e.adjustment_posted().adjustment_id());
       break;
     case v1::EventEnvelope::kDisputeOpened: {
       v1::Dispute d = e.dispute_opened().dispute();
@@ -474,6 +517,9 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
           ToTime(e.decision().allowed_from()) > ToTime(a.contact_blocked_until())) {
         *a.mutable_contact_blocked_until() = e.decision().allowed_from();
       }
+      // Who issued the blocked command: they may not override it themselves (four eyes).
+      AddPendingApproval(a, "PRIVILEGE_OVERRIDE_GRANT",
+                         e.decision().rule_id() + ":" + e.contact_blocked().command(), e);
       break;
     case v1::EventEnvelope::kContactReserved: {
       const auto& r = e.contact_reserved();
@@ -496,6 +542,7 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
       break;
     case v1::EventEnvelope::kComplianceOverrideGranted: {
       const auto& g = e.compliance_override_granted();
+      RemovePendingApproval(a, "PRIVILEGE_OVERRIDE_GRANT", g.rule_id() + ":" + g.command());
       v1::ComplianceOverride* o = a.add_overrides();
       o->set_override_id(g.override_id());
       o->set_rule_id(g.rule_id());

@@ -35,6 +35,8 @@ std::string Fingerprint(const google::protobuf::Message& request) {
 std::string ChainHash(const v1::EventEnvelope& event) {
   v1::EventEnvelope copy = event;
   copy.clear_hash();
+  // The writer's signature covers the hash, so it cannot be part of it.
+  copy.clear_signature();
   return Sha256(event.prev_hash() + CanonicalBytes(copy));
 }
 

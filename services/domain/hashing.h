@@ -17,7 +17,8 @@ std::string Sha256(std::string_view data);
 std::string Fingerprint(const google::protobuf::Message& request);
 
 // The audit-chain hash of `event`: SHA-256(prev_hash || canonical bytes of the event with
-// `hash` cleared). Reads event.prev_hash(); ignores event.hash().
+// `hash` and `signature` cleared). Reads event.prev_hash(); ignores event.hash() and
+// event.signature().
 std::string ChainHash(const v1::EventEnvelope& event);
 
 // A random (version 4) UUID in its 36-character text form.

@@ -8,9 +8,12 @@
 
 namespace collections {
 
-// Who may do what: the one place the domain reads an actor's role. Today the role is the
-// request's actor.role as the caller states it; when authentication supplies it instead,
-// only this file changes. Pure; safe from any thread.
+// Who may do what: where the domain reads an actor's role. The role is the authenticated
+// caller's role in the access policy: the API stamps actor.id and actor.role from the client
+// certificate's principal before a command reaches the domain (services/authz/call_guard.h);
+// a request cannot choose them. Which roles hold the privileged actions the domain judges
+// (overrides, approvals) comes from the access policy through DomainSettings; late entries
+// use the compliance policy's late_entry_roles. Pure; safe from any thread.
 
 inline constexpr std::string_view kComplianceOfficer = "compliance_officer";
 inline constexpr std::string_view kSupervisor = "supervisor";

@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cstdint>
+#include <set>
+#include <string>
 
 namespace collections {
 
@@ -31,6 +33,12 @@ struct DomainSettings {
   // accrues on it afterwards, fees and costs are charged last.
   std::array<Component, 4> allocation_order = {Component::kPrincipal, Component::kInterest,
                                                Component::kFees, Component::kCosts};
+  // Roles holding each privileged action the domain judges (the access policy's roles with
+  // PRIVILEGE_OVERRIDE_GRANT, _SETTLEMENT_APPROVAL, _WRITE_OFF_APPROVAL; the server copies
+  // them from deploy/policy/access-2025.textproto). Defaults: that file's.
+  std::set<std::string> override_roles = {"compliance_officer"};
+  std::set<std::string> settlement_approver_roles = {"supervisor"};
+  std::set<std::string> write_off_approver_roles = {"supervisor"};
 };
 
 }  // namespace collections

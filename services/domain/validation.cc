@@ -241,6 +241,7 @@ void Content(Violations& v, const std::string& f, const v1::ContentFlags& c) {
 
 void Actor(Violations& v, const v1::Actor& a) {
   Id(v, "actor.id", a.id(), false);
+  Id(v, "actor.on_behalf_of", a.on_behalf_of(), false);
   EnumValue(v, "actor.kind", a.kind(), v1::ActorKind_IsValid, "SERVICE, PERSON", false);
   if (a.role().size() > kMaxRoleBytes) {
     v.Add("actor.role", absl::StrCat("is ", a.role().size(), " bytes; at most ", kMaxRoleBytes));

@@ -1,6 +1,9 @@
 // collections-server: the collections case service (command and query side in one process).
+#include "services/authz/access_control.h"
+#include "services/authz/signing.h"
 #include "services/common/flags.h"
 #include "services/common/log.h"
+#include "services/common/properties.h"
 #include "services/server/server_app.h"
 
 #include "absl/strings/str_split.h"
@@ -103,6 +106,28 @@ int main(int argc, char** argv) {
   flags.Add("max-server-threads", &limits.max_server_threads,
             "threads the gRPC server may use (synchronous calls hold one each)");
   // ---- end of call admission ----
+  flags.Add("tls-ca", &options.tls.ca_path,
+            "CA certificate(s) (PEM) that client certificates must chain to (mutual TLS)");
+  flags.Add("tls-cert", &options.tls.cert_path, "the server's certificate (PEM)");
+  flags.Add("tls-key", &options.tls.key_path, "the server's private key (PEM)");
+  flags.Add("plaintext", &options.plaintext,
+            "serve gRPC without TLS; only on a loopback --listen address (local experiments)");
+  flags.Add("plaintext-principal", &options.plaintext_principal,
+            "with --plaintext: the principal every call is served as");
+  std::string access_policy_path = "deploy/policy/access-2025.textproto";
+  flags.Add("access-policy", &access_policy_path,
+            "who may do what: principals, roles, RPCs, privileges (protobuf text)");
+  std::string signing_key_path = ".local/keys/writer-signing.key";
+  flags.Add("signing-key", &signing_key_path,
+            "the writer's Ed25519 private key (PKCS#8 PEM); every command's events are signed");
+  std::string verify_keys;
+  flags.Add("verify-keys", &verify_keys,
+            "comma-separated Ed25519 public keys (PEM) whose signatures are trusted when the log "
+            "is read back (empty = the signing key's own; list old keys after a rotation)");
+  std::string kafka_config;
+  flags.Add("kafka-config", &kafka_config,
+            "librdkafka properties file (key=value) for every Kafka client: security.protocol, "
+            "sasl.*, ssl.* ...");
   flags.Add("log-level", &log_level, "debug, info, warn or error");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
   if (options.shutdown_grace_ms < 1000 || max_event_bytes < 1024 || options.writer.max_queue < 1) {
@@ -112,6 +137,56 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.writer.max_event_bytes = max_event_bytes;
+  {
+    auto access = collections::authz::AccessControl::Load(access_policy_path);
+    if (!access) {
+      std::fprintf(stderr, "collections-server: --access-policy: %s\n",
+                   access.error().message.c_str());
+      return 2;
+    }
+    options.access = access.value();
+    // The domain judges the privileged actions with the roles the access policy gives them.
+    auto roles = [&](collections::v1::Privilege p) {
+      auto list = options.access->RolesWithPrivilege(p);
+      return std::set<std::string>(list.begin(), list.end());
+    };
+    domain.override_roles = roles(collections::v1::PRIVILEGE_OVERRIDE_GRANT);
+    domain.settlement_approver_roles = roles(collections::v1::PRIVILEGE_SETTLEMENT_APPROVAL);
+    domain.write_off_approver_roles = roles(collections::v1::PRIVILEGE_WRITE_OFF_APPROVAL);
+    auto key = collections::authz::SigningKey::LoadPem(signing_key_path);
+    if (!key) {
+      std::fprintf(stderr,
+                   "collections-server: --signing-key: %s (deploy/certs.sh creates one: "
+                   "openssl genpkey -algorithm ed25519)\n",
+                   key.error().message.c_str());
+      return 2;
+    }
+    options.writer.signing_key =
+        std::make_shared<const collections::authz::SigningKey>(key.value());
+    std::vector<std::string> verify_paths = absl::StrSplit(verify_keys, ',', absl::SkipEmpty());
+    for (const std::string& path : verify_paths) {
+      auto pub = collections::authz::VerifyingKey::LoadPem(path);
+      if (!pub) {
+        std::fprintf(stderr, "collections-server: --verify-keys: %s\n",
+                     pub.error().message.c_str());
+        return 2;
+      }
+      options.writer.trusted_keys.push_back(pub.value());
+    }
+    if (!options.writer.trusted_keys.empty()) {
+      // The key being used must stay verifiable too.
+      options.writer.trusted_keys.push_back(
+          collections::authz::VerifyingKey::FromPem(key->PublicKeyPem()).value());
+    }
+    if (!kafka_config.empty()) {
+      auto props = collections::LoadProperties(kafka_config, "kafka-config");
+      if (!props) {
+        std::fprintf(stderr, "collections-server: %s\n", props.error().message.c_str());
+        return 2;
+      }
+      for (const auto& [k, v] : props.value()) options.log.extra[k] = v;
+    }
+  }
   if (!policy_path.empty()) {
     auto policy = collections::compliance::LoadPolicy(policy_path);
     if (!policy) {

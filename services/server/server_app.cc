@@ -21,6 +21,52 @@ ServerApp::ServerApp(ServerOptions options, const Clock& clock)
 ServerApp::~ServerApp() { Shutdown(); }
 
 Status ServerApp::Start() {
+  // Transport and access first: a server that cannot tell who calls must not serve.
+  if (!options_.access) {
+    return Error::InvalidArgument("access-policy",
+                                  "no access policy (--access-policy): the server cannot tell who "
+                                  "may do what");
+  }
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (options_.plaintext) {
+    if (!authz::IsLoopbackAddress(options_.listen)) {
+      return Error::InvalidArgument(
+          "listen", "refusing to serve plaintext on " + options_.listen +
+                        ": --plaintext is only allowed on a loopback address (127.0.0.1, ::1, "
+                        "localhost); use TLS (--tls-ca, --tls-cert, --tls-key) for anything else");
+    }
+    credentials = grpc::InsecureServerCredentials();
+    LogWarn("server", "serving PLAINTEXT on ", options_.listen,
+            " (--plaintext): every call is served as principal \"",
+            options_.plaintext_principal, "\"");
+  } else {
+    auto tls = authz::MutualTlsServerCredentials(options_.tls);
+    if (!tls) {
+      Error e = tls.error();
+      e.message = "TLS: " + e.message +
+                  " (the gRPC port needs --tls-ca, --tls-cert and --tls-key; deploy/certs.sh makes "
+                  "local ones; --plaintext serves without TLS on a loopback address only)";
+      return e;
+    }
+    credentials = tls.value();
+  }
+  guard_ = std::make_unique<authz::CallGuard>(
+      *options_.access, options_.plaintext ? options_.plaintext_principal : "");
+  LogInfo("server", "access policy ", options_.access->version(), ": ",
+          options_.access->policy().roles_size(), " roles, ",
+          options_.access->policy().principals_size(), " principals");
+  if (options_.writer.signing_key == nullptr) {
+    return Error::InvalidArgument("signing-key",
+                                  "no writer signing key (--signing-key): the service signs "
+                                  "everything it writes");
+  }
+  if (options_.writer.trusted_keys.empty()) {
+    auto own = authz::VerifyingKey::FromPem(options_.writer.signing_key->PublicKeyPem());
+    if (!own) return own.error();
+    options_.writer.trusted_keys.push_back(own.value());
+  }
+  LogInfo("server", "signing with Ed25519 key ", options_.writer.signing_key->key_id(),
+          "; trusting ", options_.writer.trusted_keys.size(), " key(s)");
   router_ = std::make_unique<CommandRouter>(options_.log, options_.writer, clock_);
   if (auto e = router_->Start()) return e;
 
@@ -36,7 +82,8 @@ Status ServerApp::Start() {
   store_ = std::move(store.value());
   projector_ =
       std::make_unique<AccountProjector>(options_.log, *store_, router_->partitions(),
-                                         options_.writer.transactional_id_prefix + "-projector");
+                                         options_.writer.transactional_id_prefix + "-projector",
+                                         options_.writer.trusted_keys);
   if (auto e = projector_->Start()) return e;
   // The reporting projection: its own store, consumer and offsets, rebuilt with the others.
   if (options_.reporting.close_days < 0) {
@@ -74,17 +121,27 @@ Status ServerApp::Start() {
   // Reads the log itself (not the projection): the audit answers for the system of record.
   compliance_service_ = std::make_unique<ComplianceService>(options_.log, router_->partitions(),
                                                             admission_.get());
+  compliance_service_->set_call_guard(guard_.get());
+  compliance_service_->set_trusted_keys(options_.writer.trusted_keys);
+  reporting_service_->set_call_guard(guard_.get());
+  // The per-principal rate limit counts the authenticated caller.
+  admission_->SetPrincipalResolver([this](const grpc::ServerContextBase& context) {
+    std::string principal = authz::AuthenticatedPrincipal(context);
+    if (principal.empty() && options_.plaintext) principal = options_.plaintext_principal;
+    return principal.empty() ? PeerPrincipal(context) : principal;
+  });
 
-  command_service_ = std::make_unique<CaseCommandService>(*router_, admission_.get());
+  command_service_ = std::make_unique<CaseCommandService>(*router_, *guard_, admission_.get());
   query_service_ =
       std::make_unique<CaseQueryService>(*store_, *projector_, clock_, admission_.get());
+  query_service_->set_call_guard(guard_.get());
   // Touching the descriptor links the vendored health.proto into the binary, so reflection can
   // describe grpc.health.v1.Health (the built-in service does not register it).
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
+  builder.AddListeningPort(options_.listen, credentials, &port_);
   // ---- Call admission: transport limits and the interceptor that gives gRPC's own refusal of
   // an unparseable body the service's error details. ----
   {

@@ -9,6 +9,9 @@
 #include "projections/store/store.h"
 #include "services/api/admission.h"
 #include "services/api/case_command_service.h"
+#include "services/authz/access_control.h"
+#include "services/authz/call_guard.h"
+#include "services/authz/tls.h"
 #include "services/domain/clock.h"
 #include "services/writer/writer.h"
 
@@ -44,6 +47,15 @@ struct ServerOptions {
   int shutdown_grace_ms = 10000;
   // How often health is re-evaluated.
   int health_interval_ms = 200;
+  // Transport security of the gRPC port: mutual TLS with these files (the default). A server
+  // without them refuses to start unless `plaintext` is set.
+  authz::TlsOptions tls;
+  // Serve without TLS: only allowed on a loopback `listen` address (Start refuses any other);
+  // every call is then served as `plaintext_principal`.
+  bool plaintext = false;
+  std::string plaintext_principal = "admin";
+  // Who may do what (deploy/policy/access-2025.textproto). Required.
+  std::optional<authz::AccessControl> access;
 };
 
 // What the health service reports, per service name ("" = the whole process).
@@ -86,11 +98,13 @@ class ServerApp {
   ProjectionStore& store() { return *store_; }
   reporting::ReportingProjector& reporting_projector() { return *reporting_projector_; }
   reporting::ReportingStore& reporting_store() { return *reporting_store_; }
+  authz::CallGuard& guard() { return *guard_; }
   std::string reporting_db_path() const;
 
  private:
   ServerOptions options_;
   const Clock& clock_;
+  std::unique_ptr<authz::CallGuard> guard_;
   std::unique_ptr<Admission> admission_;
   std::unique_ptr<CommandRouter> router_;
   std::unique_ptr<ProjectionStore> store_;

@@ -76,7 +76,11 @@ const char* WriterStateName(WriterState state) {
 
 PartitionWriter::PartitionWriter(kafka::LogOptions log, WriterOptions options, int32_t partition,
                                  const Clock& clock)
-    : log_(std::move(log)), options_(std::move(options)), partition_(partition), clock_(clock) {}
+    : log_(std::move(log)),
+      options_(std::move(options)),
+      partition_(partition),
+      clock_(clock),
+      integrity_(options_.trusted_keys) {}
 
 PartitionWriter::~PartitionWriter() { Stop(); }
 
@@ -322,7 +326,7 @@ Status PartitionWriter::Restore() {
                      {},
                      {}};
       }
-      ApplyCommitted(event, r.offset);
+      ApplyRestored(event, r.offset);
       ++events;
     }
     restored_events_ = events;
@@ -353,6 +357,18 @@ Status PartitionWriter::Restore() {
   return std::nullopt;
 }
 
+void PartitionWriter::ApplyRestored(const v1::EventEnvelope& event, int64_t offset) {
+  v1::Account& account = accounts_[event.account_id()];
+  auto outcome = integrity_.Admit(account, event, partition_, offset);
+  if (outcome.quarantined_now) {
+    LogError(absl::StrCat("writer[", partition_, "]"), "ALERT integrity: account ",
+             event.account_id(), " quarantined at sequence ", event.sequence(), " (offset ",
+             offset, "): ", account.quarantine().reason(), ": ", account.quarantine().detail(),
+             "; it refuses commands until an operator investigates");
+  }
+  for (const auto& e : outcome.apply) ApplyCommitted(e, offset);
+}
+
 void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t offset) {
   v1::Account& account = accounts_[event.account_id()];
   Evolve(account, event);
@@ -368,6 +384,18 @@ void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t off
   if (event.has_decision()) *record.reply.mutable_decision() = event.decision();
   if (event.has_contact_blocked())
     record.refusal = BlockedError(event.account_id(), event.decision());
+  if (event.has_access_denied()) {
+    record.refusal = Error{Errc::kPermissionDenied,
+                           event.access_denied().reason(),
+                           "refused and recorded as event " + event.event_id() + ": " +
+                               event.access_denied().reason() + " (" +
+                               event.access_denied().privilege() + ")",
+                           "",
+                           event.account_id(),
+                           {{"principal", event.access_denied().principal()},
+                            {"role", event.access_denied().role()},
+                            {"privilege", event.access_denied().privilege()}}};
+  }
 }
 
 std::future<Result<v1::CommandReply>> PartitionWriter::Submit(Command command, bool dry_run) {
@@ -564,6 +592,7 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
     const v1::Account* state = state_of(account_id);
     v1::Account next = state == nullptr ? v1::Account() : *state;
     std::vector<kafka::Record> made;
+    std::vector<std::string> run_hashes;
     for (size_t k = 0; k < events.size(); ++k) {
       v1::EventEnvelope& e = events[k];
       e.set_event_id(NewUuid());
@@ -580,6 +609,11 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
       e.set_command_event_index(static_cast<int32_t>(k));
       e.set_prev_hash(next.last_hash());
       e.set_hash(ChainHash(e));
+      run_hashes.push_back(e.hash());
+      if (k + 1 == events.size() && options_.signing_key != nullptr) {
+        // The command's last event carries the signature over all of its events' hashes.
+        authz::SignLast(*options_.signing_key, run_hashes, &e);
+      }
       Evolve(next, e);
       made.push_back(ToRecord(e, options_.source));
       // The writer's own safety net (the API checks fields first): a record the broker would
@@ -683,6 +717,15 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
           "expected_version", account_id});
       continue;
     }
+    if (state != nullptr && state->has_quarantine()) {
+      reply(Error{
+          Errc::kFailedPrecondition, "ACCOUNT_QUARANTINED",
+          absl::StrCat("account ", account_id, " is quarantined: its log holds an event that is not "
+                       "the service's (sequence ", state->quarantine().sequence(), ", ",
+                       state->quarantine().reason(), "); nothing is appended until it is resolved"),
+          "", account_id});
+      continue;
+    }
     // Business time: the service clock is the authority (a pre-flight asks about any time).
     std::optional<v1::LateEntry> late;
     if (!p.dry_run) {
@@ -694,6 +737,21 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
       late = std::move(checked.value());
     }
     auto decided = Decide(state, p.command, now, options_.domain);
+    if (!decided && !p.dry_run && IsRecordedDenial(decided.error())) {
+      // A refused privileged action is itself recorded (AccessDenied), like a compliance block.
+      std::vector<v1::EventEnvelope> denied{AccessDeniedEvent(decided.error(), p.command)};
+      auto staged_denial =
+          stage(account_id, denied, CommandId(p.command), CommandActor(p.command),
+                CorrelationId(p.command), OccurredAt(p.command, now), p.fingerprint, i, nullptr);
+      if (!staged_denial) {
+        reply(decided.error());
+        continue;
+      }
+      refusals[i] = decided.error();
+      record_indexes[i] = std::move(*staged_denial);
+      staged_commands[p.key] = i;
+      continue;
+    }
     if (!decided) {
       reply(decided.error());
       continue;

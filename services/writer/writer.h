@@ -1,5 +1,7 @@
 #pragma once
 
+#include "services/authz/integrity.h"
+#include "services/authz/signing.h"
 #include "services/compliance/policy.h"
 #include "services/domain/clock.h"
 #include "services/domain/command.h"
@@ -68,6 +70,14 @@ struct WriterOptions {
   int init_timeout_ms = 1000;
   // Time budgets of every Kafka call the writer makes (see kafka::ProducerTimeouts).
   kafka::ProducerTimeouts producer_timeouts;
+  // The writer's Ed25519 key: every command's events (and every run of time-driven events)
+  // are signed with it on their last event (EventSignature). Null = nothing is signed (only
+  // unit-level uses; the server requires a key).
+  std::shared_ptr<const authz::SigningKey> signing_key;
+  // Public keys whose signatures the writer accepts when it restores its partition; an
+  // account whose log holds an event that fails the chain or these signatures is quarantined
+  // and refuses commands. Empty = signatures are not checked (the chain still is).
+  std::vector<authz::VerifyingKey> trusted_keys;
 };
 
 // Where a partition writer is in its life. Only kServing accepts commands; in every other state
@@ -173,6 +183,8 @@ class PartitionWriter {
   void Fail(const std::string& why);
   void SetState(WriterState state);
   void ApplyCommitted(const v1::EventEnvelope& event, int64_t offset);
+  // Restore: the integrity gate first, then ApplyCommitted for what it releases.
+  void ApplyRestored(const v1::EventEnvelope& event, int64_t offset);
   void Run();
   // Decides and appends `items` in one transaction; isolates commands whose records the log
   // refuses and commits the others without them.
@@ -187,6 +199,7 @@ class PartitionWriter {
   const WriterOptions options_;
   const int32_t partition_;
   const Clock& clock_;
+  const authz::IntegrityGate integrity_;
   std::unique_ptr<kafka::TransactionalProducer> producer_;
 
   // Writer-thread state: committed accounts and commands of this partition.

@@ -9,6 +9,8 @@
 #include "absl/time/civil_time.h"
 
 #include <boost/test/unit_test.hpp>
+#include <map>
+#include <memory>
 #include <string>
 
 namespace collections::testing {
@@ -46,11 +48,12 @@ struct ClockedService {
                     const std::string& role = "collector") {
     r.set_account_id(account);
     if (r.command_id().empty()) r.set_command_id("cmd-" + std::to_string(++counter));
-    r.mutable_actor()->set_id(role + "-1");
-    r.mutable_actor()->set_role(role);
+    // The caller is who its certificate says: the default ("collector") calls as the test
+    // principal (admin: every command); another role as its test principal "<role>-1".
+    auto& stub = StubAs(role == "collector" ? std::string(kTestPrincipal) : role + "-1");
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    return (service.commands().*method)(&ctx, r, &last);
+    return (stub.*method)(&ctx, r, &last);
   }
   template <typename Request>
   void Must(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, v1::CommandReply*),
@@ -59,6 +62,13 @@ struct ClockedService {
     auto s = Send(method, std::move(r), account, role);
     BOOST_REQUIRE_MESSAGE(s.ok(), Request::descriptor()->name() << ": " << s.error_message());
   }
+  // A command stub calling as `principal`, made once per principal.
+  Stub& StubAs(const std::string& principal) {
+    auto& stub = stubs[principal];
+    if (stub == nullptr) stub = service.commands_as(principal);
+    return *stub;
+  }
+  std::map<std::string, std::unique_ptr<Stub>> stubs;
   v1::Account Account(const std::string& id = "ACC-1") {
     v1::Account a;
     auto s = GetAccount(service.queries(), id, &last.position(), &a);

@@ -1,8 +1,11 @@
 #include "tests/support/harness.h"
 
+#include "services/authz/tls.h"
+
 #include "services/kafka/kafka.h"
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/text_format.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.pb.h"
@@ -11,6 +14,8 @@
 #include <grpcpp/impl/rpc_method.h>
 
 #include <algorithm>
+#include <fstream>
+#include <mutex>
 #include <cstdlib>
 #include <random>
 #include <set>
@@ -76,8 +81,85 @@ std::vector<LoggedEvent> ReadTopic(const std::string& topic, const std::string& 
   return out;
 }
 
+TestPki& Pki() {
+  // Lives for the whole process: the files outlive every TestService.
+  static TempDir* dir = new TempDir();
+  static TestPki* pki = new TestPki(dir->path / "pki");
+  return *pki;
+}
+
+const authz::SigningKey& TestSigningKey() {
+  static const authz::SigningKey key = authz::SigningKey::Generate();
+  return key;
+}
+
+std::string ShippedAccessPolicyPath() {
+  return std::string(COLLECTIONS_SOURCE_DIR) + "/deploy/policy/access-2025.textproto";
+}
+
+std::string WriteTestSigningKey(const std::string& path) {
+  std::ofstream(path) << TestSigningKey().PrivateKeyPem();
+  return path;
+}
+
+std::string WriteTestAccessPolicy(const std::string& path) {
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(TestAccessControl().policy(), &text);
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::vector<std::string> ServerBinarySecurityFlags(const std::string& dir) {
+  return {"--tls-ca=" + Pki().ca(), "--tls-cert=" + Pki().server().cert,
+          "--tls-key=" + Pki().server().key,
+          "--access-policy=" + WriteTestAccessPolicy(dir + "/access.textproto"),
+          "--signing-key=" + WriteTestSigningKey(dir + "/writer-signing.key")};
+}
+
+authz::AccessControl TestAccessControl() {
+  auto shipped = authz::AccessControl::Load(ShippedAccessPolicyPath());
+  if (!shipped) throw std::runtime_error(shipped.error().message);
+  v1::AccessPolicy policy = shipped->policy();
+  auto add = [&](const std::string& id, const std::string& role) {
+    for (const auto& p : policy.principals()) {
+      if (p.id() == id) return;
+    }
+    auto* p = policy.add_principals();
+    p->set_id(id);
+    p->set_role(role);
+  };
+  add(kTestPrincipal, "admin");
+  for (const auto& r : shipped->policy().roles()) add(r.name() + "-1", r.name());
+  auto control = authz::AccessControl::FromPolicy(policy);
+  if (!control) throw std::runtime_error(control.error().message);
+  return control.value();
+}
+
+CertFiles ClientCert(const std::string& principal) {
+  static std::mutex mutex;
+  static std::map<std::string, CertFiles> issued;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = issued.find(principal);
+  if (it == issued.end()) it = issued.emplace(principal, Pki().Client(principal)).first;
+  return it->second;
+}
+
+std::shared_ptr<grpc::Channel> ChannelAs(const std::string& address,
+                                         const std::string& principal) {
+  CertFiles files = ClientCert(principal);
+  auto creds = authz::MutualTlsChannelCredentials(Pki().ca(), files.cert, files.key);
+  if (!creds) throw std::runtime_error(creds.error().message);
+  grpc::ChannelArguments args;
+  // The server certificate names localhost and 127.0.0.1; tests also dial [::1] and [::].
+  args.SetSslTargetNameOverride("localhost");
+  return grpc::CreateCustomChannel(address, creds.value(), args);
+}
+
 ServerOptions TestOptions(const std::string& name, const std::filesystem::path& dir) {
   ServerOptions o;
+  o.tls = {Pki().ca(), Pki().server().cert, Pki().server().key};
+  o.access = TestAccessControl();
+  o.writer.signing_key = std::make_shared<const authz::SigningKey>(TestSigningKey());
   o.listen = "127.0.0.1:0";
   o.log.bootstrap = Bootstrap();
   o.log.topic = UniqueName(name);
@@ -97,9 +179,25 @@ TestService::~TestService() { Stop(); }
 void TestService::Start() {
   app_ = std::make_unique<ServerApp>(options_, *clock_);
   if (auto e = app_->Start()) throw std::runtime_error("service start: " + e->message);
-  auto channel = grpc::CreateChannel(app_->address(), grpc::InsecureChannelCredentials());
+  auto channel = channel_as(kTestPrincipal);
   commands_ = v1::CaseCommandService::NewStub(channel);
   queries_ = v1::CaseQueryService::NewStub(channel);
+}
+
+std::shared_ptr<grpc::Channel> TestService::channel_as(const std::string& principal) {
+  if (options_.plaintext) {
+    return grpc::CreateChannel(app_->address(), grpc::InsecureChannelCredentials());
+  }
+  return ChannelAs(app_->address(), principal);
+}
+
+std::unique_ptr<v1::CaseCommandService::Stub> TestService::commands_as(
+    const std::string& principal) {
+  return v1::CaseCommandService::NewStub(channel_as(principal));
+}
+
+std::unique_ptr<v1::CaseQueryService::Stub> TestService::queries_as(const std::string& principal) {
+  return v1::CaseQueryService::NewStub(channel_as(principal));
 }
 
 void TestService::Stop() {
@@ -205,7 +303,7 @@ int HealthStatus(const std::string& address, const std::string& service) {
   // The health service has no generated C++ stub here: call the method by name.
   static const grpc::internal::RpcMethod kCheck("/grpc.health.v1.Health/Check",
                                                 grpc::internal::RpcMethod::NORMAL_RPC);
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto channel = ChannelAs(address, kTestPrincipal);
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(service);
   grpc::health::v1::HealthCheckResponse response;

@@ -6,6 +6,7 @@
 
 #include "services/domain/clock.h"
 #include "services/server/server_app.h"
+#include "tests/support/pki.h"
 
 #include "collections/v1/case_service.grpc.pb.h"
 #include "collections/v1/events.pb.h"
@@ -45,8 +46,33 @@ struct LoggedEvent {
 std::vector<LoggedEvent> ReadTopic(const std::string& topic);
 std::vector<LoggedEvent> ReadTopic(const std::string& topic, const std::string& bootstrap);
 
-// Options for a ServerApp on its own topic, transactional prefix and projection directory.
+// Options for a ServerApp on its own topic, transactional prefix and projection directory,
+// serving mutual TLS with the process's test PKI, the shipped access policy (plus the test
+// principals below) and the process's writer signing key.
 ServerOptions TestOptions(const std::string& name, const std::filesystem::path& dir);
+
+// The process-wide test PKI (CA, server certificate, client certificates on demand) and
+// writer signing key, made once per test binary in a temporary directory.
+TestPki& Pki();
+const authz::SigningKey& TestSigningKey();
+// The principal the harness's default stubs call as: role "admin" (every command and query).
+inline constexpr const char kTestPrincipal[] = "test-suite";
+// The shipped access policy plus the test principals: "test-suite" (admin) and
+// "<role>-1" for every role (e.g. "compliance_officer-1"), so a test can call as any role.
+authz::AccessControl TestAccessControl();
+// deploy/policy/access-2025.textproto in the source tree.
+std::string ShippedAccessPolicyPath();
+// Writes the process's writer signing key (PKCS#8 PEM) to `path` and returns `path`.
+std::string WriteTestSigningKey(const std::string& path);
+// Writes TestAccessControl()'s policy (protobuf text) to `path` and returns `path`.
+std::string WriteTestAccessPolicy(const std::string& path);
+// The flags a spawned collections-server needs to serve like a TestService: mutual TLS with
+// the test PKI, the test access policy and the test signing key (files written into `dir`).
+std::vector<std::string> ServerBinarySecurityFlags(const std::string& dir);
+// The client certificate of `principal` from the test CA, issued once per process.
+CertFiles ClientCert(const std::string& principal);
+// A channel to `address` presenting the client certificate of `principal`.
+std::shared_ptr<grpc::Channel> ChannelAs(const std::string& address, const std::string& principal);
 
 // A running ServerApp plus stubs to call it.
 class TestService {
@@ -61,6 +87,10 @@ class TestService {
   const ServerOptions& options() const { return options_; }
   v1::CaseCommandService::Stub& commands() { return *commands_; }
   v1::CaseQueryService::Stub& queries() { return *queries_; }
+  // A channel / stubs that call as `principal` (a client certificate of the test CA).
+  std::shared_ptr<grpc::Channel> channel_as(const std::string& principal);
+  std::unique_ptr<v1::CaseCommandService::Stub> commands_as(const std::string& principal);
+  std::unique_ptr<v1::CaseQueryService::Stub> queries_as(const std::string& principal);
 
  private:
   void Start();

@@ -99,6 +99,12 @@ struct Case {
   Result<std::vector<v1::EventEnvelope>> Run(const Command& command) {
     AdvanceTo(now);
     auto decided = Decide(account.version() == 0 ? nullptr : &account, command, now, settings);
+    if (!decided && IsRecordedDenial(decided.error())) {
+      // As the writer does: a refused privileged action is recorded (AccessDenied).
+      v1::EventEnvelope denied = AccessDeniedEvent(decided.error(), command);
+      *denied.mutable_actor() = CommandActor(command);
+      Append({denied});
+    }
     if (!decided) return decided;
     size_t first = log.size();
     Append(decided.value());
@@ -429,6 +435,7 @@ v1::AgreeSettlementRequest Settle(int64_t amount, const std::string& role) {
   *r.mutable_due_date() = Date(2025, 11, 30);
   r = With("settle-" + role, r);
   r.mutable_actor()->set_role(role);
+  r.mutable_actor()->set_id(role + "-7");
   return r;
 }
 
@@ -437,8 +444,10 @@ BOOST_AUTO_TEST_CASE(
   Case c = Opened();                                // 105000
   Error e = c.Refused(Settle(50000, "collector"));  // 47.6% < 60%
   BOOST_TEST(e.reason == "SUPERVISOR_APPROVAL_REQUIRED");
-  BOOST_TEST(Code(e) == static_cast<int>(Errc::kFailedPrecondition));
-  c.Must(Settle(50000, "supervisor"));
+  BOOST_TEST(Code(e) == static_cast<int>(Errc::kPermissionDenied));
+  BOOST_TEST(c.log.back().has_access_denied());  // the request, waiting for a supervisor
+  c.Must(Settle(50000, "supervisor"));            // a supervisor approves someone else's request
+  BOOST_TEST(c.account.settlement().approved_by() == "supervisor-7");
   BOOST_TEST(c.account.settlement().percent_basis_points() == 4761);
   auto events = c.Run(Payment("P1", 50000));
   BOOST_REQUIRE(events.ok());
@@ -478,8 +487,9 @@ v1::PostAdjustmentRequest Adjust(const std::string& id, v1::AdjustmentKind kind,
   r.mutable_amounts()->set_principal_minor(principal);
   r.mutable_amounts()->set_interest_minor(interest);
   r.set_reason("test");
-  r = With("adj-" + id, r);
+  r = With("adj-" + id + "-" + role, r);
   r.mutable_actor()->set_role(role);
+  r.mutable_actor()->set_id(role + "-7");
   return r;
 }
 
@@ -497,7 +507,12 @@ BOOST_AUTO_TEST_CASE(
   BOOST_TEST(c.Refused(Adjust("A5", v1::ADJUSTMENT_KIND_SMALL_BALANCE_WRITE_OFF, 2501)).reason ==
              "SUPERVISOR_APPROVAL_REQUIRED");
   c.Must(Adjust("A6", v1::ADJUSTMENT_KIND_SMALL_BALANCE_WRITE_OFF, 2500));
-  c.Must(Adjust("A7", v1::ADJUSTMENT_KIND_SMALL_BALANCE_WRITE_OFF, 2501, 0, "supervisor"));
+  // A supervisor posts the write-off a collector asked for (A5); one nobody asked for is refused
+  // (four eyes).
+  BOOST_TEST(c.Refused(Adjust("A7", v1::ADJUSTMENT_KIND_SMALL_BALANCE_WRITE_OFF, 2501, 0,
+                              "supervisor"))
+                 .reason == "SELF_APPROVAL");
+  c.Must(Adjust("A5", v1::ADJUSTMENT_KIND_SMALL_BALANCE_WRITE_OFF, 2501, 0, "supervisor"));
   BOOST_TEST(c.account.written_off_minor() == 5001);
   c.Must(Adjust("A8", v1::ADJUSTMENT_KIND_CHARGE_OFF, 0));
   BOOST_TEST(c.account.status() == v1::ACCOUNT_STATUS_CHARGED_OFF);

@@ -1,0 +1,83 @@
+#include "services/authz/integrity.h"
+
+#include "services/domain/hashing.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace collections::authz {
+
+IntegrityGate::Outcome IntegrityGate::Admit(v1::Account& account, const v1::EventEnvelope& event,
+                                            int32_t partition, int64_t offset) const {
+  Outcome out;
+  if (account.has_quarantine()) {
+    account.mutable_quarantine()->set_events_not_applied(
+        account.quarantine().events_not_applied() + 1);
+    out.ignored = true;
+    return out;
+  }
+  // The chain continues from the last held event, else from the last applied one.
+  std::vector<v1::EventEnvelope> held;
+  for (const auto& bytes : account.unsigned_events()) {
+    held.emplace_back();
+    held.back().ParseFromString(bytes);
+  }
+  const int64_t last_sequence = held.empty() ? account.version() : held.back().sequence();
+  const std::string& last_hash = held.empty() ? account.last_hash() : held.back().hash();
+
+  auto quarantine = [&](const std::string& reason, const std::string& detail) {
+    if (account.account_id().empty()) account.set_account_id(event.account_id());
+    auto* q = account.mutable_quarantine();
+    q->set_sequence(event.sequence());
+    q->set_event_id(event.event_id());
+    q->set_reason(reason);
+    q->set_detail(detail);
+    q->mutable_position()->set_partition(partition);
+    q->mutable_position()->set_offset(offset);
+    q->set_events_not_applied(account.unsigned_events_size() + 1);
+    account.clear_unsigned_events();
+    out.quarantined_now = true;
+    return out;
+  };
+
+  if (event.sequence() != last_sequence + 1) {
+    return quarantine("SEQUENCE_GAP", absl::StrCat("sequence ", event.sequence(), " follows ",
+                                                   last_sequence));
+  }
+  if (event.prev_hash() != last_hash) {
+    return quarantine("CHAIN_BROKEN", "prev_hash is not the previous event's hash");
+  }
+  if (ChainHash(event) != event.hash()) {
+    return quarantine("HASH_MISMATCH", "hash is not SHA-256 of the event's contents");
+  }
+  if (keys_.empty()) {
+    out.apply.push_back(event);
+    return out;
+  }
+  held.push_back(event);
+  if (!event.has_signature()) {
+    const bool last_of_command = event.command_event_count() <= 0 ||
+                                 event.command_event_index() >= event.command_event_count() - 1;
+    if (last_of_command) {
+      return quarantine("UNSIGNED", "no writer signature covers the event");
+    }
+    *account.add_unsigned_events() = event.SerializeAsString();
+    return out;
+  }
+  SignatureChecker checker(keys_);
+  SignatureChecker::Result r;
+  for (const auto& e : held) r = checker.Feed(e);
+  switch (r.outcome) {
+    case SignatureChecker::Outcome::kSigned:
+      account.clear_unsigned_events();
+      out.apply = std::move(held);
+      return out;
+    case SignatureChecker::Outcome::kUnknownKey:
+      return quarantine("UNKNOWN_KEY", r.message);
+    case SignatureChecker::Outcome::kBadCoverage:
+      return quarantine("UNSIGNED", r.message);
+    default:
+      return quarantine("BAD_SIGNATURE", r.message);
+  }
+}
+
+}  // namespace collections::authz

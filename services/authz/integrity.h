@@ -1,0 +1,51 @@
+#pragma once
+
+#include "services/authz/signing.h"
+
+#include "collections/v1/account.pb.h"
+#include "collections/v1/events.pb.h"
+
+#include <string>
+#include <vector>
+
+namespace collections::authz {
+
+// Decides, event by event, whether what the log says about an account is the service's own
+// writing, before anything applies it: the event must extend the account's hash chain
+// (sequence, prev_hash, hash) and a valid writer signature must cover it. A command's events
+// are held (in Account.unsigned_events) until the signature on its last event arrives, then
+// released together; anything else quarantines the account (Account.quarantine) at its last
+// genuine event, and every later event of the account is refused.
+//
+// Pure and deterministic (the outcome depends only on the account and the event), so the
+// projector, a rebuild and the writer's restore all reach the same state. Immutable after
+// construction; safe from any thread.
+class IntegrityGate {
+ public:
+  // `keys`: the writer public keys to trust. Empty = signatures are not checked (the chain
+  // still is).
+  explicit IntegrityGate(std::vector<VerifyingKey> keys) : keys_(std::move(keys)) {}
+
+  struct Outcome {
+    // Events to apply now, in order (empty while held or when refused).
+    std::vector<v1::EventEnvelope> apply;
+    // True when this event quarantined the account (newly): log an alert.
+    bool quarantined_now = false;
+    // True when the account was already quarantined: the event is ignored.
+    bool ignored = false;
+  };
+
+  // Checks `event` against `account` (as stored, with its unsigned_events and quarantine) and
+  // updates those two fields of it; the caller then Evolves `account` with Outcome::apply.
+  // `partition`/`offset` locate the event for the quarantine record.
+  Outcome Admit(v1::Account& account, const v1::EventEnvelope& event, int32_t partition,
+                int64_t offset) const;
+
+  bool checks_signatures() const { return !keys_.empty(); }
+  const std::vector<VerifyingKey>& keys() const { return keys_; }
+
+ private:
+  std::vector<VerifyingKey> keys_;
+};
+
+}  // namespace collections::authz
