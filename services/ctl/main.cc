@@ -67,6 +67,7 @@ struct CommonFlags {
 };
 
 void AddCommon(FlagParser& flags, CommonFlags& common) {
+  flags.SetEnvPrefix("COLLECTIONSCTL_");
   flags.Add("target", &common.target, "address of the collections service (host:port)");
   flags.Add("timeout-seconds", &common.timeout_seconds,
             "deadline of each call; reading a large log for --all or a period takes a while");
@@ -178,6 +179,7 @@ int Replay(int argc, char** argv) {
       "recorded_at, type, actor, balance and status after. --format json prints one\n"
       "collections.v1.ReplayStep per line (JSON Lines).");
   AddCommon(flags, common);
+  flags.AcceptPositional("ARGS", "the command's arguments (see the usage above)");
   flags.Add("format", &format, "table or json");
   flags.Add("as-of", &as_of, "business time cut-off, RFC 3339 (e.g. 2025-10-01T00:00:00Z)");
   flags.Add("as-known-at", &as_known_at, "system time cut-off, RFC 3339");
@@ -246,6 +248,7 @@ int Verify(int argc, char** argv) {
       "partition, offset and reason. Exit code 0 when intact, 1 when broken. --all checks every\n"
       "account partition by partition, with progress on stderr.");
   AddCommon(flags, common);
+  flags.AcceptPositional("ARGS", "the command's arguments (see the usage above)");
   flags.Add("all", &all, "verify every account on the topic");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
   if (all == !flags.positional().empty() || flags.positional().size() > 1) {
@@ -346,6 +349,7 @@ int Export(int argc, char** argv) {
       "actor_id, actor_role, command_id, correlation_id, reason, rule_id, policy_version,\n"
       "hash_hex, prev_hash_hex. Progress goes to stderr.");
   AddCommon(flags, common);
+  flags.AcceptPositional("ARGS", "the command's arguments (see the usage above)");
   flags.Add("format", &format, "jsonl or csv (required)");
   flags.Add("out", &out_path, "file to write (default: stdout)");
   flags.Add("from", &from, "start of the business-time range");
@@ -496,6 +500,7 @@ int Report(int argc, char** argv) {
       "under the figures). --count N runs N consecutive periods, with progress on stderr.\n"
       "CSV columns are described in the README's \"Reporting\" section.");
   AddCommon(flags, common);
+  flags.AcceptPositional("ARGS", "the command's arguments (see the usage above)");
   flags.Add("format", &format, "table or csv");
   flags.Add("out", &out_path, "file to write (default: stdout)");
   flags.Add("corrections-out", &corrections_path, "file for the corrections, as CSV");
@@ -630,6 +635,7 @@ int Main(int argc, char** argv) {
     CommonFlags common;
     FlagParser flags("collectionsctl [flags] COMMAND", kOverview);
     AddCommon(flags, common);
+    flags.AcceptPositional("COMMAND", "replay, verify, export or report");
     if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
     return Usage(flags.positional().empty() ? "no command given"
                                             : "unknown command " + flags.positional()[0]);

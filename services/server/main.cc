@@ -22,12 +22,15 @@ void OnSignal(int signal) { g_stop_signal = signal; }
 
 int main(int argc, char** argv) {
   collections::ServerOptions options;
+  options.metrics_listen = "127.0.0.1:9464";
   std::string log_level = "info";
+  std::string log_format = "auto";
   collections::FlagParser flags(
       "collections-server",
       "The event-sourced collections case service: gRPC commands are validated, appended to\n"
       "Kafka in transactions, projected into RocksDB and served by CaseQueryService.\n"
       "SIGINT/SIGTERM shut it down cleanly.");
+  flags.SetEnvPrefix("COLLECTIONS_");
   flags.Add("listen", &options.listen, "gRPC listen address (port 0 = any free port)");
   flags.Add("bootstrap", &options.log.bootstrap, "Kafka bootstrap servers");
   flags.Add("topic", &options.log.topic, "event topic (created if missing)");
@@ -70,7 +73,28 @@ int main(int argc, char** argv) {
             "days after a report's last date during which late-recorded events still count in it; "
             "later ones are reported as corrections");
   flags.Add("log-level", &log_level, "debug, info, warn or error");
+  flags.Add("log-format", &log_format,
+            "json (one object per line), text, or auto (text on a terminal, else json)");
+  flags.Add("metrics-listen", &options.metrics_listen,
+            "HTTP address serving Prometheus metrics at /metrics (empty = no metrics endpoint)");
+  flags.AddProperties("kafka-property", &options.log.extra,
+                      "librdkafka property for every Kafka client, producers and consumers "
+                      "alike, e.g. security.protocol=SASL_SSL; env COLLECTIONS_KAFKA_<KEY> "
+                      "(COLLECTIONS_KAFKA_SASL_PASSWORD sets sasl.password)",
+                      "kafka", "KAFKA");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
+  {
+    auto level = collections::ParseLogLevel(log_level);
+    auto format = collections::ParseLogFormat(log_format);
+    if (!level || !format) {
+      std::fprintf(stderr, "collections-server: %s (see --help)\n",
+                   !level ? "--log-level must be debug, info, warn or error"
+                          : "--log-format must be json, text or auto");
+      return 2;
+    }
+    collections::MinLogLevel() = *level;
+    collections::SetLogFormat(*format);
+  }
   if (!policy_path.empty()) {
     auto policy = collections::compliance::LoadPolicy(policy_path);
     if (!policy) {
@@ -102,9 +126,6 @@ int main(int argc, char** argv) {
     }
     for (size_t i = 0; i < 4; ++i) domain.allocation_order[i] = names[parts[i]];
   }
-  if (log_level == "debug") collections::MinLogLevel() = collections::LogLevel::kDebug;
-  if (log_level == "warn") collections::MinLogLevel() = collections::LogLevel::kWarn;
-  if (log_level == "error") collections::MinLogLevel() = collections::LogLevel::kError;
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

@@ -20,6 +20,14 @@ ServerApp::ServerApp(ServerOptions options, const Clock& clock)
 ServerApp::~ServerApp() { Shutdown(); }
 
 Status ServerApp::Start() {
+  // Metrics first: a restore of a long log is worth watching.
+  metrics::AddProcessMetrics(metrics_);
+  if (!options_.metrics_listen.empty()) {
+    metrics_server_ = std::make_unique<metrics::MetricsServer>(metrics_);
+    if (auto e = metrics_server_->Start(options_.metrics_listen)) return e;
+    LogInfo("server", "metrics at http://", options_.metrics_listen.substr(0, options_.metrics_listen.rfind(':')), ":",
+            metrics_server_->port(), "/metrics");
+  }
   router_ = std::make_unique<CommandRouter>(options_.log, options_.writer, clock_);
   if (auto e = router_->Start()) return e;
 
@@ -110,6 +118,7 @@ void ServerApp::Shutdown() {
   if (router_) router_->Stop();
   if (projector_) projector_->Stop();
   if (reporting_projector_) reporting_projector_->Stop();
+  if (metrics_server_) metrics_server_->Stop();
   LogInfo("server", "stopped");
 }
 

@@ -9,6 +9,8 @@
 #include "projections/store/store.h"
 #include "services/api/case_command_service.h"
 #include "services/domain/clock.h"
+#include "services/metrics/http_server.h"
+#include "services/metrics/metrics.h"
 #include "services/writer/writer.h"
 
 #include <grpcpp/server.h>
@@ -31,6 +33,9 @@ struct ServerOptions {
   // rebuild (rebuild_projection) rebuilds it too.
   std::string reporting_db_path;
   reporting::ReportingOptions reporting;
+  // HTTP address serving Prometheus metrics at /metrics; empty = no endpoint (the metrics are
+  // still kept). Port 0 picks a free port (see ServerApp::metrics_port()).
+  std::string metrics_listen;
 };
 
 // The whole service in one process: partition writers, projector, RocksDB store and the gRPC
@@ -55,10 +60,15 @@ class ServerApp {
   reporting::ReportingProjector& reporting_projector() { return *reporting_projector_; }
   reporting::ReportingStore& reporting_store() { return *reporting_store_; }
   std::string reporting_db_path() const;
+  metrics::Registry& metrics() { return metrics_; }
+  int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
 
  private:
   ServerOptions options_;
   const Clock& clock_;
+  // Declared first: every component below may update it until it is destroyed.
+  metrics::Registry metrics_;
+  std::unique_ptr<metrics::MetricsServer> metrics_server_;
   std::unique_ptr<CommandRouter> router_;
   std::unique_ptr<ProjectionStore> store_;
   std::unique_ptr<Projector> projector_;
