@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 extern char** environ;
 
@@ -36,6 +37,13 @@ std::string EnvSuffix(const std::string& name) {
   return out;
 }
 
+template <typename T>
+std::string Text(T value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
 }  // namespace
 
 const char* CollectionsVersion() {
@@ -56,14 +64,17 @@ FlagParser::FlagParser(std::string program, std::string description)
   app_->add_option("--config", config_path_,
                    "config file of `name = value` lines (and [section]s); settings precedence: "
                    "config file < environment < flags");
+  app_->add_flag("--print-config", print_config_,
+                 "print the settings in effect (after config file, environment and flags) and "
+                 "exit");
   app_->get_formatter()->column_width(34);
 }
 
 FlagParser::~FlagParser() = default;
 
-void FlagParser::Register(const std::string& name, const std::string& help) {
+void FlagParser::Register(const std::string& name, std::function<std::string()> render) {
   names_.push_back(name);
-  (void)help;
+  renderers_.push_back(std::move(render));
 }
 
 std::string FlagParser::EnvName(const std::string& name) const {
@@ -78,23 +89,23 @@ void FlagParser::SetEnvPrefix(std::string prefix) {
 }
 
 void FlagParser::Add(const std::string& name, std::string* value, const std::string& help) {
-  Register(name, help);
+  Register(name, [value] { return *value; });
   app_->add_option("--" + name, *value, help)->capture_default_str();
 }
 void FlagParser::Add(const std::string& name, int* value, const std::string& help) {
-  Register(name, help);
+  Register(name, [value] { return Text(*value); });
   app_->add_option("--" + name, *value, help)->capture_default_str();
 }
 void FlagParser::Add(const std::string& name, int64_t* value, const std::string& help) {
-  Register(name, help);
+  Register(name, [value] { return Text(*value); });
   app_->add_option("--" + name, *value, help)->capture_default_str();
 }
 void FlagParser::Add(const std::string& name, double* value, const std::string& help) {
-  Register(name, help);
+  Register(name, [value] { return Text(*value); });
   app_->add_option("--" + name, *value, help)->capture_default_str();
 }
 void FlagParser::Add(const std::string& name, bool* value, const std::string& help) {
-  Register(name, help);
+  Register(name, [value] { return std::string(*value ? "true" : "false"); });
   app_->add_flag("--" + name, *value, help + (*value ? " (default: true)" : ""));
 }
 
@@ -236,6 +247,21 @@ int FlagParser::Parse(int argc, char** argv) {
       }
       (*map->values)[raw.substr(0, eq)] = raw.substr(eq + 1);
     }
+  }
+  if (print_config_) {
+    for (size_t i = 0; i < names_.size(); ++i) {
+      std::printf("%s = %s\n", names_[i].c_str(), renderers_[i]().c_str());
+    }
+    for (const auto& map : property_maps_) {
+      std::printf("\n[%s]\n", map->section.c_str());
+      for (const auto& [key, value] : *map->values) {
+        const bool secret = key.find("password") != std::string::npos ||
+                            key.find("secret") != std::string::npos ||
+                            key.find(".pem") != std::string::npos;
+        std::printf("%s = %s\n", key.c_str(), secret ? "********" : value.c_str());
+      }
+    }
+    return 0;
   }
   return -1;
 }

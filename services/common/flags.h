@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -60,8 +61,10 @@ class FlagParser {
   // Positional arguments left after the flags.
   const std::vector<std::string>& positional() const { return positional_; }
 
-  // Returns -1 to go on, or the exit code to return now (0 after --help or --version, 2 on a
-  // bad flag, environment variable or config file, with the reason on stderr).
+  // Returns -1 to go on, or the exit code to return now (0 after --help, --version or
+  // --print-config, 2 on a bad flag, environment variable or config file, with the reason on
+  // stderr). --print-config prints the settings in effect, in the config file's format, with
+  // the values of secret-looking properties (*password*, *secret*, *.pem) masked.
   int Parse(int argc, char** argv);
 
   // The environment variable that sets flag `name` ("" without a prefix).
@@ -74,13 +77,15 @@ class FlagParser {
     std::vector<std::string> raw;
   };
   int Fail(const std::string& message) const;
-  void Register(const std::string& name, const std::string& help);
+  void Register(const std::string& name, std::function<std::string()> render);
 
   std::string program_;
   std::unique_ptr<CLI::App> app_;
   std::string env_prefix_;
   std::string config_path_;
   std::vector<std::string> names_;  // registered flags, for the config file and environment
+  std::vector<std::function<std::string()>> renderers_;  // each flag's current value, as text
+  bool print_config_ = false;
   std::vector<std::unique_ptr<PropertyMap>> property_maps_;
   std::vector<std::string> positional_;
   bool accept_positional_ = false;

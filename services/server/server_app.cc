@@ -1,6 +1,7 @@
 #include "services/server/server_app.h"
 
 #include "services/common/log.h"
+#include "services/metrics/grpc_metrics.h"
 
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.pb.h"
@@ -75,6 +76,12 @@ Status ServerApp::Start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  {
+    // Every call is counted and timed (collections_rpc_*, collections_commands_total).
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(std::make_unique<metrics::RpcMetricsFactory>(metrics_));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(command_service_.get());
   builder.RegisterService(query_service_.get());
