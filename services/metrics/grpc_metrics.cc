@@ -2,6 +2,12 @@
 
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "services/common/log.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+#include <grpcpp/security/auth_context.h>
+#include <grpcpp/server_context.h>
 
 #include <chrono>
 
@@ -12,22 +18,83 @@ constexpr const char* kCommandService = "collections.v1.CaseCommandService";
 
 class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
-  RpcMetricsInterceptor(RpcMetricsFactory& factory, std::string method)
-      : factory_(factory), method_(std::move(method)), start_(std::chrono::steady_clock::now()) {}
+  RpcMetricsInterceptor(RpcMetricsFactory& factory, grpc::experimental::ServerRpcInfo* info)
+      : factory_(factory),
+        method_(info->method()),
+        is_command_(method_.find(kCommandService) == 1),
+        start_(std::chrono::steady_clock::now()) {
+    // The authenticated peer, when the transport has one (mutual TLS).
+    if (const grpc::ServerContextBase* context = info->server_context()) {
+      if (auto auth = context->auth_context(); auth && auth->IsPeerAuthenticated()) {
+        for (const auto& identity : auth->GetPeerIdentity()) {
+          fields_.principal.assign(identity.data(), identity.size());
+          break;
+        }
+      }
+    }
+  }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (is_command_ && methods->QueryInterceptionHookPoint(
+                           grpc::experimental::InterceptionHookPoints::POST_RECV_MESSAGE)) {
+      // Every request of this API is a protobuf message; the ids are read by name.
+      if (const auto* request = static_cast<const google::protobuf::Message*>(
+              methods->GetRecvMessage())) {
+        fields_.account = StringField(*request, "account_id");
+        fields_.command_id = StringField(*request, "command_id");
+        fields_.correlation_id = StringField(*request, "correlation_id");
+        if (fields_.principal.empty()) fields_.principal = ActorId(*request);
+      }
+    }
     if (methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
       const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
-      factory_.Record(method_, methods->GetSendStatus(), elapsed.count());
+      const grpc::Status status = methods->GetSendStatus();
+      factory_.Record(method_, status, elapsed.count());
+      if (is_command_) LogCommand(status, elapsed.count());
     }
     methods->Proceed();
   }
 
  private:
+  static std::string StringField(const google::protobuf::Message& message, const char* name) {
+    const auto* field = message.GetDescriptor()->FindFieldByName(name);
+    if (field == nullptr || field->is_repeated() ||
+        field->type() != google::protobuf::FieldDescriptor::TYPE_STRING) {
+      return "";
+    }
+    return message.GetReflection()->GetString(message, field);
+  }
+  // The acting user the caller names (collections.v1.Actor.id), until the transport says who
+  // the caller is.
+  static std::string ActorId(const google::protobuf::Message& message) {
+    const auto* field = message.GetDescriptor()->FindFieldByName("actor");
+    if (field == nullptr || field->is_repeated() ||
+        field->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE ||
+        !message.GetReflection()->HasField(message, field)) {
+      return "";
+    }
+    return StringField(message.GetReflection()->GetMessage(message, field), "id");
+  }
+
+  // One line per command: refusals at info (an operator looks for them), the rest at debug.
+  void LogCommand(const grpc::Status& status, double seconds) {
+    const auto outcome = RpcMetricsFactory::Classify(status);
+    const std::string rpc = method_.substr(method_.rfind('/') + 1);
+    const LogLevel level = status.ok() ? LogLevel::kDebug : LogLevel::kInfo;
+    if (level < MinLogLevel()) return;
+    Log(level, "command", fields_,
+        absl::StrCat(rpc, " ", outcome.outcome, outcome.rule.empty() ? "" : " by rule ",
+                     outcome.rule, " (", StatusCodeName(status.error_code()), ") in ",
+                     static_cast<int64_t>(seconds * 1e6), " us",
+                     status.ok() ? "" : ": ", status.error_message()));
+  }
+
   RpcMetricsFactory& factory_;
   const std::string method_;
+  const bool is_command_;
   const std::chrono::steady_clock::time_point start_;
+  LogFields fields_;
 };
 
 }  // namespace
@@ -70,7 +137,7 @@ RpcMetricsFactory::RpcMetricsFactory(Registry& registry)
 
 grpc::experimental::Interceptor* RpcMetricsFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  return new RpcMetricsInterceptor(*this, info->method());
+  return new RpcMetricsInterceptor(*this, info);
 }
 
 RpcMetricsFactory::Outcome RpcMetricsFactory::Classify(const grpc::Status& status) {

@@ -15,6 +15,9 @@ namespace collections::metrics {
 //   collections_commands_total{rpc,outcome,rule}          CaseCommandService calls: outcome
 //       "ok", "blocked" (a compliance rule refused it; rule = the rule id), or the refusal's
 //       reason (google.rpc.ErrorInfo.reason, e.g. VERSION_CONFLICT), else the status code name
+// It also writes one log line per command, with the request's account, command id and
+// correlation id and the caller's principal (the peer's TLS identity, else the request's
+// actor): refusals at info, accepted commands at debug.
 // Threading: the factory is shared by gRPC's threads; the counters are atomics.
 // Lifetime: the registry must outlive the gRPC server the factory is installed in.
 class RpcMetricsFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
