@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -185,6 +186,125 @@ BOOST_AUTO_TEST_CASE(metrics_count_a_known_sequence_of_commands) {
                                  "}") == 11);
   BOOST_TEST(Sample(samples, "process_resident_memory_bytes{}") > 1e6);
   BOOST_TEST(Sample(samples, "process_threads{}") > 1);
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+BOOST_AUTO_TEST_CASE(logs_are_json_lines_with_fields_and_librdkafka_lines) {
+  TempDir dir;
+  const ServerOptions options = TestOptions("operability-logs", dir.path);
+  const int port = FreePort(), metrics_port = FreePort();
+  const std::string log_path = (dir.path / "server.log").string();
+  // Settings from all three places: the file names the topic, the environment the log
+  // format, the flags the rest.
+  const std::string config_path = (dir.path / "collections.conf").string();
+  std::ofstream(config_path) << "topic = " << options.log.topic << "\n"
+                             << "log-format = text\n"
+                             << "[kafka]\nstatistics.interval.ms = 500\n";
+  std::vector<std::string> args = {
+      COLLECTIONS_SERVER_BINARY,
+      "--config=" + config_path,
+      "--listen=127.0.0.1:" + std::to_string(port),
+      "--metrics-listen=127.0.0.1:" + std::to_string(metrics_port),
+      "--bootstrap=" + options.log.bootstrap,
+      "--partitions=3",
+      "--transactional-id-prefix=" + options.writer.transactional_id_prefix,
+      "--db=" + options.db_path,
+      "--log-level=debug",
+      // librdkafka's own debug lines for its metadata requests: some are sure to come.
+      "--kafka-property=debug=metadata"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings = {"COLLECTIONS_LOG_FORMAT=json"};
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string(*e).rfind("COLLECTIONS_LOG_FORMAT=", 0) != 0) env_strings.push_back(*e);
+  }
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  pid_t pid = -1;
+  BOOST_REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data()) == 0);
+  posix_spawn_file_actions_destroy(&actions);
+
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                     grpc::InsecureChannelCredentials());
+  auto commands = v1::CaseCommandService::NewStub(channel);
+  auto queries = v1::CaseQueryService::NewStub(channel);
+  bool ready = false;
+  for (int i = 0; i < 600 && !ready; ++i) {
+    v1::Account a;
+    ready = GetAccount(*queries, "probe", nullptr, &a).error_code() == grpc::StatusCode::NOT_FOUND;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_REQUIRE_MESSAGE(ready, "server did not become ready in 60 s");
+  v1::OpenCaseRequest open = OpenCase("LOG-1", "cmd-log-1");
+  open.set_correlation_id("corr-log-1");
+  open.mutable_actor()->set_id("agent-7");
+  open.mutable_actor()->set_role("collector");
+  v1::CommandReply reply;
+  {
+    grpc::ClientContext ctx;
+    BOOST_REQUIRE(commands->OpenCase(&ctx, open, &reply).ok());
+  }
+  {
+    grpc::ClientContext ctx;  // the same case again under a new id: refused, logged at info
+    open.set_command_id("cmd-log-2");
+    BOOST_REQUIRE(!commands->OpenCase(&ctx, open, &reply).ok());
+  }
+  // The process's own metrics endpoint answers, with librdkafka's statistics in it.
+  bool statistics = false;
+  for (int i = 0; i < 50 && !statistics; ++i) {
+    statistics = Scrape(metrics_port).find("collections_kafka_broker_rtt_seconds{") !=
+                 std::string::npos;
+    if (!statistics) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_TEST(statistics);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  BOOST_TEST(WIFEXITED(status));
+
+  std::ifstream log(log_path);
+  int lines = 0, librdkafka = 0, with_fields = 0;
+  std::set<std::string> levels;
+  for (std::string line; std::getline(log, line);) {
+    ++lines;
+    const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    BOOST_REQUIRE_MESSAGE(json.is_object(), "not a JSON object: " << line);
+    for (const char* key : {"ts", "level", "component", "msg"}) {
+      BOOST_REQUIRE_MESSAGE(json.contains(key) && json[key].is_string(),
+                            "no \"" << key << "\" in " << line);
+    }
+    levels.insert(json["level"].get<std::string>());
+    if (json["component"] == "librdkafka") ++librdkafka;
+    if (json.value("account", "") == "LOG-1" && json.value("command_id", "") == "cmd-log-2" &&
+        json.value("correlation_id", "") == "corr-log-1" &&
+        json.value("principal", "") == "agent-7" && json["level"] == "info") {
+      ++with_fields;
+    }
+    if (json.contains("partition")) BOOST_TEST(json["partition"].is_number_integer());
+  }
+  BOOST_TEST(lines > 5);
+  BOOST_TEST(librdkafka > 0, "no line from librdkafka");
+  BOOST_TEST(with_fields == 1, "no refusal line with account, command_id, correlation_id and "
+                               "principal");
+  BOOST_TEST(levels.count("debug") == 1u);
+  BOOST_TEST(levels.count("info") == 1u);
 }
 
 }  // namespace

@@ -105,6 +105,7 @@ void FlagParser::Add(const std::string& name, double* value, const std::string& 
   app_->add_option("--" + name, *value, help)->capture_default_str();
 }
 void FlagParser::Add(const std::string& name, bool* value, const std::string& help) {
+  bool_names_.push_back(name);
   Register(name, [value] { return std::string(*value ? "true" : "false"); });
   app_->add_flag("--" + name, *value, help + (*value ? " (default: true)" : ""));
 }
@@ -231,6 +232,19 @@ int FlagParser::Parse(int argc, char** argv) {
     }
   }
   args.insert(args.end(), given.begin(), given.end());
+  // CLI11 reads `--name=` (an empty value) as `--name` and takes the next argument as its
+  // value; an explicit empty argument says what was meant.
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.size() > 3 && arg.rfind("--", 0) == 0 && arg.back() == '=' &&
+        arg.find('=') == arg.size() - 1 &&
+        std::find(bool_names_.begin(), bool_names_.end(), arg.substr(2, arg.size() - 3)) ==
+            bool_names_.end()) {
+      args[i].pop_back();
+      args.insert(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, "");
+      ++i;
+    }
+  }
 
   std::reverse(args.begin(), args.end());  // CLI11 takes its vector back to front
   try {

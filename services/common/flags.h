@@ -85,6 +85,7 @@ class FlagParser {
   std::string config_path_;
   std::vector<std::string> names_;  // registered flags, for the config file and environment
   std::vector<std::function<std::string()>> renderers_;  // each flag's current value, as text
+  std::vector<std::string> bool_names_;
   bool print_config_ = false;
   std::vector<std::unique_ptr<PropertyMap>> property_maps_;
   std::vector<std::string> positional_;

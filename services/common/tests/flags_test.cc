@@ -99,6 +99,19 @@ BOOST_FIXTURE_TEST_CASE(file_then_environment_then_flag, CleanEnv) {
   std::remove(path.c_str());
 }
 
+BOOST_FIXTURE_TEST_CASE(an_empty_value_is_a_value, CleanEnv) {
+  Settings s;
+  BOOST_TEST(ParseInto(s, {"--bootstrap=", "--max-batch", "5"}) == -1);
+  BOOST_TEST(s.bootstrap == "");
+  BOOST_TEST(s.max_batch == 5);
+  const std::string path = WriteConfig("bootstrap =\nmax-batch = 6\n");
+  Settings from_file;
+  BOOST_TEST(ParseInto(from_file, {"--config", path}) == -1);
+  BOOST_TEST(from_file.bootstrap == "");
+  BOOST_TEST(from_file.max_batch == 6);
+  std::remove(path.c_str());
+}
+
 BOOST_FIXTURE_TEST_CASE(config_file_from_the_environment, CleanEnv) {
   const std::string path = WriteConfig("max-batch = 42\n");
   setenv("FLAGSTEST_CONFIG", path.c_str(), 1);
