@@ -138,6 +138,8 @@ BOOST_AUTO_TEST_CASE(contact_correspondence_and_skip_tracing) {
   *notice.mutable_itemization()->mutable_itemization_date() = Date(2025, 9, 1);
   notice.mutable_itemization()->set_current_amount_minor(102500);
   notice.mutable_content()->set_has_debt_collector_disclosure(true);  // F10
+  // Sent on Nov 20: the service clock must have reached it (a future occurred_at is refused).
+  f.clock.Set(Local(2025, 11, 20, 10));
   *notice.mutable_occurred_at() = internal::ToProto(Local(2025, 11, 20, 10));
   f.Must(&Stub::RecordCorrespondence, notice);
   v1::RecordCorrespondenceRequest no_itemization = notice;

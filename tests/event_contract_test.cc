@@ -307,6 +307,12 @@ void DriveBlockedAccount(Driver& d, TestService& service, ManualClock& clock) {
   call.set_outcome(v1::CONTACT_OUTCOME_NO_ANSWER);
   grpc::Status blocked = d.SendRefused(c, call, &Stub::RecordContactAttempt);
   BOOST_REQUIRE_MESSAGE(!blocked.ok(), "a call at 22:00 local time was allowed");
+  // The same call reported as one that already took place: recorded, with its violation.
+  v1::RecordContactAttemptRequest happened = call;
+  happened.set_contact_id("late-call-made");
+  happened.set_took_place(true);
+  BOOST_REQUIRE(d.Send(c, happened, &Stub::RecordContactAttempt).decision().outcome() ==
+                "VIOLATION");
 
   v1::AuthorizeOverrideRequest authorize;
   authorize.set_override_id("override-1");
@@ -316,6 +322,16 @@ void DriveBlockedAccount(Driver& d, TestService& service, ManualClock& clock) {
   d.Send(c, authorize, &Stub::AuthorizeOverride, "compliance_officer");
 
   clock.Set(At(2025, 12, 8, 16));
+  BOOST_REQUIRE_MESSAGE(service.app().router().Tick(), "tick failed");
+
+  // A dialer's reservation that is never used expires and stops counting.
+  v1::ReserveContactRequest reserve;
+  reserve.set_reservation_id("res-1");
+  reserve.set_channel(v1::CONTACT_CHANNEL_CALL);
+  reserve.set_address("+13125550100");
+  reserve.set_phone_type(v1::PHONE_TYPE_CELL);
+  d.Send(c, reserve, &Stub::ReserveContact);
+  clock.Set(At(2025, 12, 8, 17));
   BOOST_REQUIRE_MESSAGE(service.app().router().Tick(), "tick failed");
 }
 

@@ -261,9 +261,18 @@ BOOST_AUTO_TEST_CASE(a_new_owner_fences_the_old_writer) {
 
   auto s = Call(service.commands(), PostPayment("ACC-F", "c2", "P1", 100), &r);
   BOOST_TEST(s.error_code() == grpc::StatusCode::UNAVAILABLE);
-  // The old writer stays down for that partition.
+  // The old writer stays down for that partition, answers at once, and says so in its health.
+  const auto asked = std::chrono::steady_clock::now();
   s = Call(service.commands(), PostPayment("ACC-F", "c3", "P2", 100), &r);
   BOOST_TEST(s.error_code() == grpc::StatusCode::UNAVAILABLE);
+  BOOST_TEST(ErrorReason(s) == "WRITER_FENCED");
+  BOOST_TEST((std::chrono::steady_clock::now() - asked < std::chrono::seconds(1)));
+  for (int i = 0; i < 20 && HealthStatus(service.app().address(), ServerApp::kCommandService) != 2;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_TEST(HealthStatus(service.app().address(), ServerApp::kCommandService) == 2);
+  BOOST_TEST(HealthStatus(service.app().address(), "") == 2);
   // The new owner serves it, from the state it restored.
   auto via_usurper = usurper.Submit(PostPayment("ACC-F", "c4", "P3", 100)).get();
   BOOST_REQUIRE(via_usurper.ok());

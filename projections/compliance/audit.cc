@@ -109,40 +109,66 @@ std::string SequenceGapReason(int64_t expected, int64_t got) {
   return absl::StrCat("sequence gap: expected ", expected, " got ", got);
 }
 
+void ChainVerifier::Add(const LoggedRecord& record) {
+  const std::string& account_id = AccountOf(record);
+  Cursor& c = accounts_[account_id];
+  ++c.events;
+  if (!record.parsed) {
+    c.breaks.push_back(
+        Break(account_id, c.expected, record, kUnparseable, v1::CHAIN_BREAK_KIND_UNPARSEABLE));
+    return;
+  }
+  const v1::EventEnvelope& e = record.envelope;
+  const bool gap = e.sequence() != c.expected;
+  if (gap) {
+    c.breaks.push_back(Break(account_id, e.sequence(), record,
+                             SequenceGapReason(c.expected, e.sequence()),
+                             v1::CHAIN_BREAK_KIND_SEQUENCE_GAP));
+  }
+  if (ChainHash(e) != e.hash()) {
+    c.breaks.push_back(Break(account_id, e.sequence(), record, kHashMismatch,
+                             v1::CHAIN_BREAK_KIND_HASH_MISMATCH));
+  }
+  // After a gap the link to the previous record is broken by definition; saying so twice
+  // would only make the examiner's list longer.
+  if (!gap && e.prev_hash() != c.prev_hash) {
+    c.breaks.push_back(Break(account_id, e.sequence(), record, kPrevHashMismatch,
+                             v1::CHAIN_BREAK_KIND_PREV_HASH_MISMATCH));
+  }
+  // Continue from what this record claims, so one bad record is reported once and the
+  // records after it are still checked against each other.
+  c.expected = e.sequence() + 1;
+  c.prev_hash = e.hash();
+}
+
+v1::VerifyAuditTrailResponse ChainVerifier::Finish() {
+  v1::VerifyAuditTrailResponse out;
+  for (auto& [account, cursor] : accounts_) {
+    out.set_accounts_checked(out.accounts_checked() + 1);
+    out.set_events_checked(out.events_checked() + cursor.events);
+    for (auto& b : cursor.breaks) *out.add_breaks() = std::move(b);
+  }
+  out.set_intact(out.breaks_size() == 0);
+  accounts_.clear();
+  return out;
+}
+
 std::vector<v1::ChainBreak> VerifyChain(const std::string& account_id,
                                         const std::vector<LoggedRecord>& records) {
-  std::vector<v1::ChainBreak> breaks;
-  int64_t expected = 1;
-  std::string prev_hash;  // the hash the next event must point back to
+  // The account is given rather than taken from each record, so key the verifier by it.
+  ChainVerifier verifier;
   for (const auto& record : records) {
-    if (!record.parsed) {
-      breaks.push_back(
-          Break(account_id, expected, record, kUnparseable, v1::CHAIN_BREAK_KIND_UNPARSEABLE));
-      continue;
+    if (AccountOf(record) == account_id) {
+      verifier.Add(record);
+    } else {
+      LoggedRecord copy = record;
+      copy.key = account_id;
+      if (copy.parsed) copy.envelope.set_account_id(account_id);
+      verifier.Add(copy);
     }
-    const v1::EventEnvelope& e = record.envelope;
-    const bool gap = e.sequence() != expected;
-    if (gap) {
-      breaks.push_back(Break(account_id, e.sequence(), record,
-                             SequenceGapReason(expected, e.sequence()),
-                             v1::CHAIN_BREAK_KIND_SEQUENCE_GAP));
-    }
-    if (ChainHash(e) != e.hash()) {
-      breaks.push_back(Break(account_id, e.sequence(), record, kHashMismatch,
-                             v1::CHAIN_BREAK_KIND_HASH_MISMATCH));
-    }
-    // After a gap the link to the previous record is broken by definition; saying so twice
-    // would only make the examiner's list longer.
-    if (!gap && e.prev_hash() != prev_hash) {
-      breaks.push_back(Break(account_id, e.sequence(), record, kPrevHashMismatch,
-                             v1::CHAIN_BREAK_KIND_PREV_HASH_MISMATCH));
-    }
-    // Continue from what this record claims, so one bad record is reported once and the
-    // records after it are still checked against each other.
-    expected = e.sequence() + 1;
-    prev_hash = e.hash();
   }
-  return breaks;
+  auto verdict = verifier.Finish();
+  return {verdict.breaks().begin(), verdict.breaks().end()};
 }
 
 v1::VerifyAuditTrailResponse VerifyAll(const RecordsByAccount& accounts) {
@@ -163,30 +189,25 @@ bool InCut(const v1::EventEnvelope& event, const ReplayCut& cut) {
   return true;
 }
 
+bool Replayer::Next(const LoggedRecord& record, bool with_state, v1::ReplayStep* step) {
+  if (!record.parsed || !InCut(record.envelope, cut_)) return false;
+  Evolve(state_, record.envelope);
+  state_.mutable_last_position()->set_partition(record.partition);
+  state_.mutable_last_position()->set_offset(record.offset);
+  step->Clear();
+  *step->mutable_event() = record.envelope;
+  if (with_state) *step->mutable_state_after() = state_;
+  step->mutable_position()->set_partition(record.partition);
+  step->mutable_position()->set_offset(record.offset);
+  return true;
+}
+
 std::vector<v1::ReplayStep> Replay(const std::vector<LoggedRecord>& records, const ReplayCut& cut) {
-  std::vector<const LoggedRecord*> ordered;
-  for (const auto& r : records) {
-    if (r.parsed && InCut(r.envelope, cut)) ordered.push_back(&r);
-  }
-  // Log order is sequence order for an intact chain; sorting makes a replay of a damaged log
-  // still follow the account's versions.
-  std::stable_sort(ordered.begin(), ordered.end(),
-                   [](const LoggedRecord* a, const LoggedRecord* b) {
-                     return a->envelope.sequence() < b->envelope.sequence();
-                   });
   std::vector<v1::ReplayStep> steps;
-  steps.reserve(ordered.size());
-  v1::Account state;
-  for (const LoggedRecord* r : ordered) {
-    Evolve(state, r->envelope);
-    state.mutable_last_position()->set_partition(r->partition);
-    state.mutable_last_position()->set_offset(r->offset);
-    v1::ReplayStep step;
-    *step.mutable_event() = r->envelope;
-    *step.mutable_state_after() = state;
-    step.mutable_position()->set_partition(r->partition);
-    step.mutable_position()->set_offset(r->offset);
-    steps.push_back(std::move(step));
+  Replayer replayer(cut);
+  v1::ReplayStep step;
+  for (const auto& r : records) {
+    if (replayer.Next(r, /*with_state=*/true, &step)) steps.push_back(step);
   }
   return steps;
 }
@@ -216,6 +237,12 @@ v1::AuditEntry ToAuditEntry(const LoggedRecord& record) {
   *entry.mutable_occurred_at() = e.occurred_at();
   *entry.mutable_recorded_at() = e.recorded_at();
   for (auto& reason : PayloadReasons(e)) entry.add_reasons(std::move(reason));
+  if (e.has_late_entry()) {
+    // Recorded after its family's back-dating limit: the examiner sees who allowed it and why.
+    entry.add_reasons("late entry: " + e.late_entry().reason() + " (" + e.late_entry().family() +
+                      ", by " + e.late_entry().authorized_by() + " as " + e.late_entry().role() +
+                      ")");
+  }
   if (e.has_decision()) *entry.mutable_decision() = e.decision();
   *entry.mutable_envelope() = e;
   return entry;

@@ -63,6 +63,28 @@ std::vector<v1::ChainBreak> VerifyChain(const std::string& account_id,
 // (accounts in id order).
 v1::VerifyAuditTrailResponse VerifyAll(const RecordsByAccount& accounts);
 
+// VerifyChain fed one record at a time, in log order, for any number of accounts: what the
+// service runs while it streams a topic, so memory is one small cursor per account (the next
+// expected sequence and the previous hash) instead of every record. VerifyChain and VerifyAll
+// are built on it. Lifetime: one verification. Threading: thread-compatible.
+class ChainVerifier {
+ public:
+  // Checks `record` against its account's previous records (see VerifyChain).
+  void Add(const LoggedRecord& record);
+  // The verdict: intact, accounts_checked, events_checked and breaks (accounts in id order,
+  // each account's breaks in log order).
+  v1::VerifyAuditTrailResponse Finish();
+
+ private:
+  struct Cursor {
+    int64_t expected = 1;
+    std::string prev_hash;  // the hash the next event must point back to
+    int64_t events = 0;
+    std::vector<v1::ChainBreak> breaks;
+  };
+  std::map<std::string, Cursor> accounts_;
+};
+
 // Bitemporal cut-offs of a replay; an unset one does not filter.
 struct ReplayCut {
   std::optional<absl::Time> as_of_business_time;  // occurred_at <= it
@@ -72,12 +94,32 @@ struct ReplayCut {
 // True when the event is inside the cut.
 bool InCut(const v1::EventEnvelope& event, const ReplayCut& cut);
 
-// Replays one account's records in sequence order through the domain's Evolve (the code the
-// writer and the projector run), keeping only events inside `cut`. Each step carries the
-// state after its event with last_position set to the event's position, as the projector
-// stores it, so the last step's state equals the projection's row byte for byte (for an
-// uncut replay). Unparseable records are skipped, as the projector skips them.
+// Replays one account's records in log order through the domain's Evolve (the code the writer
+// and the projector run), keeping only events inside `cut`. Each step carries the state after
+// its event with last_position set to the event's position, as the projector stores it, so
+// the last step's state equals the projection's row byte for byte (for an uncut replay).
+// Unparseable records are skipped, as the projector skips them. Log order is the account's
+// sequence order (the writer appends an account's events in order to one partition); a log
+// where it is not is a broken chain that VerifyAuditTrail names.
 std::vector<v1::ReplayStep> Replay(const std::vector<LoggedRecord>& records, const ReplayCut& cut);
+
+// Replay one step at a time, for streaming: it keeps only the account's current state, so a
+// replay of an account with thousands of events costs one state, not one per step.
+// Lifetime: one replay of one account. Threading: thread-compatible.
+class Replayer {
+ public:
+  explicit Replayer(ReplayCut cut) : cut_(std::move(cut)) {}
+  // Evolves the state by `record`. Returns false (and leaves `step` alone) when the record is
+  // skipped (unparseable, or outside the cut); otherwise fills `step` with the event and its
+  // position, and, when `with_state`, the state after it.
+  bool Next(const LoggedRecord& record, bool with_state, v1::ReplayStep* step);
+  // The state after the last event taken (last_position set as in a step).
+  const v1::Account& state() const { return state_; }
+
+ private:
+  ReplayCut cut_;
+  v1::Account state_;
+};
 
 // The payload's reason fields as "field.path: value" (fields named reason, note, resolution
 // or *_reason, found at any depth of the payload), in field order.

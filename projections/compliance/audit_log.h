@@ -32,7 +32,25 @@ class AuditLog {
   // Called every few seconds during a read with (records read, records to go).
   using Progress = std::function<void(int64_t, int64_t)>;
 
+  // Called with each record of a scan, in log order; return false to stop the scan early
+  // (the client went away, a page is full). The record may be moved from.
+  using Visitor = std::function<bool(LoggedRecord&)>;
+
+  // Streams every record of `partitions` up to their log end as it was when the scan started,
+  // partition by partition, each in offset order, holding at most one poll's records (a few
+  // hundred) at a time: memory does not grow with the log. Returns kDeadlineExceeded if
+  // `deadline` passes first, kUnavailable if the broker fails, kInvalidArgument for a
+  // partition outside [0, partitions()). Stopping early through the visitor is success.
+  Status Scan(const std::vector<int32_t>& partitions, absl::Time deadline, const Visitor& visit,
+              const Progress& progress = nullptr) const;
+
+  // Scan of the partition that holds `account_id`, visiting only that account's records
+  // (by envelope account id, or by key for a record that no longer parses).
+  Status ScanAccount(const std::string& account_id, absl::Time deadline,
+                     const Visitor& visit) const;
+
   // Every record of `partitions` up to their log end, in partition then offset order.
+  // Collects a whole Scan in memory: for tests and small topics, not for the service.
   // Returns kDeadlineExceeded if `deadline` passes first, kUnavailable if the broker fails,
   // kInvalidArgument for a partition outside [0, partitions()).
   Result<std::vector<LoggedRecord>> ReadPartitions(const std::vector<int32_t>& partitions,
@@ -40,11 +58,11 @@ class AuditLog {
                                                    const Progress& progress = nullptr) const;
 
   // The records of one account (read from its partition only), in log order. An account
-  // with no records gives an empty list.
+  // with no records gives an empty list. Collects in memory, like ReadPartitions.
   Result<std::vector<LoggedRecord>> ReadAccount(const std::string& account_id,
                                                 absl::Time deadline) const;
 
-  // Every record of the topic grouped by account.
+  // Every record of the topic grouped by account. Collects in memory, like ReadPartitions.
   Result<RecordsByAccount> ReadAll(absl::Time deadline, const Progress& progress = nullptr) const;
 
  private:

@@ -8,6 +8,8 @@
 #include "absl/time/clock.h"
 
 #include <chrono>
+#include <optional>
+#include <variant>
 
 namespace collections {
 namespace {
@@ -38,14 +40,30 @@ Error NoEvents(const std::string& account_id) {
   return error;
 }
 
+// Admission for a log-reading call: the caller's rate, then one of the log-read slots.
+// Returns the status to answer with instead, or holds the slot in `slot`.
+std::optional<grpc::Status> AdmitLogRead(Admission* admission, grpc::ServerContext* context,
+                                         const google::protobuf::MessageLite& request,
+                                         std::optional<Admission::LogReadSlot>& slot) {
+  if (admission == nullptr) return std::nullopt;
+  if (auto refused = admission->Admit(*context, &request)) return refused;
+  auto acquired = admission->AcquireLogRead();
+  if (auto* status = std::get_if<grpc::Status>(&acquired)) return *status;
+  slot.emplace(std::move(std::get<Admission::LogReadSlot>(acquired)));
+  return std::nullopt;
+}
+
 }  // namespace
 
-ComplianceService::ComplianceService(kafka::LogOptions log, int32_t partitions)
-    : log_(std::move(log), partitions) {}
+ComplianceService::ComplianceService(kafka::LogOptions log, int32_t partitions,
+                                     Admission* admission)
+    : log_(std::move(log), partitions), admission_(admission) {}
 
 grpc::Status ComplianceService::GetAuditTrail(grpc::ServerContext* context,
                                               const v1::GetAuditTrailRequest* request,
                                               v1::GetAuditTrailResponse* reply) {
+  std::optional<Admission::LogReadSlot> slot;
+  if (auto refused = AdmitLogRead(admission_, context, *request, slot)) return *refused;
   if (request->account_id().empty()) {
     return ToGrpcStatus(Error::InvalidArgument("account_id", "account_id is required"));
   }
@@ -62,38 +80,86 @@ grpc::Status ComplianceService::GetAuditTrail(grpc::ServerContext* context,
     return ToGrpcStatus(Error::InvalidArgument(
         "page_token", "page_token is not one this service returned; start again without it"));
   }
-  auto records = log_.ReadAccount(request->account_id(), AuditDeadline(context));
-  if (!records) return ToGrpcStatus(records.error());
-  if (records.value().empty()) return ToGrpcStatus(NoEvents(request->account_id()));
-  const int64_t total = static_cast<int64_t>(records.value().size());
-  if (start > total) {
+  // Only the page is kept: records before it are counted, the scan stops at the first record
+  // after it (which also says there is a next page).
+  int64_t index = 0;
+  bool more = false;
+  auto status = log_.ScanAccount(request->account_id(), AuditDeadline(context),
+                                 [&](compliance::LoggedRecord& record) {
+                                   if (context->IsCancelled()) return false;
+                                   const int64_t i = index++;
+                                   if (i < start) return true;
+                                   if (i >= start + page_size) {
+                                     more = true;
+                                     return false;
+                                   }
+                                   *reply->add_entries() = compliance::ToAuditEntry(record);
+                                   return true;
+                                 });
+  if (status) return ToGrpcStatus(*status);
+  if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  if (index == 0) return ToGrpcStatus(NoEvents(request->account_id()));
+  if (start > index) {
     return ToGrpcStatus(Error::InvalidArgument("page_token", "page_token is past the last event"));
   }
-  const int64_t end = std::min(total, start + page_size);
-  for (int64_t i = start; i < end; ++i) {
-    *reply->add_entries() = compliance::ToAuditEntry(records.value()[static_cast<size_t>(i)]);
-  }
-  if (end < total) reply->set_next_page_token(absl::StrCat(end));
+  if (more) reply->set_next_page_token(absl::StrCat(start + page_size));
   return grpc::Status::OK;
 }
 
 grpc::Status ComplianceService::ReplayAccount(grpc::ServerContext* context,
                                               const v1::ReplayAccountRequest* request,
                                               grpc::ServerWriter<v1::ReplayStep>* writer) {
+  std::optional<Admission::LogReadSlot> slot;
+  if (auto refused = AdmitLogRead(admission_, context, *request, slot)) return *refused;
   if (request->account_id().empty()) {
     return ToGrpcStatus(Error::InvalidArgument("account_id", "account_id is required"));
   }
+  if (!v1::ReplayStateMode_IsValid(request->state_mode())) {
+    return ToGrpcStatus(Error::InvalidArgument(
+        "state_mode", "state_mode must be one of REPLAY_STATE_MODE_EVERY_STEP, "
+                      "REPLAY_STATE_MODE_NONE, REPLAY_STATE_MODE_LAST_STEP (or unset)"));
+  }
+  const v1::ReplayStateMode mode = request->state_mode();
+  const bool state_on_every_step =
+      mode == v1::REPLAY_STATE_MODE_UNSPECIFIED || mode == v1::REPLAY_STATE_MODE_EVERY_STEP;
   compliance::ReplayCut cut;
   if (request->has_as_of_business_time()) {
     cut.as_of_business_time = ToTime(request->as_of_business_time());
   }
   if (request->has_as_known_at()) cut.as_known_at = ToTime(request->as_known_at());
-  auto records = log_.ReadAccount(request->account_id(), AuditDeadline(context));
-  if (!records) return ToGrpcStatus(records.error());
-  if (records.value().empty()) return ToGrpcStatus(NoEvents(request->account_id()));
-  for (const auto& step : compliance::Replay(records.value(), cut)) {
-    if (context->IsCancelled()) return grpc::Status::CANCELLED;
-    if (!writer->Write(step)) break;  // the client went away; nothing more to do
+  // One step at a time: evolve, write, drop. With LAST_STEP the previous step is held back
+  // until the next one shows it was not the last; it is the only step ever held.
+  compliance::Replayer replayer(cut);
+  v1::ReplayStep step;
+  std::optional<v1::ReplayStep> held;
+  bool any_record = false;
+  bool client_gone = false;
+  auto status = log_.ScanAccount(
+      request->account_id(), AuditDeadline(context), [&](compliance::LoggedRecord& record) {
+        any_record = true;
+        if (context->IsCancelled()) return false;
+        if (!replayer.Next(record, state_on_every_step, &step)) return true;
+        if (mode == v1::REPLAY_STATE_MODE_LAST_STEP) {
+          if (held && !writer->Write(*held)) {
+            client_gone = true;
+            return false;
+          }
+          held = std::move(step);
+          return true;
+        }
+        if (!writer->Write(step)) {
+          client_gone = true;  // the client went away; nothing more to do
+          return false;
+        }
+        return true;
+      });
+  if (status) return ToGrpcStatus(*status);
+  if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  if (client_gone) return grpc::Status::OK;
+  if (!any_record) return ToGrpcStatus(NoEvents(request->account_id()));
+  if (held) {
+    *held->mutable_state_after() = replayer.state();
+    writer->Write(*held);  // a client gone now has missed nothing it could act on
   }
   return grpc::Status::OK;
 }
@@ -101,15 +167,21 @@ grpc::Status ComplianceService::ReplayAccount(grpc::ServerContext* context,
 grpc::Status ComplianceService::VerifyAuditTrail(grpc::ServerContext* context,
                                                  const v1::VerifyAuditTrailRequest* request,
                                                  v1::VerifyAuditTrailResponse* reply) {
+  std::optional<Admission::LogReadSlot> slot;
+  if (auto refused = AdmitLogRead(admission_, context, *request, slot)) return *refused;
   const absl::Time deadline = AuditDeadline(context);
+  compliance::ChainVerifier verifier;
+  auto add = [&](compliance::LoggedRecord& record) {
+    if (context->IsCancelled()) return false;
+    verifier.Add(record);
+    return true;
+  };
   if (!request->account_id().empty()) {
-    auto records = log_.ReadAccount(request->account_id(), deadline);
-    if (!records) return ToGrpcStatus(records.error());
+    if (auto e = log_.ScanAccount(request->account_id(), deadline, add)) return ToGrpcStatus(*e);
+    if (context->IsCancelled()) return grpc::Status::CANCELLED;
+    *reply = verifier.Finish();
     // "Intact" for an account the log has never seen would reassure an examiner about nothing.
-    if (records.value().empty()) return ToGrpcStatus(NoEvents(request->account_id()));
-    compliance::RecordsByAccount one;
-    one[request->account_id()] = std::move(records.value());
-    *reply = compliance::VerifyAll(one);
+    if (reply->events_checked() == 0) return ToGrpcStatus(NoEvents(request->account_id()));
   } else {
     std::vector<int32_t> partitions;
     if (request->has_partition()) {
@@ -117,12 +189,13 @@ grpc::Status ComplianceService::VerifyAuditTrail(grpc::ServerContext* context,
     } else {
       for (int32_t p = 0; p < log_.partitions(); ++p) partitions.push_back(p);
     }
-    auto records = log_.ReadPartitions(partitions, deadline, [](int64_t read, int64_t to_go) {
+    auto e = log_.Scan(partitions, deadline, add, [](int64_t read, int64_t to_go) {
       LogInfo("compliance", "verifying the audit trail: ", read, " records read, ", to_go,
               " to go");
     });
-    if (!records) return ToGrpcStatus(records.error());
-    *reply = compliance::VerifyAll(compliance::GroupByAccount(std::move(records.value())));
+    if (e) return ToGrpcStatus(*e);
+    if (context->IsCancelled()) return grpc::Status::CANCELLED;
+    *reply = verifier.Finish();
   }
   reply->set_partitions(log_.partitions());
   if (!reply->intact()) {
@@ -137,9 +210,43 @@ grpc::Status ComplianceService::VerifyAuditTrail(grpc::ServerContext* context,
 grpc::Status ComplianceService::ExportEvents(grpc::ServerContext* context,
                                              const v1::ExportEventsRequest* request,
                                              grpc::ServerWriter<v1::AuditEntry>* writer) {
+  std::optional<Admission::LogReadSlot> slot;
+  if (auto refused = AdmitLogRead(admission_, context, *request, slot)) return *refused;
   if (!request->has_from() || !request->has_to()) {
     return ToGrpcStatus(
         Error::InvalidArgument(request->has_from() ? "to" : "from", "from and to are required"));
+  }
+  const absl::Time from = ToTime(request->from());
+  const absl::Time to = ToTime(request->to());
+  if (to <= from) return ToGrpcStatus(Error::InvalidArgument("to", "to must be after from"));
+  std::vector<int32_t> all;
+  for (int32_t p = 0; p < log_.partitions(); ++p) all.push_back(p);
+  // Record by record from the log to the client: Write blocks while the client's flow-control
+  // window is full, so a slow reader slows the scan instead of filling memory.
+  auto status = log_.Scan(all, AuditDeadline(context), [&](compliance::LoggedRecord& record) {
+    if (context->IsCancelled()) return false;
+    if (!record.parsed) return true;  // has no business time; VerifyAuditTrail reports it
+    const absl::Time at = ToTime(record.envelope.occurred_at());
+    if (at < from || at >= to) return true;
+    return writer->Write(compliance::ToAuditEntry(record));
+  });
+  if (status) return ToGrpcStatus(*status);
+  if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  return grpc::Status::OK;
+}
+
+// Late entries and recorded violations entered in [from, to) (recorded_at): what a compliance
+// officer reviews. Read from the log like ExportEvents, so it answers for the system of record.
+grpc::Status ComplianceService::ListComplianceExceptions(
+    grpc::ServerContext* context, const v1::ListComplianceExceptionsRequest* request,
+    grpc::ServerWriter<v1::ComplianceException>* writer) {
+  if (!request->has_from() || !request->has_to()) {
+    return ToGrpcStatus(
+        Error::InvalidArgument(request->has_from() ? "to" : "from", "from and to are required"));
+  }
+  if (request->late_entries_only() && request->violations_only()) {
+    return ToGrpcStatus(Error::InvalidArgument(
+        "violations_only", "give at most one of late_entries_only and violations_only"));
   }
   const absl::Time from = ToTime(request->from());
   const absl::Time to = ToTime(request->to());
@@ -148,11 +255,23 @@ grpc::Status ComplianceService::ExportEvents(grpc::ServerContext* context,
   if (!accounts) return ToGrpcStatus(accounts.error());
   for (const auto& [account, records] : accounts.value()) {
     for (const auto& record : records) {
-      if (!record.parsed) continue;  // has no business time; VerifyAuditTrail reports it
-      const absl::Time at = ToTime(record.envelope.occurred_at());
+      if (!record.parsed) continue;
+      const v1::EventEnvelope& e = record.envelope;
+      const absl::Time at = ToTime(e.recorded_at());
       if (at < from || at >= to) continue;
+      const bool late = e.has_late_entry();
+      const bool violation = e.has_compliance_violation_recorded();
+      if (request->late_entries_only() ? !late
+          : request->violations_only() ? !violation
+                                       : !late && !violation) {
+        continue;
+      }
       if (context->IsCancelled()) return grpc::Status::CANCELLED;
-      if (!writer->Write(compliance::ToAuditEntry(record))) return grpc::Status::OK;
+      v1::ComplianceException exception;
+      *exception.mutable_entry() = compliance::ToAuditEntry(record);
+      exception.set_late_entry(late);
+      exception.set_violation(violation);
+      if (!writer->Write(exception)) return grpc::Status::OK;
     }
   }
   return grpc::Status::OK;

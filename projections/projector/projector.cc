@@ -4,9 +4,11 @@
 #include "services/domain/case_aggregate.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 #include <algorithm>
 #include <set>
+#include <thread>
 
 namespace collections {
 
@@ -33,12 +35,16 @@ Status Projector::Open() {
   if (!reader) return reader.error();
   if (auto e = reader.value()->Assign(start)) return e;
   reader_ = std::move(reader.value());
-  std::lock_guard lock(mutex_);
-  next_offsets_ = start;
+  {
+    std::lock_guard lock(mutex_);
+    next_offsets_ = start;
+  }
+  NotifyApplied(start);
   return std::nullopt;
 }
 
 Status Projector::Start() {
+  waiters_.Start();
   if (auto e = Open()) return e;
   thread_ = std::thread([this] { Run(); });
   return std::nullopt;
@@ -46,16 +52,65 @@ Status Projector::Start() {
 
 void Projector::Stop() {
   stopping_ = true;
+  CancelWaits();
   if (thread_.joinable()) thread_.join();
+  waiters_.Stop();
+}
+
+void Projector::CancelWaits() {
+  {
+    std::lock_guard lock(mutex_);
+    waits_cancelled_ = true;
+  }
+  applied_cv_.notify_all();
+}
+
+void Projector::Pause(absl::Duration duration) {
+  const absl::Time until = absl::Now() + duration;
+  while (!stopping_ && absl::Now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 void Projector::Run() {
+  // The log end as it is now: reaching it means the projection holds everything that was
+  // written before this process started (a rebuild is complete).
+  std::map<int32_t, int64_t> targets;
+  while (!stopping_ && static_cast<int32_t>(targets.size()) < partitions_) {
+    for (int32_t p = 0; p < partitions_ && !stopping_; ++p) {
+      if (targets.count(p)) continue;
+      auto high = reader_->HighWatermark(p, 2000);
+      if (high) targets[p] = high.value();
+    }
+    if (static_cast<int32_t>(targets.size()) < partitions_) {
+      LogWarn(name_, "cannot read the log end yet; retrying in 1 s");
+      Pause(absl::Seconds(1));
+    }
+  }
+  const absl::Time started = absl::Now();
+  std::set<int32_t> done;
+  auto note = [&](const std::vector<int32_t>& ended) {
+    if (caught_up_) return;
+    auto offsets = applied_offsets();
+    for (int32_t p = 0; p < partitions_; ++p) {
+      if (offsets[p] >= targets[p] || std::find(ended.begin(), ended.end(), p) != ended.end())
+        done.insert(p);
+    }
+    if (static_cast<int32_t>(done.size()) == partitions_) {
+      caught_up_ = true;
+      LogInfo(name_, "caught up with the log (", applied_events(), " events applied in ",
+              absl::FormatDuration(absl::Now() - started), ")");
+    }
+  };
+  note({});
   while (!stopping_) {
     auto step = Step(100);
     if (!step) {
       LogWarn(name_, step.error().message, "; retrying in 1 s");
-      std::this_thread::sleep_for(std::chrono::seconds(1));
+      Pause(absl::Seconds(1));
+      continue;
     }
+    note(step.value());
   }
 }
 
@@ -80,12 +135,77 @@ Result<std::vector<int32_t>> Projector::Step(int timeout_ms) {
   }
   if (auto e = sink_.ApplyBatch(events, next_offsets)) return *e;
   applied_events_ += static_cast<int64_t>(events.size());
+  if (!events.empty()) {
+    // Records of one partition come in order; across partitions take the latest.
+    int64_t latest = last_applied_recorded_ms_.load();
+    for (const auto& e : events) {
+      const auto& at = e.event.recorded_at();
+      latest = std::max<int64_t>(latest, at.seconds() * 1000 + at.nanos() / 1000000);
+    }
+    last_applied_recorded_ms_ = latest;
+  }
   {
     std::lock_guard lock(mutex_);
     for (const auto& [p, next] : next_offsets) next_offsets_[p] = next;
   }
   applied_cv_.notify_all();
+  NotifyApplied(next_offsets);
   return at_end;
+}
+
+void Projector::NotifyApplied(const std::map<int32_t, int64_t>& next_offsets) {
+  for (const auto& [p, next] : next_offsets) waiters_.Applied(p, next);
+  std::lock_guard lock(log_end_mutex_);
+  for (const auto& [p, next] : next_offsets) {
+    int64_t& end = log_end_[p];
+    end = std::max(end, next);  // applied records are inside the log
+  }
+}
+
+Result<int64_t> Projector::LogEnd(int32_t partition, int64_t offset) {
+  {
+    std::lock_guard lock(log_end_mutex_);
+    auto cached = log_end_.find(partition);
+    if (cached != log_end_.end() && cached->second > offset) return cached->second;
+  }
+  // The broker round trip holds only refresh_mutex_, so the projector's thread (which updates
+  // the cache after every batch) never waits for it. Its own reader: the projector's belongs
+  // to the projector's thread.
+  std::lock_guard refresh(refresh_mutex_);
+  {
+    // Callers that queued behind another refresh usually find their answer in it.
+    std::lock_guard lock(log_end_mutex_);
+    auto cached = log_end_.find(partition);
+    if (cached != log_end_.end() && cached->second > offset) return cached->second;
+  }
+  // While the broker does not answer, callers are not made to wait for it one after another
+  // (they run on gRPC's callback threads): for a second after a failure the end is unknown.
+  if (absl::Now() < log_end_retry_at_) {
+    return Error{Errc::kUnavailable, "LOG_END_UNKNOWN", "the broker did not say where the log ends",
+                 {}, {}};
+  }
+  if (!log_end_reader_) {
+    // read_uncommitted, so the broker answers the high watermark: a read_committed consumer is
+    // told the last stable offset, which stays below a committed transaction until the
+    // coordinator has written its markers, a moment after the writer has already answered.
+    kafka::LogOptions options = log_;
+    options.extra["isolation.level"] = "read_uncommitted";
+    auto reader = kafka::LogReader::Create(options, client_id_ + "-log-end");
+    if (!reader) {
+      log_end_retry_at_ = absl::Now() + absl::Seconds(1);
+      return reader.error();
+    }
+    log_end_reader_ = std::move(reader.value());
+  }
+  auto high = log_end_reader_->HighWatermark(partition, 2000);
+  if (!high) {
+    log_end_retry_at_ = absl::Now() + absl::Seconds(1);
+    return high.error();
+  }
+  std::lock_guard lock(log_end_mutex_);
+  int64_t& end = log_end_[partition];
+  end = std::max(end, high.value());
+  return end;
 }
 
 bool Projector::WaitForPosition(int32_t partition, int64_t offset, absl::Time deadline) {
@@ -95,6 +215,7 @@ bool Projector::WaitForPosition(int32_t partition, int64_t offset, absl::Time de
     return it != next_offsets_.end() && it->second > offset;
   };
   while (!applied()) {
+    if (waits_cancelled_) return false;
     absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) return false;
     applied_cv_.wait_for(lock, std::chrono::nanoseconds(absl::ToInt64Nanoseconds(left)));
@@ -152,6 +273,7 @@ Status Projector::CatchUp(absl::Duration timeout,
                    {}};
     }
   }
+  caught_up_ = true;
   return std::nullopt;
 }
 

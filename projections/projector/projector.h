@@ -1,5 +1,6 @@
 #pragma once
 
+#include "projections/projector/position_waiters.h"
 #include "projections/store/store.h"
 #include "services/kafka/kafka.h"
 
@@ -41,8 +42,9 @@ class ProjectionSink {
 // every projection behind it).
 //
 // Lifetime: Start() resumes from the sink's offsets and runs a thread until Stop(); the sink
-// must outlive the projector. Thread-safety: WaitForPosition / applied_offsets may be called
-// from any thread.
+// must outlive the projector. Stop() is bounded (the thread never waits on the broker for
+// more than a poll). Thread-safety: WaitForPosition / applied_offsets / caught_up /
+// CancelWaits may be called from any thread.
 class Projector {
  public:
   Projector(kafka::LogOptions log, ProjectionSink& sink, int32_t partitions, std::string client_id,
@@ -56,9 +58,35 @@ class Projector {
   // if `deadline` passes first.
   bool WaitForPosition(int32_t partition, int64_t offset, absl::Time deadline);
 
+  // ---- Read-your-writes without a thread per wait, and the log end (see position_waiters.h).
+
+  // The registry of parked waits; Applied() is fed by this projector. Its cap on open waits
+  // is set with waiters().set_max_waits (default 1000).
+  PositionWaiters& waiters() { return waiters_; }
+
+  int32_t partitions() const { return partitions_; }
+
+  // The end of `partition` (its high watermark: the offset the next record will get, whether
+  // or not its transaction has committed yet), from a
+  // cache that is refreshed from the broker only when `offset` is not below the cached value,
+  // so a position a command just returned is never judged against a stale end. Returns
+  // kUnavailable when the broker cannot be asked.
+  Result<int64_t> LogEnd(int32_t partition, int64_t offset);
+
   // Next offset to apply per partition.
   std::map<int32_t, int64_t> applied_offsets() const;
+
+  // True once the projection has applied everything the log held when the thread started (the
+  // log end it saw then). Until then it is rebuilding or catching up: it may lack accounts
+  // that exist, and its health is NOT_SERVING.
+  bool caught_up() const { return caught_up_.load(); }
+  // From now on WaitForPosition returns false at once (shutdown: nobody waits for the log).
+  void CancelWaits();
   int64_t applied_events() const { return applied_events_.load(); }
+  // When the newest applied event was recorded (Unix milliseconds; 0 before the first): the
+  // projection is at least now - this behind whenever records are still to apply.
+  int64_t last_applied_recorded_ms() const { return last_applied_recorded_ms_.load(); }
+  const std::string& name() const { return name_; }
 
   // Reads up to the current end of every partition without a thread of its own (rebuilds and
   // tests). `progress` is called every few seconds with (events applied, events to go).
@@ -67,9 +95,13 @@ class Projector {
 
  private:
   Status Open();
+  // Tells the waiters (and the log-end cache) what was applied.
+  void NotifyApplied(const std::map<int32_t, int64_t>& next_offsets);
   // Polls once and applies what came. Returns the partitions that reached the log end.
   Result<std::vector<int32_t>> Step(int timeout_ms);
   void Run();
+  // Sleeps up to `duration`, less if Stop() is called.
+  void Pause(absl::Duration duration);
 
   const kafka::LogOptions log_;
   ProjectionSink& sink_;
@@ -82,8 +114,18 @@ class Projector {
   std::condition_variable applied_cv_;
   std::map<int32_t, int64_t> next_offsets_;  // guarded by mutex_
   std::atomic<int64_t> applied_events_{0};
+  std::atomic<int64_t> last_applied_recorded_ms_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> waits_cancelled_{false};
+  std::atomic<bool> caught_up_{false};
   std::thread thread_;
+
+  PositionWaiters waiters_{1000};
+  std::mutex refresh_mutex_;
+  std::unique_ptr<kafka::LogReader> log_end_reader_;  // guarded by refresh_mutex_
+  absl::Time log_end_retry_at_;                       // guarded by refresh_mutex_
+  std::mutex log_end_mutex_;
+  std::map<int32_t, int64_t> log_end_;                // guarded by log_end_mutex_
 };
 
 // The account projection: rows built by the domain's Evolve (the same code the writer runs),

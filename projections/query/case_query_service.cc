@@ -8,35 +8,123 @@
 
 #include "absl/strings/str_cat.h"
 
+#include <mutex>
+
 namespace collections {
 
-grpc::Status CaseQueryService::GetAccount(grpc::ServerContext* context,
-                                          const v1::GetAccountRequest* request,
-                                          v1::Account* reply) {
-  if (request->account_id().empty()) {
-    return ToGrpcStatus(Error::InvalidArgument("account_id", "account_id is required"));
-  }
-  if (request->has_min_position()) {
-    const auto& pos = request->min_position();
-    if (pos.partition() < 0 || pos.offset() < 0) {
-      return ToGrpcStatus(
-          Error::InvalidArgument("min_position", "partition and offset must not be negative"));
+// One GetAccount call. Answered exactly once: at once (bad request, refused, position already
+// applied), by the waiters' thread (position reached or deadline passed), or by OnCancel when
+// the call was cancelled while its wait was still registered. Deletes itself in OnDone.
+class GetAccountReactor final : public grpc::ServerUnaryReactor {
+ public:
+  GetAccountReactor(CaseQueryService& service, grpc::CallbackServerContext* context,
+                    const v1::GetAccountRequest* request, v1::Account* reply)
+      : service_(service), context_(context), request_(*request), reply_(reply) {}
+
+  void Begin() {
+    if (service_.admission_ != nullptr) {
+      if (auto refused = service_.admission_->Admit(*context_, &request_)) {
+        return Finish(*refused);
+      }
     }
-    if (!projector_.WaitForPosition(pos.partition(), pos.offset(), CallDeadline(context))) {
-      return ToGrpcStatus(
+    if (request_.account_id().empty()) {
+      return Finish(ToGrpcStatus(Error::InvalidArgument("account_id", "account_id is required")));
+    }
+    if (!request_.has_min_position()) {
+      return Finish(service_.ReadAccount(request_.account_id(), reply_));
+    }
+    const auto& pos = request_.min_position();
+    const int32_t partitions = service_.projector_.partitions();
+    if (pos.partition() < 0 || pos.partition() >= partitions) {
+      return Finish(ToGrpcStatus(Error::InvalidArgument(
+          "min_position.partition",
+          absl::StrCat("partition ", pos.partition(), " is not a partition of the topic (0 to ",
+                       partitions - 1, ")"))));
+    }
+    if (pos.offset() < 0) {
+      return Finish(ToGrpcStatus(
+          Error::InvalidArgument("min_position.offset", "offset must not be negative")));
+    }
+    // A position the log has not reached cannot be waited for: no command returned it.
+    // (When the broker cannot be asked, the wait below is still bounded by the deadline.)
+    auto end = service_.projector_.LogEnd(pos.partition(), pos.offset());
+    if (end && pos.offset() >= end.value()) {
+      return Finish(ToGrpcStatus(Error::InvalidArgument(
+          "min_position.offset",
+          absl::StrCat("offset ", pos.offset(), " is beyond the end of partition ",
+                       pos.partition(), " (the next record will get offset ", end.value(),
+                       "); pass a position a command returned"))));
+    }
+    std::lock_guard lock(mutex_);
+    id_ = service_.projector_.waiters().Add(
+        pos.partition(), pos.offset(), CallDeadline(context_),
+        [this](bool reached) { Complete(reached); });
+    if (id_ == 0) {
+      const int limit = service_.projector_.waiters().max_waits();
+      Finish(ResourceExhausted(
+          "TOO_MANY_PARKED_WAITS",
+          absl::StrCat(limit,
+                       " calls are already waiting for the projection to reach their "
+                       "min_position; retry shortly or without min_position"),
+          {{"limit", absl::StrCat(limit)}}, absl::Milliseconds(500)));
+    }
+  }
+
+  void OnCancel() override {
+    std::lock_guard lock(mutex_);
+    if (id_ != 0 && service_.projector_.waiters().Cancel(id_)) {
+      id_ = 0;
+      Finish(grpc::Status::CANCELLED);
+    }
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Complete(bool reached) {
+    if (!reached) {
+      const auto& pos = request_.min_position();
+      return Finish(ToGrpcStatus(
           Error{Errc::kDeadlineExceeded, "PROJECTION_BEHIND",
                 absl::StrCat("the projection has not reached partition ", pos.partition(),
                              " offset ", pos.offset(),
                              " before the deadline; retry, or give the call a longer deadline"),
-                "min_position", request->account_id()});
+                "min_position", request_.account_id()}));
     }
+    Finish(service_.ReadAccount(request_.account_id(), reply_));
   }
-  auto account = store_.GetAccount(request->account_id());
+
+  CaseQueryService& service_;
+  grpc::CallbackServerContext* const context_;
+  const v1::GetAccountRequest& request_;  // gRPC keeps it until OnDone
+  v1::Account* const reply_;
+  std::mutex mutex_;
+  PositionWaiters::Id id_ = 0;  // guarded by mutex_; 0 = no open wait
+};
+
+grpc::ServerUnaryReactor* CaseQueryService::GetAccount(grpc::CallbackServerContext* context,
+                                                       const v1::GetAccountRequest* request,
+                                                       v1::Account* reply) {
+  auto* reactor = new GetAccountReactor(*this, context, request, reply);
+  reactor->Begin();
+  return reactor;
+}
+
+grpc::Status CaseQueryService::ReadAccount(const std::string& account_id,
+                                           v1::Account* reply) const {
+  auto account = store_.GetAccount(account_id);
   if (!account) return ToGrpcStatus(account.error());
   if (!account.value()) {
+    if (!projector_.caught_up()) {
+      // Rebuilding or catching up: "no such account" may be false. Say so instead.
+      return ToGrpcStatus(Error{Errc::kUnavailable, "PROJECTION_REBUILDING",
+                                "the projection is still catching up with the event log, so "
+                                "account " + account_id +
+                                    " may exist; retry shortly (health says SERVING when done)",
+                                "", account_id});
+    }
     return ToGrpcStatus(Error{Errc::kNotFound, "ACCOUNT_NOT_FOUND",
-                              "account " + request->account_id() + " has no case", "",
-                              request->account_id()});
+                              "account " + account_id + " has no case", "", account_id});
   }
   *reply = std::move(*account.value());
   // Days past due as of now (the stored value is as of the last bucket change).
@@ -77,6 +165,9 @@ bool Matches(const v1::ListAccountsRequest& r, const v1::Account& a) {
 grpc::Status CaseQueryService::ListAccounts(grpc::ServerContext* context,
                                             const v1::ListAccountsRequest* request,
                                             v1::ListAccountsResponse* reply) {
+  if (admission_ != nullptr) {
+    if (auto refused = admission_->Admit(*context, request)) return *refused;
+  }
   int page_size = request->page_size() == 0 ? 50 : request->page_size();
   if (page_size < 0 || page_size > 500) {
     return ToGrpcStatus(Error::InvalidArgument("page_size", "page_size must be 1..500 (0 = 50)"));
@@ -127,6 +218,9 @@ grpc::Status CaseQueryService::ListAccounts(grpc::ServerContext* context,
 grpc::Status CaseQueryService::GetWorkQueue(grpc::ServerContext* context,
                                             const v1::GetWorkQueueRequest* request,
                                             v1::GetWorkQueueResponse* reply) {
+  if (admission_ != nullptr) {
+    if (auto refused = admission_->Admit(*context, request)) return *refused;
+  }
   if (request->assignee().empty() == request->queue().empty()) {
     return ToGrpcStatus(
         Error::InvalidArgument("assignee", "give exactly one of assignee and queue"));

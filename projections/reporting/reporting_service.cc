@@ -67,6 +67,9 @@ bool ReportingService::Provisional(absl::CivilDay known_at) const {
 grpc::Status ReportingService::GetAgingReport(grpc::ServerContext* context,
                                               const v1::GetAgingReportRequest* request,
                                               v1::GetAgingReportResponse* reply) {
+  if (admission_ != nullptr) {
+    if (auto refused = admission_->Admit(*context, request)) return *refused;
+  }
   auto as_of = DayOf(request->as_of(), "as_of");
   if (!as_of) return ToGrpcStatus(as_of.error());
   auto known = KnownAt(request->has_as_known_at(), request->as_known_at(), as_of.value(),
@@ -84,6 +87,9 @@ grpc::Status ReportingService::GetAgingReport(grpc::ServerContext* context,
 grpc::Status ReportingService::GetActivityReport(grpc::ServerContext* context,
                                                  const v1::GetActivityReportRequest* request,
                                                  v1::GetActivityReportResponse* reply) {
+  if (admission_ != nullptr) {
+    if (auto refused = admission_->Admit(*context, request)) return *refused;
+  }
   auto start = DayOf(request->start(), "start");
   if (!start) return ToGrpcStatus(start.error());
   const PeriodDays period = ResolvePeriod(request->period(), start.value());
@@ -108,6 +114,9 @@ grpc::Status ReportingService::GetActivityReport(grpc::ServerContext* context,
 grpc::Status ReportingService::GetCollectionEffectiveness(
     grpc::ServerContext* context, const v1::GetCollectionEffectivenessRequest* request,
     v1::GetCollectionEffectivenessResponse* reply) {
+  if (admission_ != nullptr) {
+    if (auto refused = admission_->Admit(*context, request)) return *refused;
+  }
   auto start = DayOf(request->start(), "start");
   if (!start) return ToGrpcStatus(start.error());
   auto end = DayOf(request->end(), "end");
@@ -128,6 +137,9 @@ grpc::Status ReportingService::GetCollectionEffectiveness(
 grpc::Status ReportingService::GetRollRates(grpc::ServerContext* context,
                                             const v1::GetRollRatesRequest* request,
                                             v1::GetRollRatesResponse* reply) {
+  if (admission_ != nullptr) {
+    if (auto refused = admission_->Admit(*context, request)) return *refused;
+  }
   auto month = DayOf(request->month(), "month");
   if (!month) return ToGrpcStatus(month.error());
   if (month.value().day() != 1) {

@@ -2,6 +2,7 @@
 
 #include "projections/reporting/reporting_projector.h"
 #include "projections/reporting/reporting_store.h"
+#include "services/api/admission.h"
 #include "services/domain/clock.h"
 
 #include "collections/v1/reporting_service.grpc.pb.h"
@@ -40,6 +41,10 @@ class ReportingService final : public v1::ReportingService::Service {
   grpc::Status GetRollRates(grpc::ServerContext* context, const v1::GetRollRatesRequest* request,
                             v1::GetRollRatesResponse* reply) override;
 
+  // Applies the server's call admission (rate limit, request size) to every call; must
+  // outlive the service. Set before the server starts.
+  void set_admission(Admission* admission) { admission_ = admission; }
+
  private:
   // Waits for `positions`; returns an error status if the deadline passes first.
   Status WaitFor(const grpc::ServerContext* context,
@@ -47,6 +52,7 @@ class ReportingService final : public v1::ReportingService::Service {
   // True while `known_at` has not ended in every time zone yet.
   bool Provisional(absl::CivilDay known_at) const;
 
+  Admission* admission_ = nullptr;
   const ReportingStore& store_;
   ReportingProjector& projector_;
   const Clock& clock_;

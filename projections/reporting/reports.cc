@@ -2,12 +2,17 @@
 
 #include "projections/reporting/facts.h"
 #include "services/domain/case_aggregate.h"
+#include "services/domain/internal.h"
 
 #include <algorithm>
 #include <tuple>
 
 namespace collections::reporting {
 namespace {
+
+// Every figure is a sum over accounts: each account is kept within 10^15 minor units by the
+// domain, but thousands of them could still pass int64, so sums saturate instead of wrapping.
+int64_t Sum(int64_t a, int64_t b) { return internal::SaturatingAdd(a, b); }
 
 using GroupKey = std::tuple<std::string, std::string, std::string>;  // creditor, queue, assignee
 
@@ -95,7 +100,7 @@ std::map<std::string, Position> PositionsAsOf(const std::vector<v1::ReportFact>&
   for (const auto* f : in) {
     Position& p = out[f->account_id()];
     p.account_id = f->account_id();
-    p.balance_minor += f->balance_change_minor();
+    p.balance_minor = Sum(p.balance_minor, f->balance_change_minor());
     if (p.currency.empty()) p.currency = f->currency();
     if (p.creditor.empty()) p.creditor = f->creditor();
     switch (f->kind()) {
@@ -143,9 +148,9 @@ v1::GetAgingReportResponse BuildAging(const std::vector<v1::ReportFact>& facts,
     const v1::AgingBucket bucket = BucketFor(dpd);
     Cell& c = cells[{KeyFor(group_by, p.creditor, p.queue, p.assignee), p.currency, bucket}];
     c.count += 1;
-    c.balance += p.balance_minor;
+    c.balance = Sum(c.balance, p.balance_minor);
     totals[p.currency].count += 1;
-    totals[p.currency].balance += p.balance_minor;
+    totals[p.currency].balance = Sum(totals[p.currency].balance, p.balance_minor);
     if (include_accounts) {
       v1::AgingAccount* a = out.add_accounts();
       a->set_account_id(p.account_id);
@@ -202,22 +207,22 @@ struct GroupFigures {
       a.set_kind(f.adjustment_kind());
       a.set_count(a.count() + 1);
       if (f.balance_change_minor() >= 0)
-        a.set_increase_minor(a.increase_minor() + f.balance_change_minor());
+        a.set_increase_minor(Sum(a.increase_minor(), f.balance_change_minor()));
       else
-        a.set_decrease_minor(a.decrease_minor() - f.balance_change_minor());
+        a.set_decrease_minor(Sum(a.decrease_minor(), -f.balance_change_minor()));
     };
     switch (f.kind()) {
       case v1::REPORT_FACT_KIND_PAYMENT:
         m().payments_count++;
-        m().payments += f.amount_minor();
+        m().payments = Sum(m().payments, f.amount_minor());
         break;
       case v1::REPORT_FACT_KIND_REVERSAL:
         m().reversals_count++;
-        m().reversals += f.amount_minor();
+        m().reversals = Sum(m().reversals, f.amount_minor());
         break;
       case v1::REPORT_FACT_KIND_REFUND:
         m().refunds_count++;
-        m().refunds += f.amount_minor();
+        m().refunds = Sum(m().refunds, f.amount_minor());
         break;
       case v1::REPORT_FACT_KIND_ADJUSTMENT:
         adjust(m().adjustments);
@@ -227,7 +232,7 @@ struct GroupFigures {
         break;
       case v1::REPORT_FACT_KIND_PROMISE_MADE:
         made++;
-        m().promised += f.amount_minor();
+        m().promised = Sum(m().promised, f.amount_minor());
         break;
       case v1::REPORT_FACT_KIND_PROMISE_KEPT:
         kept++;
@@ -344,7 +349,7 @@ v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(
   for (const auto& [id, p] : PositionsAsOf(facts, start - 1, known_at)) {
     if (!IsReceivable(p)) continue;
     auto& c = row(p.currency);
-    c.set_opening_receivables_minor(c.opening_receivables_minor() + p.balance_minor);
+    c.set_opening_receivables_minor(Sum(c.opening_receivables_minor(), p.balance_minor));
   }
   for (const auto& f : facts) {
     const absl::CivilDay day = ToDay(f.business_date());
@@ -353,21 +358,22 @@ v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(
       continue;
     }
     auto& c = row(f.currency());
-    c.set_new_placements_minor(c.new_placements_minor() + f.amount_minor());
+    c.set_new_placements_minor(Sum(c.new_placements_minor(), f.amount_minor()));
   }
   for (const auto& [id, p] : PositionsAsOf(facts, end, known_at)) {
     if (!IsReceivable(p)) continue;
     auto& c = row(p.currency);
-    c.set_closing_total_receivables_minor(c.closing_total_receivables_minor() + p.balance_minor);
+    c.set_closing_total_receivables_minor(
+        Sum(c.closing_total_receivables_minor(), p.balance_minor));
     if (DaysPastDue(p, end) == 0) {
-      c.set_closing_current_receivables_minor(c.closing_current_receivables_minor() +
-                                              p.balance_minor);
+      c.set_closing_current_receivables_minor(
+          Sum(c.closing_current_receivables_minor(), p.balance_minor));
     }
   }
   for (auto& [currency, c] : by_currency) {
-    const int64_t base = c.opening_receivables_minor() + c.new_placements_minor();
-    c.set_numerator_minor(base - c.closing_total_receivables_minor());
-    c.set_denominator_minor(base - c.closing_current_receivables_minor());
+    const int64_t base = Sum(c.opening_receivables_minor(), c.new_placements_minor());
+    c.set_numerator_minor(Sum(base, -c.closing_total_receivables_minor()));
+    c.set_denominator_minor(Sum(base, -c.closing_current_receivables_minor()));
     if (c.denominator_minor() != 0) {
       // A negative denominator cannot come from receivables >= 0 summed as above, but the
       // rounding helper needs a positive one.
@@ -396,7 +402,8 @@ v1::GetRollRatesResponse BuildRollRates(const std::vector<v1::ReportFact>& facts
   for (const auto& [id, p] : before) {
     if (!IsReceivable(p)) continue;
     const v1::AgingBucket from_bucket = BucketFor(DaysPastDue(p, from));
-    bucket_balance[{p.currency, from_bucket}] += p.balance_minor;
+    int64_t& bucket = bucket_balance[{p.currency, from_bucket}];
+    bucket = Sum(bucket, p.balance_minor);
     const Position& q = after.at(id);  // facts up to `from` are facts up to `to` too
     const bool exited = !IsReceivable(q);
     const v1::AgingBucket to_bucket =
@@ -407,8 +414,8 @@ v1::GetRollRatesResponse BuildRollRates(const std::vector<v1::ReportFact>& facts
     r.set_to_bucket(to_bucket);
     r.set_exited(exited);
     r.set_account_count(r.account_count() + 1);
-    r.set_from_balance_minor(r.from_balance_minor() + p.balance_minor);
-    r.set_to_balance_minor(r.to_balance_minor() + q.balance_minor);
+    r.set_from_balance_minor(Sum(r.from_balance_minor(), p.balance_minor));
+    r.set_to_balance_minor(Sum(r.to_balance_minor(), q.balance_minor));
   }
   for (auto& [key, r] : pairs) {
     r.set_rate_basis_points(

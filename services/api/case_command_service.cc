@@ -17,6 +17,9 @@ grpc::Status CaseCommandService::Execute(grpc::ServerContext* context, Command c
 #define COLLECTIONS_COMMAND_RPC(Name)                                                            \
   grpc::Status CaseCommandService::Name(                                                         \
       grpc::ServerContext* context, const v1::Name##Request* request, v1::CommandReply* reply) { \
+    if (admission_ != nullptr) {                                                                 \
+      if (auto refused = admission_->Admit(*context, request)) return *refused;                  \
+    }                                                                                            \
     return Execute(context, *request, reply);                                                    \
   }
 
@@ -50,11 +53,15 @@ COLLECTIONS_COMMAND_RPC(ReportToBureau)
 COLLECTIONS_COMMAND_RPC(TransferDebt)
 
 COLLECTIONS_COMMAND_RPC(AuthorizeOverride)
+COLLECTIONS_COMMAND_RPC(ReserveContact)
 #undef COLLECTIONS_COMMAND_RPC
 
 grpc::Status CaseCommandService::CheckContact(grpc::ServerContext* context,
                                               const v1::CheckContactRequest* request,
                                               v1::CheckContactResponse* reply) {
+  if (admission_ != nullptr) {
+    if (auto refused = admission_->Admit(*context, request)) return *refused;
+  }
   // The same evaluation RecordContactAttempt gets, on the writer's current state, recording
   // nothing: what the dialer asks before it dials.
   v1::RecordContactAttemptRequest attempt;
@@ -69,7 +76,16 @@ grpc::Status CaseCommandService::CheckContact(grpc::ServerContext* context,
   *attempt.mutable_content() = request->content();
   if (request->has_at()) *attempt.mutable_occurred_at() = request->at();
   auto result = router_.Execute(attempt, CallDeadline(context), /*dry_run=*/true);
-  if (!result) return ToGrpcStatus(result.error());
+  if (!result) {
+    // Name the caller's fields: the attempt's occurred_at is the request's `at`.
+    Error error = result.error();
+    auto rename = [](std::string& field) {
+      if (field.starts_with("occurred_at")) field = "at" + field.substr(11);
+    };
+    rename(error.field);
+    for (FieldViolation& v : error.violations) rename(v.field);
+    return ToGrpcStatus(error);
+  }
   const v1::ComplianceDecision& d = result.value().decision();
   reply->set_allowed(d.outcome() != "BLOCK");
   *reply->mutable_decision() = d;

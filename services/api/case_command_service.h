@@ -1,5 +1,6 @@
 #pragma once
 
+#include "services/api/admission.h"
 #include "services/writer/writer.h"
 
 #include "collections/v1/case_service.grpc.pb.h"
@@ -11,7 +12,9 @@ namespace collections {
 // thread-safe as the router is.
 class CaseCommandService final : public v1::CaseCommandService::Service {
  public:
-  explicit CaseCommandService(CommandRouter& router) : router_(router) {}
+  // `admission` (may be null: no limits) is applied to every call and must outlive the service.
+  explicit CaseCommandService(CommandRouter& router, Admission* admission = nullptr)
+      : router_(router), admission_(admission) {}
 
   grpc::Status OpenCase(grpc::ServerContext* context, const v1::OpenCaseRequest* request,
                         v1::CommandReply* reply) override;
@@ -92,10 +95,14 @@ class CaseCommandService final : public v1::CaseCommandService::Service {
                                  v1::CommandReply* reply) override;
   grpc::Status CheckContact(grpc::ServerContext* context, const v1::CheckContactRequest* request,
                             v1::CheckContactResponse* reply) override;
+  grpc::Status ReserveContact(grpc::ServerContext* context,
+                              const v1::ReserveContactRequest* request,
+                              v1::CommandReply* reply) override;
 
  private:
   grpc::Status Execute(grpc::ServerContext* context, Command command, v1::CommandReply* reply);
   CommandRouter& router_;
+  Admission* const admission_;
 };
 
 }  // namespace collections

@@ -7,9 +7,17 @@
 namespace collections {
 
 // The one place a domain Error becomes a grpc::Status. The status carries the message and,
-// in grpc-status-details-bin, a google.rpc.Status with:
-//   ErrorInfo{reason, domain "collections.v1", metadata{subject}}   always
-//   BadRequest{field_violations[{field, description}]}              kInvalidArgument
+// in grpc-status-details-bin, a google.rpc.Status whose code and message are exactly the
+// status's own (what grpc_status.rpc_status.from_call and the other languages' helpers
+// require), with:
+//   ErrorInfo{reason, domain "collections.v1", metadata{subject, field}}   always
+//   BadRequest{field_violations[{field, description}]}  kInvalidArgument: every violation
+//   of the request. For one the message is "field: description", for several
+//   "N invalid fields: f1: d1; f2: d2 ...".
+// Nothing grows with the request: the message is at most 512 bytes, each string at most a
+// few hundred, the BadRequest at most 3000 bytes (ErrorInfo metadata "violations" and
+// "violations_listed" then say how many were left out), so the trailers stay far below the
+// 8 KiB gRPC clients accept.
 //   PreconditionFailure{violations[{type=reason, subject, description}]}  kFailedPrecondition,
 //   kAborted ResourceInfo{resource_type, resource_name}                      kNotFound,
 //   kAlreadyExists

@@ -1,5 +1,6 @@
 #include "services/compliance/engine.h"
 
+#include "services/common/time_zone.h"
 #include "services/compliance/calendar.h"
 
 #include "absl/strings/str_cat.h"
@@ -128,25 +129,43 @@ bool DisputeCovers(const Dispute& d, const std::string& debt) {
 
 bool Happened(const std::optional<absl::Time>& t, absl::Time now) { return t && *t <= now; }
 
-const ConsentRecord* FindConsent(const Context& c, ConsentScope scope) {
+// Recorded consent of `scope` in force at `at` that covers `target` in `medium`.
+const ConsentRecord* ConsentAt(const Context& c, ConsentScope scope, absl::Time at,
+                               const std::string& target, std::optional<Channel> medium) {
   for (const ConsentRecord& r : c.facts.consents) {
-    if (r.scope != scope || r.given_at > c.now) continue;
-    if (Happened(r.revoked_at, c.now)) continue;
-    if (!r.target.empty() && r.target != c.action.target) continue;
+    if (r.scope != scope || r.given_at > at) continue;
+    if (Happened(r.revoked_at, at)) continue;
+    if (!r.target.empty() && r.target != target) continue;
+    if (r.channel && medium && *r.channel != *medium) continue;
     return &r;
   }
   return nullptr;
 }
 
-// F1/F2 exception: direct consent, and the call falls within consent_call_days of it
-// (the consent day is day 1).
+const ConsentRecord* FindConsent(const Context& c, ConsentScope scope) {
+  return ConsentAt(c, scope, c.now, c.action.target, Medium(c.action));
+}
+
+// F1/F2 exception: recorded direct consent, and the call at `at` falls within
+// consent_call_days of it (the consent day is day 1). Only consent on file counts: what a
+// caller claims about a call is never believed.
+const ConsentRecord* CallConsentAt(const Context& c, absl::Time at, const std::string& target) {
+  for (const ConsentRecord& r : c.facts.consents) {
+    if (r.scope != ConsentScope::kCallFrequency || r.given_at > at) continue;
+    if (Happened(r.revoked_at, at)) continue;
+    if (!r.target.empty() && r.target != target) continue;
+    if (r.channel && *r.channel != Channel::kCall) continue;
+    bool within = RollingWindows(c)
+                      ? at < r.given_at + absl::Hours(24) * c.policy.consent_call_days()
+                      : LocalDay(c, at) <=
+                            LocalDay(c, r.given_at) + (c.policy.consent_call_days() - 1);
+    if (within) return &r;
+  }
+  return nullptr;
+}
+
 const ConsentRecord* CallConsent(const Context& c) {
-  const ConsentRecord* r = FindConsent(c, ConsentScope::kCallFrequency);
-  if (r == nullptr) return nullptr;
-  bool within = RollingWindows(c)
-                    ? c.now < r->given_at + absl::Hours(24) * c.policy.consent_call_days()
-                    : c.today <= LocalDay(c, r->given_at) + (c.policy.consent_call_days() - 1);
-  return within ? r : nullptr;
+  return CallConsentAt(c, c.now, c.action.target);
 }
 
 // The inbound contact the action replies to, if it is a first reply in the same medium.
@@ -585,46 +604,91 @@ RuleResult F11(const Context& c) {
   return std::nullopt;
 }
 
-// The frequency caps (F1, S-MA, S-NYC) share one shape: per debt, the past attempts `counts`
-// accepts inside the `days`-day window; once a debt has `cap` of them, block, naming the debt
-// with the most and when the window will hold fewer. `describe(debt, count, allowed_from)`
-// words the reason.
+// The `days`-day windows that contain the action's instant, as [from, to) instants, the
+// window ending with the action first. A back-dated action joins every one of them, so each
+// is checked with the attempts recorded after the action's instant too: with calendar days
+// the windows ending on today ... today + days - 1; rolling, the windows ending at `now` and
+// at every later attempt inside the span.
+std::vector<std::pair<absl::Time, absl::Time>> WindowsContaining(const Context& c, int days) {
+  std::vector<std::pair<absl::Time, absl::Time>> out;
+  if (RollingWindows(c)) {
+    const absl::Duration span = absl::Hours(24) * days;
+    const absl::Duration tick = absl::Nanoseconds(1);  // (end - span, end] as [from, to)
+    out.push_back({c.now - span + tick, c.now + tick});
+    for (const ContactAttempt& h : c.history.attempts) {
+      if (h.time > c.now && h.time < c.now + span) out.push_back({h.time - span + tick, h.time + tick});
+    }
+    return out;
+  }
+  for (int k = 0; k < days; ++k) {
+    absl::CivilDay last = c.today + k;
+    out.push_back({LocalMidnight(c, last - (days - 1)), LocalMidnight(c, last + 1)});
+  }
+  return out;
+}
+
+// The frequency caps (F1, S-MA, S-NYC) share one shape: per debt, the attempts `counts`
+// accepts inside each `days`-day window that contains the action; once a window holds `cap`
+// of them, block. When the window ending with the action is full, name the debt with the
+// most and when the window will hold fewer (`describe(debt, count, allowed_from)` words it);
+// when only a later window is (a back-dated action among attempts recorded after it), say
+// which window it would overfill.
 RuleResult CapInWindow(
     const Context& c, const std::string& counter, int cap, int days,
     const std::function<bool(const ContactAttempt&)>& counts,
     const std::function<std::string(const std::string&, size_t, const std::string&)>& describe) {
+  const auto windows = WindowsContaining(c, days);
   std::optional<Block> worst;
   size_t worst_count = 0;
+  std::optional<Block> later;  // the first later window the action would overfill
   for (const std::string& debt : c.debts) {
-    std::vector<absl::Time> times;
-    std::vector<std::string> ids;
-    for (const ContactAttempt& h : c.history.attempts) {
-      if (!counts(h) || !AboutDebt(h.debt_ids, debt) || !InWindow(c, h.time, days)) continue;
-      times.push_back(h.time);
-      ids.push_back(h.id);
+    for (size_t w = 0; w < windows.size(); ++w) {
+      const auto& [from, to] = windows[w];
+      std::vector<absl::Time> times;
+      std::vector<std::string> ids;
+      for (const ContactAttempt& h : c.history.attempts) {
+        if (!counts(h) || !AboutDebt(h.debt_ids, debt) || h.time < from || h.time >= to) continue;
+        times.push_back(h.time);
+        ids.push_back(h.id);
+      }
+      Count(c, counter, times.size());
+      if (times.size() < static_cast<size_t>(cap)) continue;
+      if (w == 0) {
+        if (times.size() <= worst_count) continue;
+        worst_count = times.size();
+        absl::Time exit = CountAllowedFrom(c, times, cap, days);
+        absl::Time allowed = std::max(exit, c.now);
+        Block b{describe(debt, times.size(), Local(c, allowed))};
+        b.allowed_from = allowed;
+        b.allowed_from_zone = c.facts.time_zone;
+        b.counters[counter] = static_cast<int64_t>(times.size());
+        b.counted_event_ids = std::move(ids);
+        worst = std::move(b);
+      } else if (!later) {
+        absl::CivilDay last = absl::ToCivilDay(to - absl::Nanoseconds(1), c.zone);
+        Block b{absl::StrCat("Recorded at ", Local(c, c.now), " it joins ", times.size(),
+                             " contacts already counted about ",
+                             debt.empty() ? "this debt" : debt, " in the ", days,
+                             " days ending ", absl::FormatCivilTime(last), " (at most ", cap,
+                             "): that window would exceed the cap.")};
+        b.counters[counter] = static_cast<int64_t>(times.size());
+        b.counted_event_ids = std::move(ids);
+        later = std::move(b);
+      }
     }
-    Count(c, counter, times.size());
-    if (times.size() < static_cast<size_t>(cap) || times.size() <= worst_count) continue;
-    worst_count = times.size();
-    absl::Time from = CountAllowedFrom(c, times, cap, days);
-    Block b{describe(debt, times.size(), Local(c, from))};
-    b.allowed_from = from;
-    b.allowed_from_zone = c.facts.time_zone;
-    b.counters[counter] = static_cast<int64_t>(times.size());
-    b.counted_event_ids = std::move(ids);
-    worst = std::move(b);
   }
-  return worst;
+  if (worst) return worst;
+  return later;
 }
 
 RuleResult F1(const Context& c) {
   if (!IsCall(c.action) || CallConsent(c) != nullptr) return std::nullopt;
   const int cap = c.policy.call_cap();
   const int days = c.policy.call_window_days();
-  auto counts = [](const ContactAttempt& h) {
-    if (h.channel != Channel::kCall || h.direction != Direction::kOutbound || h.under_consent) {
-      return false;
-    }
+  auto counts = [&c](const ContactAttempt& h) {
+    if (h.channel != Channel::kCall || h.direction != Direction::kOutbound) return false;
+    // A call the recorded consent exempted when it was placed never counts later.
+    if (CallConsentAt(c, h.time, h.target) != nullptr) return false;
     // Calls that did not connect do not count.
     return h.outcome != ContactOutcome::kBusy && h.outcome != ContactOutcome::kNotInService;
   };
@@ -720,7 +784,7 @@ RuleResult F4(const Context& c) {
   const std::string& number_zone = c.action.target_time_zone;
   if (!number_zone.empty() && number_zone != c.facts.time_zone) {
     absl::TimeZone tz;
-    if (!absl::LoadTimeZone(number_zone, &tz)) {
+    if (!LoadIanaTimeZone(number_zone, &tz)) {
       return Block{"Unknown time zone \"" + number_zone +
                    "\" for the number: fix the contact point before contacting it."};
     }
@@ -776,6 +840,7 @@ RuleResult SMa(const Context& c) {
     bool counted = h.outcome == ContactOutcome::kRightPartyConversation ||
                    h.outcome == ContactOutcome::kVoicemailLeft ||
                    h.outcome == ContactOutcome::kAnsweringMachineNoMessage ||
+                   h.outcome == ContactOutcome::kNoAnswerMessagePossible ||
                    h.outcome == ContactOutcome::kDelivered;
     return counted && PersonalNumber(h.phone_type) == personal;
   };
@@ -875,7 +940,7 @@ Decision Evaluate(const CaseFacts& facts, const ContactHistory& history, const A
   Decision d;
   d.policy_version = policy.version();
   absl::TimeZone zone;
-  if (facts.time_zone.empty() || !absl::LoadTimeZone(facts.time_zone, &zone)) {
+  if (!LoadIanaTimeZone(facts.time_zone, &zone)) {
     // Every rule counts in the consumer's local days; without the zone none can be trusted.
     d.outcome = DecisionOutcome::kBlock;
     d.rule_id = "FACTS";
@@ -915,6 +980,7 @@ Decision Evaluate(const CaseFacts& facts, const ContactHistory& history, const A
     d.counted_event_ids = std::move(result->counted_event_ids);
   }
   d.flags = std::move(flags);
+  d.exempt_by_consent = facts.reg_f_applies && IsCall(action) && CallConsent(c) != nullptr;
   if (blocked) {
     d.outcome = DecisionOutcome::kBlock;
   } else if (!d.flags.empty()) {
@@ -932,7 +998,7 @@ Decision Evaluate(const CaseFacts& facts, const ContactHistory& history, const A
 std::string FormatLocal(absl::Time time, const std::string& zone_name) {
   absl::TimeZone tz;
   std::string name = zone_name;
-  if (!absl::LoadTimeZone(zone_name, &tz)) {
+  if (!LoadIanaTimeZone(zone_name, &tz)) {
     tz = absl::UTCTimeZone();
     name = "UTC";
   }

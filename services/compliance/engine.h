@@ -47,6 +47,9 @@ enum class ContactOutcome {
   kWrongNumber = 8,
   kUndeliverable = 9,  // text, e-mail or letter bounced / returned
   kDelivered = 10,     // text, e-mail or letter delivered (or not known bounced)
+  // Rang out where a message could have been left; none was (S-MA counts it, 940 CMR
+  // 7.04(1)(f): "an unanswered call where a message could have been left").
+  kNoAnswerMessagePossible = 11,
 };
 
 enum class PhoneType {
@@ -67,7 +70,8 @@ struct ContactAttempt {
   PhoneType phone_type = PhoneType::kUnknown;  // calls and texts
   std::string target;                          // the number or address used
   std::vector<std::string> debt_ids;  // what it was about; empty = every debt of the case (F3)
-  bool under_consent = false;         // placed under the consumer's direct prior consent (F1)
+  // No "under consent" flag: whether recorded consent exempted it is derived from
+  // CaseFacts::consents at `time`, never taken from the caller.
   std::string in_reply_to;            // id of the inbound contact this answered (F4, S-MA), if any
 };
 
@@ -96,7 +100,8 @@ struct ConsentRecord {
   ConsentScope scope = ConsentScope::kCallFrequency;
   absl::Time given_at;
   std::optional<absl::Time> revoked_at;
-  std::string target;  // the number or address it covers; empty = any
+  std::string target;              // the number or address it covers; empty = any
+  std::optional<Channel> channel = std::nullopt;  // the medium it covers; none = any
 };
 
 // A request not to be contacted by a medium, or at one number or address (F8).
@@ -308,9 +313,13 @@ struct Decision {
   std::map<std::string, int64_t> counters;     // e.g. "calls_in_window" = 7
   std::vector<std::string> counted_event_ids;  // history entries the blocking count used
   std::string policy_version;
+  // A call exempt from F1/F2 because recorded consent covers it (Reg F cases only).
+  bool exempt_by_consent = false;
 };
 
-// Decides whether `action` may happen at `now`. Reg F rules are evaluated only when
+// Decides whether `action` may happen at `now`. `now` may lie before attempts in `history`
+// (a back-dated action): the caps then count every window that contains `now`, including
+// the attempts after it. Reg F rules are evaluated only when
 // facts.reg_f_applies; S-MA when facts.jurisdiction is "MA"; S-NYC when facts.nyc and the
 // policy enables it. Every rule is evaluated; the first blocking one (in the order of
 // rules_evaluated) is reported, the others in also_blocked_by. An unknown consumer time

@@ -79,6 +79,14 @@ v1::CompliancePolicy DefaultPolicy() {
   p.set_nyc_enabled(true);
   p.set_nyc_cap(3);
   p.set_nyc_window_days(7);
+  p.set_future_skew_seconds(120);
+  p.set_contact_backdate_hours(24);
+  p.set_payment_backdate_days(30);
+  p.set_correspondence_backdate_days(10);
+  p.set_other_backdate_days(7);
+  p.add_late_entry_roles("compliance_officer");
+  p.add_late_entry_roles("supervisor");
+  p.set_reservation_ttl_seconds(600);
   return p;
 }
 
@@ -120,6 +128,12 @@ Status ValidatePolicy(const v1::CompliancePolicy& p) {
       {"ma_other_window_days", p.ma_other_window_days(), 1, 366},
       {"nyc_cap", p.nyc_cap(), 1, 100},
       {"nyc_window_days", p.nyc_window_days(), 1, 366},
+      {"future_skew_seconds", p.future_skew_seconds(), 0, 3600},
+      {"contact_backdate_hours", p.contact_backdate_hours(), 0, 24 * 366},
+      {"payment_backdate_days", p.payment_backdate_days(), 0, 3660},
+      {"correspondence_backdate_days", p.correspondence_backdate_days(), 0, 3660},
+      {"other_backdate_days", p.other_backdate_days(), 0, 3660},
+      {"reservation_ttl_seconds", p.reservation_ttl_seconds(), 1, 86400},
   };
   for (const auto& r : ranges) {
     if (auto e = CheckRange(r.field, r.value, r.low, r.high)) return e;

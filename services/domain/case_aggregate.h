@@ -18,8 +18,10 @@ namespace collections {
 // replay call Evolve. The same Evolve everywhere is what makes a rebuilt projection equal to
 // the live one.
 
-// Checks the request on its own (required fields, formats, ranges). Returns the first
-// violation as kInvalidArgument naming the field.
+// Checks the request on its own (required fields, formats, ranges, the limits of limits.h, the
+// whole request's size). Returns every violation, in field order, as one kInvalidArgument
+// whose `violations` name the fields (`field` is the first of them). Quotes of
+// the input in descriptions are bounded excerpts.
 Status ValidateRequest(const Command& command);
 
 // Decides what `command` does to the account. `state` is the account, or nullptr when no
@@ -28,7 +30,10 @@ Status ValidateRequest(const Command& command);
 // occurred_at for events that happen at another time than the command), or the refusal.
 // A status change the events cause is appended as a StatusChanged event. Does not check
 // expected_version or command ids: that is the writer's job, because it needs the log.
-// Call DecideTime first so the state is current at `received`.
+// Call DecideTime first so the state is current at `received`. Refuses with
+// kFailedPrecondition "AMOUNT_OVERFLOW" a command whose events would take a balance
+// component, the total, the credit balance or the written-off amount past its limit
+// (limits.h), so that no sum over an accepted history can overflow.
 Result<std::vector<v1::EventEnvelope>> Decide(const v1::Account* state, const Command& command,
                                               absl::Time received, const DomainSettings& settings);
 

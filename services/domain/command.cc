@@ -1,13 +1,14 @@
 #include "services/domain/command.h"
 
+#include "services/domain/internal.h"
+
 namespace collections {
 
 absl::Time OccurredAt(const Command& c, absl::Time received) {
   return std::visit(
       [&](const auto& r) {
         if (!r.has_occurred_at()) return received;
-        return absl::FromUnixSeconds(r.occurred_at().seconds()) +
-               absl::Nanoseconds(r.occurred_at().nanos());
+        return internal::ToTime(r.occurred_at());
       },
       c);
 }

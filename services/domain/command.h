@@ -22,7 +22,7 @@ using Command = std::variant<
     v1::OpenDisputeRequest, v1::SendDisputeVerificationRequest, v1::ResolveDisputeRequest,
     v1::WithdrawDisputeRequest, v1::PlaceWithAgencyRequest, v1::RecallFromAgencyRequest,
     v1::ReferToLegalRequest, v1::ReportToBureauRequest, v1::TransferDebtRequest,
-    v1::AuthorizeOverrideRequest>;
+    v1::AuthorizeOverrideRequest, v1::ReserveContactRequest>;
 
 inline const std::string& CommandId(const Command& c) {
   return std::visit([](const auto& r) -> const std::string& { return r.command_id(); }, c);

@@ -2,6 +2,7 @@
 
 #include "services/compliance/calendar.h"
 #include "services/domain/case_aggregate.h"
+#include "services/domain/hashing.h"
 #include "services/domain/internal.h"
 
 #include "absl/strings/str_cat.h"
@@ -47,7 +48,12 @@ compliance::ContactOutcome ToOutcome(v1::ContactOutcome o) {
     case v1::CONTACT_OUTCOME_NOT_IN_SERVICE:
       return compliance::ContactOutcome::kNotInService;
     case v1::CONTACT_OUTCOME_VOICEMAIL:
+    case v1::CONTACT_OUTCOME_MESSAGE_LEFT:
       return compliance::ContactOutcome::kVoicemailLeft;
+    case v1::CONTACT_OUTCOME_ANSWERING_MACHINE_NO_MESSAGE:
+      return compliance::ContactOutcome::kAnsweringMachineNoMessage;
+    case v1::CONTACT_OUTCOME_NO_ANSWER_MESSAGE_POSSIBLE:
+      return compliance::ContactOutcome::kNoAnswerMessagePossible;
     case v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION:
       return compliance::ContactOutcome::kRightPartyConversation;
     case v1::CONTACT_OUTCOME_THIRD_PARTY:
@@ -107,6 +113,38 @@ compliance::DisputeCode ToDisputeCode(const std::string& code) {
   return compliance::DisputeCode::kNone;
 }
 
+// An outbound contact (an attempt, or the reservation of one) as the action the rules judge.
+void ContactAction(const v1::Account& a, compliance::Action& action, v1::ContactChannel channel,
+                   v1::ContactOutcome outcome, const std::string& address, v1::PhoneType phone_type,
+                   const v1::ContentFlags& content) {
+  const bool message_left =
+      outcome == v1::CONTACT_OUTCOME_VOICEMAIL || outcome == v1::CONTACT_OUTCOME_MESSAGE_LEFT;
+  switch (channel) {
+    case v1::CONTACT_CHANNEL_TEXT:
+      action.kind = compliance::ActionKind::kText;
+      break;
+    case v1::CONTACT_CHANNEL_EMAIL:
+      action.kind = compliance::ActionKind::kEmail;
+      break;
+    case v1::CONTACT_CHANNEL_LETTER:
+      action.kind = compliance::ActionKind::kLetter;
+      break;
+    case v1::CONTACT_CHANNEL_VISIT:
+      action.kind = compliance::ActionKind::kVisit;
+      break;
+    default:
+      action.kind = message_left ? compliance::ActionKind::kVoicemail : compliance::ActionKind::kCall;
+  }
+  action.target = address;
+  action.phone_type = ToPhoneType(phone_type);
+  action.target_time_zone = PhoneZone(a, address);
+  // Only a limited-content voicemail is an attempt rather than a communication (F10).
+  action.is_limited_content_voicemail = outcome == v1::CONTACT_OUTCOME_VOICEMAIL;
+  ApplyContent(action, content);
+  if (content.reply_to_consumer()) action.in_reply_to = LastInbound(a, channel);
+  if (content.is_demand()) action.delivery_channel = ToChannel(channel);
+}
+
 // The action a command asks for, or nullopt when no rule judges it.
 std::optional<compliance::Action> ActionFor(const v1::Account& a, const Command& command,
                                             absl::Time at) {
@@ -115,33 +153,14 @@ std::optional<compliance::Action> ActionFor(const v1::Account& a, const Command&
   if (const auto* r = std::get_if<v1::RecordContactAttemptRequest>(&command)) {
     if (r->direction() != v1::CONTACT_DIRECTION_OUTBOUND)
       return std::nullopt;  // the consumer called us
-    switch (r->channel()) {
-      case v1::CONTACT_CHANNEL_TEXT:
-        action.kind = compliance::ActionKind::kText;
-        break;
-      case v1::CONTACT_CHANNEL_EMAIL:
-        action.kind = compliance::ActionKind::kEmail;
-        break;
-      case v1::CONTACT_CHANNEL_LETTER:
-        action.kind = compliance::ActionKind::kLetter;
-        break;
-      case v1::CONTACT_CHANNEL_VISIT:
-        action.kind = compliance::ActionKind::kVisit;
-        break;
-      default:
-        action.kind = r->outcome() == v1::CONTACT_OUTCOME_VOICEMAIL
-                          ? compliance::ActionKind::kVoicemail
-                          : compliance::ActionKind::kCall;
-    }
-    action.target = r->address();
-    action.phone_type = ToPhoneType(r->phone_type());
-    action.target_time_zone = PhoneZone(a, r->address());
-    action.is_limited_content_voicemail = r->outcome() == v1::CONTACT_OUTCOME_VOICEMAIL;
-    ApplyContent(action, r->content());
-    if (r->content().reply_to_consumer()) action.in_reply_to = LastInbound(a, r->channel());
-    if (r->content().is_demand()) {
-      action.delivery_channel = ToChannel(r->channel());
-    }
+    ContactAction(a, action, r->channel(), r->outcome(), r->address(), r->phone_type(),
+                  r->content());
+    return action;
+  }
+  if (const auto* r = std::get_if<v1::ReserveContactRequest>(&command)) {
+    // Judged as the attempt it reserves, whatever its outcome will be.
+    ContactAction(a, action, r->channel(), v1::CONTACT_OUTCOME_UNSPECIFIED, r->address(),
+                  r->phone_type(), r->content());
     return action;
   }
   if (const auto* r = std::get_if<v1::RecordCorrespondenceRequest>(&command)) {
@@ -222,29 +241,31 @@ compliance::CaseFacts FactsFor(const v1::Account& a) {
     if (o.active())
       f.opt_outs.push_back({ToChannel(o.channel()), o.address(), ToTime(o.received_at())});
   }
+  // Consent is a fact recorded on the account (UpdateFlag consent): the rules read it here,
+  // with when it was given and revoked, so a call it exempted stays exempt after a revocation.
   for (const auto& c : flags.consents()) {
-    if (c.revoked()) continue;
+    std::optional<absl::Time> revoked;
+    if (c.revoked()) revoked = c.has_revoked_at() ? ToTime(c.revoked_at()) : ToTime(c.given_at());
+    std::optional<compliance::Channel> medium;
+    if (c.channel() != v1::CONTACT_CHANNEL_UNSPECIFIED) medium = ToChannel(c.channel());
+    auto add = [&](compliance::ConsentScope scope) {
+      f.consents.push_back({scope, ToTime(c.given_at()), revoked, c.address(), medium});
+    };
     switch (c.kind()) {
       case v1::CONSENT_KIND_CALLS:
-        if (c.given_directly_to_collector()) {
-          f.consents.push_back(
-              {compliance::ConsentScope::kCallFrequency, ToTime(c.given_at()), std::nullopt, ""});
-        }
+        if (c.given_directly_to_collector()) add(compliance::ConsentScope::kCallFrequency);
         break;
       case v1::CONSENT_KIND_CONTACT_TIMES:
-        f.consents.push_back(
-            {compliance::ConsentScope::kInconvenientTime, ToTime(c.given_at()), std::nullopt, ""});
+        add(compliance::ConsentScope::kInconvenientTime);
         break;
       case v1::CONSENT_KIND_WORKPLACE:
-        f.consents.push_back(
-            {compliance::ConsentScope::kWorkplace, ToTime(c.given_at()), std::nullopt, ""});
+        add(compliance::ConsentScope::kWorkplace);
         break;
       case v1::CONSENT_KIND_ELECTRONIC:
-        f.consents.push_back(
-            {compliance::ConsentScope::kElectronic, ToTime(c.given_at()), std::nullopt, ""});
+        add(compliance::ConsentScope::kElectronic);
         break;
       case v1::CONSENT_KIND_ATTORNEY_DIRECT:
-        f.attorney_consent = true;
+        if (!c.revoked()) f.attorney_consent = true;
         break;
       default:
         break;
@@ -319,8 +340,25 @@ compliance::CaseFacts FactsFor(const v1::Account& a) {
   return f;
 }
 
-compliance::ContactHistory HistoryFor(const v1::Account& a) {
+compliance::ContactHistory HistoryFor(const v1::Account& a, absl::Time at,
+                                      const std::string& completing) {
   compliance::ContactHistory h;
+  // Live reservations count as the attempts they reserve, with the outcome that counts
+  // against every cap (F1, S-MA, S-NYC) and starts no F2 clock: the dialer may yet leave a
+  // message. The reservation a command completes is replaced by the contact itself.
+  for (const auto& r : a.reservations()) {
+    if (r.reservation_id() == completing || ToTime(r.expires_at()) <= at) continue;
+    compliance::ContactAttempt attempt;
+    attempt.id = r.event_id();
+    attempt.time = ToTime(r.reserved_at());
+    attempt.channel = ToChannel(r.channel());
+    attempt.direction = compliance::Direction::kOutbound;
+    attempt.outcome = compliance::ContactOutcome::kAnsweringMachineNoMessage;
+    attempt.phone_type = ToPhoneType(r.phone_type());
+    attempt.target = r.address();
+    attempt.debt_ids = {a.account_id()};
+    h.attempts.push_back(std::move(attempt));
+  }
   for (const auto& c : a.contacts()) {
     compliance::ContactAttempt attempt;
     attempt.id = c.event_id();
@@ -333,7 +371,6 @@ compliance::ContactHistory HistoryFor(const v1::Account& a) {
     attempt.phone_type = ToPhoneType(c.phone_type());
     attempt.target = c.address();
     attempt.debt_ids = {a.account_id()};
-    attempt.under_consent = c.under_consent();
     if (c.content().reply_to_consumer()) {
       for (const auto& earlier : a.contacts()) {
         if (earlier.sequence() < c.sequence() &&
@@ -354,8 +391,10 @@ GateDecision Gate(const v1::Account& state, const Command& command, absl::Time a
   auto action = ActionFor(state, command, at);
   if (!action) return out;
   out.evaluated = true;
-  compliance::Decision d =
-      compliance::Evaluate(FactsFor(state), HistoryFor(state), *action, at, policy);
+  const auto* attempt = std::get_if<v1::RecordContactAttemptRequest>(&command);
+  const std::string completing = attempt != nullptr ? attempt->reservation_id() : "";
+  compliance::Decision d = compliance::Evaluate(FactsFor(state), HistoryFor(state, at, completing),
+                                                *action, at, policy);
   v1::ComplianceDecision& rec = out.record;
   rec.set_outcome(compliance::OutcomeName(d.outcome));
   rec.set_rule_id(d.rule_id);
@@ -370,7 +409,13 @@ GateDecision Gate(const v1::Account& state, const Command& command, absl::Time a
   }
   for (const auto& f : d.flags) rec.add_flags(f.rule_id + ":" + f.code);
   for (const auto& r : d.also_blocked_by) rec.add_also_blocked_by(r);
+  // The request's consent claim is only cross-checked: a call is exempt under recorded
+  // consent or not at all, and a claim the record does not support is flagged for review.
+  if (attempt != nullptr && attempt->under_consent() && !d.exempt_by_consent)
+    rec.add_flags("CONSENT:NOT_ON_FILE");
   if (d.outcome != compliance::DecisionOutcome::kBlock) return out;
+  // A contact that already took place is recorded, as a violation, not refused.
+  out.took_place = attempt != nullptr && (attempt->took_place() || !completing.empty());
 
   // A compliance officer's unused override for this rule and command lets it through.
   const std::string name = CommandName(command);
@@ -383,6 +428,51 @@ GateDecision Gate(const v1::Account& state, const Command& command, absl::Time a
     }
   }
   out.blocked = true;
+  return out;
+}
+
+GatedEvents ApplyGate(const Command& command, const GateDecision& gate,
+                      std::vector<v1::EventEnvelope> decided) {
+  GatedEvents out;
+  const std::string& account_id = AccountId(command);
+  if (gate.blocked && gate.took_place) {
+    // What happened is recorded, marked, and followed by the violation compliance officers
+    // look for (ListComplianceExceptions, the audit trail).
+    v1::ComplianceDecision record = gate.record;
+    record.set_outcome("VIOLATION");
+    const auto& r = std::get<v1::RecordContactAttemptRequest>(command);
+    for (auto& e : decided) {
+      if (e.has_contact_attempted()) e.mutable_contact_attempted()->mutable_contact()->set_violation(true);
+    }
+    v1::EventEnvelope violation;
+    auto* v = violation.mutable_compliance_violation_recorded();
+    v->set_rule_id(record.rule_id());
+    for (const auto& also : record.also_blocked_by()) v->add_also_broken(also);
+    v->set_command(CommandName(command));
+    v->set_subject_id(r.contact_id());
+    v->set_reason(record.reason());
+    decided.push_back(std::move(violation));
+    for (auto& e : decided) *e.mutable_decision() = record;
+    out.events = std::move(decided);
+    return out;
+  }
+  if (gate.blocked) {
+    // Only the refusal is recorded: what was attempted, by whom, which rule and what it counted.
+    v1::EventEnvelope blocked;
+    auto* b = blocked.mutable_contact_blocked();
+    b->set_command(CommandName(command));
+    b->set_command_type(
+        std::visit([](const auto& r) { return r.GetDescriptor()->full_name(); }, command));
+    b->set_command_request(std::visit([](const auto& r) { return CanonicalBytes(r); }, command));
+    *blocked.mutable_decision() = gate.record;
+    out.events.push_back(std::move(blocked));
+    out.refusal = BlockedError(account_id, gate.record);
+    return out;
+  }
+  out.events = std::move(decided);
+  if (gate.evaluated) {
+    for (auto& e : out.events) *e.mutable_decision() = gate.record;
+  }
   return out;
 }
 

@@ -23,12 +23,48 @@ namespace collections {
 struct GateDecision {
   bool evaluated = false;         // false: the command is not an action any rule judges
   bool blocked = false;           // true: refuse the command and record a ContactBlocked event
+  // With `blocked`: the command reports a contact that already took place (took_place, or it
+  // completes a reservation), so it is recorded as a violation instead of refused.
+  bool took_place = false;
   v1::ComplianceDecision record;  // to put on the events (or on ContactBlocked)
 };
 
-// Evaluates `command` against `state` (which must exist) under `policy`.
+// Evaluates `command` against `state` (which must exist) under `policy`, at `at` (its business
+// time, which may lie before contacts already recorded: they count too). Live reservations
+// count as attempts, except the one a RecordContactAttempt completes.
 GateDecision Gate(const v1::Account& state, const Command& command, absl::Time at,
                   const v1::CompliancePolicy& policy);
+
+// What the writer appends for a command, and whether the caller hears a refusal.
+struct GatedEvents {
+  std::vector<v1::EventEnvelope> events;
+  std::optional<Error> refusal;  // set: answer with it once the events are committed
+};
+
+// Turns the events Decide produced into what is appended, after the gate's decision: the
+// events with the decision on each (allowed, or let through by an override); a ContactBlocked
+// event and a refusal (blocked); or, for a contact that already took place, the contact
+// marked as a violation plus a ComplianceViolationRecorded event, decision outcome
+// "VIOLATION", and no refusal.
+GatedEvents ApplyGate(const Command& command, const GateDecision& gate,
+                      std::vector<v1::EventEnvelope> decided);
+
+// Business time. The service clock (`received`) is the authority: an occurred_at more than
+// policy.future_skew_seconds after it is kInvalidArgument naming occurred_at. An occurred_at
+// older than the command's family allows (BackdateFamily) needs an actor with a late-entry
+// role (HasLateEntryRole) and a late_entry_reason, or it is kFailedPrecondition
+// "LATE_ENTRY_NOT_AUTHORIZED" (kInvalidArgument naming late_entry_reason when only the reason
+// is missing). Returns the mark to put on the command's events, or nullopt when on time.
+Result<std::optional<v1::LateEntry>> CheckBusinessTime(const Command& command, absl::Time received,
+                                                       const v1::CompliancePolicy& policy);
+
+// The back-dating family of a command ("contact", "payment", "correspondence", "other") and
+// how late it may be recorded without authorisation under `policy`.
+struct BackdateFamily {
+  std::string name;
+  absl::Duration limit;
+};
+BackdateFamily BackdateFamilyOf(const Command& command, const v1::CompliancePolicy& policy);
 
 // The refusal a blocked command gets: FAILED_PRECONDITION, reason = the rule id, the rule's
 // reason and when the action becomes allowed, if knowable.
@@ -36,6 +72,8 @@ Error BlockedError(const std::string& account_id, const v1::ComplianceDecision& 
 
 // The engine's inputs built from an account (exposed for tests and the pre-flight check).
 compliance::CaseFacts FactsFor(const v1::Account& state);
-compliance::ContactHistory HistoryFor(const v1::Account& state);
+// Live reservations (not expired at `at`, other than `completing`) count as attempts.
+compliance::ContactHistory HistoryFor(const v1::Account& state, absl::Time at,
+                                      const std::string& completing = "");
 
 }  // namespace collections

@@ -2,6 +2,8 @@
 #include "services/compliance/calendar.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/internal.h"
+#include "services/domain/limits.h"
+#include "services/domain/roles.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -25,7 +27,7 @@ Error AccountNotFound(const std::string& account_id) {
                 account_id);
 }
 
-bool IsSupervisor(const v1::Actor& actor) { return actor.role() == "supervisor"; }
+bool IsSupervisor(const v1::Actor& actor) { return HasRole(actor, kSupervisor); }
 
 // Takes `amount` off `owed` in the settings' allocation order; returns what each component got.
 v1::Balances Allocate(const v1::Balances& owed, int64_t amount, const DomainSettings& settings,
@@ -64,6 +66,46 @@ std::string Exceeding(const v1::Balances& want, const v1::Balances& have) {
   if (want.fees_minor() > have.fees_minor()) return "fees_minor";
   if (want.costs_minor() > have.costs_minor()) return "costs_minor";
   return "";
+}
+
+// Refuses a command whose events would take a money total of the account past its limit
+// (limits.h), so that no sum over an accepted history, here or in a projection, can overflow.
+// Only growth is refused: an account already beyond a limit (history older than the limit)
+// still takes commands that bring it down.
+Status CheckAmountLimits(const std::string& account_id, const v1::Account* before,
+                         const v1::Account& after) {
+  struct Quantity {
+    const char* name;
+    int64_t before;
+    int64_t after;
+    int64_t limit;
+  };
+  const v1::Balances none;
+  const v1::Balances& was = before ? before->balances() : none;
+  const v1::Balances& is = after.balances();
+  const Quantity quantities[] = {
+      {"balances.principal_minor", was.principal_minor(), is.principal_minor(), kMaxAmountMinor},
+      {"balances.interest_minor", was.interest_minor(), is.interest_minor(), kMaxAmountMinor},
+      {"balances.fees_minor", was.fees_minor(), is.fees_minor(), kMaxAmountMinor},
+      {"balances.costs_minor", was.costs_minor(), is.costs_minor(), kMaxAmountMinor},
+      {"total_balance_minor", before ? Total(was) : 0, Total(is), kMaxAmountMinor},
+      {"credit_balance_minor", before ? before->credit_balance_minor() : 0,
+       after.credit_balance_minor(), kMaxAmountMinor},
+      {"written_off_minor", before ? before->written_off_minor() : 0, after.written_off_minor(),
+       kMaxWrittenOffMinor},
+  };
+  for (const Quantity& q : quantities) {
+    if (q.after > q.limit && q.after > q.before) {
+      return Error{Errc::kFailedPrecondition,
+                   "AMOUNT_OVERFLOW",
+                   absl::StrCat("the command would take the account's ", q.name, " to ", q.after,
+                                ", above the limit of ", q.limit, " minor units"),
+                   q.name,
+                   account_id,
+                   {{"limit", absl::StrCat(q.limit)}}};
+    }
+  }
+  return std::nullopt;
 }
 
 struct Decider {
@@ -256,6 +298,8 @@ struct Decider {
         break;
       case v1::UpdateFlagRequest::kConsent:
         *f->mutable_consent() = r.consent();
+        // To whom: the collector's agent who took it, unless the request names another.
+        if (f->consent().given_to().empty()) f->mutable_consent()->set_given_to(r.actor().id());
         break;
       case v1::UpdateFlagRequest::kOptOut:
         *f->mutable_opt_out() = r.opt_out();
@@ -288,9 +332,31 @@ struct Decider {
                       r.contact_id());
       }
     }
+    if (!r.reservation_id().empty()) {
+      const v1::ContactReservation* reserved = nullptr;
+      for (const auto& live : state->reservations()) {
+        if (live.reservation_id() == r.reservation_id()) reserved = &live;
+      }
+      if (reserved == nullptr) {
+        return Refuse(Errc::kNotFound, "RESERVATION_NOT_FOUND",
+                      "no live reservation " + r.reservation_id() +
+                          " (expired or already completed): record the contact without "
+                          "reservation_id, with took_place set",
+                      "reservation_id", r.reservation_id());
+      }
+      if (reserved->channel() != r.channel() || reserved->address() != r.address() ||
+          r.direction() != v1::CONTACT_DIRECTION_OUTBOUND) {
+        return Refuse(Errc::kFailedPrecondition, "RESERVATION_MISMATCH",
+                      "reservation " + r.reservation_id() + " is for an outbound " +
+                          v1::ContactChannel_Name(reserved->channel()) + " to " +
+                          reserved->address() + "; this contact is another",
+                      "reservation_id", r.reservation_id());
+      }
+    }
     v1::EventEnvelope e;
     auto* rec = e.mutable_contact_attempted()->mutable_contact();
     rec->set_contact_id(r.contact_id());
+    rec->set_reservation_id(r.reservation_id());
     rec->set_channel(r.channel());
     rec->set_direction(r.direction());
     rec->set_address(r.address());
@@ -301,6 +367,28 @@ struct Decider {
     if (r.has_callback_at())
       *e.mutable_contact_attempted()->mutable_callback_at() = r.callback_at();
     e.mutable_contact_attempted()->set_note(r.note());
+    return Events{e};
+  }
+
+  Decision operator()(const v1::ReserveContactRequest& r) const {
+    if (auto e = Open("ReserveContact")) return *e;
+    for (const auto& live : state->reservations()) {
+      if (live.reservation_id() == r.reservation_id()) {
+        return Refuse(Errc::kAlreadyExists, "RESERVATION_EXISTS",
+                      "reservation " + r.reservation_id() + " is live on account " +
+                          r.account_id() + "; use a new reservation_id",
+                      "reservation_id", r.reservation_id());
+      }
+    }
+    v1::EventEnvelope e;
+    auto* reserved = e.mutable_contact_reserved();
+    reserved->set_reservation_id(r.reservation_id());
+    reserved->set_channel(r.channel());
+    reserved->set_address(r.address());
+    reserved->set_phone_type(r.phone_type());
+    *reserved->mutable_content() = r.content();
+    *reserved->mutable_expires_at() =
+        ToProto(When(r) + absl::Seconds(settings.reservation_ttl_seconds));
     return Events{e};
   }
 
@@ -489,7 +577,9 @@ struct Decider {
       return Error::InvalidArgument(
           "amount.amount_minor", absl::StrCat("a settlement is below the balance (", total, ")"));
     }
-    const int32_t bp = static_cast<int32_t>(r.amount().amount_minor() * 10000 / total);
+    // In 128 bits: 10^15 minor units times 10000 does not fit in int64.
+    const int32_t bp = static_cast<int32_t>(static_cast<__int128>(r.amount().amount_minor()) *
+                                            10000 / std::max<int64_t>(total, 1));
     if (bp < settings.min_settlement_basis_points && !IsSupervisor(r.actor())) {
       return Refuse(
           Errc::kFailedPrecondition, "SUPERVISOR_APPROVAL_REQUIRED",
@@ -696,7 +786,7 @@ struct Decider {
   }
 
   Decision operator()(const v1::AuthorizeOverrideRequest& r) const {
-    if (r.actor().role() != "compliance_officer") {
+    if (!HasRole(r.actor(), kComplianceOfficer)) {
       return Refuse(
           Errc::kFailedPrecondition, "COMPLIANCE_OFFICER_REQUIRED",
           "only a compliance officer (actor.role \"compliance_officer\") may authorise an override",
@@ -749,6 +839,7 @@ Result<std::vector<v1::EventEnvelope>> Decide(const v1::Account* state, const Co
     out.push_back(std::move(e));
   };
   for (auto& e : decided.value()) apply(std::move(e));
+  if (auto e = CheckAmountLimits(AccountId(command), state, sim)) return *e;
   const v1::AgingBucket bucket = BucketFor(DaysPastDue(sim, at));
   if (state != nullptr && bucket != sim.aging_bucket() &&
       (sim.total_balance_minor() == 0 || state->total_balance_minor() == 0)) {

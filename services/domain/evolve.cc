@@ -11,7 +11,7 @@ namespace {
 void ApplyPayment(v1::Account& a, const v1::EventEnvelope& e) {
   const auto& p = e.payment_posted();
   AddBalances(*a.mutable_balances(), p.applied(), -1);
-  a.set_credit_balance_minor(a.credit_balance_minor() + p.to_credit_minor());
+  a.set_credit_balance_minor(SaturatingAdd(a.credit_balance_minor(), p.to_credit_minor()));
   v1::PaymentRecord* rec = a.add_payments();
   rec->set_payment_id(p.payment_id());
   *rec->mutable_amount() = p.amount();
@@ -26,7 +26,7 @@ void ApplyPayment(v1::Account& a, const v1::EventEnvelope& e) {
   const int64_t amount = p.amount().amount_minor();
   for (auto& promise : *a.mutable_promises()) {
     if (promise.status() == v1::PROMISE_STATUS_PENDING) {
-      promise.set_paid_toward_minor(promise.paid_toward_minor() + amount);
+      promise.set_paid_toward_minor(SaturatingAdd(promise.paid_toward_minor(), amount));
     }
   }
   if (PlanActive(a)) {
@@ -40,13 +40,13 @@ void ApplyPayment(v1::Account& a, const v1::EventEnvelope& e) {
     }
   }
   if (a.settlement().status() == v1::SETTLEMENT_STATUS_ACTIVE) {
-    a.mutable_settlement()->set_paid_minor(a.settlement().paid_minor() + amount);
+    a.mutable_settlement()->set_paid_minor(SaturatingAdd(a.settlement().paid_minor(), amount));
   }
 }
 
 void ApplyReversal(v1::Account& a, const v1::PaymentReversed& r) {
   AddBalances(*a.mutable_balances(), r.reopened(), +1);
-  a.set_credit_balance_minor(a.credit_balance_minor() - r.credit_removed_minor());
+  a.set_credit_balance_minor(SaturatingSub(a.credit_balance_minor(), r.credit_removed_minor()));
   int64_t amount = 0;
   if (v1::PaymentRecord* rec = FindPayment(a, r.payment_id())) {
     rec->set_reversed(true);
@@ -111,10 +111,16 @@ void ApplyFlag(v1::Account& a, const v1::EventEnvelope& e) {
       bool replaced = false;
       for (auto& c : *flags->mutable_consents()) {
         if (c.consent_id() == consent.consent_id()) {
+          // A revocation keeps when the consent was given: the calls it covered stay covered.
+          if (consent.revoked() && !c.revoked()) {
+            *consent.mutable_given_at() = c.given_at();
+            *consent.mutable_revoked_at() = e.occurred_at();
+          }
           c = consent;
           replaced = true;
         }
       }
+      if (!replaced && consent.revoked()) *consent.mutable_revoked_at() = e.occurred_at();
       if (!replaced) *flags->add_consents() = consent;
       break;
     }
@@ -139,6 +145,16 @@ void ApplyFlag(v1::Account& a, const v1::EventEnvelope& e) {
       break;
     case v1::FlagChanged::CHANGE_NOT_SET:
       break;
+  }
+}
+
+void RemoveReservation(v1::Account& a, const std::string& reservation_id) {
+  auto* live = a.mutable_reservations();
+  for (int i = 0; i < live->size(); ++i) {
+    if (live->Get(i).reservation_id() == reservation_id) {
+      live->DeleteSubrange(i, 1);
+      return;
+    }
   }
 }
 
@@ -207,7 +223,7 @@ void ApplyAdjustment(v1::Account& a, const v1::AdjustmentPosted& adj) {
     case v1::ADJUSTMENT_KIND_SMALL_BALANCE_WRITE_OFF:
     case v1::ADJUSTMENT_KIND_CHARGE_OFF:
     case v1::ADJUSTMENT_KIND_SETTLEMENT_DISCOUNT:
-      a.set_written_off_minor(a.written_off_minor() + Total(adj.decrease()));
+      a.set_written_off_minor(SaturatingAdd(a.written_off_minor(), Total(adj.decrease())));
       break;
     default:
       break;
@@ -218,7 +234,10 @@ void ApplyAdjustment(v1::Account& a, const v1::AdjustmentPosted& adj) {
 }  // namespace
 
 int64_t Total(const v1::Balances& b) {
-  return b.principal_minor() + b.interest_minor() + b.fees_minor() + b.costs_minor();
+  // Saturating: Decide keeps every accepted account far below the limit (limits.h), and a sum
+  // of facts must never wrap to a negative balance whatever the history holds.
+  return SaturatingAdd(SaturatingAdd(b.principal_minor(), b.interest_minor()),
+                       SaturatingAdd(b.fees_minor(), b.costs_minor()));
 }
 
 v1::AccountStatus DeriveStatus(const v1::Account& a) {
@@ -307,6 +326,7 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
       *rec.mutable_at() = e.occurred_at();
       rec.set_sequence(e.sequence());
       rec.set_event_id(e.event_id());
+      if (!rec.reservation_id().empty()) RemoveReservation(a, rec.reservation_id());
       *a.add_contacts() = rec;
       *a.mutable_last_contact() = rec;
       if (e.contact_attempted().has_callback_at())
@@ -383,14 +403,14 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
       break;
     case v1::EventEnvelope::kSettlementCompleted: {
       AddBalances(*a.mutable_balances(), e.settlement_completed().written_off(), -1);
-      a.set_written_off_minor(a.written_off_minor() +
-                              Total(e.settlement_completed().written_off()));
+      a.set_written_off_minor(
+          SaturatingAdd(a.written_off_minor(), Total(e.settlement_completed().written_off())));
       a.mutable_settlement()->set_status(v1::SETTLEMENT_STATUS_COMPLETED);
       break;
     }
     case v1::EventEnvelope::kCreditRefunded:
-      a.set_credit_balance_minor(a.credit_balance_minor() -
-                                 e.credit_refunded().amount().amount_minor());
+      a.set_credit_balance_minor(
+          SaturatingSub(a.credit_balance_minor(), e.credit_refunded().amount().amount_minor()));
       break;
     case v1::EventEnvelope::kAdjustmentPosted:
       ApplyAdjustment(a, e.adjustment_posted());
@@ -454,6 +474,25 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
           ToTime(e.decision().allowed_from()) > ToTime(a.contact_blocked_until())) {
         *a.mutable_contact_blocked_until() = e.decision().allowed_from();
       }
+      break;
+    case v1::EventEnvelope::kContactReserved: {
+      const auto& r = e.contact_reserved();
+      v1::ContactReservation* live = a.add_reservations();
+      live->set_reservation_id(r.reservation_id());
+      live->set_channel(r.channel());
+      live->set_address(r.address());
+      live->set_phone_type(r.phone_type());
+      *live->mutable_reserved_at() = e.occurred_at();
+      *live->mutable_expires_at() = r.expires_at();
+      live->set_event_id(e.event_id());
+      live->set_reserved_by(e.actor().id());
+      break;
+    }
+    case v1::EventEnvelope::kContactReservationExpired:
+      RemoveReservation(a, e.contact_reservation_expired().reservation_id());
+      break;
+    case v1::EventEnvelope::kComplianceViolationRecorded:
+      // The contact it concerns is recorded (and marked) by the event before it.
       break;
     case v1::EventEnvelope::kComplianceOverrideGranted: {
       const auto& g = e.compliance_override_granted();

@@ -2,31 +2,48 @@
 
 // Helpers shared by the domain's .cc files. Not part of the module's contract.
 
+#include "services/common/time_zone.h"
+
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "collections/v1/account.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 
+#include <cstdint>
+#include <limits>
 #include <string>
 
 namespace collections::internal {
 
+// The one Timestamp <-> absl::Time conversion. Both go through whole seconds plus a
+// sub-second part, never through int64 nanoseconds since the epoch: those end in 2262, and
+// going through them turned 9999-12-31 into 2262-04-11.
 inline absl::Time ToTime(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
 inline google::protobuf::Timestamp ToProto(absl::Time t) {
   google::protobuf::Timestamp ts;
-  int64_t nanos = absl::ToUnixNanos(t);
-  int64_t seconds = nanos / 1'000'000'000;
-  int64_t rest = nanos % 1'000'000'000;
-  if (rest < 0) {
-    rest += 1'000'000'000;
-    --seconds;
-  }
+  const int64_t seconds = absl::ToUnixSeconds(t);  // rounds towards the infinite past
+  const int64_t nanos = absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds));
   ts.set_seconds(seconds);
-  ts.set_nanos(static_cast<int32_t>(rest));
+  ts.set_nanos(static_cast<int32_t>(nanos));
   return ts;
+}
+
+// a + b, or the int64 limit it would pass. Evolve uses it so that no history, however old,
+// can wrap a balance; Decide refuses any command that would get near the limits (limits.h).
+inline int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum))
+    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  return sum;
+}
+inline int64_t SaturatingSub(int64_t a, int64_t b) {
+  int64_t diff = 0;
+  if (__builtin_sub_overflow(a, b, &diff))
+    return b < 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  return diff;
 }
 
 inline bool IsSet(const v1::LocalDate& d) { return d.year() != 0; }
@@ -46,7 +63,7 @@ inline v1::LocalDate ToLocalDate(absl::CivilDay day) {
 // The consumer's zone (validated when the case was opened; UTC if somehow unknown).
 inline absl::TimeZone Zone(const v1::Account& a) {
   absl::TimeZone tz;
-  if (!absl::LoadTimeZone(a.time_zone(), &tz)) return absl::UTCTimeZone();
+  if (!LoadIanaTimeZone(a.time_zone(), &tz)) return absl::UTCTimeZone();
   return tz;
 }
 
@@ -58,10 +75,13 @@ inline absl::Time StartOfDay(absl::CivilDay day, absl::TimeZone tz) {
 inline absl::CivilDay LocalDay(absl::Time t, absl::TimeZone tz) { return absl::ToCivilDay(t, tz); }
 
 inline void AddBalances(v1::Balances& into, const v1::Balances& delta, int sign) {
-  into.set_principal_minor(into.principal_minor() + sign * delta.principal_minor());
-  into.set_interest_minor(into.interest_minor() + sign * delta.interest_minor());
-  into.set_fees_minor(into.fees_minor() + sign * delta.fees_minor());
-  into.set_costs_minor(into.costs_minor() + sign * delta.costs_minor());
+  auto add = [sign](int64_t a, int64_t b) {
+    return sign >= 0 ? SaturatingAdd(a, b) : SaturatingSub(a, b);
+  };
+  into.set_principal_minor(add(into.principal_minor(), delta.principal_minor()));
+  into.set_interest_minor(add(into.interest_minor(), delta.interest_minor()));
+  into.set_fees_minor(add(into.fees_minor(), delta.fees_minor()));
+  into.set_costs_minor(add(into.costs_minor(), delta.costs_minor()));
 }
 
 inline v1::PaymentRecord* FindPayment(v1::Account& a, const std::string& id) {

@@ -24,6 +24,9 @@ struct DomainSettings {
   // F11: days after the initial communication by which the validation notice must be sent
   // (the compliance policy's validation_notice_deadline_days; the server copies it here).
   int validation_notice_deadline_days = 5;
+  // ReserveContact: an unused reservation expires this long after its instant (the
+  // compliance policy's reservation_ttl_seconds; the server copies it here).
+  int reservation_ttl_seconds = 600;
   // Payment allocation: oldest component first. Principal is the debt itself, interest
   // accrues on it afterwards, fees and costs are charged last.
   std::array<Component, 4> allocation_order = {Component::kPrincipal, Component::kInterest,

@@ -95,6 +95,13 @@ std::optional<DueEvent> NextTimeEvent(const v1::Account& a, const DomainSettings
       offer(StartOfDay(deadline + 1, tz), {e});
     }
   }
+  // ReserveContact: an unused reservation expires and stops counting against the caps.
+  for (const auto& r : a.reservations()) {
+    v1::EventEnvelope e;
+    e.mutable_contact_reservation_expired()->set_reservation_id(r.reservation_id());
+    *e.mutable_contact_reservation_expired()->mutable_reserved_at() = r.reserved_at();
+    offer(ToTime(r.expires_at()), {e});
+  }
   if (IsSet(a.validation_period_end()) && !a.validation_period_ended()) {
     v1::EventEnvelope e;
     *e.mutable_validation_period_ended()->mutable_period_end() = a.validation_period_end();

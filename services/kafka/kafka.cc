@@ -1,11 +1,17 @@
 #include "services/kafka/kafka.h"
 
+#include "services/common/log.h"
+
 #include "absl/strings/str_cat.h"
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <functional>
+#include <future>
 #include <thread>
 
 namespace collections::kafka {
@@ -34,12 +40,23 @@ Status Configure(RdKafka::Conf& conf, const LogOptions& options,
   return std::nullopt;
 }
 
-// Records each message's delivery outcome into the slot its opaque points at.
+// Where one record's delivery outcome lands. A report can come in after Append returned (a
+// record purged by an abort, a producer torn down mid-transaction), so the slots of a batch
+// are owned by the producer until every report has come in: a late report never writes into
+// freed memory.
+struct DeliveryBatch;
 struct DeliverySlot {
   RdKafka::ErrorCode error = RdKafka::ERR__IN_PROGRESS;
   int64_t offset = -1;
+  DeliveryBatch* batch = nullptr;
+};
+struct DeliveryBatch {
+  std::vector<DeliverySlot> slots;
+  size_t outstanding = 0;  // produced records whose report has not come in yet
 };
 
+// Called by librdkafka on the thread that polls (the writer thread, inside poll, flush,
+// commit_transaction and abort_transaction).
 class DeliveryRecorder final : public RdKafka::DeliveryReportCb {
  public:
   void dr_cb(RdKafka::Message& message) override {
@@ -47,7 +64,54 @@ class DeliveryRecorder final : public RdKafka::DeliveryReportCb {
     if (slot == nullptr) return;
     slot->error = message.err();
     slot->offset = message.offset();
+    if (slot->batch != nullptr && slot->batch->outstanding > 0) --slot->batch->outstanding;
   }
+};
+
+// librdkafka's log lines go to the service's log as component "librdkafka", the client's name
+// first in the message; its syslog severities map to our levels (info and below to debug: a
+// cold start would otherwise print dozens of connection lines).
+LogLevel LibrdkafkaLevel(int severity) {
+  return severity <= RdKafka::Event::EVENT_SEVERITY_ERROR     ? LogLevel::kError
+         : severity <= RdKafka::Event::EVENT_SEVERITY_WARNING ? LogLevel::kWarn
+                                                               : LogLevel::kDebug;
+}
+
+// The log callback of clients made with the C API (EnsureTopic's admin client).
+void LogFromC(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
+  Log(LibrdkafkaLevel(level), "librdkafka",
+      absl::StrCat(rd_kafka_name(rk), " ", facility, ": ", text));
+}
+
+// librdkafka's log lines, error events and statistics for one client. Notes when the client
+// reports every broker down, so a commit stops waiting for a broker that is gone.
+class ClientEvents final : public RdKafka::EventCb {
+ public:
+  ClientEvents(std::string name, std::function<void(const std::string&)> on_statistics)
+      : name_(std::move(name)), on_statistics_(std::move(on_statistics)) {}
+  void event_cb(RdKafka::Event& event) override {
+    switch (event.type()) {
+      case RdKafka::Event::EVENT_ERROR:
+        if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) brokers_down = true;
+        Log(event.fatal() ? LogLevel::kError : LogLevel::kDebug, "librdkafka",
+            absl::StrCat(name_, " error ", RdKafka::err2str(event.err()), ": ", event.str()));
+        break;
+      case RdKafka::Event::EVENT_LOG:
+        Log(LibrdkafkaLevel(event.severity()), "librdkafka",
+            absl::StrCat(name_, " ", event.fac(), ": ", event.str()));
+        break;
+      case RdKafka::Event::EVENT_STATS:
+        if (on_statistics_) on_statistics_(event.str());
+        break;
+      default:
+        break;
+    }
+  }
+  std::atomic<bool> brokers_down{false};
+
+ private:
+  const std::string name_;
+  const std::function<void(const std::string&)> on_statistics_;
 };
 
 std::string Describe(const RdKafka::Error* e) {
@@ -56,34 +120,129 @@ std::string Describe(const RdKafka::Error* e) {
                       e->is_retriable() ? " (retriable)" : "");
 }
 
+bool IsFence(RdKafka::ErrorCode code) {
+  return code == RdKafka::ERR__FENCED || code == RdKafka::ERR_PRODUCER_FENCED ||
+         code == RdKafka::ERR_INVALID_PRODUCER_EPOCH;
+}
+
+// The record itself is at fault: retrying it can never succeed.
+bool IsRecordRefusal(RdKafka::ErrorCode code) {
+  return code == RdKafka::ERR_MSG_SIZE_TOO_LARGE || code == RdKafka::ERR_RECORD_LIST_TOO_LARGE ||
+         code == RdKafka::ERR_INVALID_RECORD;
+}
+
+std::atomic<int>& LeakedHandleCount() {
+  static std::atomic<int> count{0};
+  return count;
+}
+
+// Runs `destroy` (which ends in rd_kafka_destroy, a blocking call) and waits for it at most
+// `timeout`. A destroy that does not finish in time is left running on its own thread and
+// counted, so a shutdown never hangs on a broker that is gone.
+void DestroyBounded(std::function<void()> destroy, std::chrono::milliseconds timeout,
+                    const std::string& what) {
+  auto done = std::make_shared<std::promise<void>>();
+  auto finished = done->get_future();
+  std::thread worker([destroy = std::move(destroy), done] {
+    destroy();
+    done->set_value();
+  });
+  if (finished.wait_for(timeout) == std::future_status::ready) {
+    worker.join();
+    return;
+  }
+  worker.detach();
+  ++LeakedHandleCount();
+  LogWarn("kafka", what, " did not close within ", timeout.count(),
+          " ms (broker unreachable?); left to close in the background");
+}
+
 class TransactionalProducerImpl final : public TransactionalProducer {
  public:
   TransactionalProducerImpl(std::unique_ptr<RdKafka::Producer> producer,
-                            std::unique_ptr<DeliveryRecorder> recorder, std::string topic)
-      : recorder_(std::move(recorder)), producer_(std::move(producer)), topic_(std::move(topic)) {}
+                            std::unique_ptr<DeliveryRecorder> recorder,
+                            std::unique_ptr<ClientEvents> events, std::string topic,
+                            std::string name, ProducerTimeouts timeouts,
+                            const std::atomic<bool>* stopping)
+      : stopping_(stopping),
+        recorder_(std::move(recorder)),
+        events_(std::move(events)),
+        producer_(std::move(producer)),
+        topic_(std::move(topic)),
+        name_(std::move(name)),
+        timeouts_(timeouts) {}
 
   ~TransactionalProducerImpl() override {
-    // Nothing is in flight between Append calls; a short flush only drains bookkeeping.
-    producer_->flush(1000);
+    // Nothing may wait for the broker here: drop whatever is still queued or in flight (an
+    // open transaction is aborted by the broker, or by the next owner's init_transactions).
+    producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT |
+                     RdKafka::Producer::PURGE_NON_BLOCKING);
+    producer_->poll(0);
+    // The closure is the only owner of the client and of what its callbacks use, so they are
+    // released together, on the closing thread, the client first.
+    auto owned = std::make_shared<Owned>();
+    owned->producer = std::move(producer_);
+    owned->recorder = std::move(recorder_);
+    owned->events = std::move(events_);
+    owned->deliveries = std::move(deliveries_);
+    DestroyBounded(
+        [owned = std::move(owned)]() mutable {
+          owned->producer.reset();  // rd_kafka_destroy; the callbacks and slots outlive it
+          owned.reset();
+        },
+        std::chrono::milliseconds(2000), "producer " + name_);
   }
 
   Status Init(int timeout_ms) override {
+    if (fenced_ || failed_) return Unavailable("producer " + name_ + " failed earlier");
     std::unique_ptr<RdKafka::Error> e(producer_->init_transactions(timeout_ms));
-    if (e) {
-      if (e->is_fatal()) fatal_ = true;
-      return Unavailable("init_transactions: " + Describe(e.get()));
-    }
-    return std::nullopt;
+    if (!e) return std::nullopt;
+    NoteError(e.get());
+    return Unavailable("init_transactions: " + Describe(e.get()));
   }
 
-  Result<std::vector<int64_t>> Append(int32_t partition,
-                                      const std::vector<Record>& records) override {
-    if (fatal_) return Unavailable("producer is fenced or failed fatally");
-    if (std::unique_ptr<RdKafka::Error> e(producer_->begin_transaction()); e) {
-      if (e->is_fatal()) fatal_ = true;
-      return Unavailable("begin_transaction: " + Describe(e.get()));
+  AppendResult Append(int32_t partition, const std::vector<Record>& records) override {
+    AppendResult result = AppendOnce(partition, records);
+    if (result.outcome == AppendResult::Outcome::kNotCommitted && !result.producer_failed &&
+        result.refused_records.empty() && epoch_bumped_) {
+      // A transaction after one whose records the broker refused fails with
+      // OUT_OF_ORDER_SEQUENCE_NUMBER (the refused records' sequence numbers were skipped); its
+      // abort bumped the producer epoch, which resets the sequences. Nothing was recorded, so
+      // trying the same records once more is safe, and it keeps innocent commands from failing.
+      LogInfo(name_, "retrying the transaction after an epoch bump: ", result.message);
+      result = AppendOnce(partition, records);
     }
-    std::vector<DeliverySlot> slots(records.size());
+    return result;
+  }
+
+  bool failed() const override { return failed_ || fenced_; }
+  bool fenced() const override { return fenced_; }
+
+ private:
+  AppendResult AppendOnce(int32_t partition, const std::vector<Record>& records) {
+    epoch_bumped_ = false;
+    AppendResult result;
+    if (fenced_ || failed_) {
+      result.producer_failed = true;
+      result.fenced = fenced_;
+      result.message = "the producer failed earlier";
+      return result;
+    }
+    PruneDeliveries();
+    producer_->poll(0);  // serve error events that came in since the last call
+    if (std::unique_ptr<RdKafka::Error> e(producer_->begin_transaction()); e) {
+      NoteError(e.get());
+      if (!fenced_) failed_ = true;  // a transaction could not even begin: start afresh
+      return Finish(result, "begin_transaction: " + Describe(e.get()));
+    }
+    auto owned = std::make_unique<DeliveryBatch>();
+    DeliveryBatch& batch = *owned;
+    deliveries_.push_back(std::move(owned));
+    batch.slots.resize(records.size());
+    for (auto& slot : batch.slots) slot.batch = &batch;
+    const auto started = std::chrono::steady_clock::now();
+    const auto deadline = started + std::chrono::milliseconds(timeouts_.commit_ms);
+
     for (size_t i = 0; i < records.size(); ++i) {
       const Record& r = records[i];
       RdKafka::Headers* headers = RdKafka::Headers::create();
@@ -91,69 +250,185 @@ class TransactionalProducerImpl final : public TransactionalProducer {
       for (;;) {
         RdKafka::ErrorCode err = producer_->produce(
             topic_, partition, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(r.value.data()),
-            r.value.size(), r.key.data(), r.key.size(), r.timestamp_ms, headers, &slots[i]);
-        if (err == RdKafka::ERR_NO_ERROR) break;  // librdkafka owns `headers` now
-        if (err == RdKafka::ERR__QUEUE_FULL) {
+            r.value.size(), r.key.data(), r.key.size(), r.timestamp_ms, headers,
+            &batch.slots[i]);
+        if (err == RdKafka::ERR_NO_ERROR) {  // librdkafka owns `headers` now
+          ++batch.outstanding;
+          break;
+        }
+        if (err == RdKafka::ERR__QUEUE_FULL && std::chrono::steady_clock::now() < deadline) {
           producer_->poll(10);
           continue;
         }
         delete headers;
-        return AbortWith("produce: " + RdKafka::err2str(err));
+        batch.slots[i].error = err;
+        if (err == RdKafka::ERR__FATAL || err == RdKafka::ERR__FENCED) NoteFatal();
+        if (fenced_ || failed_) return Finish(result, "produce: " + RdKafka::err2str(err));
+        if (IsRecordRefusal(err)) result.refused_records.push_back(i);
+        return Abort(result, batch, absl::StrCat("produce of record ", i, ": ",
+                                                 RdKafka::err2str(err)));
       }
     }
-    // commit_transaction flushes and serves the delivery reports before committing.
-    for (int attempt = 0;; ++attempt) {
-      std::unique_ptr<RdKafka::Error> e(producer_->commit_transaction(30000));
+
+    // commit_transaction flushes (serving the delivery reports) and then commits. It is called
+    // in short slices so that a broker reported gone is given up on quickly; a retriable
+    // timeout resumes the same commit.
+    for (;;) {
+      const auto now = std::chrono::steady_clock::now();
+      const int slice = static_cast<int>(std::clamp<int64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count(), 1, 500));
+      std::unique_ptr<RdKafka::Error> e(producer_->commit_transaction(slice));
       if (!e) break;
-      if (e->is_retriable() && attempt < 3) continue;
-      if (e->txn_requires_abort()) return AbortWith("commit_transaction: " + Describe(e.get()));
-      fatal_ = true;
-      return Unavailable("commit_transaction: " + Describe(e.get()));
+      if (e->is_fatal()) {
+        NoteError(e.get());
+        result.outcome = AppendResult::Outcome::kUnknown;
+        return Finish(result, "commit_transaction: " + Describe(e.get()));
+      }
+      if (e->txn_requires_abort()) {
+        epoch_bumped_ = e->code() == RdKafka::ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+        return Abort(result, batch, "commit_transaction: " + Describe(e.get()));
+      }
+      const auto after = std::chrono::steady_clock::now();
+      const bool gone = events_->brokers_down.load() &&
+                        after - started >=
+                            std::chrono::milliseconds(timeouts_.commit_when_brokers_down_ms);
+      if (!e->is_retriable() || after >= deadline || gone || Stopping(started)) {
+        // The commit may or may not complete in the background: only a new producer's
+        // init_transactions settles it. This one is done.
+        failed_ = true;
+        result.outcome = AppendResult::Outcome::kUnknown;
+        return Finish(result,
+                      absl::StrCat("commit_transaction: ", Describe(e.get()),
+                                   gone ? "; every broker is down" : "", "; gave up after ",
+                                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       after - started)
+                                       .count(),
+                                   " ms"));
+      }
     }
-    std::vector<int64_t> offsets;
-    offsets.reserve(slots.size());
-    for (const auto& s : slots) {
+    events_->brokers_down = false;  // a commit went through: the broker is back
+    result.offsets.reserve(batch.slots.size());
+    for (const auto& s : batch.slots) {
       if (s.error != RdKafka::ERR_NO_ERROR) {
         // The commit succeeded, so every record is in the log; a missing report would be a
-        // librdkafka bug. Fail loudly rather than reply with a wrong offset.
-        fatal_ = true;
-        return Error{
-            Errc::kInternal,
-            "DELIVERY_REPORT_MISSING",
-            "transaction committed but a delivery report says " + RdKafka::err2str(s.error),
-            {},
-            {}};
+        // librdkafka bug. Do not reply with a wrong offset: the caller learns the truth by
+        // restoring from the log.
+        failed_ = true;
+        result.outcome = AppendResult::Outcome::kUnknown;
+        return Finish(result, "transaction committed but a delivery report says " +
+                                  RdKafka::err2str(s.error));
       }
-      offsets.push_back(s.offset);
+      result.offsets.push_back(s.offset);
     }
-    return offsets;
+    result.outcome = AppendResult::Outcome::kCommitted;
+    return result;
   }
 
-  bool fatal() const override { return fatal_; }
 
- private:
-  Error AbortWith(std::string what) {
-    std::unique_ptr<RdKafka::Error> e(producer_->abort_transaction(30000));
-    if (e) {
-      fatal_ = true;
-      what += "; abort_transaction: " + Describe(e.get());
+  // Aborts the current transaction; the abort is retried while retriable, within abort_ms.
+  AppendResult Abort(AppendResult& result, DeliveryBatch& batch, std::string what) {
+    result.outcome = AppendResult::Outcome::kNotCommitted;
+    const auto started = std::chrono::steady_clock::now();
+    const auto deadline = started + std::chrono::milliseconds(timeouts_.abort_ms);
+    for (;;) {
+      const auto now = std::chrono::steady_clock::now();
+      const int slice = static_cast<int>(std::clamp<int64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count(), 1, 500));
+      std::unique_ptr<RdKafka::Error> e(producer_->abort_transaction(slice));
+      if (!e) break;
+      if (e->is_fatal() || !e->is_retriable() || std::chrono::steady_clock::now() >= deadline ||
+          Stopping(started)) {
+        NoteError(e.get());
+        failed_ = true;
+        what += "; abort_transaction: " + Describe(e.get());
+        break;
+      }
     }
-    return Unavailable(std::move(what));
+    producer_->poll(0);
+    // Records the client or the broker refused themselves: the caller isolates their commands.
+    for (size_t i = 0; i < batch.slots.size(); ++i) {
+      if (IsRecordRefusal(batch.slots[i].error) &&
+          std::find(result.refused_records.begin(), result.refused_records.end(), i) ==
+              result.refused_records.end()) {
+        result.refused_records.push_back(i);
+      }
+    }
+    std::sort(result.refused_records.begin(), result.refused_records.end());
+    return Finish(result, std::move(what));
   }
 
-  // Declared before producer_ so it outlives it (librdkafka calls it until destruction).
+  AppendResult& Finish(AppendResult& result, std::string message) {
+    result.producer_failed = failed_ || fenced_;
+    result.fenced = fenced_;
+    result.message = std::move(message);
+    return result;
+  }
+
+  // Classifies an error of the transactional API (librdkafka: retriable, abortable, fatal).
+  void NoteError(const RdKafka::Error* e) {
+    if (IsFence(e->code())) {
+      fenced_ = true;
+      return;
+    }
+    if (e->is_fatal()) {
+      NoteFatal();
+      return;
+    }
+    // Neither retriable nor abortable: librdkafka advises treating it as fatal.
+    if (!e->is_retriable() && !e->txn_requires_abort()) failed_ = true;
+  }
+
+  void NoteFatal() {
+    failed_ = true;
+    std::string reason;
+    RdKafka::ErrorCode code = producer_->fatal_error(reason);
+    if (IsFence(code)) fenced_ = true;
+  }
+
+  void PruneDeliveries() {
+    deliveries_.erase(std::remove_if(deliveries_.begin(), deliveries_.end(),
+                                     [](const auto& b) { return b->outstanding == 0; }),
+                      deliveries_.end());
+  }
+
+  // What a closing producer needs until rd_kafka_destroy returns; the client is the last
+  // member, so it is destroyed first.
+  struct Owned {
+    std::unique_ptr<DeliveryRecorder> recorder;
+    std::unique_ptr<ClientEvents> events;
+    std::vector<std::unique_ptr<DeliveryBatch>> deliveries;
+    std::unique_ptr<RdKafka::Producer> producer;
+  };
+
+  // True once the owner stops (see Create): waits for the broker are cut short.
+  bool Stopping(std::chrono::steady_clock::time_point started) const {
+    return stopping_ != nullptr && stopping_->load() &&
+           std::chrono::steady_clock::now() - started >= std::chrono::seconds(1);
+  }
+
+  const std::atomic<bool>* const stopping_;
+  // Declared before producer_ so they outlive it (librdkafka calls them until destruction).
   std::unique_ptr<DeliveryRecorder> recorder_;
+  std::unique_ptr<ClientEvents> events_;
   std::unique_ptr<RdKafka::Producer> producer_;
-  std::string topic_;
-  bool fatal_ = false;
+  std::vector<std::unique_ptr<DeliveryBatch>> deliveries_;
+  const std::string topic_;
+  const std::string name_;
+  const ProducerTimeouts timeouts_;
+  bool failed_ = false;
+  bool fenced_ = false;
+  bool epoch_bumped_ = false;  // the last abort followed a sequence error (librdkafka bumps)
 };
 
 class LogReaderImpl final : public LogReader {
  public:
-  LogReaderImpl(std::unique_ptr<RdKafka::KafkaConsumer> consumer, std::string topic)
-      : consumer_(std::move(consumer)), topic_(std::move(topic)) {}
+  LogReaderImpl(std::unique_ptr<ClientEvents> events,
+                std::unique_ptr<RdKafka::KafkaConsumer> consumer, std::string topic)
+      : events_(std::move(events)), consumer_(std::move(consumer)), topic_(std::move(topic)) {}
 
-  ~LogReaderImpl() override { consumer_->close(); }
+  // No close(): the reader never joined a group nor committed offsets, and close() waits for
+  // the broker. The KafkaConsumer's destructor skips it (RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE).
+  ~LogReaderImpl() override = default;
 
   Status Assign(const std::map<int32_t, int64_t>& start_offsets) override {
     std::vector<RdKafka::TopicPartition*> parts;
@@ -223,6 +498,8 @@ class LogReaderImpl final : public LogReader {
   }
 
  private:
+  // Declared before consumer_ so it outlives it (librdkafka calls it until destruction).
+  std::unique_ptr<ClientEvents> events_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::string topic_;
 };
@@ -275,12 +552,14 @@ Result<int32_t> EnsureTopic(const LogOptions& options) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   std::map<std::string, std::string> props = options.extra;
   props["bootstrap.servers"] = options.bootstrap;
+  props.erase("statistics.interval.ms");  // a short-lived admin client: nobody reads them
   for (const auto& [k, v] : props) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       return Error{Errc::kInvalidArgument, "BAD_KAFKA_CONFIG", errstr, k, {}};
     }
   }
+  rd_kafka_conf_set_log_cb(conf, &LogFromC);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (rk == nullptr) {
     rd_kafka_conf_destroy(conf);
@@ -296,14 +575,18 @@ Result<int32_t> EnsureTopic(const LogOptions& options) {
   rd_kafka_NewTopic_set_config(topic, "cleanup.policy", "delete");
   if (options.replication_factor > 1)
     rd_kafka_NewTopic_set_config(topic, "min.insync.replicas", "2");
+  for (const auto& [k, v] : options.topic_config)
+    rd_kafka_NewTopic_set_config(topic, k.c_str(), v.c_str());
   rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
   rd_kafka_AdminOptions_t* admin = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  rd_kafka_AdminOptions_set_operation_timeout(admin, 30000, errstr, sizeof errstr);
+  // Bounded: an unreachable broker fails start-up in about 15 s with a clear message.
+  rd_kafka_AdminOptions_set_request_timeout(admin, 15000, errstr, sizeof errstr);
+  rd_kafka_AdminOptions_set_operation_timeout(admin, 15000, errstr, sizeof errstr);
   rd_kafka_CreateTopics(rk, &topic, 1, admin, queue);
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 60000);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 20000);
   std::string failure;
   if (ev == nullptr) {
-    failure = "CreateTopics timed out after 60 s";
+    failure = "CreateTopics timed out after 20 s";
   } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     failure = rd_kafka_event_error_string(ev);
   } else {
@@ -341,9 +624,12 @@ Result<int32_t> EnsureTopic(const LogOptions& options) {
 }
 
 Result<std::unique_ptr<TransactionalProducer>> TransactionalProducer::Create(
-    const LogOptions& options, const std::string& transactional_id) {
+    const LogOptions& options, const std::string& transactional_id,
+    const ProducerTimeouts& timeouts, const std::atomic<bool>* stopping) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   auto recorder = std::make_unique<DeliveryRecorder>();
+  auto events =
+      std::make_unique<ClientEvents>("producer[" + transactional_id + "]", options.on_statistics);
   if (auto e = Configure(*conf, options,
                          {{"transactional.id", transactional_id},
                           {"enable.idempotence", "true"},
@@ -356,16 +642,26 @@ Result<std::unique_ptr<TransactionalProducer>> TransactionalProducer::Create(
                           // writing the previous markers (CONCURRENT_TRANSACTIONS); the default
                           // 100 ms back-off would then stall every group commit.
                           {"retry.backoff.ms", "5"},
-                          {"transaction.timeout.ms", "60000"}})) {
+                          // Bounded waits (see ProducerTimeouts): a dead broker fails a
+                          // transaction within seconds instead of the defaults' minutes.
+                          {"transaction.timeout.ms", std::to_string(timeouts.transaction_ms)},
+                          {"message.timeout.ms", std::to_string(timeouts.message_ms)},
+                          {"socket.timeout.ms", std::to_string(timeouts.socket_ms)},
+                          // Reconnect to a broker that came back within a second.
+                          {"reconnect.backoff.max.ms", "1000"}})) {
     return *e;
   }
   std::string err;
   conf->set("dr_cb", recorder.get(), err);
+  conf->set("event_cb", events.get(), err);
   std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
   if (!producer) return Unavailable("producer: " + err);
-  return std::unique_ptr<TransactionalProducer>(
-      new TransactionalProducerImpl(std::move(producer), std::move(recorder), options.topic));
+  return std::unique_ptr<TransactionalProducer>(new TransactionalProducerImpl(
+      std::move(producer), std::move(recorder), std::move(events), options.topic,
+      transactional_id, timeouts, stopping));
 }
+
+int LeakedClientHandles() { return LeakedHandleCount().load(); }
 
 Result<std::unique_ptr<LogReader>> LogReader::Create(const LogOptions& options,
                                                      const std::string& client_id) {
@@ -385,9 +681,12 @@ Result<std::unique_ptr<LogReader>> LogReader::Create(const LogOptions& options,
     return *e;
   }
   std::string err;
+  auto events = std::make_unique<ClientEvents>("consumer[" + client_id + "]", options.on_statistics);
+  conf->set("event_cb", events.get(), err);
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!consumer) return Unavailable("consumer: " + err);
-  return std::unique_ptr<LogReader>(new LogReaderImpl(std::move(consumer), options.topic));
+  return std::unique_ptr<LogReader>(
+      new LogReaderImpl(std::move(events), std::move(consumer), options.topic));
 }
 
 }  // namespace collections::kafka

@@ -2,7 +2,9 @@
 
 #include "services/domain/error.h"
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,6 +23,12 @@ struct LogOptions {
   int replication_factor = 1;
   // Extra librdkafka properties applied to every client, e.g. {"debug", "eos"}.
   std::map<std::string, std::string> extra;
+  // Extra topic configs set only when EnsureTopic creates the topic, e.g.
+  // {"max.message.bytes", "8000"} (tests use it to make the broker refuse records).
+  std::map<std::string, std::string> topic_config;
+  // Called with each librdkafka statistics document (JSON), from librdkafka's threads, when
+  // the statistics.interval.ms property is set; empty = not wanted. Must outlive the clients.
+  std::function<void(const std::string& json)> on_statistics;
 };
 
 // Java-compatible default partitioner: murmur2(key) & 0x7fffffff % partitions, so consumers in
@@ -49,33 +57,89 @@ struct ConsumedRecord {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// What became of one Append.
+struct AppendResult {
+  enum class Outcome {
+    kCommitted = 0,     // every record is in the log; `offsets` says where
+    kNotCommitted = 1,  // the transaction was aborted: nothing of it is visible
+    kUnknown = 2,       // the commit began but its outcome could not be learnt (broker gone)
+  };
+  Outcome outcome = Outcome::kNotCommitted;
+  std::vector<int64_t> offsets;  // kCommitted: each record's offset
+  // kNotCommitted because the client or the broker refused records themselves (too large,
+  // invalid): their indexes. A broker refuses a whole message set, so innocent records of the
+  // same set are listed too; empty = no record was refused.
+  std::vector<size_t> refused_records;
+  // The producer cannot be used again (fatal error, abort or commit that did not finish):
+  // replace it (a new producer's Init fences this one and settles its open transaction).
+  bool producer_failed = false;
+  // Another producer with the same transactional.id took over: this owner must stop for good.
+  bool fenced = false;
+  std::string message;  // what happened, for logs and callers
+};
+
+// Time budgets of a transactional producer. Every call is bounded, so a broker that stops
+// answering is noticed within seconds and a shutdown never waits on the network for long.
+struct ProducerTimeouts {
+  // Longest a commit may take before its outcome is declared unknown (the producer is then
+  // replaced). Kept well below transaction.timeout.ms.
+  int commit_ms = 8000;
+  // Longest an abort may take before the producer is declared failed.
+  int abort_ms = 2000;
+  // Once the client has reported every broker down, a commit gives up after this long.
+  int commit_when_brokers_down_ms = 1000;
+  // Records not delivered within this fail (message.timeout.ms).
+  int message_ms = 7000;
+  // The broker aborts a transaction left open this long (transaction.timeout.ms); also how long
+  // read_committed readers can be held up by a transaction a crashed process left open.
+  int transaction_ms = 20000;
+  // Every request to the broker (socket.timeout.ms).
+  int socket_ms = 3000;
+};
+
 // Appends batches of records to one partition, each batch in one Kafka transaction.
 // `transactional.id` fences older producers with the same id: after Init() succeeds, any
-// zombie owner of the partition can no longer commit.
-// Not thread-safe: owned and used by one partition writer thread.
+// zombie owner of the partition can no longer commit. Errors are classified as librdkafka's
+// transactional API documents them: retriable errors are retried within the time budget, an
+// abortable transaction is aborted (the abort retried while retriable), and a fatal error
+// marks the producer failed (or fenced, when another owner took over).
+// Not thread-safe: owned and used by one partition writer thread. The destructor is bounded:
+// it purges what is queued and does not wait for an unreachable broker.
 class TransactionalProducer {
  public:
   virtual ~TransactionalProducer() = default;
 
-  // Connects and calls init_transactions (which also aborts a transaction a previous owner
-  // left open). Returns kUnavailable on failure.
+  // Connects and calls init_transactions (which also aborts or completes a transaction a
+  // previous owner left open), waiting at most `timeout_ms`. Returns kUnavailable on failure;
+  // then `fenced()` / `failed()` say whether calling it again on this producer can help
+  // (a timeout is resumable: call Init again).
   virtual Status Init(int timeout_ms) = 0;
 
-  // Appends `records` to `partition` in one transaction and commits. Returns each record's
-  // offset, only after the commit succeeded. On failure nothing of the batch is visible to
-  // read_committed consumers; `fatal()` then says whether the producer may be used again.
-  virtual Result<std::vector<int64_t>> Append(int32_t partition,
-                                              const std::vector<Record>& records) = 0;
+  // Appends `records` to `partition` in one transaction and commits. Offsets are returned only
+  // after the commit succeeded.
+  virtual AppendResult Append(int32_t partition, const std::vector<Record>& records) = 0;
 
-  // True after a fatal error (fenced by a newer owner, or unknown state): stop using it.
-  virtual bool fatal() const = 0;
+  // True after a fatal error or an operation that could not finish: replace the producer.
+  virtual bool failed() const = 0;
+  // True once another producer with the same transactional.id has fenced this one.
+  virtual bool fenced() const = 0;
 
-  static Result<std::unique_ptr<TransactionalProducer>> Create(const LogOptions& options,
-                                                               const std::string& transactional_id);
+  // `stopping`, when given, is a flag the owner sets when it shuts down: a commit or abort
+  // then gives up after at most 1 s more (the outcome of that transaction is unknown).
+  static Result<std::unique_ptr<TransactionalProducer>> Create(
+      const LogOptions& options, const std::string& transactional_id,
+      const ProducerTimeouts& timeouts = ProducerTimeouts(),
+      const std::atomic<bool>* stopping = nullptr);
 };
 
+// Kafka client handles whose destruction did not finish within its bound and were left closing
+// on a thread of their own (see TransactionalProducer). A process with any left should end
+// with _exit rather than run static destructors under them.
+int LeakedClientHandles();
+
 // Reads partitions of the topic with isolation.level=read_committed from given offsets.
-// Not thread-safe: owned by one thread.
+// Not thread-safe: owned by one thread. The destructor does not wait for the broker (the
+// reader never joins a consumer group nor commits offsets, so there is nothing to close).
 class LogReader {
  public:
   virtual ~LogReader() = default;

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <thread>
@@ -17,6 +19,17 @@ namespace {
 volatile std::sig_atomic_t g_stop_signal = 0;
 
 void OnSignal(int signal) { g_stop_signal = signal; }
+
+// The last resort of a bounded shutdown: once a signal has arrived, the process ends within
+// the grace period even if something (start-up, a Kafka client, a long call) does not return.
+void ExitAfterGrace(int grace_ms) {
+  while (g_stop_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(grace_ms));
+  collections::LogError("server", "shutdown did not finish within --shutdown-grace-ms=", grace_ms,
+                        "; exiting now");
+  std::fflush(stderr);
+  std::_Exit(3);
+}
 
 }  // namespace
 
@@ -42,6 +55,14 @@ int main(int argc, char** argv) {
   flags.Add("max-batch", &options.writer.max_batch, "most commands in one Kafka transaction");
   flags.Add("transaction-gap-ms", &options.writer.transaction_gap_ms,
             "pause after a commit before the next transaction (gathers a bigger group commit)");
+  flags.Add("max-queue", &options.writer.max_queue,
+            "most commands waiting per partition writer; more are answered UNAVAILABLE at once");
+  int max_event_bytes = static_cast<int>(options.writer.max_event_bytes);
+  flags.Add("max-event-bytes", &max_event_bytes,
+            "largest event record (value + key + headers) a command may produce; larger ones are "
+            "refused with INVALID_ARGUMENT (keep it well below the topic's max.message.bytes)");
+  flags.Add("shutdown-grace-ms", &options.shutdown_grace_ms,
+            "on SIGTERM/SIGINT the process ends within this, whatever the broker does");
   flags.Add("tick-interval-ms", &options.writer.tick_interval_ms,
             "how often writers look for time-driven events (promises broken, aging ...)");
   auto& domain = options.writer.domain;
@@ -72,6 +93,19 @@ int main(int argc, char** argv) {
   flags.Add("reporting-close-days", &options.reporting.close_days,
             "days after a report's last date during which late-recorded events still count in it; "
             "later ones are reported as corrections");
+  // ---- Call admission (README "Limits") ----
+  auto& limits = options.admission;
+  flags.Add("rate-limit", &limits.rate_per_second,
+            "calls per second each principal (peer) may make; 0 = no limit");
+  flags.Add("rate-burst", &limits.burst, "calls a principal may make at once above its rate");
+  flags.Add("max-log-reads", &limits.max_log_reads,
+            "concurrent replay/export/verify/audit-trail calls (each reads the log)");
+  flags.Add("max-parked-waits", &limits.max_parked_waits,
+            "GetAccount calls waiting for their min_position at once");
+  flags.Add("max-request-bytes", &limits.max_request_bytes, "largest request message accepted");
+  flags.Add("max-server-threads", &limits.max_server_threads,
+            "threads the gRPC server may use (synchronous calls hold one each)");
+  // ---- end of call admission ----
   flags.Add("log-level", &log_level, "debug, info, warn or error");
   flags.Add("log-format", &log_format,
             "json (one object per line), text, or auto (text on a terminal, else json)");
@@ -95,6 +129,13 @@ int main(int argc, char** argv) {
     collections::MinLogLevel() = *level;
     collections::SetLogFormat(*format);
   }
+  if (options.shutdown_grace_ms < 1000 || max_event_bytes < 1024 || options.writer.max_queue < 1) {
+    std::fprintf(stderr,
+                 "collections-server: --shutdown-grace-ms must be at least 1000, "
+                 "--max-event-bytes at least 1024 and --max-queue at least 1\n");
+    return 2;
+  }
+  options.writer.max_event_bytes = max_event_bytes;
   if (!policy_path.empty()) {
     auto policy = collections::compliance::LoadPolicy(policy_path);
     if (!policy) {
@@ -105,6 +146,7 @@ int main(int argc, char** argv) {
   }
   collections::LogInfo("server", "compliance policy version ", options.writer.policy.version());
   domain.validation_notice_deadline_days = options.writer.policy.validation_notice_deadline_days();
+  domain.reservation_ttl_seconds = options.writer.policy.reservation_ttl_seconds();
   domain.small_balance_threshold_minor = small_balance;
   domain.min_settlement_basis_points = min_settlement;
   {
@@ -129,6 +171,7 @@ int main(int argc, char** argv) {
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  std::thread(ExitAfterGrace, options.shutdown_grace_ms).detach();
 
   collections::SystemClock clock;
   collections::ServerApp app(options, clock);
@@ -141,5 +184,11 @@ int main(int argc, char** argv) {
   collections::LogInfo("server", "signal ", static_cast<int>(g_stop_signal),
                        " received, shutting down");
   app.Shutdown();
+  if (collections::kafka::LeakedClientHandles() > 0) {
+    // A Kafka client is still closing on its own thread: do not run destructors under it.
+    collections::LogWarn("server", "exiting with Kafka clients still closing in the background");
+    std::fflush(stderr);
+    std::_Exit(0);
+  }
   return 0;
 }

@@ -8,6 +8,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
@@ -29,6 +30,7 @@ Status ServerApp::Start() {
     LogInfo("server", "metrics at http://", options_.metrics_listen.substr(0, options_.metrics_listen.rfind(':')), ":",
             metrics_server_->port(), "/metrics");
   }
+  RegisterMetrics();
   router_ = std::make_unique<CommandRouter>(options_.log, options_.writer, clock_);
   if (auto e = router_->Start()) return e;
 
@@ -65,24 +67,50 @@ Status ServerApp::Start() {
   if (auto e = reporting_projector_->Start()) return e;
   reporting_service_ = std::make_unique<reporting::ReportingService>(
       *reporting_store_, *reporting_projector_, clock_, options_.reporting);
+  // ---- Call admission (services/api/admission.h): one Admission for every service. ----
+  const AdmissionOptions& limits = options_.admission;
+  if (limits.rate_per_second < 0 || limits.burst < 1 || limits.max_log_reads < 1 ||
+      limits.max_parked_waits < 1 || limits.max_request_bytes < 1 ||
+      limits.max_request_bytes > (1 << 30) || limits.max_server_threads < 8) {
+    return Error::InvalidArgument(
+        "admission", "--rate-limit must be >= 0, --rate-burst, --max-log-reads and "
+                     "--max-parked-waits >= 1, --max-request-bytes in [1, 1073741824], "
+                     "--max-server-threads >= 8");
+  }
+  admission_ = std::make_unique<Admission>(limits);
+  projector_->waiters().set_max_waits(limits.max_parked_waits);
+  reporting_service_->set_admission(admission_.get());
+  // ---- end of call admission ----
   // Reads the log itself (not the projection): the audit answers for the system of record.
-  compliance_service_ = std::make_unique<ComplianceService>(options_.log, router_->partitions());
+  compliance_service_ = std::make_unique<ComplianceService>(options_.log, router_->partitions(),
+                                                            admission_.get());
 
-  command_service_ = std::make_unique<CaseCommandService>(*router_);
-  query_service_ = std::make_unique<CaseQueryService>(*store_, *projector_, clock_);
+  command_service_ = std::make_unique<CaseCommandService>(*router_, admission_.get());
+  query_service_ =
+      std::make_unique<CaseQueryService>(*store_, *projector_, clock_, admission_.get());
   // Touching the descriptor links the vendored health.proto into the binary, so reflection can
   // describe grpc.health.v1.Health (the built-in service does not register it).
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
+  // ---- Call admission: transport limits and the interceptor that gives gRPC's own refusal of
+  // an unparseable body the service's error details. ----
   {
-    // Every call is counted and timed (collections_rpc_*, collections_commands_total).
+    grpc::ResourceQuota quota("collections-server");
+    quota.SetMaxThreads(limits.max_server_threads);
+    builder.SetResourceQuota(quota);
+    // gRPC refuses bodies over this itself; below it Admission answers REQUEST_TOO_LARGE.
+    builder.SetMaxReceiveMessageSize(limits.max_request_bytes + kTransportSlackBytes);
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(std::make_unique<TransportErrorInterceptorFactory>());
+    // After it, so the status it gives is the one counted: every call is counted and timed
+    // (collections_rpc_*, collections_commands_total) and every command logged.
     creators.push_back(std::make_unique<metrics::RpcMetricsFactory>(metrics_));
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
+  // ---- end of call admission ----
   builder.RegisterService(command_service_.get());
   builder.RegisterService(query_service_.get());
   builder.RegisterService(compliance_service_.get());
@@ -93,7 +121,10 @@ Status ServerApp::Start() {
                  "could not listen on " + options_.listen + " (in use? try --listen=127.0.0.1:0)",
                  "listen", options_.listen};
   }
-  server_->GetHealthCheckService()->SetServingStatus(true);
+  // Truthful from the first Check: a projection still rebuilding is NOT_SERVING.
+  PublishHealth(Health());
+  health_thread_ = std::thread([this] { MonitorHealth(); });
+  StartCollecting();
   LogInfo("server", "collections case service listening on ", address(), " (topic ",
           options_.log.topic, " at ", options_.log.bootstrap, ", projection ", options_.db_path,
           ")");
@@ -114,19 +145,83 @@ void ServerApp::Wait() {
   if (server_) server_->Wait();
 }
 
+HealthReport ServerApp::Health() const {
+  HealthReport r;
+  if (router_) {
+    r.commands = router_->serving();
+    r.compliance = true;
+    for (WriterState state : router_->states()) {
+      if (state == WriterState::kRecovering) r.compliance = false;
+    }
+  }
+  r.queries = projector_ && projector_->caught_up();
+  r.reporting = reporting_projector_ && reporting_projector_->caught_up();
+  return r;
+}
+
+void ServerApp::PublishHealth(const HealthReport& report) {
+  if (!server_) return;
+  auto* health = server_->GetHealthCheckService();
+  auto set = [&](const char* name, bool now, bool before, bool first) {
+    if (!first && now == before) return;
+    health->SetServingStatus(name, now);
+    if (!first) {
+      Log(now ? LogLevel::kInfo : LogLevel::kWarn, "health",
+          absl::StrCat(*name == '\0' ? "(overall)" : name, now ? " SERVING" : " NOT_SERVING"));
+    }
+  };
+  const bool first = !published_.has_value();
+  const HealthReport before = published_.value_or(HealthReport());
+  set(kCommandService, report.commands, before.commands, first);
+  set(kQueryService, report.queries, before.queries, first);
+  set(kComplianceService, report.compliance, before.compliance, first);
+  set(kReportingService, report.reporting, before.reporting, first);
+  set("", report.all(), before.all(), first);
+  published_ = report;
+}
+
+void ServerApp::MonitorHealth() {
+  std::unique_lock lock(health_mutex_);
+  while (!health_stopping_) {
+    health_wake_.wait_for(lock, std::chrono::milliseconds(options_.health_interval_ms),
+                          [this] { return health_stopping_; });
+    if (health_stopping_) break;
+    lock.unlock();
+    PublishHealth(Health());
+    lock.lock();
+  }
+}
+
 void ServerApp::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  StopCollecting();
+  const absl::Time began = absl::Now();
+  const absl::Duration grace = absl::Milliseconds(options_.shutdown_grace_ms);
+  {
+    std::lock_guard lock(health_mutex_);
+    health_stopping_ = true;
+  }
+  health_wake_.notify_all();
+  if (health_thread_.joinable()) health_thread_.join();
   if (server_) {
-    server_->GetHealthCheckService()->SetServingStatus(false);
-    // In-flight calls get 5 s to finish; the writers still answer them until they stop.
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    // NOT_SERVING for every service name from now on: load balancers drain the process.
+    server_->GetHealthCheckService()->Shutdown();
+  }
+  // Queued commands are answered UNAVAILABLE at once; a caller whose command is in a
+  // transaction that has not finished by then is let go at 40% of the grace period.
+  if (router_) router_->BeginStop(began + grace * 0.4);
+  // Nobody waits for the projection any more (read-your-writes calls return).
+  if (projector_) projector_->CancelWaits();
+  if (server_) {
+    // In-flight calls get half the grace period; then they are cancelled.
+    server_->Shutdown(absl::ToChronoTime(began + grace * 0.5));
   }
   if (router_) router_->Stop();
   if (projector_) projector_->Stop();
   if (reporting_projector_) reporting_projector_->Stop();
   if (metrics_server_) metrics_server_->Stop();
-  LogInfo("server", "stopped");
+  LogInfo("server", "stopped in ", absl::FormatDuration(absl::Now() - began));
 }
 
 }  // namespace collections

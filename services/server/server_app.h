@@ -7,15 +7,21 @@
 #include "projections/reporting/reporting_service.h"
 #include "projections/reporting/reporting_store.h"
 #include "projections/store/store.h"
+#include "services/api/admission.h"
 #include "services/api/case_command_service.h"
 #include "services/domain/clock.h"
 #include "services/metrics/http_server.h"
+#include "services/metrics/kafka_statistics.h"
 #include "services/metrics/metrics.h"
 #include "services/writer/writer.h"
 
 #include <grpcpp/server.h>
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <string>
 
 namespace collections {
@@ -36,13 +42,31 @@ struct ServerOptions {
   // HTTP address serving Prometheus metrics at /metrics; empty = no endpoint (the metrics are
   // still kept). Port 0 picks a free port (see ServerApp::metrics_port()).
   std::string metrics_listen;
+  // Rate limit, concurrent log reads, parked waits, request size and server threads.
+  AdmissionOptions admission;
+  // How long a shutdown may take, whatever the broker does: queued commands are answered
+  // UNAVAILABLE at once, calls in flight get about half of it, then writers and projectors
+  // close their Kafka clients without waiting for an unreachable broker.
+  int shutdown_grace_ms = 10000;
+  // How often health is re-evaluated.
+  int health_interval_ms = 200;
+};
+
+// What the health service reports, per service name ("" = the whole process).
+struct HealthReport {
+  bool commands = false;    // every partition writer serving
+  bool queries = false;     // the account projection caught up with the log
+  bool compliance = false;  // the log reachable (no writer recovering)
+  bool reporting = false;   // the reporting projection caught up with the log
+  bool all() const { return commands && queries && compliance && reporting; }
 };
 
 // The whole service in one process: partition writers, projector, RocksDB store and the gRPC
 // server (CaseCommandService, CaseQueryService, health checking, reflection). main() and the
 // integration tests build it the same way. Start() blocks until every partition is restored
-// and the server listens; Shutdown() stops accepting calls, then the writers, then the
-// projector. Not copyable; one instance per process (or per test).
+// and the server listens; a monitor thread then keeps the gRPC health service truthful per
+// service name. Shutdown() (bounded by shutdown_grace_ms) stops accepting calls, then the
+// writers, then the projectors. Not copyable; one instance per process (or per test).
 class ServerApp {
  public:
   ServerApp(ServerOptions options, const Clock& clock);
@@ -52,10 +76,19 @@ class ServerApp {
   void Shutdown();
   void Wait();
 
+  // The service names the health service answers for.
+  static constexpr const char* kCommandService = "collections.v1.CaseCommandService";
+  static constexpr const char* kQueryService = "collections.v1.CaseQueryService";
+  static constexpr const char* kComplianceService = "collections.v1.ComplianceService";
+  static constexpr const char* kReportingService = "collections.v1.ReportingService";
+  // The health as it is now (what the monitor publishes).
+  HealthReport Health() const;
+
   int port() const { return port_; }
   std::string address() const;
   CommandRouter& router() { return *router_; }
   Projector& projector() { return *projector_; }
+  Admission& admission() { return *admission_; }
   ProjectionStore& store() { return *store_; }
   reporting::ReportingProjector& reporting_projector() { return *reporting_projector_; }
   reporting::ReportingStore& reporting_store() { return *reporting_store_; }
@@ -69,6 +102,16 @@ class ServerApp {
   // Declared first: every component below may update it until it is destroyed.
   metrics::Registry metrics_;
   std::unique_ptr<metrics::MetricsServer> metrics_server_;
+  std::unique_ptr<metrics::KafkaStatistics> kafka_statistics_;
+  // Registers the components' metrics and the hooks that feed them (server_metrics.cc); the
+  // scrape-time hook reads the components only between StartCollecting (all started) and
+  // StopCollecting (shutdown begins).
+  void RegisterMetrics();
+  void StartCollecting();
+  void StopCollecting();
+  std::mutex collect_mutex_;
+  bool collectable_ = false;  // guarded by collect_mutex_
+  std::unique_ptr<Admission> admission_;
   std::unique_ptr<CommandRouter> router_;
   std::unique_ptr<ProjectionStore> store_;
   std::unique_ptr<Projector> projector_;
@@ -81,6 +124,14 @@ class ServerApp {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;
+
+  void PublishHealth(const HealthReport& report);
+  void MonitorHealth();
+  std::mutex health_mutex_;
+  std::condition_variable health_wake_;
+  bool health_stopping_ = false;  // guarded by health_mutex_
+  std::optional<HealthReport> published_;  // monitor thread only (and Start before it runs)
+  std::thread health_thread_;
 };
 
 }  // namespace collections

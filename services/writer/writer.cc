@@ -46,7 +46,33 @@ kafka::Record ToRecord(const v1::EventEnvelope& e, const std::string& source) {
   return r;
 }
 
+// Bytes a record takes on the wire, near enough: value, key, headers and a margin for the
+// record's own framing.
+int64_t RecordBytes(const kafka::Record& r) {
+  int64_t bytes = static_cast<int64_t>(r.value.size() + r.key.size()) + 64;
+  for (const auto& [k, v] : r.headers) bytes += static_cast<int64_t>(k.size() + v.size()) + 8;
+  return bytes;
+}
+
 }  // namespace
+
+const char* WriterStateName(WriterState state) {
+  switch (state) {
+    case WriterState::kStarting:
+      return "STARTING";
+    case WriterState::kRestoring:
+      return "RESTORING";
+    case WriterState::kServing:
+      return "SERVING";
+    case WriterState::kRecovering:
+      return "RECOVERING";
+    case WriterState::kFenced:
+      return "FENCED";
+    case WriterState::kStopped:
+      return "STOPPED";
+  }
+  return "UNKNOWN";
+}
 
 PartitionWriter::PartitionWriter(kafka::LogOptions log, WriterOptions options, int32_t partition,
                                  const Clock& clock)
@@ -54,46 +80,221 @@ PartitionWriter::PartitionWriter(kafka::LogOptions log, WriterOptions options, i
 
 PartitionWriter::~PartitionWriter() { Stop(); }
 
+Status PartitionWriter::Connect() {
+  if (producer_ && !producer_->failed()) {
+    // A timed-out init_transactions is resumable: the same producer carries on.
+  } else {
+    producer_.reset();  // bounded: see TransactionalProducer
+    std::string txn_id = absl::StrCat(options_.transactional_id_prefix, "-writer-", partition_);
+    auto producer = kafka::TransactionalProducer::Create(log_, txn_id, options_.producer_timeouts,
+                                                         &stop_requested_);
+    if (!producer) return producer.error();
+    producer_ = std::move(producer.value());
+  }
+  // Fences any earlier owner and settles what it left open, so the log end read next is final.
+  return producer_->Init(options_.init_timeout_ms);
+}
+
 Status PartitionWriter::Start() {
-  std::string component = absl::StrCat("writer[", partition_, "]");
   std::string txn_id = absl::StrCat(options_.transactional_id_prefix, "-writer-", partition_);
-  auto producer = kafka::TransactionalProducer::Create(log_, txn_id);
-  if (!producer) return producer.error();
-  producer_ = std::move(producer.value());
-  // Fences any earlier owner and aborts what it left open, so the log end read below is final.
-  if (auto e = producer_->Init(60000)) return e;
+  SetState(WriterState::kRestoring);
+  if (auto e = Connect()) {
+    // The first start waits up to a minute for the broker (the transaction coordinator can
+    // take a few seconds to load); init_transactions resumes where the last call stopped.
+    const absl::Time give_up = absl::Now() + absl::Seconds(60);
+    while (e && producer_ && !producer_->failed() && !stop_requested_ && absl::Now() < give_up) {
+      e = Connect();
+    }
+    if (e) {
+      SetState(WriterState::kStopped);
+      return e;
+    }
+  }
   absl::Time started = absl::Now();
-  if (auto e = Restore()) return e;
-  LogInfo(component, "restored ", restored_accounts_, " accounts from ", restored_events_,
-          " events in ", absl::FormatDuration(absl::Now() - started), "; serving as ", txn_id);
+  if (auto e = Restore()) {
+    SetState(WriterState::kStopped);
+    return e;
+  }
+  LogInfo(absl::StrCat("writer[", partition_, "]"), "restored ", restored_accounts_.load(),
+          " accounts from ", restored_events_.load(), " events in ",
+          absl::FormatDuration(absl::Now() - started), "; serving as ", txn_id);
+  SetState(WriterState::kServing);
   thread_ = std::thread([this] { Run(); });
   return std::nullopt;
 }
 
-void PartitionWriter::Stop() {
+void PartitionWriter::SetState(WriterState state) {
+  WriterState before = state_.exchange(state);
+  if (options_.on_state && before != state) options_.on_state(partition_, state);
+  if (before != state && (before != WriterState::kStarting || state != WriterState::kRestoring)) {
+    Log(state == WriterState::kServing ? LogLevel::kInfo : LogLevel::kWarn,
+        absl::StrCat("writer[", partition_, "]"),
+        absl::StrCat("state ", WriterStateName(before), " -> ", WriterStateName(state)));
+  }
+}
+
+Error PartitionWriter::UnavailableError(WriterState state) const {
+  // Called with mutex_ held.
+  const std::string retry = "; retry with the same command_id";
+  switch (state) {
+    case WriterState::kRestoring:
+      return Error{Errc::kUnavailable,
+                   "WRITER_RESTORING",
+                   absl::StrCat("the writer of partition ", partition_,
+                                " is restoring its state from the event log", retry),
+                   {},
+                   {}};
+    case WriterState::kRecovering:
+      return Error{Errc::kUnavailable,
+                   "LOG_UNAVAILABLE",
+                   absl::StrCat("the event log is unavailable to the writer of partition ",
+                                partition_, " (", failed_,
+                                "); it reconnects on its own, nothing was recorded", retry),
+                   {},
+                   {}};
+    case WriterState::kFenced:
+      return Error{Errc::kUnavailable,
+                   "WRITER_FENCED",
+                   absl::StrCat("another process took over partition ", partition_,
+                                " (same transactional id): this one no longer writes it", retry,
+                                " against the current owner"),
+                   {},
+                   {}};
+    default:
+      return Error{Errc::kUnavailable,
+                   "WRITER_UNAVAILABLE",
+                   absl::StrCat("the writer of partition ", partition_, " is not serving (",
+                                WriterStateName(state), ")", retry),
+                   {},
+                   {}};
+  }
+}
+
+void PartitionWriter::Answer(Pending& p, Result<v1::CommandReply> result) {
+  if (p.answered) return;
+  p.answered = true;
+  p.done.set_value(std::move(result));
+}
+
+void PartitionWriter::AnswerTick(Pending& p, Result<int64_t> result) {
+  if (p.answered) return;
+  p.answered = true;
+  p.tick_done.set_value(std::move(result));
+}
+
+void PartitionWriter::StopIntake() {
+  std::deque<Pending> queued;
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) return;
     stopping_ = true;
+    stop_requested_ = true;
+    queued.swap(queue_);
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  std::lock_guard lock(mutex_);
   Error stopping{Errc::kUnavailable,
                  "SHUTTING_DOWN",
-                 "the service is shutting down; retry with the same command_id",
+                 "the service is shutting down; nothing was recorded, retry with the same "
+                 "command_id",
                  {},
                  {}};
-  for (auto& p : queue_) {
+  for (auto& p : queued) {
     if (p.tick)
-      p.tick_done.set_value(stopping);
+      AnswerTick(p, stopping);
     else
-      p.done.set_value(stopping);
+      Answer(p, stopping);
   }
-  queue_.clear();
+}
+
+void PartitionWriter::Stop() {
+  StopIntake();
+  if (thread_.joinable()) thread_.join();
+  producer_.reset();  // bounded: purges, and does not wait for an unreachable broker
+  if (state_.load() != WriterState::kFenced) SetState(WriterState::kStopped);
+}
+
+void PartitionWriter::Fail(const std::string& why) {
+  const bool fenced = producer_ && producer_->fenced();
+  std::deque<Pending> queued;
+  Error error{Errc::kUnavailable, "", "", {}, {}};
+  {
+    std::lock_guard lock(mutex_);
+    failed_ = why;
+    state_ = fenced ? WriterState::kFenced : WriterState::kRecovering;
+    error = UnavailableError(state_.load());
+    queued.swap(queue_);
+  }
+  if (fenced) {
+    LogError(absl::StrCat("writer[", partition_, "]"),
+             "FENCED: another process with transactional id ", options_.transactional_id_prefix,
+             "-writer-", partition_, " took this partition over; this process no longer writes "
+             "it (", why, ")");
+  } else {
+    LogWarn(absl::StrCat("writer[", partition_, "]"), "the producer failed (", why,
+            "); recovering: new producer, restore from the log");
+  }
+  Log(LogLevel::kWarn, absl::StrCat("writer[", partition_, "]"),
+      absl::StrCat("state SERVING -> ", fenced ? "FENCED" : "RECOVERING"));
+  for (auto& p : queued) {
+    if (p.tick)
+      AnswerTick(p, error);
+    else
+      Answer(p, error);
+  }
+}
+
+bool PartitionWriter::Recover() {
+  const std::string component = absl::StrCat("writer[", partition_, "]");
+  const absl::Time began = absl::Now();
+  int backoff_ms = options_.recovery_backoff_min_ms;
+  absl::Time next_report = absl::Now();
+  for (int attempt = 1;; ++attempt) {
+    if (stop_requested_) return false;
+    SetState(WriterState::kRecovering);
+    Status failure = Connect();
+    if (!failure) {
+      SetState(WriterState::kRestoring);
+      failure = Restore();
+      if (!failure) {
+        ++recoveries_;
+        {
+          std::lock_guard lock(mutex_);
+          failed_.clear();
+        }
+        LogInfo(component, "recovered after ", absl::FormatDuration(absl::Now() - began), " (",
+                attempt, " attempts): restored ", restored_accounts_.load(), " accounts from ",
+                restored_events_.load(), " events");
+        SetState(WriterState::kServing);
+        return true;
+      }
+    }
+    if (producer_ && producer_->fenced()) {
+      Fail(failure ? failure->message : "fenced");
+      return false;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      failed_ = failure ? failure->message : "unknown";
+    }
+    if (absl::Now() >= next_report) {
+      LogWarn(component, "still recovering (attempt ", attempt, ", ",
+              absl::FormatDuration(absl::Now() - began),
+              "): ", failure ? failure->message : "unknown");
+      next_report = absl::Now() + absl::Seconds(30);
+    }
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, std::chrono::milliseconds(backoff_ms), [this] { return stopping_; });
+    backoff_ms = std::min(backoff_ms * 2, options_.recovery_backoff_max_ms);
+  }
 }
 
 Status PartitionWriter::Restore() {
+  // A restore starts from nothing: after a failure the log, not memory, says what committed.
+  accounts_.clear();
+  commands_.clear();
+  due_.clear();
+  due_of_.clear();
+  restored_events_ = 0;
+  restored_accounts_ = 0;
   auto reader = kafka::LogReader::Create(
       log_, absl::StrCat(options_.transactional_id_prefix, "-restore-", partition_));
   if (!reader) return reader.error();
@@ -102,10 +303,16 @@ Status PartitionWriter::Restore() {
   if (!high) return high.error();
   absl::Time give_up = absl::Now() + absl::Minutes(10);
   absl::Time next_progress = absl::Now() + absl::Seconds(5);
+  absl::Time last_progress = absl::Now();
+  int64_t events = 0;
   for (;;) {
+    if (stop_requested_) {
+      return Error{Errc::kUnavailable, "SHUTTING_DOWN", "stopped while restoring", {}, {}};
+    }
     std::vector<int32_t> at_end;
     auto records = reader.value()->Poll(1000, 200, &at_end);
     if (!records) return records.error();
+    if (!records.value().empty()) last_progress = absl::Now();
     for (const auto& r : records.value()) {
       v1::EventEnvelope event;
       if (!event.ParseFromString(r.value)) {
@@ -117,13 +324,22 @@ Status PartitionWriter::Restore() {
                      {}};
       }
       ApplyCommitted(event, r.offset);
-      ++restored_events_;
+      ++events;
     }
+    restored_events_ = events;
     if (!at_end.empty()) break;
     if (absl::Now() > next_progress) {
-      LogInfo(absl::StrCat("writer[", partition_, "]"), "restoring: ", restored_events_,
+      LogInfo(absl::StrCat("writer[", partition_, "]"), "restoring: ", events,
               " events read, log end ", high.value());
       next_progress = absl::Now() + absl::Seconds(5);
+    }
+    if (absl::Now() - last_progress > absl::Seconds(20)) {
+      return Error{Errc::kUnavailable,
+                   "LOG_UNAVAILABLE",
+                   absl::StrCat("restoring partition ", partition_,
+                                ": no record and no log end for 20 s"),
+                   {},
+                   {}};
     }
     if (absl::Now() > give_up) {
       return Error{Errc::kUnavailable,
@@ -162,14 +378,27 @@ std::future<Result<v1::CommandReply>> PartitionWriter::Submit(Command command, b
   auto future = p.done.get_future();
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ || !failed_.empty()) {
-      p.done.set_value(Error{Errc::kUnavailable,
-                             "WRITER_UNAVAILABLE",
-                             stopping_
-                                 ? "the service is shutting down; retry with the same command_id"
-                                 : "the writer of this partition stopped: " + failed_,
-                             {},
-                             {}});
+    // Fail fast: a writer that cannot append answers at once, not at the caller's deadline.
+    std::optional<Error> refusal;
+    if (stopping_) {
+      refusal = Error{Errc::kUnavailable,
+                      "SHUTTING_DOWN",
+                      "the service is shutting down; retry with the same command_id",
+                      {},
+                      {}};
+    } else if (state_.load() != WriterState::kServing) {
+      refusal = UnavailableError(state_.load());
+    } else if (static_cast<int>(queue_.size()) >= options_.max_queue) {
+      refusal = Error{Errc::kUnavailable,
+                      "WRITER_QUEUE_FULL",
+                      absl::StrCat("the writer of partition ", partition_, " has ",
+                                   options_.max_queue,
+                                   " commands waiting; retry with the same command_id shortly"),
+                      {},
+                      {}};
+    }
+    if (refusal) {
+      p.done.set_value(*refusal);
       return future;
     }
     queue_.push_back(std::move(p));
@@ -184,7 +413,7 @@ Result<int64_t> PartitionWriter::Tick() {
   auto future = p.tick_done.get_future();
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ || !failed_.empty()) {
+    if (stopping_ || state_.load() != WriterState::kServing) {
       return Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", "the writer is not serving", {}, {}};
     }
     queue_.push_back(std::move(p));
@@ -207,11 +436,16 @@ void PartitionWriter::ScheduleDue(const v1::Account& account) {
 
 void PartitionWriter::Run() {
   std::vector<Pending> batch;
+  std::vector<Pending*> items;
   const auto gap = std::chrono::milliseconds(options_.transaction_gap_ms);
   const auto tick_interval = std::chrono::milliseconds(options_.tick_interval_ms);
   auto last_commit = std::chrono::steady_clock::now() - gap;
   auto next_tick = std::chrono::steady_clock::now() + tick_interval;
   for (;;) {
+    if (state_.load() != WriterState::kServing) {
+      if (!Recover()) return;  // stopping, or fenced
+      next_tick = std::chrono::steady_clock::now();  // catch up on what fell due meanwhile
+    }
     bool timer_tick = false;
     {
       std::unique_lock lock(mutex_);
@@ -228,26 +462,72 @@ void PartitionWriter::Run() {
         queue_.pop_front();
       }
     }
-    ProcessBatch(batch, timer_tick);
+    items.clear();
+    for (auto& p : batch) items.push_back(&p);
+    ProcessItems(items, timer_tick);
     batch.clear();
     last_commit = std::chrono::steady_clock::now();
-    if (producer_->fatal()) {
-      std::lock_guard lock(mutex_);
-      failed_ = "the Kafka producer failed fatally (fenced by a newer owner?); restart the service";
-      LogError(absl::StrCat("writer[", partition_, "]"), failed_);
-      for (auto& p : queue_) {
-        if (p.tick)
-          p.tick_done.set_value(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", failed_, {}, {}});
-        else
-          p.done.set_value(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", failed_, {}, {}});
-      }
-      queue_.clear();
-      return;
+    if (producer_->failed()) {
+      Fail(failure_message_);
+      if (state_.load() == WriterState::kFenced) return;
     }
   }
 }
 
-void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick) {
+void PartitionWriter::ProcessItems(std::vector<Pending*> items, bool timer_tick) {
+  BatchOutcome outcome = ProcessBatch(items, timer_tick);
+  if (!outcome.records_refused) return;
+  std::vector<Pending*> open;
+  for (Pending* p : items) {
+    if (!p->answered) open.push_back(p);
+  }
+  if (open.size() <= 1) {
+    // Alone in its transaction and still refused: the command itself is at fault.
+    for (Pending* p : open) {
+      LogWarn(absl::StrCat("writer[", partition_, "]"), "the log refused the events of command ",
+              p->tick ? std::string("(clock)") : CommandId(p->command), ": ", outcome.message);
+      Error refused{Errc::kInvalidArgument,
+                    "EVENT_REFUSED",
+                    "the event log refused this command's events (" + outcome.message +
+                        "); the request is too large or invalid: change it rather than retry",
+                    "request",
+                    {}};
+      if (p->tick)
+        AnswerTick(*p, refused);
+      else
+        Answer(*p, refused);
+    }
+    return;
+  }
+  // Commands whose records were not refused are innocent: commit them first, without the
+  // others. Then the implicated ones, halved until the culprit is alone.
+  std::vector<Pending*> implicated, innocent;
+  for (Pending* p : open) {
+    bool named = std::find(outcome.implicated.begin(), outcome.implicated.end(), p) !=
+                 outcome.implicated.end();
+    (named ? implicated : innocent).push_back(p);
+  }
+  std::vector<std::vector<Pending*>> parts;
+  if (!implicated.empty() && !innocent.empty()) {
+    parts = {innocent, implicated};
+  } else {
+    const size_t half = open.size() / 2;
+    parts = {std::vector<Pending*>(open.begin(), open.begin() + half),
+             std::vector<Pending*>(open.begin() + half, open.end())};
+  }
+  for (auto& part : parts) {
+    if (producer_->failed()) {
+      // The producer broke while isolating: these are answered by ProcessBatch's failure path.
+      ProcessBatch(part, false);
+      continue;
+    }
+    ProcessItems(part, false);
+  }
+}
+
+PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pending*>& batch,
+                                                            bool timer_tick) {
+  BatchOutcome outcome;
   const absl::Time now = clock_.Now();
   // Accounts as this batch leaves them; committed state is untouched until the commit.
   std::unordered_map<std::string, v1::Account> staged;
@@ -255,11 +535,17 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
   std::unordered_map<std::string, size_t> staged_commands;
   std::vector<kafka::Record> records;
   std::vector<v1::EventEnvelope> events_of_batch;
+  // Per record: the index in `batch` of the command it belongs to (kClock: time-driven).
+  constexpr size_t kClock = std::numeric_limits<size_t>::max();
+  std::vector<size_t> record_owner;
   // Per command: its events' indexes in `records` (empty = answered already), or the index
   // of the earlier identical command whose reply it shares.
   std::vector<std::vector<size_t>> record_indexes(batch.size());
   std::vector<std::optional<size_t>> same_as(batch.size());
   std::vector<std::optional<Error>> refusals(batch.size());  // blocked: answered after the commit
+  // Answers decided against state this batch staged (an earlier command's events): they hold
+  // only if the batch commits, so they are given after the commit.
+  std::vector<std::optional<Result<v1::CommandReply>>> deferred(batch.size());
   std::set<std::string> caught_up;  // accounts whose time-driven events are staged
   int64_t clock_events = 0;
 
@@ -268,14 +554,17 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
     if (auto it = accounts_.find(account_id); it != accounts_.end()) return &it->second;
     return nullptr;
   };
-  // Numbers, stamps, chains and stages `events` for `account_id`; returns their record indexes.
+  // Numbers, stamps, chains and stages `events` for `account_id`; returns their record indexes,
+  // or nullopt (staging nothing) when a record would exceed max_event_bytes (`*too_large` then
+  // gets its size).
   auto stage = [&](const std::string& account_id, std::vector<v1::EventEnvelope>& events,
                    const std::string& command_id, const v1::Actor& actor,
                    const std::string& correlation_id, absl::Time occurred_at,
-                   const std::string& fingerprint) {
+                   const std::string& fingerprint, size_t owner,
+                   int64_t* too_large) -> std::optional<std::vector<size_t>> {
     const v1::Account* state = state_of(account_id);
     v1::Account next = state == nullptr ? v1::Account() : *state;
-    std::vector<size_t> indexes;
+    std::vector<kafka::Record> made;
     for (size_t k = 0; k < events.size(); ++k) {
       v1::EventEnvelope& e = events[k];
       e.set_event_id(NewUuid());
@@ -293,9 +582,20 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
       e.set_prev_hash(next.last_hash());
       e.set_hash(ChainHash(e));
       Evolve(next, e);
+      made.push_back(ToRecord(e, options_.source));
+      // The writer's own safety net (the API checks fields first): a record the broker would
+      // refuse must never join a transaction, or it would fail every command batched with it.
+      if (too_large != nullptr && RecordBytes(made.back()) > options_.max_event_bytes) {
+        *too_large = RecordBytes(made.back());
+        return std::nullopt;
+      }
+    }
+    std::vector<size_t> indexes;
+    for (size_t k = 0; k < events.size(); ++k) {
       indexes.push_back(records.size());
-      records.push_back(ToRecord(e, options_.source));
-      events_of_batch.push_back(std::move(e));
+      records.push_back(std::move(made[k]));
+      record_owner.push_back(owner);
+      events_of_batch.push_back(std::move(events[k]));
     }
     staged[account_id] = std::move(next);
     return indexes;
@@ -312,12 +612,12 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
     auto events = DecideTime(*state, now, options_.domain);
     if (events.empty()) return;
     std::string command_id = absl::StrCat("clock:", state->version() + 1);
-    stage(account_id, events, command_id, clock_actor, "", now, "");
+    stage(account_id, events, command_id, clock_actor, "", now, "", kClock, nullptr);
     clock_events += static_cast<int64_t>(events.size());
   };
 
   bool tick_requested = timer_tick;
-  for (const auto& p : batch) tick_requested = tick_requested || p.tick;
+  for (const Pending* p : batch) tick_requested = tick_requested || p->tick;
   if (tick_requested) {
     std::vector<std::string> due_accounts;
     for (auto it = due_.begin(); it != due_.end() && it->first <= now; ++it)
@@ -326,37 +626,49 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
   }
 
   for (size_t i = 0; i < batch.size(); ++i) {
-    Pending& p = batch[i];
-    if (p.tick) continue;
+    Pending& p = *batch[i];
+    if (p.tick || p.answered) continue;
     const std::string& account_id = AccountId(p.command);
     p.key = CommandKey(account_id, CommandId(p.command));
     p.fingerprint = FingerprintOf(p.command);
+    // A refusal decided on state this batch staged holds only if the batch commits.
+    auto reply = [&](Result<v1::CommandReply> r) {
+      if (staged.count(account_id) > 0)
+        deferred[i] = std::move(r);
+      else
+        Answer(p, std::move(r));
+    };
     if (auto e = ValidateRequest(p.command)) {
-      p.done.set_value(*e);
+      Answer(p, *e);
       continue;
     }
     auto reused = [&](const std::string& fingerprint) -> bool {
       if (fingerprint == p.fingerprint) return false;
-      p.done.set_value(Error{Errc::kAlreadyExists, "COMMAND_ID_REUSED",
-                             "command_id " + CommandId(p.command) +
-                                 " was already used on account " + account_id +
-                                 " for a different request; use a new command_id",
-                             "command_id", CommandId(p.command)});
+      Answer(p, Error{Errc::kAlreadyExists, "COMMAND_ID_REUSED",
+                      "command_id " + CommandId(p.command) + " was already used on account " +
+                          account_id + " for a different request; use a new command_id",
+                      "command_id", CommandId(p.command)});
       return true;
     };
     if (auto it = commands_.find(p.key); !p.dry_run && it != commands_.end()) {
       if (reused(it->second.fingerprint)) continue;
       if (it->second.refusal) {
-        p.done.set_value(*it->second.refusal);
+        Answer(p, *it->second.refusal);
         continue;
       }
       v1::CommandReply reply = it->second.reply;
       reply.set_deduplicated(true);
-      p.done.set_value(std::move(reply));
+      Answer(p, std::move(reply));
       continue;
     }
     if (auto it = staged_commands.find(p.key); !p.dry_run && it != staged_commands.end()) {
-      if (reused(batch[it->second].fingerprint)) continue;
+      if (batch[it->second]->fingerprint != p.fingerprint) {
+        deferred[i] = Error{Errc::kAlreadyExists, "COMMAND_ID_REUSED",
+                            "command_id " + CommandId(p.command) + " was already used on account " +
+                                account_id + " for a different request; use a new command_id",
+                            "command_id", CommandId(p.command)};
+        continue;
+      }
       same_as[i] = it->second;
       continue;
     }
@@ -365,16 +677,26 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
     const v1::Account* state = state_of(account_id);
     const int64_t version = state == nullptr ? 0 : state->version();
     if (auto expected = ExpectedVersion(p.command); expected && *expected != version) {
-      p.done.set_value(Error{
+      reply(Error{
           Errc::kAborted, "VERSION_MISMATCH",
           absl::StrCat("account ", account_id, " is at version ", version,
                        ", the command expected ", *expected, "; read the account and decide again"),
           "expected_version", account_id});
       continue;
     }
+    // Business time: the service clock is the authority (a pre-flight asks about any time).
+    std::optional<v1::LateEntry> late;
+    if (!p.dry_run) {
+      auto checked = CheckBusinessTime(p.command, now, options_.policy);
+      if (!checked) {
+        p.done.set_value(checked.error());
+        continue;
+      }
+      late = std::move(checked.value());
+    }
     auto decided = Decide(state, p.command, now, options_.domain);
     if (!decided) {
-      p.done.set_value(decided.error());
+      reply(decided.error());
       continue;
     }
     // Compliance: every rule judged before anything is appended.
@@ -382,83 +704,125 @@ void PartitionWriter::ProcessBatch(std::vector<Pending>& batch, bool timer_tick)
     if (state != nullptr)
       gate = Gate(*state, p.command, OccurredAt(p.command, now), options_.policy);
     if (p.dry_run) {
-      v1::CommandReply reply;
-      reply.set_account_id(account_id);
-      reply.set_version(version);
-      *reply.mutable_decision() = gate.record;
-      p.done.set_value(std::move(reply));
+      v1::CommandReply dry;
+      dry.set_account_id(account_id);
+      dry.set_version(version);
+      *dry.mutable_decision() = gate.record;
+      reply(std::move(dry));
       continue;
     }
-    std::vector<v1::EventEnvelope> events;
-    if (gate.blocked) {
-      // Only the refusal is recorded: what was attempted, by whom, which rule and what it counted.
-      v1::EventEnvelope blocked;
-      auto* b = blocked.mutable_contact_blocked();
-      b->set_command(CommandName(p.command));
-      b->set_command_type(
-          std::visit([](const auto& r) { return r.GetDescriptor()->full_name(); }, p.command));
-      b->set_command_request(
-          std::visit([](const auto& r) { return CanonicalBytes(r); }, p.command));
-      events.push_back(std::move(blocked));
-      refusals[i] = BlockedError(account_id, gate.record);
-    } else {
-      events = std::move(decided.value());
+    GatedEvents gated = ApplyGate(p.command, gate, std::move(decided.value()));
+    std::vector<v1::EventEnvelope> events = std::move(gated.events);
+    refusals[i] = std::move(gated.refusal);
+    if (late) {
+      for (auto& e : events) *e.mutable_late_entry() = *late;
     }
-    if (gate.evaluated) {
-      for (auto& e : events) *e.mutable_decision() = gate.record;
+    int64_t too_large = 0;
+    auto staged_records =
+        stage(account_id, events, CommandId(p.command), CommandActor(p.command),
+              CorrelationId(p.command), OccurredAt(p.command, now), p.fingerprint, i, &too_large);
+    if (!staged_records) {
+      refusals[i].reset();
+      reply(Error{Errc::kInvalidArgument, "EVENT_TOO_LARGE",
+                  absl::StrCat("the command would append an event of ", too_large,
+                               " bytes; the limit is ", options_.max_event_bytes,
+                               " bytes per event: shorten its longest fields"),
+                  "request", account_id});
+      continue;
     }
-    record_indexes[i] = stage(account_id, events, CommandId(p.command), CommandActor(p.command),
-                              CorrelationId(p.command), OccurredAt(p.command, now), p.fingerprint);
+    record_indexes[i] = std::move(*staged_records);
     staged_commands[p.key] = i;
   }
 
-  auto finish_ticks = [&](Result<int64_t> outcome) {
-    for (auto& p : batch) {
-      if (p.tick) p.tick_done.set_value(outcome);
+  auto finish_ticks = [&](const Result<int64_t>& result) {
+    for (Pending* p : batch) {
+      if (p->tick) AnswerTick(*p, result);
     }
   };
+  // Every command still waiting on this batch: with events, sharing another's, or deferred.
+  auto waiting = [&](size_t i) {
+    return !batch[i]->tick && !batch[i]->answered &&
+           (!record_indexes[i].empty() || same_as[i] || deferred[i]);
+  };
   if (records.empty()) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (waiting(i) && deferred[i]) Answer(*batch[i], std::move(*deferred[i]));
+    }
     finish_ticks(int64_t{0});
-    return;
+    return outcome;
   }
   const absl::Time append_started = absl::Now();
-  auto offsets = producer_->Append(partition_, records);
+  kafka::AppendResult appended = producer_->Append(partition_, records);
+  if (options_.on_append) {
+    options_.on_append(partition_, batch.size(), records.size(),
+                       absl::ToDoubleSeconds(absl::Now() - append_started),
+                       appended.outcome == kafka::AppendResult::Outcome::kCommitted);
+  }
   Log(LogLevel::kDebug, "writer[" + std::to_string(partition_) + "]",
       absl::StrCat("batch of ", batch.size(), " commands, ", records.size(),
                    " events, appended in ", absl::FormatDuration(absl::Now() - append_started)));
-  if (!offsets) {
+  if (appended.outcome != kafka::AppendResult::Outcome::kCommitted) {
+    failure_message_ = appended.message;
     LogError(absl::StrCat("writer[", partition_, "]"), "append of ", records.size(),
-             " events failed: ", offsets.error().message);
+             " events failed (",
+             appended.outcome == kafka::AppendResult::Outcome::kUnknown ? "outcome unknown"
+                                                                         : "not committed",
+             "): ", appended.message);
+    if (!appended.refused_records.empty() && !appended.producer_failed &&
+        appended.outcome == kafka::AppendResult::Outcome::kNotCommitted) {
+      // Nothing was recorded and the producer is fine: the caller isolates the commands
+      // behind the refused records and tries again. Nobody waiting is answered yet.
+      outcome.records_refused = true;
+      outcome.message = appended.message;
+      for (size_t r : appended.refused_records) {
+        if (r >= record_owner.size() || record_owner[r] == kClock) continue;
+        Pending* owner = batch[record_owner[r]];
+        if (std::find(outcome.implicated.begin(), outcome.implicated.end(), owner) ==
+            outcome.implicated.end())
+          outcome.implicated.push_back(owner);
+      }
+      return outcome;
+    }
+    const bool unknown = appended.outcome == kafka::AppendResult::Outcome::kUnknown;
     Error e{Errc::kUnavailable,
-            "APPEND_FAILED",
-            "the event log did not accept the command (" + offsets.error().message +
-                "); nothing was recorded, retry with the same command_id",
+            unknown ? "APPEND_OUTCOME_UNKNOWN" : "APPEND_FAILED",
+            unknown ? "the event log stopped answering while the command was being committed ("
+                      + appended.message +
+                      "); it may or may not be recorded: retry with the same command_id to "
+                      "learn which"
+                    : "the event log did not accept the command (" + appended.message +
+                      "); nothing was recorded, retry with the same command_id",
             {},
             {}};
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (!batch[i].tick && (!record_indexes[i].empty() || same_as[i])) batch[i].done.set_value(e);
+      if (waiting(i)) Answer(*batch[i], e);
     }
     finish_ticks(e);
-    return;
+    return outcome;
   }
   // Committed: only now does the writer's state move and do callers hear OK.
   for (size_t r = 0; r < events_of_batch.size(); ++r) {
-    ApplyCommitted(events_of_batch[r], offsets.value()[r]);
+    ApplyCommitted(events_of_batch[r], appended.offsets[r]);
   }
   for (const auto& [account_id, ignored] : staged) ScheduleDue(accounts_.at(account_id));
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (batch[i].tick) continue;
-    size_t source = same_as[i] ? *same_as[i] : i;
-    if (record_indexes[source].empty()) continue;
-    if (refusals[source]) {
-      batch[i].done.set_value(*refusals[source]);
+    if (!waiting(i)) continue;
+    if (deferred[i]) {
+      Answer(*batch[i], std::move(*deferred[i]));
       continue;
     }
-    v1::CommandReply reply = commands_.at(batch[source].key).reply;
+    // A command sharing another's reply (same key) points at one that has events.
+    size_t source = same_as[i] ? *same_as[i] : i;
+    if (refusals[source]) {
+      Answer(*batch[i], *refusals[source]);
+      continue;
+    }
+    v1::CommandReply reply = commands_.at(batch[source]->key).reply;
     reply.set_deduplicated(same_as[i].has_value());
-    batch[i].done.set_value(std::move(reply));
+    Answer(*batch[i], std::move(reply));
   }
   finish_ticks(clock_events);
+  return outcome;
 }
 
 CommandRouter::CommandRouter(kafka::LogOptions log, WriterOptions options, const Clock& clock)
@@ -485,8 +849,42 @@ Status CommandRouter::Start() {
   return first_error;
 }
 
+void CommandRouter::BeginStop(absl::Time abandon_at) {
+  abandon_at_ = absl::ToUnixNanos(abandon_at);
+  for (auto& w : writers_) w->StopIntake();
+}
+
 void CommandRouter::Stop() {
-  for (auto& w : writers_) w->Stop();
+  for (auto& w : writers_) w->StopIntake();
+  // In parallel: each may be finishing a transaction or closing its producer.
+  std::vector<std::thread> stopping;
+  for (auto& w : writers_) stopping.emplace_back([&w] { w->Stop(); });
+  for (auto& t : stopping) t.join();
+}
+
+bool CommandRouter::serving() const {
+  if (writers_.empty()) return false;
+  for (const auto& w : writers_) {
+    if (w->state() != WriterState::kServing) return false;
+  }
+  return true;
+}
+
+std::vector<WriterState> CommandRouter::states() const {
+  std::vector<WriterState> out;
+  for (const auto& w : writers_) out.push_back(w->state());
+  return out;
+}
+
+std::vector<size_t> CommandRouter::queue_depths() const {
+  std::vector<size_t> out;
+  for (const auto& w : writers_) out.push_back(w->queue_depth());
+  return out;
+}
+
+size_t PartitionWriter::queue_depth() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
 }
 
 Result<int64_t> CommandRouter::Tick() {
@@ -510,16 +908,29 @@ Result<v1::CommandReply> CommandRouter::Execute(Command command, absl::Time dead
   if (auto e = ValidateRequest(command)) return *e;
   int32_t p = kafka::PartitionFor(AccountId(command), partitions());
   auto future = writers_[p]->Submit(std::move(command), dry_run);
-  auto wait = std::chrono::nanoseconds(absl::ToInt64Nanoseconds(deadline - absl::Now()));
-  if (future.wait_for(wait) != std::future_status::ready) {
-    return Error{Errc::kDeadlineExceeded,
-                 "DEADLINE_EXCEEDED",
-                 "the command was not committed before the call deadline; it may still be. Retry "
-                 "with the same command_id to learn the outcome",
-                 {},
-                 {}};
+  for (;;) {
+    const absl::Time now = absl::Now();
+    if (now >= deadline) {
+      return Error{Errc::kDeadlineExceeded,
+                   "DEADLINE_EXCEEDED",
+                   "the command was not committed before the call deadline; it may still be. "
+                   "Retry with the same command_id to learn the outcome",
+                   {},
+                   {}};
+    }
+    // Short slices, so a shutdown can let the caller go (BeginStop).
+    auto slice = std::chrono::nanoseconds(
+        absl::ToInt64Nanoseconds(std::min(deadline - now, absl::Milliseconds(100))));
+    if (future.wait_for(slice) == std::future_status::ready) return future.get();
+    if (absl::ToUnixNanos(absl::Now()) >= abandon_at_.load()) {
+      return Error{Errc::kUnavailable,
+                   "SHUTTING_DOWN",
+                   "the service is shutting down while the command was being committed; it may "
+                   "or may not be recorded: retry with the same command_id to learn which",
+                   {},
+                   {}};
+    }
   }
-  return future.get();
 }
 
 }  // namespace collections

@@ -16,7 +16,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <future>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -26,6 +28,8 @@
 #include <vector>
 
 namespace collections {
+
+enum class WriterState;  // defined below
 
 struct WriterOptions {
   // transactional.id = <prefix>-writer-<partition>. Two processes with the same prefix fence
@@ -48,7 +52,46 @@ struct WriterOptions {
   // How often the writer looks for time-driven events when no command wakes it.
   int tick_interval_ms = 1000;
   DomainSettings domain;
+  // Most commands waiting for one partition's writer. Beyond it a command is answered
+  // UNAVAILABLE (WRITER_QUEUE_FULL) at once rather than queued without bound: 5000 is ten
+  // full group commits, a few seconds of work.
+  int max_queue = 5000;
+  // Largest event record (value + key + headers) the writer appends: 512 KiB, half of the
+  // broker's default max.message.bytes (1,048,588) and below librdkafka's message.max.bytes
+  // (1,000,000), so a record under it is never refused for its size. A command that would
+  // produce a larger event is refused with INVALID_ARGUMENT and never joins a transaction.
+  // Lower it if the topic's max.message.bytes is lowered.
+  int64_t max_event_bytes = 512 * 1024;
+  // Waits between attempts to reconnect while the log is unreachable: from the first, doubled
+  // after each failure up to the second.
+  int recovery_backoff_min_ms = 250;
+  int recovery_backoff_max_ms = 5000;
+  // How long one init_transactions call may wait for the broker. Short, so a stop is never
+  // held up by it; the call is resumable, so the next attempt carries on.
+  int init_timeout_ms = 1000;
+  // Time budgets of every Kafka call the writer makes (see kafka::ProducerTimeouts).
+  kafka::ProducerTimeouts producer_timeouts;
+  // Told about every transaction the writer appended (group commit): its partition, commands,
+  // events, how long the append took and whether it committed. Called on the writer's thread;
+  // must be quick and outlive the writers. Empty = nobody (main wires metrics here).
+  std::function<void(int32_t partition, size_t commands, size_t events, double seconds,
+                     bool committed)>
+      on_append;
+  // Told every time a writer changes state (from any thread that changes it). Same rules.
+  std::function<void(int32_t partition, WriterState state)> on_state;
 };
+
+// Where a partition writer is in its life. Only kServing accepts commands; in every other state
+// a command is answered UNAVAILABLE at once (retry with the same command_id).
+enum class WriterState {
+  kStarting = 0,    // not started yet
+  kRestoring = 1,   // reading its partition to rebuild accounts and command ids
+  kServing = 2,     // accepting commands
+  kRecovering = 3,  // the producer failed or the broker is unreachable: reconnecting
+  kFenced = 4,      // another process took the partition over: stopped for good
+  kStopped = 5,     // shut down
+};
+const char* WriterStateName(WriterState state);
 
 // The single writer of one partition of the event log.
 //
@@ -58,9 +101,20 @@ struct WriterOptions {
 // in the same batch), appends the resulting events in one Kafka transaction, and only after the
 // commit succeeds applies them to its state and completes the callers' futures.
 //
-// Thread-safety: Submit() may be called from any thread; everything else is internal to the
-// writer thread. Lifetime: Stop() (or the destructor) fails queued commands with kUnavailable
-// and joins the thread.
+// Faults: a transaction that fails is aborted and its commands answered UNAVAILABLE (retry
+// with the same command_id). When the producer can no longer be used (fatal error, a commit
+// whose outcome is unknown, a broker that stopped answering) the writer recovers on its own:
+// it drops the producer, makes a new one (init_transactions fences the old one and settles
+// its open transaction), restores its state from the log and serves again, retrying with
+// back-off for as long as the broker is away. Meanwhile commands are answered UNAVAILABLE at
+// once. Only a fence by another owner stops the partition for good (kFenced). A command whose
+// events the log refuses as records (too large, invalid) is isolated: the others of its
+// transaction are committed without it and only it is refused (INVALID_ARGUMENT).
+//
+// Thread-safety: Submit(), Tick(), state() and Stop() may be called from any thread;
+// everything else is internal to the writer thread. Lifetime: Stop() (or the destructor)
+// answers queued commands with kUnavailable at once, lets the transaction in flight finish
+// (bounded by the producer's time budgets) and joins the thread.
 class PartitionWriter {
  public:
   PartitionWriter(kafka::LogOptions log, WriterOptions options, int32_t partition,
@@ -71,7 +125,14 @@ class PartitionWriter {
 
   // Fences older owners, restores state from the log and starts serving. Blocks until ready.
   Status Start();
+  // Stops taking commands and answers the queued ones with UNAVAILABLE (SHUTTING_DOWN) at once;
+  // does not wait. Stop() does this too.
+  void StopIntake();
   void Stop();
+
+  WriterState state() const { return state_.load(); }
+  // Commands waiting for the writer.
+  size_t queue_depth() const;
 
   // Queues a command. The future completes after the command's events are committed, or with
   // the reason it was refused.
@@ -83,9 +144,11 @@ class PartitionWriter {
   Result<int64_t> Tick();
 
   int32_t partition() const { return partition_; }
-  // Events read from the log during Start().
-  int64_t restored_events() const { return restored_events_; }
-  int64_t restored_accounts() const { return restored_accounts_; }
+  // Events read from the log by the last restore (Start() or a recovery).
+  int64_t restored_events() const { return restored_events_.load(); }
+  int64_t restored_accounts() const { return restored_accounts_.load(); }
+  // Times the writer replaced its producer and restored its state after a failure.
+  int64_t recoveries() const { return recoveries_.load(); }
 
  private:
   struct Pending {
@@ -96,6 +159,14 @@ class PartitionWriter {
     std::string key;          // account id + '\0' + command id
     std::string fingerprint;  // SHA-256 of the request
     std::promise<Result<v1::CommandReply>> done;
+    bool answered = false;  // `done` (or `tick_done`) has its value
+  };
+  // What ProcessBatch leaves to its caller: when the log refused records themselves, the
+  // commands behind them (still unanswered) so they can be isolated.
+  struct BatchOutcome {
+    bool records_refused = false;
+    std::vector<Pending*> implicated;
+    std::string message;
   };
   // What the writer remembers of a committed command: enough to answer a repeat.
   struct CommandRecord {
@@ -104,11 +175,26 @@ class PartitionWriter {
     std::optional<Error> refusal;  // a command the compliance policy blocked (ContactBlocked)
   };
 
+  // A new producer, initialised (fencing older ones): one attempt.
+  Status Connect();
   Status Restore();
+  // Connects and restores until it works (with back-off) or the writer stops or is fenced.
+  // Returns true when serving again.
+  bool Recover();
+  // Leaves kServing after the producer failed: answers what is queued, then kFenced or
+  // kRecovering.
+  void Fail(const std::string& why);
+  void SetState(WriterState state);
   void ApplyCommitted(const v1::EventEnvelope& event, int64_t offset);
   void Run();
-  void ProcessBatch(std::vector<Pending>& batch, bool timer_tick);
+  // Decides and appends `items` in one transaction; isolates commands whose records the log
+  // refuses and commits the others without them.
+  void ProcessItems(std::vector<Pending*> items, bool timer_tick);
+  BatchOutcome ProcessBatch(const std::vector<Pending*>& batch, bool timer_tick);
   void ScheduleDue(const v1::Account& account);
+  static void Answer(Pending& p, Result<v1::CommandReply> result);
+  static void AnswerTick(Pending& p, Result<int64_t> result);
+  Error UnavailableError(WriterState state) const;
 
   const kafka::LogOptions log_;
   const WriterOptions options_;
@@ -121,15 +207,19 @@ class PartitionWriter {
   std::unordered_map<std::string, CommandRecord> commands_;
   // When each account's next time-driven event falls due, ordered by time.
   std::set<std::pair<absl::Time, std::string>> due_;
+  std::string failure_message_;  // why the last append failed
   std::unordered_map<std::string, absl::Time> due_of_;
-  int64_t restored_events_ = 0;
-  int64_t restored_accounts_ = 0;
+  std::atomic<int64_t> restored_events_{0};
+  std::atomic<int64_t> restored_accounts_{0};
+  std::atomic<int64_t> recoveries_{0};
+  std::atomic<WriterState> state_{WriterState::kStarting};
+  std::atomic<bool> stop_requested_{false};  // mirrors stopping_ for lock-free checks
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Pending> queue_;  // guarded by mutex_
   bool stopping_ = false;      // guarded by mutex_
-  std::string failed_;         // guarded by mutex_: why the writer stopped serving, if it did
+  std::string failed_;         // guarded by mutex_: why the writer is not serving, if it is not
   std::thread thread_;
 };
 
@@ -142,12 +232,23 @@ class CommandRouter {
 
   // Creates the topic if needed, then starts every partition writer (in parallel).
   Status Start();
+  // Shutdown, first step: writers take no more commands and answer the queued ones at once;
+  // a caller still waiting at `abandon_at` (its command in a transaction that has not
+  // finished) is answered UNAVAILABLE then. Does not wait.
+  void BeginStop(absl::Time abandon_at);
+  // Stops every writer (in parallel) and waits for them.
   void Stop();
 
   // Validates, routes and waits for the outcome until `deadline`. A command still queued at the
   // deadline is answered kDeadlineExceeded; it may still commit, and retrying it with the same
   // command id is always safe.
   Result<v1::CommandReply> Execute(Command command, absl::Time deadline, bool dry_run = false);
+
+  // True when every partition writer is serving.
+  bool serving() const;
+  std::vector<WriterState> states() const;
+  // Commands waiting, per partition.
+  std::vector<size_t> queue_depths() const;
 
   // Runs Tick() on every partition writer; returns the events appended.
   Result<int64_t> Tick();
@@ -160,6 +261,8 @@ class CommandRouter {
   const WriterOptions options_;
   const Clock& clock_;
   std::vector<std::unique_ptr<PartitionWriter>> writers_;
+  // Unix nanoseconds after which waiting callers are let go (BeginStop); max = never.
+  std::atomic<int64_t> abandon_at_{std::numeric_limits<int64_t>::max()};
 };
 
 }  // namespace collections

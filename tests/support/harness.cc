@@ -5,6 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "grpc/health/v1/health.pb.h"
+
+#include <grpcpp/impl/client_unary_call.h>
+#include <grpcpp/impl/rpc_method.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -36,8 +40,12 @@ TempDir::~TempDir() {
 }
 
 std::vector<LoggedEvent> ReadTopic(const std::string& topic) {
+  return ReadTopic(topic, Bootstrap());
+}
+
+std::vector<LoggedEvent> ReadTopic(const std::string& topic, const std::string& bootstrap) {
   kafka::LogOptions log;
-  log.bootstrap = Bootstrap();
+  log.bootstrap = bootstrap;
   log.topic = topic;
   auto partitions = kafka::EnsureTopic(log);
   if (!partitions) throw std::runtime_error(partitions.error().message);
@@ -191,6 +199,25 @@ grpc::Status GetAccount(v1::CaseQueryService::Stub& stub, const std::string& acc
   r.set_account_id(account_id);
   if (min_position != nullptr) *r.mutable_min_position() = *min_position;
   return stub.GetAccount(Context().get(), r, out);
+}
+
+int HealthStatus(const std::string& address, const std::string& service) {
+  // The health service has no generated C++ stub here: call the method by name.
+  static const grpc::internal::RpcMethod kCheck("/grpc.health.v1.Health/Check",
+                                                grpc::internal::RpcMethod::NORMAL_RPC);
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  grpc::Status s =
+      grpc::internal::BlockingUnaryCall<grpc::health::v1::HealthCheckRequest,
+                                        grpc::health::v1::HealthCheckResponse>(
+          channel.get(), kCheck, &context, request, &response);
+  if (s.error_code() == grpc::StatusCode::NOT_FOUND) return 3;
+  if (!s.ok()) return -1;
+  return static_cast<int>(response.status());
 }
 
 std::string BadRequestField(const grpc::Status& status) {

@@ -43,6 +43,7 @@ struct LoggedEvent {
 // Every committed record of `topic`, in partition then offset order (read_committed, to the
 // end of every partition).
 std::vector<LoggedEvent> ReadTopic(const std::string& topic);
+std::vector<LoggedEvent> ReadTopic(const std::string& topic, const std::string& bootstrap);
 
 // Options for a ServerApp on its own topic, transactional prefix and projection directory.
 ServerOptions TestOptions(const std::string& name, const std::filesystem::path& dir);
@@ -89,6 +90,11 @@ grpc::Status Call(v1::CaseCommandService::Stub& stub, const v1::ReversePaymentRe
                   v1::CommandReply* out);
 grpc::Status GetAccount(v1::CaseQueryService::Stub& stub, const std::string& account_id,
                         const v1::LogPosition* min_position, v1::Account* out);
+
+// grpc.health.v1.Health/Check of `service` ("" = overall) at `address`: 1 SERVING,
+// 2 NOT_SERVING, 3 SERVICE_UNKNOWN (HealthCheckResponse.ServingStatus), or -1 when the call
+// itself failed (the process does not answer).
+int HealthStatus(const std::string& address, const std::string& service);
 
 // The google.rpc details of a failed call: field of the BadRequest (or ""), ErrorInfo reason.
 std::string BadRequestField(const grpc::Status& status);

@@ -329,8 +329,30 @@ BOOST_AUTO_TEST_CASE(f1_what_counts) {
        [](auto& h, auto&, auto&) { h.attempts[0].direction = Direction::kInbound; }, "ALLOW"},
       {"texts are not calls", [](auto& h, auto&, auto&) { h.attempts[0].channel = Channel::kText; },
        "ALLOW"},
-      {"calls placed under consent do not count",
-       [](auto& h, auto&, auto&) { h.attempts[0].under_consent = true; }, "ALLOW"},
+      {"a call recorded consent exempted never counts, even after the consent is revoked",
+       [](auto&, auto& f, auto&) {
+         f.consents.push_back({ConsentScope::kCallFrequency, At(kChicago, 2025, 10, 6, 9, 0),
+                               At(kChicago, 2025, 10, 6, 11, 0), "", std::nullopt});
+       },
+       "ALLOW"},
+      {"consent given after the call does not exempt it",
+       [](auto&, auto& f, auto&) {
+         f.consents.push_back({ConsentScope::kCallFrequency, At(kChicago, 2025, 10, 6, 11, 0),
+                               At(kChicago, 2025, 10, 6, 12, 0), "", std::nullopt});
+       },
+       "BLOCK F1"},
+      {"consent to texts does not exempt calls",
+       [](auto&, auto& f, auto&) {
+         f.consents.push_back({ConsentScope::kCallFrequency, At(kChicago, 2025, 10, 6, 9, 0),
+                               At(kChicago, 2025, 10, 6, 11, 0), "", Channel::kText});
+       },
+       "BLOCK F1"},
+      {"consent to another number does not exempt calls to this one",
+       [](auto&, auto& f, auto&) {
+         f.consents.push_back({ConsentScope::kCallFrequency, At(kChicago, 2025, 10, 6, 9, 0),
+                               At(kChicago, 2025, 10, 6, 11, 0), "+13125550199", std::nullopt});
+       },
+       "BLOCK F1"},
       {"F3: a call about another debt does not count",
        [](auto& h, auto&, auto&) { h.attempts[0].debt_ids = {"D2"}; }, "ALLOW"},
       {"F3: a call about several debts counts against each",
@@ -353,17 +375,30 @@ BOOST_AUTO_TEST_CASE(f1_what_counts) {
              ConsentRecord{ConsentScope::kCallFrequency, At(kChicago, 2025, 10, 6, 9, 0), {}, ""});
        },
        "ALLOW"},
-      {"consent on Oct 5: Oct 12 is day 8",
+      {"consent on Oct 5: Oct 12 is day 8, but the six calls it covered never count",
        [](auto&, auto& f, auto&) {
          f.consents.push_back(
              ConsentRecord{ConsentScope::kCallFrequency, At(kChicago, 2025, 10, 5, 9, 0), {}, ""});
        },
+       "ALLOW"},
+      {"consent on Sep 28: it covered none of the seven",
+       [](auto&, auto& f, auto&) {
+         f.consents.push_back(ConsentRecord{ConsentScope::kCallFrequency,
+                                            At(kChicago, 2025, 9, 28, 9, 0), {}, ""});
+       },
        "BLOCK F1"},
-      {"consent revoked before the call",
+      {"consent revoked before the call: the Oct 10 call it covered does not count",
        [](auto&, auto& f, auto&) {
          f.consents.push_back(ConsentRecord{ConsentScope::kCallFrequency,
                                             At(kChicago, 2025, 10, 10, 9, 0),
                                             At(kChicago, 2025, 10, 11, 9, 0), ""});
+       },
+       "ALLOW"},
+      {"consent revoked before any call",
+       [](auto&, auto& f, auto&) {
+         f.consents.push_back(ConsentRecord{ConsentScope::kCallFrequency,
+                                            At(kChicago, 2025, 10, 1, 9, 0),
+                                            At(kChicago, 2025, 10, 2, 9, 0), ""});
        },
        "BLOCK F1"},
       {"a voicemail is a call",
@@ -1258,6 +1293,111 @@ BOOST_AUTO_TEST_CASE(format_local) {
   BOOST_TEST(FormatLocal(Utc(2025, 3, 9, 12, 30), kNewYork) == "2025-03-09T08:30 America/New_York");
   BOOST_TEST(FormatLocal(Utc(2025, 3, 9, 12, 30), "Nowhere/Else") == "2025-03-09T12:30 UTC");
   BOOST_TEST(FormatAllowedFrom(Decision{}) == "");
+}
+
+// ---- A back-dated action joins every window that contains it ------------------------------
+
+struct BackdateCase {
+  const char* why;
+  absl::Time at;  // the action's (business) instant
+  const char* expected;
+};
+
+BOOST_AUTO_TEST_CASE(a_back_dated_call_is_judged_by_every_window_it_joins) {
+  // Given seven unanswered calls Oct 6 ... 12 at 10:00 (the cap), recorded already.
+  CaseFacts f = AnyHourFacts();
+  const ContactHistory h = SevenUnansweredCalls();
+  const BackdateCase cases[] = {
+      {"dated before the first call, same day: the window Oct 6-12 would hold 8",
+       At(kChicago, 2025, 10, 6, 9, 0), "BLOCK F1"},
+      {"dated a day earlier: every window with it holds at most 7",
+       At(kChicago, 2025, 10, 5, 10, 0), "ALLOW"},
+      {"dated a month earlier: no window holds a recorded call", At(kChicago, 2025, 9, 12, 10, 0),
+       "ALLOW"},
+      {"dated Oct 9 among them: the window ending Oct 12 holds 7", At(kChicago, 2025, 10, 9, 12, 0),
+       "BLOCK F1"},
+      {"dated Oct 12 before the last call, the window ending Oct 12 is full",
+       At(kChicago, 2025, 10, 12, 8, 0), "BLOCK F1"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.why) { BOOST_TEST(Summary(Eval(f, h, Call(), c.at)) == c.expected); }
+  }
+  // A later window is the one that overfills: its reason says which, and counts what it saw.
+  Decision d = Eval(f, h, Call(), At(kChicago, 2025, 10, 6, 9, 0));
+  BOOST_TEST(d.reason.find("ending 2025-10-12") != std::string::npos, d.reason);
+  BOOST_TEST(d.counted_event_ids.size() == 7u);
+  BOOST_TEST(!d.allowed_from.has_value());
+
+  // Rolling 7 x 24 hours: a call at Oct 6 11:00 joins the window ending at the Oct 12 call,
+  // which holds all seven; one at Oct 5 09:00 joins at most the six of Oct 6 ... 11.
+  v1::CompliancePolicy rolling = Policy();
+  rolling.set_window_counting(v1::CompliancePolicy::WINDOW_COUNTING_ROLLING_HOURS);
+  BOOST_TEST(Summary(Eval(f, h, Call(), At(kChicago, 2025, 10, 6, 11, 0), rolling)) == "BLOCK F1");
+  BOOST_TEST(Summary(Eval(f, h, Call(), At(kChicago, 2025, 10, 5, 9, 0), rolling)) == "ALLOW");
+}
+
+BOOST_AUTO_TEST_CASE(a_back_dated_contact_joins_the_state_windows_too) {
+  CaseFacts f = Facts(kNewYork);
+  f.jurisdiction = "MA";
+  f.reg_f_applies = false;
+  ContactHistory h;
+  h.attempts.push_back(
+      MaContact("m1", At(kNewYork, 2025, 6, 4, 10, 0), ContactOutcome::kVoicemailLeft));
+  h.attempts.push_back(
+      MaContact("m2", At(kNewYork, 2025, 6, 6, 10, 0), ContactOutcome::kRightPartyConversation));
+  // June 1 joins the window Jun 1-7, which holds both later contacts; May 28 joins none.
+  BOOST_TEST(Summary(Eval(f, h, Call(), At(kNewYork, 2025, 6, 1, 10, 0))) == "BLOCK S-MA");
+  BOOST_TEST(Summary(Eval(f, h, Call(), At(kNewYork, 2025, 5, 28, 10, 0))) == "ALLOW");
+}
+
+// ---- Outcomes Massachusetts counts ----------------------------------------------------------
+
+struct OutcomeCase {
+  const char* why;
+  ContactOutcome outcome;
+  const char* expected;  // a third call on Jun 5 after two with this outcome on Jun 2 and 4
+};
+
+BOOST_AUTO_TEST_CASE(s_ma_counts_the_outcomes_the_regulation_names) {
+  CaseFacts f = Facts(kNewYork);
+  f.jurisdiction = "MA";
+  f.reg_f_applies = false;
+  const OutcomeCase cases[] = {
+      {"unanswered where a message could have been left", ContactOutcome::kNoAnswerMessagePossible,
+       "BLOCK S-MA"},
+      {"answering machine, no message", ContactOutcome::kAnsweringMachineNoMessage, "BLOCK S-MA"},
+      {"message left", ContactOutcome::kVoicemailLeft, "BLOCK S-MA"},
+      {"live call", ContactOutcome::kRightPartyConversation, "BLOCK S-MA"},
+      {"rang out with no way to leave a message", ContactOutcome::kNoAnswer, "ALLOW"},
+      {"busy", ContactOutcome::kBusy, "ALLOW"},
+      {"not in service", ContactOutcome::kNotInService, "ALLOW"},
+  };
+  for (const auto& c : cases) {
+    ContactHistory h;
+    h.attempts.push_back(MaContact("m1", At(kNewYork, 2025, 6, 2, 10, 0), c.outcome));
+    h.attempts.push_back(MaContact("m2", At(kNewYork, 2025, 6, 4, 10, 0), c.outcome));
+    BOOST_TEST_CONTEXT(c.why) {
+      BOOST_TEST(Summary(Eval(f, h, Call(), At(kNewYork, 2025, 6, 5, 10, 0))) == c.expected);
+    }
+  }
+}
+
+// ---- Consent is a fact on the account --------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(only_recorded_consent_exempts_a_call) {
+  CaseFacts f = AnyHourFacts();
+  ContactHistory h = SevenUnansweredCalls();
+  Decision none = Eval(f, h, Call(), At(kChicago, 2025, 10, 12, 16, 0));
+  BOOST_TEST(Summary(none) == "BLOCK F1");
+  BOOST_TEST(!none.exempt_by_consent);
+  // Consent given directly on Oct 12: the call that day is exempt and says so.
+  f.consents.push_back(
+      {ConsentScope::kCallFrequency, At(kChicago, 2025, 10, 12, 12, 0), std::nullopt, "", {}});
+  Decision given = Eval(f, h, Call(), At(kChicago, 2025, 10, 12, 16, 0));
+  BOOST_TEST(Summary(given) == "ALLOW");
+  BOOST_TEST(given.exempt_by_consent);
+  // Consent day is day 1: on day 8 (Oct 19) it no longer covers a call.
+  BOOST_TEST(!Eval(f, h, Call(), At(kChicago, 2025, 10, 19, 10, 0)).exempt_by_consent);
 }
 
 }  // namespace
