@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <fstream>
@@ -167,7 +168,19 @@ BOOST_AUTO_TEST_CASE(metrics_count_a_known_sequence_of_commands) {
   auto invalid = t.Send(&Stub::RecordContactAttempt, empty, "D1");
   BOOST_REQUIRE(invalid.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
 
-  const auto samples = Parse(Scrape(port), t.dir.path.string(), false);
+  // librdkafka's statistics come every 500 ms here: wait for the producers' and consumers'.
+  std::string exposition;
+  for (int i = 0; i < 100; ++i) {
+    exposition = Scrape(port);
+    if (exposition.find("collections_kafka_broker_rtt_seconds{client=\"" +
+                        t.service.options().writer.transactional_id_prefix + "-writer") !=
+            std::string::npos &&
+        exposition.find("collections_kafka_consumer_lag_messages{") != std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto samples = Parse(exposition, t.dir.path.string(), /*check_dashboard=*/true);
   BOOST_TEST(Sample(samples, Commands("OpenCase", "ok")) == 1);
   BOOST_TEST(Sample(samples, Commands("RecordContactAttempt", "ok")) == 7);
   BOOST_TEST(Sample(samples, Commands("RecordContactAttempt", "blocked", "F1")) == 3);
@@ -186,6 +199,24 @@ BOOST_AUTO_TEST_CASE(metrics_count_a_known_sequence_of_commands) {
                                  "}") == 11);
   BOOST_TEST(Sample(samples, "process_resident_memory_bytes{}") > 1e6);
   BOOST_TEST(Sample(samples, "process_threads{}") > 1);
+  // The writers: every partition serving, nothing queued, the commands that produced events
+  // (the case, seven calls, three blocks, one override) in committed group commits.
+  double committed_commands = 0;
+  for (int p = 0; p < 3; ++p) {
+    const std::string partition = "partition=\"" + std::to_string(p) + "\"";
+    BOOST_TEST(Sample(samples, "collections_writer_state{" + partition + ",state=\"serving\"}") ==
+               1);
+    BOOST_TEST(Sample(samples, "collections_writer_state{" + partition + ",state=\"restoring\"}") ==
+               0);
+    BOOST_TEST(Sample(samples, "collections_writer_queue_depth{" + partition + "}") == 0);
+    committed_commands += std::max(0.0, Sample(samples, "collections_writer_batch_commands_sum{" +
+                                                            partition + "}"));
+  }
+  BOOST_TEST(committed_commands >= 12);
+  BOOST_TEST(committed_commands <= 14);
+  BOOST_TEST(Sample(samples, "collections_projection_caught_up{projection=\"accounts\"}") == 1);
+  BOOST_TEST(Sample(samples, "collections_health_serving{service=\"collections.v1.CaseCommandService\"}") == 1);
+  BOOST_TEST(Sample(samples, "collections_rocksdb_estimate_keys{db=\"accounts\"}") > 0);
 }
 
 int FreePort() {

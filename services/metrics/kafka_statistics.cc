@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace collections::metrics {
 
 KafkaStatistics::KafkaStatistics(Registry& registry)
@@ -47,8 +49,10 @@ bool KafkaStatistics::Update(std::string_view json) {
   if (auto brokers = doc.find("brokers"); brokers != doc.end() && brokers->is_object()) {
     for (const auto& [name, broker] : brokers->items()) {
       if (!broker.is_object()) continue;
-      // Internal pseudo-brokers (the coordinator handles) carry no traffic of their own.
-      if (broker.value("source", std::string()) == "internal") continue;
+      // Internal and logical pseudo-brokers (the coordinator handles) carry no traffic of
+      // their own.
+      const std::string source = broker.value("source", std::string());
+      if (source == "internal" || source == "logical") continue;
       broker_up_.WithLabels({client, name}).Set(broker.value("state", std::string()) == "UP");
       tx_errors_.WithLabels({client, name}).Set(number(broker, "txerrs"));
       timeouts_.WithLabels({client, name}).Set(number(broker, "req_timeouts"));
@@ -65,7 +69,14 @@ bool KafkaStatistics::Update(std::string_view json) {
       if (partitions == t.end() || !partitions->is_object()) continue;
       for (const auto& [partition, p] : partitions->items()) {
         if (partition == "-1" || !p.is_object()) continue;  // -1: the unassigned pseudo-partition
-        const double lag = number(p, "consumer_lag");
+        // consumer_lag counts from the committed offset; the service keeps its offsets in
+        // RocksDB and commits none, so it is -1 there: then measure from what the application
+        // was handed (app_offset) to the last stable offset.
+        double lag = number(p, "consumer_lag");
+        if (lag < 0 && p.contains("ls_offset") && p.contains("app_offset")) {
+          const double ls = number(p, "ls_offset"), app = number(p, "app_offset");
+          if (ls >= 0 && app >= 0) lag = std::max(0.0, ls - app);
+        }
         if (lag >= 0 && p.value("fetch_state", std::string()) == "active") {
           lag_.WithLabels({client, topic, partition}).Set(lag);
         }

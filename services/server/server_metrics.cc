@@ -82,7 +82,8 @@ void ServerApp::RegisterMetrics() {
                                   "Commands waiting for a partition's writer.", {"partition"});
   auto& lag = metrics_.AddGauge(
       "collections_projection_lag_records",
-      "Records of a partition a projection has still to apply (log end - applied).",
+      "Records of a partition a projection has still to apply (log end - applied, less the "
+      "last transaction marker).",
       {"projection", "partition"});
   auto& lag_seconds = metrics_.AddGauge(
       "collections_projection_lag_seconds",
@@ -122,7 +123,9 @@ void ServerApp::RegisterMetrics() {
         const int64_t next = it == offsets.end() ? 0 : it->second;
         auto end = projector->LogEnd(p, next);
         if (!end) continue;  // the broker cannot say now; keep the last value
-        const int64_t records = std::max<int64_t>(0, end.value() - next);
+        // The offset before the end is a transaction marker (every record is written in a
+        // transaction), never a record to apply.
+        const int64_t records = std::max<int64_t>(0, end.value() - next - 1);
         lag.WithLabels({name, std::to_string(p)}).Set(static_cast<double>(records));
         behind += records;
       }

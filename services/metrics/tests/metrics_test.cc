@@ -74,10 +74,11 @@ BOOST_AUTO_TEST_CASE(librdkafka_statistics_become_metrics) {
     "brokers": {
       "127.0.0.1:9092/1": {"state": "UP", "source": "learned", "txerrs": 2,
                            "req_timeouts": 1, "rtt": {"avg": 1500, "p99": 4000}},
-      "GroupCoordinator": {"state": "UP", "source": "internal", "txerrs": 0}
+      "GroupCoordinator": {"state": "UP", "source": "logical", "txerrs": 0}
     },
     "topics": {"events": {"partitions": {
       "0": {"consumer_lag": 42, "fetch_state": "active"},
+      "1": {"consumer_lag": -1, "ls_offset": 100, "app_offset": 93, "fetch_state": "active"},
       "-1": {"consumer_lag": -1, "fetch_state": "none"}}}}
   })"));
   const std::string text = registry.Render();
@@ -92,6 +93,8 @@ BOOST_AUTO_TEST_CASE(librdkafka_statistics_become_metrics) {
   BOOST_TEST(text.find("GroupCoordinator") == std::string::npos);
   BOOST_TEST(Has(text, "collections_kafka_consumer_lag_messages{" + client +
                            ",topic=\"events\",partition=\"0\"} 42"));
+  BOOST_TEST(Has(text, "collections_kafka_consumer_lag_messages{" + client +
+                           ",topic=\"events\",partition=\"1\"} 7"));
 }
 
 BOOST_AUTO_TEST_CASE(metrics_are_served_over_http) {
