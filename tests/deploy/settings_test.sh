@@ -14,7 +14,8 @@ for bin in "$server" "$ctl" "$bench"; do
   name=$(basename "$bin")
   out=$("$bin" --version); rc=$?
   [[ $rc -eq 0 && "$out" =~ ^$name\ [0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "$name --version: rc=$rc '$out'"
-  "$bin" --help | grep -q -- '--config' || fail "$name --help does not describe --config"
+  help=$("$bin" --help)
+  grep -q -- '--config' <<< "$help" || fail "$name --help does not describe --config"
   "$bin" --no-such-flag >/dev/null 2>&1; rc=$?
   [ $rc -eq 2 ] || fail "$name accepted an unknown flag (rc=$rc)"
 done

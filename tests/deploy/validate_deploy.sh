@@ -9,7 +9,7 @@
 # Each check is also run on a broken copy, which must fail: the checks bite.
 # Usage: validate_deploy.sh REPO SERVER_BINARY PYTHON WORK_DIR
 set -uo pipefail
-repo=$1 server=$2 python=$3 work=$4
+repo=$1 server=$(realpath "$2") python=$3 work=$4
 k8s_version=1.33.0
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
@@ -69,8 +69,8 @@ PY
   fail "could not extract collections.conf from the ConfigMap"
 "$server" --config="$work/configmap.conf" --print-config >/dev/null ||
   fail "collections-server refuses the ConfigMap's collections.conf"
-echo "nonsense-setting = 1" >> "$work/configmap.conf"
-"$server" --config="$work/configmap.conf" --print-config >/dev/null 2>&1 &&
+{ echo "nonsense-setting = 1"; cat "$work/configmap.conf"; } > "$work/configmap-broken.conf"
+"$server" --config="$work/configmap-broken.conf" --print-config >/dev/null 2>&1 &&
   fail "collections-server accepted an unknown setting"
 
 # ---- Grafana ----
