@@ -221,6 +221,10 @@ std::vector<Mutator> Common() {
       {"occurred_at", visit([](auto& r, Rng& rng) {
          return "occurred_at" + BreakTimestamp(r.mutable_occurred_at(), rng);
        })},
+      {"late_entry_reason", visit([](auto& r, Rng& rng) {
+         r.set_late_entry_reason(BadText(rng, false));
+         return std::string("late_entry_reason");
+       })},
       {"request", visit([](auto& r, Rng& rng) {
          // Unknown fields are kept and would travel into an event: the whole request is capped.
          r.GetReflection()->MutableUnknownFields(&r)->AddLengthDelimited(
@@ -453,7 +457,7 @@ std::vector<Template> Templates() {
         {r,
          {ID(T, contact_id, true), ENUM(T, direction, v1::ContactDirection, true),
           ENUM(T, outcome, v1::ContactOutcome, true), ENUM(T, phone_type, v1::PhoneType, true),
-          TEXT(T, note, false), TIMESTAMP(T, callback_at),
+          TEXT(T, note, false), TIMESTAMP(T, callback_at), ID(T, reservation_id, false),
           On<T>("address",
                 [](T& r, Rng& rng) {
                   r.set_address(Pick(rng, 2) ? std::string("555-0100") : std::string(5000, '1'));
@@ -464,6 +468,22 @@ std::vector<Template> Templates() {
                 static_cast<v1::CeaseException>(BadEnum(rng, false)));
             return std::string("content.cease_exception");
           })}});
+  }
+  {
+    using T = v1::ReserveContactRequest;
+    T r = Base<T>("fz-reserve");
+    r.set_reservation_id("RSV-NEW");
+    r.set_channel(v1::CONTACT_CHANNEL_CALL);
+    r.set_address("+13125550100");
+    r.set_phone_type(v1::PHONE_TYPE_CELL);
+    t.push_back({r,
+                 {ID(T, reservation_id, true), ENUM(T, channel, v1::ContactChannel, true),
+                  ENUM(T, phone_type, v1::PhoneType, true),
+                  On<T>("address", [](T& r, Rng& rng) {
+                    r.set_address(Pick(rng, 2) ? std::string("555-0100")
+                                               : std::string(5000, '1'));
+                    return std::string("address");
+                  })}});
   }
   {
     using T = v1::RecordCorrespondenceRequest;
@@ -756,6 +776,7 @@ COMMAND_RPC(ReferToLegal)
 COMMAND_RPC(ReportToBureau)
 COMMAND_RPC(TransferDebt)
 COMMAND_RPC(AuthorizeOverride)
+COMMAND_RPC(ReserveContact)
 #undef COMMAND_RPC
 
 void Deadline(grpc::ClientContext& ctx) {

@@ -78,7 +78,7 @@ std::vector<grpc::Status> RunBesidePoison(TestService& service, const v1::OpenCa
                                                << ErrorReason(answers.front()) << ")");
   for (size_t i = 0; i < failures.size() && i < 5; ++i) BOOST_TEST_MESSAGE(failures[i]);
   BOOST_TEST(failed.load() == 0);
-  BOOST_TEST(ok.load() > 50);
+  BOOST_TEST(ok.load() > 10);  // they made progress (a refused record costs a few aborts)
   return answers;
 }
 

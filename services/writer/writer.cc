@@ -689,7 +689,7 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
     if (!p.dry_run) {
       auto checked = CheckBusinessTime(p.command, now, options_.policy);
       if (!checked) {
-        p.done.set_value(checked.error());
+        reply(checked.error());
         continue;
       }
       late = std::move(checked.value());
