@@ -88,7 +88,8 @@ ServerOptions MetricsOptions(const std::filesystem::path& dir) {
 
 // A service on a test clock with its metrics endpoint on a free port.
 struct Clocked {
-  Clocked() : clock(At("America/Chicago", 2025, 10, 6, 10)), service(MetricsOptions(dir.path), &clock) {}
+  Clocked()
+      : clock(At("America/Chicago", 2025, 10, 6, 10)), service(MetricsOptions(dir.path), &clock) {}
 
   TempDir dir;
   ManualClock clock;
@@ -215,7 +216,8 @@ BOOST_AUTO_TEST_CASE(metrics_count_a_known_sequence_of_commands) {
   BOOST_TEST(committed_commands >= 12);
   BOOST_TEST(committed_commands <= 14);
   BOOST_TEST(Sample(samples, "collections_projection_caught_up{projection=\"accounts\"}") == 1);
-  BOOST_TEST(Sample(samples, "collections_health_serving{service=\"collections.v1.CaseCommandService\"}") == 1);
+  BOOST_TEST(Sample(samples, "collections_health_serving{service=\"collections.v1."
+                             "CaseCommandService\"}") == 1);
   BOOST_TEST(Sample(samples, "collections_rocksdb_estimate_keys{db=\"accounts\"}") > 0);
 }
 

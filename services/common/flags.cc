@@ -32,7 +32,8 @@ std::string Unquote(const std::string& text) {
 std::string EnvSuffix(const std::string& name) {
   std::string out = name;
   for (char& c : out) {
-    c = (c == '-' || c == '.') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    c = (c == '-' || c == '.') ? '_'
+                               : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   return out;
 }

@@ -214,7 +214,8 @@ void Log(LogLevel level, std::string_view component, const LogFields& fields,
   static constexpr spdlog::level::level_enum kSpdLevels[] = {
       spdlog::level::debug, spdlog::level::info, spdlog::level::warn, spdlog::level::err};
   const std::string line = FormatLogLine(CurrentLogFormat(), level, component, fields, message);
-  Logger().log(kSpdLevels[static_cast<int>(level)], spdlog::string_view_t(line.data(), line.size()));
+  Logger().log(kSpdLevels[static_cast<int>(level)],
+               spdlog::string_view_t(line.data(), line.size()));
 }
 
 void Log(LogLevel level, std::string_view component, std::string_view message) {

@@ -681,7 +681,8 @@ Result<std::unique_ptr<LogReader>> LogReader::Create(const LogOptions& options,
     return *e;
   }
   std::string err;
-  auto events = std::make_unique<ClientEvents>("consumer[" + client_id + "]", options.on_statistics);
+  auto events =
+      std::make_unique<ClientEvents>("consumer[" + client_id + "]", options.on_statistics);
   conf->set("event_cb", events.get(), err);
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!consumer) return Unavailable("consumer: " + err);

@@ -41,7 +41,8 @@ Status MetricsServer::Start(const std::string& address) {
   server_->Get("/", [](const httplib::Request&, httplib::Response& response) {
     response.set_content("collections-server metrics: see /metrics\n", "text/plain");
   });
-  port_ = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
+  port_ = port == 0 ? server_->bind_to_any_port(host)
+                    : (server_->bind_to_port(host, port) ? port : -1);
   if (port_ <= 0) {
     port_ = 0;
     server_.reset();

@@ -3,7 +3,10 @@
 #include "services/common/log.h"
 #include "services/server/server_app.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+
+#include <grpc/support/log.h>
 
 #include <algorithm>
 #include <csignal>
@@ -19,6 +22,15 @@ namespace {
 volatile std::sig_atomic_t g_stop_signal = 0;
 
 void OnSignal(int signal) { g_stop_signal = signal; }
+
+void GrpcLog(gpr_log_func_args* args) {
+  const collections::LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR
+                                          ? collections::LogLevel::kError
+                                      : args->severity == GPR_LOG_SEVERITY_INFO
+                                          ? collections::LogLevel::kInfo
+                                          : collections::LogLevel::kDebug;
+  collections::Log(level, "grpc", absl::StrCat(args->file, ":", args->line, " ", args->message));
+}
 
 // The last resort of a bounded shutdown: once a signal has arrived, the process ends within
 // the grace period even if something (start-up, a Kafka client, a long call) does not return.
@@ -128,6 +140,8 @@ int main(int argc, char** argv) {
     }
     collections::MinLogLevel() = *level;
     collections::SetLogFormat(*format);
+    // gRPC's own lines (errors, unless GRPC_VERBOSITY asks for more) join the same log.
+    gpr_set_log_function(&GrpcLog);
   }
   if (options.shutdown_grace_ms < 1000 || max_event_bytes < 1024 || options.writer.max_queue < 1) {
     std::fprintf(stderr,

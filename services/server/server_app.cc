@@ -27,8 +27,8 @@ Status ServerApp::Start() {
   if (!options_.metrics_listen.empty()) {
     metrics_server_ = std::make_unique<metrics::MetricsServer>(metrics_);
     if (auto e = metrics_server_->Start(options_.metrics_listen)) return e;
-    LogInfo("server", "metrics at http://", options_.metrics_listen.substr(0, options_.metrics_listen.rfind(':')), ":",
-            metrics_server_->port(), "/metrics");
+    const std::string host = options_.metrics_listen.substr(0, options_.metrics_listen.rfind(':'));
+    LogInfo("server", "metrics at http://", host, ":", metrics_server_->port(), "/metrics");
   }
   RegisterMetrics();
   router_ = std::make_unique<CommandRouter>(options_.log, options_.writer, clock_);

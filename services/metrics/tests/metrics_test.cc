@@ -27,8 +27,8 @@ BOOST_AUTO_TEST_CASE(counters_and_gauges_render_with_help_type_and_labels) {
   BOOST_TEST(Has(text, "# HELP collections_commands_total Commands by outcome."));
   BOOST_TEST(Has(text, "# TYPE collections_commands_total counter"));
   BOOST_TEST(Has(text, "collections_commands_total{rpc=\"PostPayment\",outcome=\"ok\"} 2"));
-  BOOST_TEST(Has(text,
-                 "collections_commands_total{rpc=\"RecordContact\",outcome=\"blocked \\\"F1\\\"\\n\"} 3"));
+  BOOST_TEST(Has(text, "collections_commands_total{rpc=\"RecordContact\","
+                       "outcome=\"blocked \\\"F1\\\"\\n\"} 3"));
   BOOST_TEST(Has(text, "# TYPE collections_queue_depth gauge"));
   BOOST_TEST(Has(text, "collections_queue_depth{partition=\"0\"} 7.5"));
   // Families are sorted by name, whatever their kind.
@@ -89,7 +89,8 @@ BOOST_AUTO_TEST_CASE(librdkafka_statistics_become_metrics) {
                            ",broker=\"127.0.0.1:9092/1\"} 2"));
   BOOST_TEST(Has(text, "collections_kafka_broker_rtt_seconds{" + client +
                            ",broker=\"127.0.0.1:9092/1\",quantile=\"avg\"} 0.0015"));
-  BOOST_TEST(Has(text, "collections_kafka_broker_up{" + client + ",broker=\"127.0.0.1:9092/1\"} 1"));
+  BOOST_TEST(
+      Has(text, "collections_kafka_broker_up{" + client + ",broker=\"127.0.0.1:9092/1\"} 1"));
   BOOST_TEST(text.find("GroupCoordinator") == std::string::npos);
   BOOST_TEST(Has(text, "collections_kafka_consumer_lag_messages{" + client +
                            ",topic=\"events\",partition=\"0\"} 42"));
