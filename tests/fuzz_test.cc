@@ -480,8 +480,9 @@ std::vector<Template> Templates() {
                  {ID(T, reservation_id, true), ENUM(T, channel, v1::ContactChannel, true),
                   ENUM(T, phone_type, v1::PhoneType, true),
                   On<T>("address", [](T& r, Rng& rng) {
-                    r.set_address(Pick(rng, 2) ? std::string("555-0100")
-                                               : std::string(5000, '1'));
+                    // Wrong whatever the channel (a broken channel changes which check
+                    // applies): over every length limit, and neither a number nor an e-mail.
+                    r.set_address(std::string(2000 + Pick(rng, 3000), Pick(rng, 2) ? '1' : 'x'));
                     return std::string("address");
                   })}});
   }
@@ -1026,7 +1027,7 @@ BOOST_AUTO_TEST_CASE(invalid_preflight_and_read_requests_are_refused_naming_the_
          } else {
            r.set_account_id("FZ-1");
            r.mutable_min_position()->set_partition(-1 - static_cast<int32_t>(Pick(rng, 9)));
-           field = "min_position";
+           field = "min_position.partition";
          }
          grpc::ClientContext ctx;
          Deadline(ctx);

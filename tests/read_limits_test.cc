@@ -469,11 +469,10 @@ BOOST_AUTO_TEST_CASE(the_rate_limit_is_per_principal_and_says_when_to_retry,
   options.admission.rate_per_second = 5;
   options.admission.burst = 5;
   TestService service(options);
-  // NOT_FOUND needs a caught-up projection (before that an absent account is UNAVAILABLE,
-  // PROJECTION_REBUILDING): wait for it, or the answers below race its first poll.
-  for (int i = 0; i < 500 && !service.app().projector().caught_up(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  // Ready first: until the projection has caught up with the log, GetAccount of an unknown
+  // account answers UNAVAILABLE (PROJECTION_REBUILDING) rather than NOT_FOUND.
+  for (int i = 0; i < 300 && !service.app().projector().caught_up(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   BOOST_REQUIRE(service.app().projector().caught_up());
   const std::string port = absl::StrCat(service.app().port());
   auto v6 = v1::CaseQueryService::NewStub(
