@@ -9,6 +9,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 packages=(build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev librdkafka-dev libboost-test-dev libabsl-dev libssl-dev
+  libspdlog-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev
   tzdata kcat openjdk-17-jre-headless maven)
 
 missing=()
@@ -65,7 +66,7 @@ requirements="$repo/tests/python/requirements.txt"
 stamp="$venv/.requirements.sha256"
 want=$(sha256sum "$requirements" | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || \
-   ! "$venv/bin/python" -c 'import confluent_kafka, google.protobuf' >/dev/null 2>&1; then
+   ! "$venv/bin/python" -c 'import confluent_kafka, google.protobuf, prometheus_client, kubernetes_validate' >/dev/null 2>&1; then
   echo "[deps] creating the Python venv .local/venv from tests/python/requirements.txt" >&2
   if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     apt_install python3 python3-venv
@@ -76,4 +77,26 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || \
   echo "$want" > "$stamp"
 else
   echo "[deps] Python venv .local/venv present" >&2
+fi
+
+# ---- Deployment checks (tests/deploy): systemd-analyze verifies the unit, kubeconform the
+# Kubernetes manifests. kubeconform comes from the Go module proxy (`go install`); its schemas
+# come from the kubernetes-validate package in the venv above (tests/deploy/k8s_schemas.py), so
+# the check needs no network at test time.
+kubeconform_version=v0.8.0  # pinned: strict-mode rules change between releases (needs Go 1.26)
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  echo "[deps] installing Debian package: systemd (for systemd-analyze verify)" >&2
+  apt_install systemd || echo "[deps] could not install systemd: the unit check will be skipped" >&2
+fi
+if ! command -v go >/dev/null 2>&1; then
+  echo "[deps] installing Debian package: golang-go (for kubeconform)" >&2
+  apt_install golang-go
+fi
+gobin=$(go env GOPATH)/bin
+if ! go version -m "$gobin/kubeconform" 2>/dev/null | grep -q "kubeconform[[:space:]]*$kubeconform_version"; then
+  echo "[deps] installing kubeconform $kubeconform_version with go install" >&2
+  # An older Go (Debian's golang-go) fetches the toolchain go.mod asks for from the module proxy.
+  GOTOOLCHAIN=auto go install "github.com/yannh/kubeconform/cmd/kubeconform@$kubeconform_version" >&2
+else
+  echo "[deps] kubeconform $kubeconform_version present" >&2
 fi

@@ -135,6 +135,15 @@ Result<std::vector<int32_t>> Projector::Step(int timeout_ms) {
   }
   if (auto e = sink_.ApplyBatch(events, next_offsets)) return *e;
   applied_events_ += static_cast<int64_t>(events.size());
+  if (!events.empty()) {
+    // Records of one partition come in order; across partitions take the latest.
+    int64_t latest = last_applied_recorded_ms_.load();
+    for (const auto& e : events) {
+      const auto& at = e.event.recorded_at();
+      latest = std::max<int64_t>(latest, at.seconds() * 1000 + at.nanos() / 1000000);
+    }
+    last_applied_recorded_ms_ = latest;
+  }
   {
     std::lock_guard lock(mutex_);
     for (const auto& [p, next] : next_offsets) next_offsets_[p] = next;

@@ -84,6 +84,10 @@ class Projector {
   // From now on WaitForPosition returns false at once (shutdown: nobody waits for the log).
   void CancelWaits();
   int64_t applied_events() const { return applied_events_.load(); }
+  // When the newest applied event was recorded (Unix milliseconds; 0 before the first): the
+  // projection is at least now - this behind whenever records are still to apply.
+  int64_t last_applied_recorded_ms() const { return last_applied_recorded_ms_.load(); }
+  const std::string& name() const { return name_; }
 
   // Reads up to the current end of every partition without a thread of its own (rebuilds and
   // tests). `progress` is called every few seconds with (events applied, events to go).
@@ -111,6 +115,7 @@ class Projector {
   std::condition_variable applied_cv_;
   std::map<int32_t, int64_t> next_offsets_;  // guarded by mutex_
   std::atomic<int64_t> applied_events_{0};
+  std::atomic<int64_t> last_applied_recorded_ms_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> waits_cancelled_{false};
   std::atomic<bool> caught_up_{false};

@@ -67,6 +67,10 @@ Result<std::map<int32_t, int64_t>> ReportingStore::LoadOffsets() const {
   return rocksdb_util::LoadOffsets(*db_, handles_[0]);
 }
 
+uint64_t ReportingStore::IntProperty(const std::string& name) const {
+  return rocksdb_util::IntProperty(*db_, name);
+}
+
 Result<std::optional<v1::Account>> ReportingStore::GetBrief(const std::string& account_id) const {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[1], account_id, &value);

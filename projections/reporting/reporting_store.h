@@ -45,6 +45,10 @@ class ReportingStore {
   // Next offset to consume per partition; partitions never applied are absent.
   Result<std::map<int32_t, int64_t>> LoadOffsets() const;
 
+  // A RocksDB integer property summed over the column families (e.g.
+  // "rocksdb.estimate-num-keys"), for metrics; 0 when RocksDB does not know it.
+  uint64_t IntProperty(const std::string& name) const;
+
   // The account's brief, or nullopt before its first event.
   Result<std::optional<v1::Account>> GetBrief(const std::string& account_id) const;
 

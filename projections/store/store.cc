@@ -60,6 +60,18 @@ Status ProjectionStore::Destroy(const std::string& path) {
 
 namespace rocksdb_util {
 
+uint64_t IntProperty(rocksdb::DB& db, const std::string& name) {
+  uint64_t value = 0;
+  const bool database_wide = name == "rocksdb.num-running-compactions" ||
+                             name == "rocksdb.num-running-flushes" ||
+                             name == "rocksdb.is-write-stopped" ||
+                             name == "rocksdb.actual-delayed-write-rate" ||
+                             name == "rocksdb.block-cache-usage";
+  const bool known = database_wide ? db.GetIntProperty(name, &value)
+                                   : db.GetAggregatedIntProperty(name, &value);
+  return known ? value : 0;
+}
+
 Result<std::map<int32_t, int64_t>> LoadOffsets(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* meta) {
   std::map<int32_t, int64_t> offsets;
   std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), meta));
@@ -83,6 +95,10 @@ void PutOffsets(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta,
 
 Result<std::map<int32_t, int64_t>> ProjectionStore::LoadOffsets() const {
   return rocksdb_util::LoadOffsets(*db_, handles_[0]);
+}
+
+uint64_t ProjectionStore::IntProperty(const std::string& name) const {
+  return rocksdb_util::IntProperty(*db_, name);
 }
 
 Result<std::optional<v1::Account>> ProjectionStore::GetAccount(

@@ -43,6 +43,10 @@ class ProjectionStore {
   // Next offset to consume per partition; partitions never applied are absent.
   Result<std::map<int32_t, int64_t>> LoadOffsets() const;
 
+  // A RocksDB integer property summed over the column families (e.g.
+  // "rocksdb.estimate-num-keys"), for metrics; 0 when RocksDB does not know it.
+  uint64_t IntProperty(const std::string& name) const;
+
   // Returns the account, or nullopt if it has no case.
   Result<std::optional<v1::Account>> GetAccount(const std::string& account_id) const;
 
@@ -80,6 +84,8 @@ namespace rocksdb_util {
 // Consumed offsets kept in a projection's meta column family ("offset/<partition>" -> next
 // offset), shared by every projection store so they all resume the same way.
 Result<std::map<int32_t, int64_t>> LoadOffsets(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* meta);
+// A RocksDB integer property: per-column-family ones summed, database-wide ones as they are.
+uint64_t IntProperty(rocksdb::DB& db, const std::string& name);
 void PutOffsets(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta,
                 const std::map<int32_t, int64_t>& next_offsets);
 }  // namespace rocksdb_util

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
       "Load generator for the collections case service: each worker opens a case, then posts\n"
       "--payments-per-case payments to it, and repeats until --duration ends. Prints commands/s\n"
       "and p50/p99/p99.9 latency of all commands.");
+  flags.SetEnvPrefix("COLLECTIONS_BENCH_");
   flags.Add("target", &target, "service address");
   flags.Add("concurrency", &concurrency, "concurrent workers (each one call in flight)");
   flags.Add("duration", &duration_s, "seconds to run");

@@ -1,122 +1,98 @@
 #pragma once
 
-#include <cstdio>
+#include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace collections {
 
-// Command-line flags for the project's binaries: `--name=value` or `--name value`, booleans
-// as `--name`, `--help` prints the usage built from the registered flags.
+// The settings of one of the project's binaries, from three places with one precedence:
+//
+//   config file  <  environment variables  <  command-line flags
+//
+// Flags are `--name=value` or `--name value`, booleans `--name` or `--name=false`. With an
+// environment prefix (SetEnvPrefix("COLLECTIONS_")) each flag --some-name can also come from
+// COLLECTIONS_SOME_NAME. `--config FILE` (or <prefix>CONFIG) names a config file of
+// `some-name = value` lines, `#` comments, and a `[section]` per property map (AddProperties),
+// e.g. a [kafka] section of librdkafka properties. Every binary gets --help and --version.
+// Parsing is CLI11's; the file reader is our own because CLI11's TOML reader splits values at
+// commas and spaces, which librdkafka values (sasl.jaas.config, ssl.cipher.suites) contain.
 //
 //   FlagParser flags("collections-server", "Runs the collections case service.");
+//   flags.SetEnvPrefix("COLLECTIONS_");
 //   flags.Add("listen", &listen, "gRPC address to listen on");
 //   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
+//
+// Not thread-safe; used once at start-up. The pointers passed to Add must outlive Parse.
 class FlagParser {
  public:
-  FlagParser(std::string program, std::string description)
-      : program_(std::move(program)), description_(std::move(description)) {}
+  FlagParser(std::string program, std::string description);
+  ~FlagParser();
+  FlagParser(const FlagParser&) = delete;
+  FlagParser& operator=(const FlagParser&) = delete;
 
-  void Add(const std::string& name, std::string* value, const std::string& help) {
-    flags_.push_back({name, help, *value, false, [value](const std::string& v) {
-                        *value = v;
-                        return true;
-                      }});
-  }
-  void Add(const std::string& name, int* value, const std::string& help) {
-    flags_.push_back({name, help, std::to_string(*value), false, [value](const std::string& v) {
-                        try {
-                          size_t used = 0;
-                          *value = std::stoi(v, &used);
-                          return used == v.size();
-                        } catch (...) {
-                          return false;
-                        }
-                      }});
-  }
-  void Add(const std::string& name, bool* value, const std::string& help) {
-    flags_.push_back({name, help, *value ? "true" : "false", true, [value](const std::string& v) {
-                        if (v == "true" || v == "1" || v.empty())
-                          *value = true;
-                        else if (v == "false" || v == "0")
-                          *value = false;
-                        else
-                          return false;
-                        return true;
-                      }});
-  }
+  void Add(const std::string& name, std::string* value, const std::string& help);
+  void Add(const std::string& name, int* value, const std::string& help);
+  void Add(const std::string& name, int64_t* value, const std::string& help);
+  void Add(const std::string& name, double* value, const std::string& help);
+  void Add(const std::string& name, bool* value, const std::string& help);
+
+  // A map of free-form properties: repeated `--<name> key=value` flags, a `[section]` in the
+  // config file, and environment variables <prefix><ENV_INFIX>_<KEY> where KEY is the
+  // property upper-cased with '.' written '_' (COLLECTIONS_KAFKA_SASL_PASSWORD ->
+  // sasl.password). Later sources override earlier ones key by key.
+  void AddProperties(const std::string& name, std::map<std::string, std::string>* values,
+                     const std::string& help, const std::string& section,
+                     const std::string& env_infix);
+
+  // Accepts positional arguments (shown as `name` in the usage); without it they are refused.
+  void AcceptPositional(const std::string& name, const std::string& help);
+
+  // Enables environment variables: flag --some-name is read from <prefix>SOME_NAME.
+  void SetEnvPrefix(std::string prefix);
 
   // Positional arguments left after the flags.
   const std::vector<std::string>& positional() const { return positional_; }
 
-  // Returns -1 to go on, or the exit code to return now (0 after --help, 2 on a bad flag).
-  int Parse(int argc, char** argv) {
-    for (int i = 1; i < argc; ++i) {
-      std::string arg = argv[i];
-      if (arg == "--help" || arg == "-h") {
-        PrintUsage(stdout);
-        return 0;
-      }
-      if (arg.rfind("--", 0) != 0) {
-        positional_.push_back(arg);
-        continue;
-      }
-      std::string name = arg.substr(2), value;
-      bool has_value = false;
-      if (auto eq = name.find('='); eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name = name.substr(0, eq);
-        has_value = true;
-      }
-      Flag* flag = Find(name);
-      if (flag == nullptr) {
-        std::fprintf(stderr, "%s: unknown flag --%s (see --help)\n", program_.c_str(),
-                     name.c_str());
-        return 2;
-      }
-      if (!has_value && !flag->is_bool) {
-        if (i + 1 >= argc) {
-          std::fprintf(stderr, "%s: --%s needs a value (see --help)\n", program_.c_str(),
-                       name.c_str());
-          return 2;
-        }
-        value = argv[++i];
-      }
-      if (!flag->set(value)) {
-        std::fprintf(stderr, "%s: bad value \"%s\" for --%s (see --help)\n", program_.c_str(),
-                     value.c_str(), name.c_str());
-        return 2;
-      }
-    }
-    return -1;
-  }
+  // Returns -1 to go on, or the exit code to return now (0 after --help, --version or
+  // --print-config, 2 on a bad flag, environment variable or config file, with the reason on
+  // stderr). --print-config prints the settings in effect, in the config file's format, with
+  // the values of secret-looking properties (*password*, *secret*, *.pem) masked.
+  int Parse(int argc, char** argv);
 
-  void PrintUsage(std::FILE* out) const {
-    std::fprintf(out, "%s\n\nUsage: %s [flags]\n\nFlags:\n", description_.c_str(),
-                 program_.c_str());
-    for (const auto& f : flags_) {
-      std::fprintf(out, "  --%-24s %s (default: %s)\n", f.name.c_str(), f.help.c_str(),
-                   f.default_text.empty() ? "\"\"" : f.default_text.c_str());
-    }
-    std::fprintf(out, "  --%-24s %s\n", "help", "print this help and exit");
-  }
+  // The environment variable that sets flag `name` ("" without a prefix).
+  std::string EnvName(const std::string& name) const;
 
  private:
-  struct Flag {
-    std::string name, help, default_text;
-    bool is_bool;
-    std::function<bool(const std::string&)> set;
+  struct PropertyMap {
+    std::string name, section, env_infix;
+    std::map<std::string, std::string>* values;
+    std::vector<std::string> raw;
   };
-  Flag* Find(const std::string& name) {
-    for (auto& f : flags_) {
-      if (f.name == name) return &f;
-    }
-    return nullptr;
-  }
-  std::string program_, description_;
-  std::vector<Flag> flags_;
+  int Fail(const std::string& message) const;
+  void Register(const std::string& name, std::function<std::string()> render);
+
+  std::string program_;
+  std::unique_ptr<CLI::App> app_;
+  std::string env_prefix_;
+  std::string config_path_;
+  std::vector<std::string> names_;  // registered flags, for the config file and environment
+  std::vector<std::function<std::string()>> renderers_;  // each flag's current value, as text
+  std::vector<std::string> bool_names_;
+  bool print_config_ = false;
+  std::vector<std::unique_ptr<PropertyMap>> property_maps_;
   std::vector<std::string> positional_;
+  bool accept_positional_ = false;
 };
+
+// The version every binary reports with --version, e.g. "0.1.0".
+const char* CollectionsVersion();
 
 }  // namespace collections

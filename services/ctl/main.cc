@@ -74,6 +74,7 @@ struct CommonFlags {
 };
 
 void AddCommon(FlagParser& flags, CommonFlags& common) {
+  flags.SetEnvPrefix("COLLECTIONSCTL_");
   flags.Add("target", &common.target, "address of the collections service (host:port)");
   flags.Add("timeout-seconds", &common.timeout_seconds,
             "deadline of each call; reading a large log for --all or a period takes a while");
@@ -212,6 +213,7 @@ int Replay(int argc, char** argv) {
       "collections.v1.ReplayStep per line (JSON Lines). --state last (or none) asks for the\n"
       "state on the last step only (or on none): far less to stream for a long history.");
   AddCommon(flags, common);
+  flags.AcceptPositional("ARGS", "the command's arguments (see the usage above)");
   std::string state = "every";
   flags.Add("format", &format, "table or json");
   flags.Add("state", &state, "which steps carry the state after them: every, last or none");
@@ -293,6 +295,7 @@ int Verify(int argc, char** argv) {
       "partition, offset and reason. Exit code 0 when intact, 1 when broken. --all checks every\n"
       "account partition by partition, with progress on stderr.");
   AddCommon(flags, common);
+  flags.AcceptPositional("ARGS", "the command's arguments (see the usage above)");
   flags.Add("all", &all, "verify every account on the topic");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
   if (all == !flags.positional().empty() || flags.positional().size() > 1) {
@@ -393,6 +396,7 @@ int Export(int argc, char** argv) {
       "actor_id, actor_role, command_id, correlation_id, reason, rule_id, policy_version,\n"
       "hash_hex, prev_hash_hex. Progress goes to stderr.");
   AddCommon(flags, common);
+  flags.AcceptPositional("ARGS", "the command's arguments (see the usage above)");
   flags.Add("format", &format, "jsonl or csv (required)");
   flags.Add("out", &out_path, "file to write (default: stdout)");
   flags.Add("from", &from, "start of the business-time range");
@@ -543,6 +547,7 @@ int Report(int argc, char** argv) {
       "under the figures). --count N runs N consecutive periods, with progress on stderr.\n"
       "CSV columns are described in the README's \"Reporting\" section.");
   AddCommon(flags, common);
+  flags.AcceptPositional("ARGS", "the command's arguments (see the usage above)");
   flags.Add("format", &format, "table or csv");
   flags.Add("out", &out_path, "file to write (default: stdout)");
   flags.Add("corrections-out", &corrections_path, "file for the corrections, as CSV");
@@ -674,6 +679,7 @@ int Main(int argc, char** argv) {
     CommonFlags common;
     FlagParser flags("collectionsctl [flags] COMMAND", kOverview);
     AddCommon(flags, common);
+    flags.AcceptPositional("COMMAND", "replay, verify, export or report");
     if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
     return Usage(flags.positional().empty() ? "no command given"
                                             : "unknown command " + flags.positional()[0]);

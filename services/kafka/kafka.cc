@@ -68,23 +68,40 @@ class DeliveryRecorder final : public RdKafka::DeliveryReportCb {
   }
 };
 
-// librdkafka's log lines and error events. Notes when the client reports every broker down,
-// so a commit stops waiting for a broker that is gone.
+// librdkafka's log lines go to the service's log as component "librdkafka", the client's name
+// first in the message; its syslog severities map to our levels (info and below to debug: a
+// cold start would otherwise print dozens of connection lines).
+LogLevel LibrdkafkaLevel(int severity) {
+  return severity <= RdKafka::Event::EVENT_SEVERITY_ERROR     ? LogLevel::kError
+         : severity <= RdKafka::Event::EVENT_SEVERITY_WARNING ? LogLevel::kWarn
+                                                               : LogLevel::kDebug;
+}
+
+// The log callback of clients made with the C API (EnsureTopic's admin client).
+void LogFromC(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
+  Log(LibrdkafkaLevel(level), "librdkafka",
+      absl::StrCat(rd_kafka_name(rk), " ", facility, ": ", text));
+}
+
+// librdkafka's log lines, error events and statistics for one client. Notes when the client
+// reports every broker down, so a commit stops waiting for a broker that is gone.
 class ClientEvents final : public RdKafka::EventCb {
  public:
-  explicit ClientEvents(std::string name) : name_(std::move(name)) {}
+  ClientEvents(std::string name, std::function<void(const std::string&)> on_statistics)
+      : name_(std::move(name)), on_statistics_(std::move(on_statistics)) {}
   void event_cb(RdKafka::Event& event) override {
     switch (event.type()) {
       case RdKafka::Event::EVENT_ERROR:
         if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) brokers_down = true;
-        Log(event.fatal() ? LogLevel::kError : LogLevel::kDebug, name_,
-            absl::StrCat("librdkafka: ", RdKafka::err2str(event.err()), ": ", event.str()));
+        Log(event.fatal() ? LogLevel::kError : LogLevel::kDebug, "librdkafka",
+            absl::StrCat(name_, " error ", RdKafka::err2str(event.err()), ": ", event.str()));
         break;
       case RdKafka::Event::EVENT_LOG:
-        Log(event.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR     ? LogLevel::kError
-            : event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING ? LogLevel::kWarn
-                                                                          : LogLevel::kDebug,
-            name_, absl::StrCat("librdkafka ", event.fac(), ": ", event.str()));
+        Log(LibrdkafkaLevel(event.severity()), "librdkafka",
+            absl::StrCat(name_, " ", event.fac(), ": ", event.str()));
+        break;
+      case RdKafka::Event::EVENT_STATS:
+        if (on_statistics_) on_statistics_(event.str());
         break;
       default:
         break;
@@ -94,6 +111,7 @@ class ClientEvents final : public RdKafka::EventCb {
 
  private:
   const std::string name_;
+  const std::function<void(const std::string&)> on_statistics_;
 };
 
 std::string Describe(const RdKafka::Error* e) {
@@ -404,8 +422,9 @@ class TransactionalProducerImpl final : public TransactionalProducer {
 
 class LogReaderImpl final : public LogReader {
  public:
-  LogReaderImpl(std::unique_ptr<RdKafka::KafkaConsumer> consumer, std::string topic)
-      : consumer_(std::move(consumer)), topic_(std::move(topic)) {}
+  LogReaderImpl(std::unique_ptr<ClientEvents> events,
+                std::unique_ptr<RdKafka::KafkaConsumer> consumer, std::string topic)
+      : events_(std::move(events)), consumer_(std::move(consumer)), topic_(std::move(topic)) {}
 
   // No close(): the reader never joined a group nor committed offsets, and close() waits for
   // the broker. The KafkaConsumer's destructor skips it (RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE).
@@ -479,6 +498,8 @@ class LogReaderImpl final : public LogReader {
   }
 
  private:
+  // Declared before consumer_ so it outlives it (librdkafka calls it until destruction).
+  std::unique_ptr<ClientEvents> events_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::string topic_;
 };
@@ -531,12 +552,14 @@ Result<int32_t> EnsureTopic(const LogOptions& options) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   std::map<std::string, std::string> props = options.extra;
   props["bootstrap.servers"] = options.bootstrap;
+  props.erase("statistics.interval.ms");  // a short-lived admin client: nobody reads them
   for (const auto& [k, v] : props) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       return Error{Errc::kInvalidArgument, "BAD_KAFKA_CONFIG", errstr, k, {}};
     }
   }
+  rd_kafka_conf_set_log_cb(conf, &LogFromC);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (rk == nullptr) {
     rd_kafka_conf_destroy(conf);
@@ -605,7 +628,8 @@ Result<std::unique_ptr<TransactionalProducer>> TransactionalProducer::Create(
     const ProducerTimeouts& timeouts, const std::atomic<bool>* stopping) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   auto recorder = std::make_unique<DeliveryRecorder>();
-  auto events = std::make_unique<ClientEvents>("producer[" + transactional_id + "]");
+  auto events =
+      std::make_unique<ClientEvents>("producer[" + transactional_id + "]", options.on_statistics);
   if (auto e = Configure(*conf, options,
                          {{"transactional.id", transactional_id},
                           {"enable.idempotence", "true"},
@@ -657,9 +681,13 @@ Result<std::unique_ptr<LogReader>> LogReader::Create(const LogOptions& options,
     return *e;
   }
   std::string err;
+  auto events =
+      std::make_unique<ClientEvents>("consumer[" + client_id + "]", options.on_statistics);
+  conf->set("event_cb", events.get(), err);
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!consumer) return Unavailable("consumer: " + err);
-  return std::unique_ptr<LogReader>(new LogReaderImpl(std::move(consumer), options.topic));
+  return std::unique_ptr<LogReader>(
+      new LogReaderImpl(std::move(events), std::move(consumer), options.topic));
 }
 
 }  // namespace collections::kafka

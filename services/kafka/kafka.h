@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,6 +26,9 @@ struct LogOptions {
   // Extra topic configs set only when EnsureTopic creates the topic, e.g.
   // {"max.message.bytes", "8000"} (tests use it to make the broker refuse records).
   std::map<std::string, std::string> topic_config;
+  // Called with each librdkafka statistics document (JSON), from librdkafka's threads, when
+  // the statistics.interval.ms property is set; empty = not wanted. Must outlive the clients.
+  std::function<void(const std::string& json)> on_statistics;
 };
 
 // Java-compatible default partitioner: murmur2(key) & 0x7fffffff % partitions, so consumers in

@@ -6,7 +6,10 @@
 #include "services/common/properties.h"
 #include "services/server/server_app.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+
+#include <grpc/support/log.h>
 
 #include <algorithm>
 #include <csignal>
@@ -23,6 +26,15 @@ volatile std::sig_atomic_t g_stop_signal = 0;
 
 void OnSignal(int signal) { g_stop_signal = signal; }
 
+void GrpcLog(gpr_log_func_args* args) {
+  const collections::LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR
+                                          ? collections::LogLevel::kError
+                                      : args->severity == GPR_LOG_SEVERITY_INFO
+                                          ? collections::LogLevel::kInfo
+                                          : collections::LogLevel::kDebug;
+  collections::Log(level, "grpc", absl::StrCat(args->file, ":", args->line, " ", args->message));
+}
+
 // The last resort of a bounded shutdown: once a signal has arrived, the process ends within
 // the grace period even if something (start-up, a Kafka client, a long call) does not return.
 void ExitAfterGrace(int grace_ms) {
@@ -38,12 +50,15 @@ void ExitAfterGrace(int grace_ms) {
 
 int main(int argc, char** argv) {
   collections::ServerOptions options;
+  options.metrics_listen = "127.0.0.1:9464";
   std::string log_level = "info";
+  std::string log_format = "auto";
   collections::FlagParser flags(
       "collections-server",
       "The event-sourced collections case service: gRPC commands are validated, appended to\n"
       "Kafka in transactions, projected into RocksDB and served by CaseQueryService.\n"
       "SIGINT/SIGTERM shut it down cleanly.");
+  flags.SetEnvPrefix("COLLECTIONS_");
   flags.Add("listen", &options.listen, "gRPC listen address (port 0 = any free port)");
   flags.Add("bootstrap", &options.log.bootstrap, "Kafka bootstrap servers");
   flags.Add("topic", &options.log.topic, "event topic (created if missing)");
@@ -129,7 +144,30 @@ int main(int argc, char** argv) {
             "librdkafka properties file (key=value) for every Kafka client: security.protocol, "
             "sasl.*, ssl.* ...");
   flags.Add("log-level", &log_level, "debug, info, warn or error");
+  flags.Add("log-format", &log_format,
+            "json (one object per line), text, or auto (text on a terminal, else json)");
+  flags.Add("metrics-listen", &options.metrics_listen,
+            "HTTP address serving Prometheus metrics at /metrics (empty = no metrics endpoint)");
+  flags.AddProperties("kafka-property", &options.log.extra,
+                      "librdkafka property for every Kafka client, producers and consumers "
+                      "alike, e.g. security.protocol=SASL_SSL; env COLLECTIONS_KAFKA_<KEY> "
+                      "(COLLECTIONS_KAFKA_SASL_PASSWORD sets sasl.password)",
+                      "kafka", "KAFKA");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
+  {
+    auto level = collections::ParseLogLevel(log_level);
+    auto format = collections::ParseLogFormat(log_format);
+    if (!level || !format) {
+      std::fprintf(stderr, "collections-server: %s (see --help)\n",
+                   !level ? "--log-level must be debug, info, warn or error"
+                          : "--log-format must be json, text or auto");
+      return 2;
+    }
+    collections::MinLogLevel() = *level;
+    collections::SetLogFormat(*format);
+    // gRPC's own lines (errors, unless GRPC_VERBOSITY asks for more) join the same log.
+    gpr_set_log_function(&GrpcLog);
+  }
   if (options.shutdown_grace_ms < 1000 || max_event_bytes < 1024 || options.writer.max_queue < 1) {
     std::fprintf(stderr,
                  "collections-server: --shutdown-grace-ms must be at least 1000, "
@@ -219,9 +257,6 @@ int main(int argc, char** argv) {
     }
     for (size_t i = 0; i < 4; ++i) domain.allocation_order[i] = names[parts[i]];
   }
-  if (log_level == "debug") collections::MinLogLevel() = collections::LogLevel::kDebug;
-  if (log_level == "warn") collections::MinLogLevel() = collections::LogLevel::kWarn;
-  if (log_level == "error") collections::MinLogLevel() = collections::LogLevel::kError;
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

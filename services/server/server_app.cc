@@ -1,6 +1,7 @@
 #include "services/server/server_app.h"
 
 #include "services/common/log.h"
+#include "services/metrics/grpc_metrics.h"
 
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.pb.h"
@@ -67,6 +68,15 @@ Status ServerApp::Start() {
   }
   LogInfo("server", "signing with Ed25519 key ", options_.writer.signing_key->key_id(),
           "; trusting ", options_.writer.trusted_keys.size(), " key(s)");
+  // Metrics first: a restore of a long log is worth watching.
+  metrics::AddProcessMetrics(metrics_);
+  if (!options_.metrics_listen.empty()) {
+    metrics_server_ = std::make_unique<metrics::MetricsServer>(metrics_);
+    if (auto e = metrics_server_->Start(options_.metrics_listen)) return e;
+    const std::string host = options_.metrics_listen.substr(0, options_.metrics_listen.rfind(':'));
+    LogInfo("server", "metrics at http://", host, ":", metrics_server_->port(), "/metrics");
+  }
+  RegisterMetrics();
   router_ = std::make_unique<CommandRouter>(options_.log, options_.writer, clock_);
   if (auto e = router_->Start()) return e;
 
@@ -152,6 +162,9 @@ Status ServerApp::Start() {
     builder.SetMaxReceiveMessageSize(limits.max_request_bytes + kTransportSlackBytes);
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     creators.push_back(std::make_unique<TransportErrorInterceptorFactory>());
+    // After it, so the status it gives is the one counted: every call is counted and timed
+    // (collections_rpc_*, collections_commands_total) and every command logged.
+    creators.push_back(std::make_unique<metrics::RpcMetricsFactory>(metrics_));
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
   // ---- end of call admission ----
@@ -168,6 +181,7 @@ Status ServerApp::Start() {
   // Truthful from the first Check: a projection still rebuilding is NOT_SERVING.
   PublishHealth(Health());
   health_thread_ = std::thread([this] { MonitorHealth(); });
+  StartCollecting();
   LogInfo("server", "collections case service listening on ", address(), " (topic ",
           options_.log.topic, " at ", options_.log.bootstrap, ", projection ", options_.db_path,
           ")");
@@ -238,6 +252,7 @@ void ServerApp::MonitorHealth() {
 void ServerApp::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  StopCollecting();
   const absl::Time began = absl::Now();
   const absl::Duration grace = absl::Milliseconds(options_.shutdown_grace_ms);
   {
@@ -262,6 +277,7 @@ void ServerApp::Shutdown() {
   if (router_) router_->Stop();
   if (projector_) projector_->Stop();
   if (reporting_projector_) reporting_projector_->Stop();
+  if (metrics_server_) metrics_server_->Stop();
   LogInfo("server", "stopped in ", absl::FormatDuration(absl::Now() - began));
 }
 

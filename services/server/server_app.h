@@ -13,6 +13,9 @@
 #include "services/authz/call_guard.h"
 #include "services/authz/tls.h"
 #include "services/domain/clock.h"
+#include "services/metrics/http_server.h"
+#include "services/metrics/kafka_statistics.h"
+#include "services/metrics/metrics.h"
 #include "services/writer/writer.h"
 
 #include <grpcpp/server.h>
@@ -39,6 +42,9 @@ struct ServerOptions {
   // rebuild (rebuild_projection) rebuilds it too.
   std::string reporting_db_path;
   reporting::ReportingOptions reporting;
+  // HTTP address serving Prometheus metrics at /metrics; empty = no endpoint (the metrics are
+  // still kept). Port 0 picks a free port (see ServerApp::metrics_port()).
+  std::string metrics_listen;
   // Rate limit, concurrent log reads, parked waits, request size and server threads.
   AdmissionOptions admission;
   // How long a shutdown may take, whatever the broker does: queued commands are answered
@@ -100,11 +106,25 @@ class ServerApp {
   reporting::ReportingStore& reporting_store() { return *reporting_store_; }
   authz::CallGuard& guard() { return *guard_; }
   std::string reporting_db_path() const;
+  metrics::Registry& metrics() { return metrics_; }
+  int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
 
  private:
   ServerOptions options_;
   const Clock& clock_;
   std::unique_ptr<authz::CallGuard> guard_;
+  // Declared first: every component below may update it until it is destroyed.
+  metrics::Registry metrics_;
+  std::unique_ptr<metrics::MetricsServer> metrics_server_;
+  std::unique_ptr<metrics::KafkaStatistics> kafka_statistics_;
+  // Registers the components' metrics and the hooks that feed them (server_metrics.cc); the
+  // scrape-time hook reads the components only between StartCollecting (all started) and
+  // StopCollecting (shutdown begins).
+  void RegisterMetrics();
+  void StartCollecting();
+  void StopCollecting();
+  std::mutex collect_mutex_;
+  bool collectable_ = false;  // guarded by collect_mutex_
   std::unique_ptr<Admission> admission_;
   std::unique_ptr<CommandRouter> router_;
   std::unique_ptr<ProjectionStore> store_;

@@ -129,6 +129,7 @@ Status PartitionWriter::Start() {
 
 void PartitionWriter::SetState(WriterState state) {
   WriterState before = state_.exchange(state);
+  if (options_.on_state && before != state) options_.on_state(partition_, state);
   if (before != state && (before != WriterState::kStarting || state != WriterState::kRestoring)) {
     Log(state == WriterState::kServing ? LogLevel::kInfo : LogLevel::kWarn,
         absl::StrCat("writer[", partition_, "]"),
@@ -810,6 +811,11 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
   }
   const absl::Time append_started = absl::Now();
   kafka::AppendResult appended = producer_->Append(partition_, records);
+  if (options_.on_append) {
+    options_.on_append(partition_, batch.size(), records.size(),
+                       absl::ToDoubleSeconds(absl::Now() - append_started),
+                       appended.outcome == kafka::AppendResult::Outcome::kCommitted);
+  }
   Log(LogLevel::kDebug, "writer[" + std::to_string(partition_) + "]",
       absl::StrCat("batch of ", batch.size(), " commands, ", records.size(),
                    " events, appended in ", absl::FormatDuration(absl::Now() - append_started)));
@@ -926,6 +932,17 @@ std::vector<WriterState> CommandRouter::states() const {
   std::vector<WriterState> out;
   for (const auto& w : writers_) out.push_back(w->state());
   return out;
+}
+
+std::vector<size_t> CommandRouter::queue_depths() const {
+  std::vector<size_t> out;
+  for (const auto& w : writers_) out.push_back(w->queue_depth());
+  return out;
+}
+
+size_t PartitionWriter::queue_depth() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
 }
 
 Result<int64_t> CommandRouter::Tick() {

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <future>
 #include <limits>
 #include <memory>
@@ -29,6 +30,8 @@
 #include <vector>
 
 namespace collections {
+
+enum class WriterState;  // defined below
 
 struct WriterOptions {
   // transactional.id = <prefix>-writer-<partition>. Two processes with the same prefix fence
@@ -78,6 +81,14 @@ struct WriterOptions {
   // account whose log holds an event that fails the chain or these signatures is quarantined
   // and refuses commands. Empty = signatures are not checked (the chain still is).
   std::vector<authz::VerifyingKey> trusted_keys;
+  // Told about every transaction the writer appended (group commit): its partition, commands,
+  // events, how long the append took and whether it committed. Called on the writer's thread;
+  // must be quick and outlive the writers. Empty = nobody (main wires metrics here).
+  std::function<void(int32_t partition, size_t commands, size_t events, double seconds,
+                     bool committed)>
+      on_append;
+  // Told every time a writer changes state (from any thread that changes it). Same rules.
+  std::function<void(int32_t partition, WriterState state)> on_state;
 };
 
 // Where a partition writer is in its life. Only kServing accepts commands; in every other state
@@ -130,6 +141,8 @@ class PartitionWriter {
   void Stop();
 
   WriterState state() const { return state_.load(); }
+  // Commands waiting for the writer.
+  size_t queue_depth() const;
 
   // Queues a command. The future completes after the command's events are committed, or with
   // the reason it was refused.
@@ -247,6 +260,8 @@ class CommandRouter {
   // True when every partition writer is serving.
   bool serving() const;
   std::vector<WriterState> states() const;
+  // Commands waiting, per partition.
+  std::vector<size_t> queue_depths() const;
 
   // Runs Tick() on every partition writer; returns the events appended.
   Result<int64_t> Tick();
