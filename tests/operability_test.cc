@@ -256,6 +256,7 @@ BOOST_AUTO_TEST_CASE(logs_are_json_lines_with_fields_and_librdkafka_lines) {
       "--log-level=debug",
       // librdkafka's own debug lines for its metadata requests: some are sure to come.
       "--kafka-property=debug=metadata"};
+  for (auto& flag : ServerBinarySecurityFlags(dir.path.string())) args.push_back(flag);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -274,8 +275,7 @@ BOOST_AUTO_TEST_CASE(logs_are_json_lines_with_fields_and_librdkafka_lines) {
   BOOST_REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data()) == 0);
   posix_spawn_file_actions_destroy(&actions);
 
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                     grpc::InsecureChannelCredentials());
+  auto channel = ChannelAs("127.0.0.1:" + std::to_string(port), kTestPrincipal);
   auto commands = v1::CaseCommandService::NewStub(channel);
   auto queries = v1::CaseQueryService::NewStub(channel);
   bool ready = false;

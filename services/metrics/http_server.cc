@@ -38,6 +38,15 @@ Status MetricsServer::Start(const std::string& address) {
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
     response.set_content(registry_.Render(), kExpositionContentType);
   });
+  // Liveness: the process answers. Readiness: the same as gRPC health "" (see set_readiness).
+  server_->Get("/live", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content("live\n", "text/plain");
+  });
+  server_->Get("/ready", [this](const httplib::Request&, httplib::Response& response) {
+    const bool ready = !ready_ || ready_();
+    response.status = ready ? 200 : 503;
+    response.set_content(ready ? "ready\n" : "not ready\n", "text/plain");
+  });
   server_->Get("/", [](const httplib::Request&, httplib::Response& response) {
     response.set_content("collections-server metrics: see /metrics\n", "text/plain");
   });

@@ -3,6 +3,7 @@
 #include "services/domain/error.h"
 #include "services/metrics/metrics.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -28,8 +29,14 @@ class MetricsServer {
 
   int port() const { return port_; }
 
+  // What GET /ready answers: 200 "ready" while `ready()` is true, else 503 "not ready". Set
+  // before Start(); unset, /ready follows /live. For orchestrators whose probes cannot present a
+  // client certificate to the mutual-TLS gRPC port (a Kubernetes grpc probe cannot).
+  void set_readiness(std::function<bool()> ready) { ready_ = std::move(ready); }
+
  private:
   const Registry& registry_;
+  std::function<bool()> ready_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

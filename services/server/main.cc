@@ -222,7 +222,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "collections-server: %s\n", props.error().message.c_str());
         return 2;
       }
-      for (const auto& [k, v] : props.value()) options.log.extra[k] = v;
+      for (const auto& [k, v] : props.value()) options.log.extra.emplace(k, v);  // file ranks below env and flags
     }
   }
   if (!policy_path.empty()) {

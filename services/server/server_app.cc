@@ -72,6 +72,7 @@ Status ServerApp::Start() {
   metrics::AddProcessMetrics(metrics_);
   if (!options_.metrics_listen.empty()) {
     metrics_server_ = std::make_unique<metrics::MetricsServer>(metrics_);
+    metrics_server_->set_readiness([this] { return ready_.load(); });
     if (auto e = metrics_server_->Start(options_.metrics_listen)) return e;
     const std::string host = options_.metrics_listen.substr(0, options_.metrics_listen.rfind(':'));
     LogInfo("server", "metrics at http://", host, ":", metrics_server_->port(), "/metrics");
@@ -234,6 +235,7 @@ void ServerApp::PublishHealth(const HealthReport& report) {
   set(kComplianceService, report.compliance, before.compliance, first);
   set(kReportingService, report.reporting, before.reporting, first);
   set("", report.all(), before.all(), first);
+  ready_.store(report.all());
   published_ = report;
 }
 

@@ -21,6 +21,7 @@
 #include <grpcpp/server.h>
 
 #include <condition_variable>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -144,6 +145,7 @@ class ServerApp {
   std::mutex health_mutex_;
   std::condition_variable health_wake_;
   bool health_stopping_ = false;  // guarded by health_mutex_
+  std::atomic<bool> ready_{false};  // the last published overall health, for /ready
   std::optional<HealthReport> published_;  // monitor thread only (and Start before it runs)
   std::thread health_thread_;
 };
