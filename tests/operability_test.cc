@@ -103,12 +103,19 @@ struct Clocked {
                     Request r, const std::string& account, const std::string& role = "collector") {
     r.set_account_id(account);
     if (r.command_id().empty()) r.set_command_id("cmd-" + std::to_string(++counter));
-    r.mutable_actor()->set_id(role + "-1");
-    r.mutable_actor()->set_role(role);
+    // The caller is who its certificate says: the default ("collector") calls as the test
+    // principal, another role as its test principal "<role>-1".
+    auto& stub = StubAs(role == "collector" ? std::string(kTestPrincipal) : role + "-1");
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    return (service.commands().*method)(&ctx, r, &last);
+    return (stub.*method)(&ctx, r, &last);
   }
+  Stub& StubAs(const std::string& principal) {
+    auto& stub = stubs[principal];
+    if (stub == nullptr) stub = service.commands_as(principal);
+    return *stub;
+  }
+  std::map<std::string, std::unique_ptr<Stub>> stubs;
   template <typename Request>
   void Must(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, v1::CommandReply*),
             Request r, const std::string& account, const std::string& role = "collector") {
