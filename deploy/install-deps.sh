@@ -10,7 +10,7 @@ packages=(build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev librdkafka-dev libboost-test-dev libabsl-dev libssl-dev
   libspdlog-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev
-  tzdata kcat openjdk-17-jre-headless maven)
+  tzdata kcat ccache openjdk-17-jre-headless maven)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -8,7 +8,11 @@ cd "$repo"
 
 deploy/install-deps.sh
 echo "[tests] building (build/)" >&2
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# ccache (installed by install-deps.sh) makes a rebuild of an unchanged file free.
+launcher=()
+command -v ccache >/dev/null 2>&1 && \
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
 cmake --build build -j "$(nproc)"
 
 export KAFKA_PORT=29092
