@@ -9,7 +9,7 @@
 # The only rewriting: the README's addresses and paths (127.0.0.1:50051, 127.0.0.1:19092,
 # .local/certs, .local/keys, .local/kafka-19092-scram, build/) become the test instance's.
 # Environment: README_TEST_LISTEN [127.0.0.1:50480], README_TEST_KAFKA_PORT [29480]
-# (and +1 for the broker's controller).
+# (and +1 for the broker's controller), README_TEST_METRICS_PORT [50481].
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=$(cd "$repo" && mkdir -p "${1:-build}" && cd "${1:-build}" && pwd)
@@ -19,6 +19,9 @@ work=$(mktemp -d /tmp/collections-readme-test.XXXXXX)
 state=$work/state
 export COLLECTIONS_STATE_DIR=$state COLLECTIONS_LISTEN=$listen KAFKA_PORT=$kafka_port
 export COLLECTIONS_BUILD_DIR=$build
+# The service reads COLLECTIONS_<FLAG>: its metrics endpoint off the default port 9464, which a
+# service of deploy/up.sh may hold.
+export COLLECTIONS_METRICS_LISTEN=127.0.0.1:${README_TEST_METRICS_PORT:-50481}
 cleanup() {
   "$repo/deploy/down.sh" >/dev/null 2>&1 || true
   rm -rf "$work"
