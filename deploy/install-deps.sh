@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh Debian 12 machine: the C++ toolchain and
-# libraries from Debian, the CLI clients used by the scripts (kcat), a JDK and Maven for the
-# broker, then fetches the Kafka 3.9 broker jars from Maven Central. Safe to re-run: it only
-# installs what is missing.
+# libraries from Debian, the CLI clients used by the scripts (kcat, jq; grpcurl below), a JDK
+# and Maven for the broker, then fetches the Kafka 3.9 broker jars from Maven Central. Safe to
+# re-run: it only installs what is missing.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -10,7 +10,7 @@ packages=(build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev librdkafka-dev libboost-test-dev libabsl-dev libssl-dev
   libspdlog-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev
-  tzdata kcat ccache openjdk-17-jre-headless maven)
+  tzdata kcat ccache jq openjdk-17-jre-headless maven)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -66,12 +66,12 @@ requirements="$repo/tests/python/requirements.txt"
 stamp="$venv/.requirements.sha256"
 want=$(sha256sum "$requirements" | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || \
-   ! "$venv/bin/python" -c 'import confluent_kafka, google.protobuf, prometheus_client, kubernetes_validate' >/dev/null 2>&1; then
+   ! "$venv/bin/python" -c 'import confluent_kafka, google.protobuf, prometheus_client, kubernetes_validate, grpc, google.rpc.status_pb2, wheel' >/dev/null 2>&1; then
   echo "[deps] creating the Python venv .local/venv from tests/python/requirements.txt" >&2
   if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     apt_install python3 python3-venv
   fi
-  rm -rf "$venv"
+  rm -rf "$venv"  # (a symbolic link to another checkout's venv is replaced, not followed)
   python3 -m venv "$venv" || { apt_install python3-venv; rm -rf "$venv"; python3 -m venv "$venv"; }
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" >&2
   echo "$want" > "$stamp"
@@ -99,4 +99,17 @@ if ! go version -m "$gobin/kubeconform" 2>/dev/null | grep -q "kubeconform[[:spa
   GOTOOLCHAIN=auto go install "github.com/yannh/kubeconform/cmd/kubeconform@$kubeconform_version" >&2
 else
   echo "[deps] kubeconform $kubeconform_version present" >&2
+fi
+
+# ---- grpcurl: the README's examples and tests/readme/run_examples.sh call the service with it
+# (server reflection is on, so it needs no proto files).
+grpcurl_version=v1.9.3  # pinned: its JSON output format is what the README shows
+if ! go version -m "$gobin/grpcurl" 2>/dev/null | grep -q "fullstorydev/grpcurl[[:space:]]*$grpcurl_version"; then
+  echo "[deps] installing grpcurl $grpcurl_version with go install" >&2
+  GOTOOLCHAIN=auto go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@$grpcurl_version" >&2
+else
+  echo "[deps] grpcurl $grpcurl_version present" >&2
+fi
+if ! command -v grpcurl >/dev/null 2>&1; then
+  echo "[deps] note: grpcurl is in $gobin; add it to PATH (export PATH=\"\$PATH:$gobin\")" >&2
 fi

@@ -8,7 +8,11 @@
 #   deploy/up.sh --detach   start everything and return; stop later with deploy/down.sh
 #
 # Environment: COLLECTIONS_LISTEN [127.0.0.1:50051], KAFKA_PORT [19092],
-# COLLECTIONS_TOPIC [collections.case-events.v1]. Safe to re-run: what runs is left running.
+# COLLECTIONS_TOPIC [collections.case-events.v1], COLLECTIONS_STATE_DIR [.local] (certificates,
+# keys, broker data, projection, logs; another directory runs a second, separate instance),
+# COLLECTIONS_BUILD_DIR [build]. Safe to re-run: what runs is left running.
+# Also builds the descriptor set (BUILD/collections.desc) and the Python client package
+# (BUILD/clients/python/dist, installed into .local/venv as collections_client).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -23,15 +27,25 @@ esac
 listen=${COLLECTIONS_LISTEN:-127.0.0.1:50051}
 topic=${COLLECTIONS_TOPIC:-collections.case-events.v1}
 bootstrap=127.0.0.1:${KAFKA_PORT:-19092}
-state=$repo/.local
+state=${COLLECTIONS_STATE_DIR:-$repo/.local}
+build=${COLLECTIONS_BUILD_DIR:-build}
 mkdir -p "$state"
+state=$(cd "$state" && pwd)
 
 deploy/install-deps.sh
-echo "[up] building (build/)" >&2
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --target collections-server collectionsctl collections_descriptor_set >&2
-deploy/certs.sh
+echo "[up] building ($build/)" >&2
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" --target collections-server collectionsctl collections_descriptor_set >&2
+echo "[up] building the Python client package ($build/clients/python/dist)" >&2
+clients/python/build.sh "$build/clients/python" >"$build/clients-python-build.log" 2>&1 ||
+  { cat "$build/clients-python-build.log" >&2; exit 1; }
+.local/venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+  --force-reinstall "$build"/clients/python/dist/collections_client-*.whl >&2
+COLLECTIONS_KEYS_DIR=$state/keys deploy/certs.sh "$state/certs"
 export KAFKA_SECURITY=scram KAFKA_TOPIC="$topic"
+if [ -n "${COLLECTIONS_STATE_DIR:-}" ]; then
+  export KAFKA_STATE_DIR=${KAFKA_STATE_DIR:-$state/kafka-${KAFKA_PORT:-19092}-scram}
+fi
 deploy/kafka/kafka.sh start
 kafka_config=$(deploy/kafka/kafka.sh client-properties collections-service)
 certs=$state/certs
@@ -41,7 +55,7 @@ if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
   echo "[up] service already running (pid $(cat "$pid_file"))" >&2
 else
   : > "$state/service.log"
-  nohup build/services/server/collections-server --listen "$listen" --bootstrap "$bootstrap" \
+  nohup "$build/services/server/collections-server" --listen "$listen" --bootstrap "$bootstrap" \
     --topic "$topic" --db "$state/projection" --policy "$repo/deploy/policy/federal-2025.textproto" \
     --access-policy "$repo/deploy/policy/access-2025.textproto" \
     --tls-ca "$certs/ca.pem" --tls-cert "$certs/server.pem" --tls-key "$certs/server.key" \
@@ -67,11 +81,13 @@ collections case service listening on $listen (gRPC, mutual TLS; reflection and 
   signing key:  $state/keys/writer-signing.key (public: writer-signing.pub.pem)
   service log:  $state/service.log
   try:          grpcurl -cacert $certs/ca.pem -cert $certs/admin.pem -key $certs/admin.key $listen list
+  client:       .local/venv/bin/python examples/python/open_case.py   (collections_client installed)
+  descriptors:  $build/collections.desc
   stop:         deploy/down.sh
 MSG
 
 if ! $detach; then
-  trap 'echo; deploy/down.sh; exit 0' INT TERM
+  trap 'echo; COLLECTIONS_STATE_DIR=$state deploy/down.sh; exit 0' INT TERM
   echo "(foreground: Ctrl-C stops the service and the broker)"
   tail -n 0 -f "$state/service.log" &
   wait

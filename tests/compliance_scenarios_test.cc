@@ -4,6 +4,9 @@
 #define BOOST_TEST_MODULE compliance_scenarios
 #include "tests/support/fixture.h"
 
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
 #include <boost/test/unit_test.hpp>
 
 namespace collections::testing {
@@ -103,6 +106,19 @@ void ExpectBlocked(const grpc::Status& s, const std::string& rule) {
 
 void ExpectAllowed(const grpc::Status& s) { BOOST_TEST(s.ok(), s.error_message()); }
 
+// ErrorInfo.metadata[key] of a failed call, or "".
+std::string ErrorMetadata(const grpc::Status& s, const std::string& key) {
+  google::rpc::Status details;
+  if (!details.ParseFromString(s.error_details())) return "";
+  for (const auto& any : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (!any.UnpackTo(&info)) continue;
+    auto it = info.metadata().find(key);
+    return it == info.metadata().end() ? "" : it->second;
+  }
+  return "";
+}
+
 BOOST_AUTO_TEST_CASE(scenario_1_f1_call_frequency) {
   const std::string chicago = "America/Chicago";
   Scenario t(At(chicago, 2025, 10, 6, 10));
@@ -119,6 +135,9 @@ BOOST_AUTO_TEST_CASE(scenario_1_f1_call_frequency) {
   ExpectBlocked(blocked, "F1");
   BOOST_TEST(blocked.error_message().find("2025-10-13T00:00 America/Chicago") != std::string::npos,
              blocked.error_message());
+  // When it becomes allowed, for machines (an instant) and for people (local time and zone).
+  BOOST_TEST(ErrorMetadata(blocked, "allowed_from") == "2025-10-13T05:00:00Z");
+  BOOST_TEST(ErrorMetadata(blocked, "allowed_from_local") == "2025-10-13T00:00 America/Chicago");
   ExpectAllowed(t.Call("D1-BUSY"));  // the busy call did not count
 
   // The refusal is an event: what was attempted, the rule, the counters and what they counted.
@@ -127,6 +146,7 @@ BOOST_AUTO_TEST_CASE(scenario_1_f1_call_frequency) {
   const auto& d = events[0].envelope.decision();
   BOOST_TEST(d.rule_id() == "F1");
   BOOST_TEST(d.outcome() == "BLOCK");
+  BOOST_TEST(d.outcome_code() == v1::DECISION_OUTCOME_BLOCK);
   BOOST_TEST(d.counted_event_ids_size() == 7);
   BOOST_TEST(!d.policy_version().empty());
   BOOST_TEST(events[0].envelope.contact_blocked().command() == "RecordContactAttempt");
@@ -332,9 +352,26 @@ BOOST_AUTO_TEST_CASE(override_lets_one_blocked_action_through_and_is_recorded) {
   BOOST_TEST(ErrorReason(as_collector) == "RPC_NOT_ALLOWED");  // dialers may not even call it
   t.Must(&Stub::AuthorizeOverride, override, "D1", "compliance_officer");
 
+  // The pre-flight sees the live override: the call may go ahead, and it records nothing.
+  v1::CheckContactRequest check;
+  check.set_account_id("D1");
+  check.set_channel(v1::CONTACT_CHANNEL_CALL);
+  check.set_address("+12125550100");
+  check.set_phone_type(v1::PHONE_TYPE_CELL);
+  {
+    grpc::ClientContext ctx;
+    v1::CheckContactResponse preflight;
+    BOOST_REQUIRE(t.service.commands().CheckContact(&ctx, check, &preflight).ok());
+    BOOST_TEST(preflight.allowed());
+    BOOST_TEST(preflight.decision().outcome_code() == v1::DECISION_OUTCOME_OVERRIDDEN);
+  }
+
   ExpectAllowed(t.Call("D1"));
   BOOST_TEST(t.last.decision().override_id() == "OV1");
   BOOST_TEST(t.last.decision().rule_id() == "F5");
+  // The reply says the call went through because of the override, never "BLOCK".
+  BOOST_TEST(t.last.decision().outcome() == "OVERRIDDEN");
+  BOOST_TEST(t.last.decision().outcome_code() == v1::DECISION_OUTCOME_OVERRIDDEN);
   ExpectBlocked(t.Call("D1"), "F5");  // used once
 
   bool granted = false, used = false;
@@ -353,6 +390,7 @@ BOOST_AUTO_TEST_CASE(allowed_contacts_record_the_decision_and_preflight_records_
   t.Open("D1", chicago);
   ExpectAllowed(t.Call("D1"));
   BOOST_TEST(t.last.decision().outcome() == "ALLOW");
+  BOOST_TEST(t.last.decision().outcome_code() == v1::DECISION_OUTCOME_ALLOW);
   BOOST_TEST(t.last.decision().rules_evaluated_size() > 5);
   BOOST_TEST(t.last.decision().policy_version() == "federal-2025");
   BOOST_TEST(t.last.decision().counters().at("calls_in_window") == 0);

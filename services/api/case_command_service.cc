@@ -100,10 +100,14 @@ grpc::Status CaseCommandService::CheckContact(grpc::ServerContext* context,
     return ToGrpcStatus(error);
   }
   const v1::ComplianceDecision& d = result.value().decision();
-  reply->set_allowed(d.outcome() != "BLOCK");
+  // A block a live override covers comes back OVERRIDDEN: the contact may go ahead.
+  reply->set_allowed(d.outcome_code() != v1::DECISION_OUTCOME_BLOCK);
   *reply->mutable_decision() = d;
   if (reply->allowed()) {
-    reply->set_message(d.flags().empty() ? "allowed" : "allowed with flags");
+    reply->set_message(d.outcome_code() == v1::DECISION_OUTCOME_OVERRIDDEN
+                           ? "allowed by override " + d.override_id() + " of " + d.rule_id()
+                           : d.flags().empty() ? "allowed"
+                                               : "allowed with flags");
   } else {
     reply->set_message(
         d.rule_id() + ": " + d.reason() +

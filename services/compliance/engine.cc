@@ -1022,4 +1022,16 @@ const char* OutcomeName(DecisionOutcome outcome) {
   return "UNKNOWN";
 }
 
+v1::DecisionOutcome OutcomeCode(DecisionOutcome outcome) {
+  switch (outcome) {
+    case DecisionOutcome::kAllow:
+      return v1::DECISION_OUTCOME_ALLOW;
+    case DecisionOutcome::kBlock:
+      return v1::DECISION_OUTCOME_BLOCK;
+    case DecisionOutcome::kAllowWithFlags:
+      return v1::DECISION_OUTCOME_ALLOW_WITH_FLAGS;
+  }
+  return v1::DECISION_OUTCOME_UNSPECIFIED;
+}
+
 }  // namespace collections::compliance

@@ -2,6 +2,7 @@
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "collections/v1/events.pb.h"
 #include "collections/v1/policy.pb.h"
 
 #include <cstdint>
@@ -335,7 +336,13 @@ std::string FormatLocal(absl::Time time, const std::string& zone_name);
 // The decision's allowed_from in its zone, or "" when there is none.
 std::string FormatAllowedFrom(const Decision& decision);
 
-// Names for logs and tests.
+// Names for logs and tests; also ComplianceDecision.outcome, the string clients written before
+// outcome_code read.
 const char* OutcomeName(DecisionOutcome outcome);
+
+// ComplianceDecision.outcome_code for an engine outcome. OVERRIDDEN and VIOLATION are not the
+// engine's: the domain sets them when an override lets a block through or a contact that took
+// place broke a rule.
+v1::DecisionOutcome OutcomeCode(DecisionOutcome outcome);
 
 }  // namespace collections::compliance

@@ -397,6 +397,7 @@ GateDecision Gate(const v1::Account& state, const Command& command, absl::Time a
                                                 *action, at, policy);
   v1::ComplianceDecision& rec = out.record;
   rec.set_outcome(compliance::OutcomeName(d.outcome));
+  rec.set_outcome_code(compliance::OutcomeCode(d.outcome));
   rec.set_rule_id(d.rule_id);
   rec.set_reason(d.reason);
   for (const auto& r : d.rules_evaluated) rec.add_rules_evaluated(r);
@@ -424,6 +425,9 @@ GateDecision Gate(const v1::Account& state, const Command& command, absl::Time a
                 (!o.has_expires_at() || ToTime(o.expires_at()) > at);
     if (live && d.also_blocked_by.empty()) {
       rec.set_override_id(o.override_id());
+      // Callers read "it went through": the block and its rule stay in rule_id and reason.
+      rec.set_outcome("OVERRIDDEN");
+      rec.set_outcome_code(v1::DECISION_OUTCOME_OVERRIDDEN);
       return out;
     }
   }
@@ -440,6 +444,7 @@ GatedEvents ApplyGate(const Command& command, const GateDecision& gate,
     // look for (ListComplianceExceptions, the audit trail).
     v1::ComplianceDecision record = gate.record;
     record.set_outcome("VIOLATION");
+    record.set_outcome_code(v1::DECISION_OUTCOME_VIOLATION);
     const auto& r = std::get<v1::RecordContactAttemptRequest>(command);
     for (auto& e : decided) {
       if (e.has_contact_attempted()) e.mutable_contact_attempted()->mutable_contact()->set_violation(true);
@@ -482,8 +487,16 @@ Error BlockedError(const std::string& account_id, const v1::ComplianceDecision& 
     message += "; allowed from " + decision.allowed_from_text();
   Error e{Errc::kFailedPrecondition, decision.rule_id(), message, "", account_id};
   e.metadata = {{"rule_id", decision.rule_id()}, {"policy_version", decision.policy_version()}};
+  // Machines read allowed_from (RFC 3339, UTC); people read allowed_from_local (the
+  // consumer's local time and zone), which is also in the message.
+  if (decision.has_allowed_from()) {
+    e.metadata.emplace_back("allowed_from",
+                            absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                                             internal::ToTime(decision.allowed_from()),
+                                             absl::UTCTimeZone()));
+  }
   if (!decision.allowed_from_text().empty())
-    e.metadata.emplace_back("allowed_from", decision.allowed_from_text());
+    e.metadata.emplace_back("allowed_from_local", decision.allowed_from_text());
   return e;
 }
 
