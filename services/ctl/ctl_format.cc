@@ -4,6 +4,7 @@
 #include "services/domain/currency.h"
 
 #include "absl/strings/str_cat.h"
+#include "collections/v1/case_service.pb.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -196,6 +197,9 @@ std::optional<std::string> BlockedRequestJson(const v1::EventEnvelope& e) {
     return std::nullopt;
   }
   if (type.empty() && bytes.empty()) return std::nullopt;
+  // The refused requests are the command messages of case_service.proto; naming one makes
+  // sure that file is linked in and registered in the generated pool looked up below.
+  (void)v1::RecordContactAttemptRequest::descriptor();
   const auto* descriptor =
       google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
   const google::protobuf::Message* prototype =

@@ -394,8 +394,9 @@ std::string RenderTimelineHtml(const TimelineInput& in) {
     absl::StrAppendFormat(
         &svg,
         "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#9e9e9e\"/>"
-        "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n",
+        "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"%s\">%s</text>\n",
         x_of(t), axis_y, x_of(t), axis_y + 5, x_of(t), axis_y + 18,
+        i == 0 ? "start" : i == 6 ? "end" : "middle",
         absl::FormatTime(short_span ? "%Y-%m-%d %H:%M" : "%Y-%m-%d", when, absl::UTCTimeZone()));
   }
   svg += "</svg>\n";
