@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh Debian 12 machine: the C++ toolchain and
-# libraries from Debian, the CLI clients used by the scripts (kcat, jq; grpcurl below), a JDK
-# and Maven for the broker, then fetches the Kafka 3.9 broker jars from Maven Central. Safe to
-# re-run: it only installs what is missing.
+# libraries from Debian, the CLI clients used by the scripts (kcat, jq; grpcurl below), headless
+# Chromium for the timeline test, a JDK and Maven for the broker, then fetches the Kafka 3.9
+# broker jars from Maven Central. Safe to re-run: it only installs what is missing.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -10,7 +10,8 @@ packages=(build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev librdkafka-dev libboost-test-dev libabsl-dev libssl-dev
   libspdlog-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev
-  tzdata kcat ccache jq openjdk-17-jre-headless maven)
+  tzdata kcat ccache jq openjdk-17-jre-headless maven
+  chromium fonts-dejavu-core)  # headless Chromium renders collectionsctl's timeline in a test
 
 missing=()
 for p in "${packages[@]}"; do

@@ -36,6 +36,10 @@ deploy/install-deps.sh
 echo "[up] building ($build/)" >&2
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" --target collections-server collectionsctl collections_descriptor_set >&2
+# The compliance officer's tool, installed where the README's examples find it
+# (export PATH="$PWD/.local/bin:$PATH"); it finds .local/certs next to its own directory.
+mkdir -p "$state/bin"
+install -m 0755 "$build/services/ctl/collectionsctl" "$state/bin/collectionsctl"
 echo "[up] building the Python client package ($build/clients/python/dist)" >&2
 clients/python/build.sh "$build/clients/python" >"$build/clients-python-build.log" 2>&1 ||
   { cat "$build/clients-python-build.log" >&2; exit 1; }
@@ -80,6 +84,8 @@ collections case service listening on $listen (gRPC, mutual TLS; reflection and 
   certificates: $certs (CA, server, one per example principal)
   signing key:  $state/keys/writer-signing.key (public: writer-signing.pub.pem)
   service log:  $state/service.log
+  collectionsctl: $state/bin/collectionsctl ($($state/bin/collectionsctl --version))
+                export PATH="$state/bin:\$PATH"; collectionsctl --help
   try:          grpcurl -cacert $certs/ca.pem -cert $certs/admin.pem -key $certs/admin.key $listen list
   client:       .local/venv/bin/python examples/python/open_case.py   (collections_client installed)
   descriptors:  $build/collections.desc

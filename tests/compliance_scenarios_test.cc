@@ -1,4 +1,4 @@
-// COMPLIANCE.md's worked scenarios, end to end: commands through gRPC on the real broker, the
+// docs/rules.md's worked scenarios, end to end: commands through gRPC on the real broker, the
 // policy engine consulted by the writer, blocked attempts recorded as ContactBlocked events,
 // overrides, and the CheckContact pre-flight.
 #define BOOST_TEST_MODULE compliance_scenarios

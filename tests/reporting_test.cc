@@ -673,17 +673,17 @@ BOOST_AUTO_TEST_CASE(cli_exports_csv_with_progress) {
       Slurp(cei) ==
       "start,end,known_at,currency,opening_receivables_minor,new_placements_minor,"
       "closing_total_receivables_minor,closing_current_receivables_minor,numerator_minor,"
-      "denominator_minor,cei_basis_points,cei_percent\n"
-      "2025-10-01,2025-10-31,2025-10-31,EUR,40000,0,40500,0,-500,40000,-125,-1.25\n"
-      "2025-10-01,2025-10-31,2025-10-31,USD,230000,30000,158000,30000,102000,230000,4435,44.35\n");
+      "denominator_minor,cei_basis_points,cei_percent,currency_exponent\n"
+      "2025-10-01,2025-10-31,2025-10-31,EUR,40000,0,40500,0,-500,40000,-125,-1.25,2\n"
+      "2025-10-01,2025-10-31,2025-10-31,USD,230000,30000,158000,30000,102000,230000,4435,44.35,2\n");
   BOOST_TEST(
       Slurp(corrections) ==
       "account_id,sequence,event_type,kind,business_date,recorded_date,currency,amount_minor,"
-      "balance_change_minor,assignee,queue\n"
+      "balance_change_minor,assignee,queue,currency_exponent\n"
       "ACC-3," +
           std::to_string(h.late_payment_sequence) +
           ",collections.v1.PaymentPosted,PAYMENT,2025-10-25,2025-11-03,USD,10000,-10000,alice,"
-          "late\n");
+          "late,2\n");
 
   // Two consecutive weeks by collector, with progress per period on stderr.
   const std::string weeks = (dir.path / "weeks.csv").string();
@@ -700,16 +700,16 @@ BOOST_AUTO_TEST_CASE(cli_exports_csv_with_progress) {
   BOOST_TEST(
       csv.rfind(
           "period_start,period_end,known_at,creditor,queue,assignee,measure,type,currency,count,"
-          "amount_minor,rate_basis_points\n",
+          "amount_minor,rate_basis_points,currency_exponent\n",
           0) == 0);
-  BOOST_TEST(csv.find("2025-10-13,2025-10-19,2025-10-19,,,bob,payments,,USD,1,55000,\n") !=
+  BOOST_TEST(csv.find("2025-10-13,2025-10-19,2025-10-19,,,bob,payments,,USD,1,55000,,2\n") !=
              std::string::npos);
-  BOOST_TEST(csv.find("2025-10-13,2025-10-19,2025-10-19,,,bob,refunds,,USD,1,5000,\n") !=
+  BOOST_TEST(csv.find("2025-10-13,2025-10-19,2025-10-19,,,bob,refunds,,USD,1,5000,,2\n") !=
              std::string::npos);
   BOOST_TEST(
-      csv.find("2025-10-13,2025-10-19,2025-10-19,,,bob,adjustment,DISPUTE_UPHELD,EUR,1,-1000,\n") !=
+      csv.find("2025-10-13,2025-10-19,2025-10-19,,,bob,adjustment,DISPUTE_UPHELD,EUR,1,-1000,,2\n") !=
       std::string::npos);
-  BOOST_TEST(csv.find("2025-10-06,2025-10-12,2025-10-12,,,alice,compliance_blocks,F4,,1,,\n") !=
+  BOOST_TEST(csv.find("2025-10-06,2025-10-12,2025-10-12,,,alice,compliance_blocks,F4,,1,,,\n") !=
              std::string::npos);
   BOOST_TEST(csv.find("period_start", 10) == std::string::npos);  // the header only once
 

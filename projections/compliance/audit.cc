@@ -1,5 +1,6 @@
 #include "projections/compliance/audit.h"
 
+#include "services/common/csv.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/hashing.h"
 
@@ -60,17 +61,6 @@ void CollectReasons(const google::protobuf::Message& message, const std::string&
       out.push_back(absl::StrCat(name, ": ", reflection->GetEnum(message, field)->name()));
     }
   }
-}
-
-std::string CsvField(const std::string& value) {
-  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
-  std::string out = "\"";
-  for (char c : value) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
 }
 
 }  // namespace
@@ -366,7 +356,7 @@ std::string CsvRow(const v1::AuditEntry& entry) {
   std::string line;
   for (size_t i = 0; i < fields.size(); ++i) {
     if (i > 0) line.push_back(',');
-    line += CsvField(fields[i]);
+    line += CsvCell(fields[i]);
   }
   line.push_back('\n');
   return line;

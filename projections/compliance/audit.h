@@ -170,7 +170,8 @@ std::vector<std::string> PayloadReasons(const v1::EventEnvelope& event);
 // One record as an examiner reads it: who, what, when, why, where.
 v1::AuditEntry ToAuditEntry(const LoggedRecord& record);
 
-// CSV export: the header line and one line per entry (RFC 4180 quoting, "\n" line ends).
+// CSV export: the header line and one line per entry (CsvCell: RFC 4180 quoting, cells a
+// spreadsheet would run as formulas defused; "\n" line ends).
 // Columns: account_id, sequence, event_id, event_type, occurred_at, recorded_at, actor_id,
 // actor_role, command_id, correlation_id, reason, rule_id, policy_version, hash_hex,
 // prev_hash_hex. `reason` joins the payload reasons and the decision's reason with "; ".

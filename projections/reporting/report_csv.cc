@@ -1,5 +1,8 @@
 #include "projections/reporting/report_csv.h"
 
+#include "services/common/csv.h"
+#include "services/domain/currency.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -22,16 +25,12 @@ std::string FactKind(v1::ReportFactKind k) {
   return Strip(v1::ReportFactKind_Name(k), "REPORT_FACT_KIND_");
 }
 std::string Num(int64_t v) { return absl::StrCat(v); }
-
-std::string Quote(const std::string& cell) {
-  if (cell.find_first_of(",\"\r\n") == std::string::npos) return cell;
-  std::string out = "\"";
-  for (char c : cell) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
+// The ISO 4217 minor-unit exponent of `currency` as a cell (2 for USD, 0 for JPY, 3 for KWD),
+// so a consumer can turn *_minor into an amount; "" for a row without a currency.
+std::string Exponent(const std::string& currency) {
+  if (currency.empty()) return "";
+  auto exponent = CurrencyExponent(currency);
+  return exponent ? Num(*exponent) : "";
 }
 
 }  // namespace
@@ -42,23 +41,25 @@ std::string DateText(const v1::LocalDate& d) {
 
 Table AgingTable(const v1::GetAgingReportResponse& r) {
   Table t = {{"as_of", "known_at", "creditor", "queue", "assignee", "currency", "bucket",
-              "accounts", "balance_minor"}};
+              "accounts", "balance_minor", "currency_exponent"}};
   for (const auto& row : r.rows()) {
     t.push_back({DateText(r.as_of()), DateText(r.known_at()), row.creditor(), row.queue(),
                  row.assignee(), row.currency(), Bucket(row.bucket()), Num(row.account_count()),
-                 Num(row.balance_minor())});
+                 Num(row.balance_minor()), Exponent(row.currency())});
   }
   return t;
 }
 
 Table ActivityTable(const v1::GetActivityReportResponse& r) {
   Table t = {{"period_start", "period_end", "known_at", "creditor", "queue", "assignee", "measure",
-              "type", "currency", "count", "amount_minor", "rate_basis_points"}};
+              "type", "currency", "count", "amount_minor", "rate_basis_points",
+              "currency_exponent"}};
   for (const auto& g : r.groups()) {
     auto add = [&](const std::string& measure, const std::string& type, const std::string& currency,
                    const std::string& count, const std::string& amount, const std::string& rate) {
       t.push_back({DateText(r.start()), DateText(r.end()), DateText(r.known_at()), g.creditor(),
-                   g.queue(), g.assignee(), measure, type, currency, count, amount, rate});
+                   g.queue(), g.assignee(), measure, type, currency, count, amount, rate,
+                   Exponent(currency)});
     };
     for (const auto& m : g.money()) {
       add("payments", "", m.currency(), Num(m.payments_count()), Num(m.payments_minor()), "");
@@ -102,7 +103,7 @@ Table EffectivenessTable(const v1::GetCollectionEffectivenessResponse& r) {
   Table t = {{"start", "end", "known_at", "currency", "opening_receivables_minor",
               "new_placements_minor", "closing_total_receivables_minor",
               "closing_current_receivables_minor", "numerator_minor", "denominator_minor",
-              "cei_basis_points", "cei_percent"}};
+              "cei_basis_points", "cei_percent", "currency_exponent"}};
   for (const auto& c : r.figures()) {
     std::string bp, percent;
     if (c.has_cei_basis_points()) {
@@ -115,31 +116,34 @@ Table EffectivenessTable(const v1::GetCollectionEffectivenessResponse& r) {
                  Num(c.opening_receivables_minor()), Num(c.new_placements_minor()),
                  Num(c.closing_total_receivables_minor()),
                  Num(c.closing_current_receivables_minor()), Num(c.numerator_minor()),
-                 Num(c.denominator_minor()), bp, percent});
+                 Num(c.denominator_minor()), bp, percent, Exponent(c.currency())});
   }
   return t;
 }
 
 Table RollRateTable(const v1::GetRollRatesResponse& r) {
   Table t = {{"from_date", "to_date", "known_at", "currency", "from_bucket", "to_bucket",
-              "accounts", "from_balance_minor", "to_balance_minor", "rate_basis_points"}};
+              "accounts", "from_balance_minor", "to_balance_minor", "rate_basis_points",
+              "currency_exponent"}};
   for (const auto& x : r.rates()) {
     t.push_back({DateText(r.from_date()), DateText(r.to_date()), DateText(r.known_at()),
                  x.currency(), Bucket(x.from_bucket()),
                  x.exited() ? "EXITED" : Bucket(x.to_bucket()), Num(x.account_count()),
                  Num(x.from_balance_minor()), Num(x.to_balance_minor()),
-                 Num(x.rate_basis_points())});
+                 Num(x.rate_basis_points()), Exponent(x.currency())});
   }
   return t;
 }
 
 Table CorrectionsTable(const google::protobuf::RepeatedPtrField<v1::ReportFact>& corrections) {
   Table t = {{"account_id", "sequence", "event_type", "kind", "business_date", "recorded_date",
-              "currency", "amount_minor", "balance_change_minor", "assignee", "queue"}};
+              "currency", "amount_minor", "balance_change_minor", "assignee", "queue",
+              "currency_exponent"}};
   for (const auto& f : corrections) {
     t.push_back({f.account_id(), Num(f.sequence()), f.event_type(), FactKind(f.kind()),
                  DateText(f.business_date()), DateText(f.recorded_date()), f.currency(),
-                 Num(f.amount_minor()), Num(f.balance_change_minor()), f.assignee(), f.queue()});
+                 Num(f.amount_minor()), Num(f.balance_change_minor()), f.assignee(), f.queue(),
+                 Exponent(f.currency())});
   }
   return t;
 }
@@ -148,7 +152,7 @@ void AppendCsv(const Table& table, bool with_header, std::string* out) {
   for (size_t i = with_header ? 0 : 1; i < table.size(); ++i) {
     for (size_t j = 0; j < table[i].size(); ++j) {
       if (j > 0) out->push_back(',');
-      out->append(Quote(table[i][j]));
+      out->append(CsvCell(table[i][j]));
     }
     out->push_back('\n');  // as the audit export does: one line per row
   }

@@ -17,7 +17,7 @@ namespace collections::compliance {
 // a case may happen now, and why not. It reads the facts of the case, the contact history
 // and the policy numbers; it does no I/O and keeps no state, so the writer can call it from
 // any thread and a decision can be replayed from the recorded inputs. Rule ids are those of
-// COMPLIANCE.md (F1 ... F18, C1 ... C4, O1, O2, S-MA, S-NYC).
+// docs/rules.md (F1 ... F18, C1 ... C4, O1, O2, S-MA, S-NYC).
 //
 // Times are absl::Time instants; the rules count in the consumer's local calendar, read
 // through the IANA zone in CaseFacts (never a fixed offset), so DST is handled.

@@ -47,7 +47,7 @@ Status CheckTimeOfDay(const std::string& field, const v1::CompliancePolicy::Time
 v1::CompliancePolicy DefaultPolicy() {
   v1::CompliancePolicy p;
   p.set_version("federal-2025");
-  p.set_description("Regulation F, FCRA/Metro 2 and state overlays: defaults of COMPLIANCE.md");
+  p.set_description("Regulation F, FCRA/Metro 2 and state overlays: defaults of docs/rules.md");
   p.set_window_counting(v1::CompliancePolicy::WINDOW_COUNTING_LOCAL_CALENDAR_DAYS);
   p.set_time_of_day_boundaries_inclusive(true);
   p.set_call_cap(7);

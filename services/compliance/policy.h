@@ -12,7 +12,7 @@ namespace collections::compliance {
 // (proto/collections/v1/policy.proto). Loaded once at start-up; a bad file fails fast with
 // a message naming the file, line and field. Free functions, safe from any thread.
 
-// The federal defaults of COMPLIANCE.md, version "federal-2025". Equal to the shipped
+// The federal defaults of docs/rules.md, version "federal-2025". Equal to the shipped
 // deploy/policy/federal-2025.textproto (a test keeps them together).
 v1::CompliancePolicy DefaultPolicy();
 

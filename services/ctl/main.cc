@@ -3,18 +3,24 @@
 // "what happened on this account, what did it look like after each step, and was anything
 // altered?"
 //
-// Exit codes: 0 success (and, for verify, an intact chain), 1 verify found a break,
-// 2 bad usage, 3 the service could not answer (unreachable, not found, timed out).
+// Exit codes (services/ctl/ctl_format.h, README "Audit trail"): 0 success (and, for verify,
+// an intact chain), 1 a broken chain, 2 bad usage, 3 the service could not be reached or
+// failed, 4 not found, 5 refused (permission, authentication, rejected input), 6 the output
+// could not be written.
 #include "projections/compliance/audit.h"
 #include "projections/reporting/report_csv.h"
 #include "services/authz/tls.h"
+#include "services/common/csv.h"
 #include "services/common/flags.h"
+#include "services/ctl/ctl_format.h"
+#include "services/ctl/timeline.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/hashing.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "collections/v1/compliance_service.grpc.pb.h"
 #include "collections/v1/reporting_service.grpc.pb.h"
@@ -24,6 +30,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,13 +41,14 @@
 namespace collections::ctl {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitBroken = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitServiceError = 3;
-
 constexpr const char kProgram[] = "collectionsctl";
-constexpr const char kOverview[] =
+constexpr const char kExitCodes[] =
+    "Exit codes: 0 ok (chain intact), 1 chain broken, 2 bad usage, 3 the service could not be\n"
+    "reached or failed (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL ...), 4 not found (NOT_FOUND),\n"
+    "5 refused (PERMISSION_DENIED, UNAUTHENTICATED, INVALID_ARGUMENT, FAILED_PRECONDITION),\n"
+    "6 the output file could not be written. Errors name the gRPC status, its reason and every\n"
+    "field violation.";
+const std::string kOverview = std::string(
     "collectionsctl: compliance tooling for the collections case service. Every answer is\n"
     "computed by the service from the Kafka event log (the system of record), not from a\n"
     "projection.\n"
@@ -51,15 +62,16 @@ constexpr const char kOverview[] =
     "                   --format jsonl|csv [--out FILE]\n"
     "  export --from DATE --to DATE --format jsonl|csv [--out FILE]\n"
     "                   every event whose business time is in the range, all accounts\n"
+    "  timeline ACCOUNT --html FILE\n"
+    "                   the account's history on a time axis as a self-contained HTML page\n"
     "  report aging|activity|cei|roll-rates\n"
     "                   management reports from the reporting projection, as a table or\n"
-    "                   CSV [--format table|csv] [--out FILE]; see `report --help`\n"
+    "                   CSV [--format table|csv] [--out FILE]; see `report aging --help`\n"
     "\n"
     "\"What happened on account X, and prove nothing was altered\":\n"
     "  collectionsctl replay X && collectionsctl verify X\n"
     "\n"
-    "Run `collectionsctl COMMAND --help` for a command's flags. Exit codes: 0 ok (intact),\n"
-    "1 chain broken, 2 bad usage, 3 the service could not answer.";
+    "Run `collectionsctl COMMAND --help` for a command's flags.\n") + kExitCodes;
 
 // Flags every command accepts, so they may come before or after the command name.
 struct CommonFlags {
@@ -89,6 +101,19 @@ void AddCommon(FlagParser& flags, CommonFlags& common) {
             "connect without TLS (only a server started with --plaintext accepts it)");
 }
 
+// The certificates directory: `dir` as given, except that the default (.local/certs, relative
+// to the repository root) falls back to the certs beside the installed tool
+// (<repo>/.local/bin/collectionsctl -> <repo>/.local/certs), so the tool deploy/up.sh installs
+// works from any directory.
+std::string CertsDir(const std::string& dir) {
+  if (dir != ".local/certs" || std::filesystem::exists(dir)) return dir;
+  std::error_code error;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) return dir;
+  const auto beside = exe.parent_path().parent_path() / "certs";
+  return std::filesystem::exists(beside, error) ? beside.string() : dir;
+}
+
 std::shared_ptr<grpc::Channel> OpenChannel(const CommonFlags& common,
                                            const std::string& default_principal) {
   grpc::ChannelArguments args;
@@ -98,10 +123,11 @@ std::shared_ptr<grpc::Channel> OpenChannel(const CommonFlags& common,
     return grpc::CreateCustomChannel(common.target, grpc::InsecureChannelCredentials(), args);
   }
   const std::string as = common.as.empty() ? default_principal : common.as;
+  const std::string certs = CertsDir(common.certs_dir);
   auto creds = authz::MutualTlsChannelCredentials(
-      common.ca.empty() ? common.certs_dir + "/ca.pem" : common.ca,
-      common.cert.empty() ? common.certs_dir + "/" + as + ".pem" : common.cert,
-      common.key.empty() ? common.certs_dir + "/" + as + ".key" : common.key);
+      common.ca.empty() ? certs + "/ca.pem" : common.ca,
+      common.cert.empty() ? certs + "/" + as + ".pem" : common.cert,
+      common.key.empty() ? certs + "/" + as + ".key" : common.key);
   if (!creds) {
     std::fprintf(stderr, "%s: %s (run deploy/certs.sh, or pass --tls-ca/--tls-cert/--tls-key)\n",
                  kProgram, creds.error().message.c_str());
@@ -121,10 +147,17 @@ std::unique_ptr<grpc::ClientContext> Context(const CommonFlags& common) {
   return context;
 }
 
+// Prints what the service answered, by name with its rich details, and returns the exit
+// code the README documents for it.
 int ServiceError(const CommonFlags& common, const grpc::Status& status) {
-  std::fprintf(stderr, "%s: the service at %s answered %d: %s\n", kProgram, common.target.c_str(),
-               static_cast<int>(status.error_code()), status.error_message().c_str());
-  return kExitServiceError;
+  const int code = static_cast<int>(status.error_code());
+  std::string text = DescribeStatus(code, status.error_message(), status.error_details());
+  std::fprintf(stderr, "%s: %s: %s", kProgram, common.target.c_str(), text.c_str());
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    std::fprintf(stderr,
+                 "  (is the service running? deploy/up.sh starts it; --target names another)\n");
+  }
+  return ExitCodeFor(code);
 }
 
 int Usage(const std::string& message) {
@@ -159,26 +192,9 @@ std::string Json(const google::protobuf::Message& message) {
   if (!status.ok()) {
     std::fprintf(stderr, "%s: cannot print a message as JSON: %s\n", kProgram,
                  status.ToString().c_str());
-    std::exit(kExitServiceError);
+    std::exit(kExitUnreachable);
   }
   return out;
-}
-
-std::string ShortType(const std::string& type) {
-  constexpr std::string_view kPrefix = "collections.v1.";
-  return type.rfind(kPrefix, 0) == 0 ? type.substr(kPrefix.size()) : type;
-}
-
-std::string Money(int64_t minor, const std::string& currency) {
-  const char* sign = minor < 0 ? "-" : "";
-  const int64_t abs = minor < 0 ? -minor : minor;
-  return absl::StrFormat("%s%d.%02d %s", sign, abs / 100, abs % 100, currency);
-}
-
-std::string StatusName(v1::AccountStatus status) {
-  std::string name = v1::AccountStatus_Name(status);
-  constexpr std::string_view kPrefix = "ACCOUNT_STATUS_";
-  return name.rfind(kPrefix, 0) == 0 ? name.substr(kPrefix.size()) : name;
 }
 
 // Opens --out, or stdout without it. Returns nullptr (after saying why) if it cannot.
@@ -190,15 +206,34 @@ std::FILE* OpenOut(const std::string& path) {
 }
 
 int CloseOut(std::FILE* out, const std::string& path) {
-  if (out == stdout) return std::fflush(stdout) == 0 ? kExitOk : kExitServiceError;
+  if (out == stdout) return std::fflush(stdout) == 0 ? kExitOk : kExitOutput;
   if (std::fclose(out) != 0) {
     std::fprintf(stderr, "%s: writing %s failed\n", kProgram, path.c_str());
-    return kExitServiceError;
+    return kExitOutput;
   }
   return kExitOk;
 }
 
 // ---- replay ----
+
+// Progress on stderr for long streams: a line every `every` items and the total at the end.
+// Lives for one command; single-threaded.
+class Progress {
+ public:
+  Progress(std::string what, int64_t every) : what_(std::move(what)), every_(every) {}
+  void Tick() {
+    if (++count_ % every_ == 0) {
+      std::fprintf(stderr, "%s: %lld %s...\n", kProgram, static_cast<long long>(count_),
+                   what_.c_str());
+    }
+  }
+  int64_t count() const { return count_; }
+
+ private:
+  std::string what_;
+  int64_t every_;
+  int64_t count_ = 0;
+};
 
 int Replay(int argc, char** argv) {
   CommonFlags common;
@@ -209,9 +244,12 @@ int Replay(int argc, char** argv) {
       "after it, computed by the domain's Evolve (the code the service itself runs). With\n"
       "--as-of only events that had happened by then (business time); with --as-known-at only\n"
       "events the system had recorded by then (system time). Table columns: seq, occurred_at,\n"
-      "recorded_at, type, actor, balance and status after. --format json prints one\n"
-      "collections.v1.ReplayStep per line (JSON Lines). --state last (or none) asks for the\n"
-      "state on the last step only (or on none): far less to stream for a long history.");
+      "recorded_at, type, actor, amount (in the account's currency), rule (the blocking rule,\n"
+      "or the rule of a violation or override), balance_after, status_after, reason (the\n"
+      "payload's reasons, the decision's, a refused request decoded as JSON). --format json\n"
+      "prints one collections.v1.ReplayStep per line (JSON Lines). --state last (or none)\n"
+      "asks for the state on the last step only (or on none): far less to stream for a long\n"
+      "history. Progress on stderr every 1000 events.\n" + std::string(kExitCodes));
   AddCommon(flags, common);
   flags.AcceptPositional("ARGS", "the command's arguments (see the usage above)");
   std::string state = "every";
@@ -244,13 +282,13 @@ int Replay(int argc, char** argv) {
   auto context = Context(common);
   auto reader = stub->ReplayAccount(context.get(), request);
   v1::ReplayStep step;
-  int64_t steps = 0;
-  if (format == "table") {
-    std::printf("%5s  %-27s  %-27s  %-26s  %-20s  %18s  %s\n", "seq", "occurred_at", "recorded_at",
-                "type", "actor", "balance_after", "status_after");
-  }
+  Progress progress("events replayed", 1000);
+  // The table is printed once every row is in, so each column is as wide as its widest cell.
+  reporting::Table table = {{"seq", "occurred_at", "recorded_at", "type", "actor", "amount",
+                             "rule", "balance_after", "status_after", "reason"}};
+  std::string currency;  // the account's, from CaseOpened or the state
   while (reader->Read(&step)) {
-    ++steps;
+    progress.Tick();
     if (format == "json") {
       std::printf("%s\n", Json(step).c_str());
       continue;
@@ -258,19 +296,34 @@ int Replay(int argc, char** argv) {
     const v1::EventEnvelope& e = step.event();
     const v1::Account& a = step.state_after();
     const bool with_state = step.has_state_after();
-    std::printf("%5lld  %-27s  %-27s  %-26s  %-20s  %18s  %s\n",
-                static_cast<long long>(e.sequence()), compliance::Rfc3339(e.occurred_at()).c_str(),
-                compliance::Rfc3339(e.recorded_at()).c_str(), ShortType(EventType(e)).c_str(),
-                e.actor().id().c_str(),
-                with_state ? Money(a.total_balance_minor(), a.currency()).c_str() : "",
-                with_state ? StatusName(a.status()).c_str() : "");
+    if (e.has_case_opened()) currency = e.case_opened().currency();
+    if (with_state && !a.currency().empty()) currency = a.currency();
+    const auto amount = EventAmountMinor(e);
+    std::string reason = EventReason(e);
+    if (!step.integrity().empty()) {
+      reason = absl::StrCat("NOT APPLIED: ", step.integrity(), reason.empty() ? "" : "; ", reason);
+    }
+    table.push_back({absl::StrCat(e.sequence()), compliance::Rfc3339(e.occurred_at()),
+                     compliance::Rfc3339(e.recorded_at()), ShortType(EventType(e)), e.actor().id(),
+                     amount ? Money(*amount, currency) : "", EventRule(e),
+                     with_state ? Money(a.total_balance_minor(), a.currency()) : "",
+                     with_state ? EnumSuffix(v1::AccountStatus_Name(a.status()), "ACCOUNT_STATUS_")
+                                : "",
+                     reason});
   }
   grpc::Status status = reader->Finish();
   if (!status.ok()) return ServiceError(common, status);
+  if (format == "table") std::fputs(reporting::Aligned(table).c_str(), stdout);
   std::fflush(stdout);
-  std::fprintf(stderr, "%lld event(s) replayed for %s%s\n", static_cast<long long>(steps),
-               request.account_id().c_str(),
-               request.has_as_of_business_time() || request.has_as_known_at() ? " (cut off)" : "");
+  const bool cut = request.has_as_of_business_time() || request.has_as_known_at();
+  if (progress.count() == 0) {
+    std::fprintf(stderr, "%s: no events for %s%s\n", kProgram, request.account_id().c_str(),
+                 cut ? " inside the --as-of / --as-known-at cut" : "");
+  } else {
+    std::fprintf(stderr, "%lld event(s) replayed for %s%s\n",
+                 static_cast<long long>(progress.count()), request.account_id().c_str(),
+                 cut ? " (cut off)" : "");
+  }
   return kExitOk;
 }
 
@@ -292,8 +345,8 @@ int Verify(int argc, char** argv) {
       "Recomputes the audit hash chain from the event log: each event's hash must be\n"
       "SHA-256(prev_hash || its content), its prev_hash the hash of the event before it, and\n"
       "its sequence the next one. Prints \"intact\" or every break with account, sequence,\n"
-      "partition, offset and reason. Exit code 0 when intact, 1 when broken. --all checks every\n"
-      "account partition by partition, with progress on stderr.");
+      "partition (numbered from 0, as Kafka does), offset and reason. --all checks every\n"
+      "account partition by partition, with progress on stderr.\n" + std::string(kExitCodes));
   AddCommon(flags, common);
   flags.AcceptPositional("ARGS", "the command's arguments (see the usage above)");
   flags.Add("all", &all, "verify every account on the topic");
@@ -334,13 +387,17 @@ int Verify(int argc, char** argv) {
     total.set_accounts_checked(total.accounts_checked() + response.accounts_checked());
     total.set_events_checked(total.events_checked() + response.events_checked());
     for (const auto& b : response.breaks()) *total.add_breaks() = b;
-    std::fprintf(stderr, "partition %d/%d: %lld accounts, %lld events, %d break(s)\n", p + 1,
-                 partitions, static_cast<long long>(response.accounts_checked()),
+    // Numbered as Kafka numbers them (0 ...), with how far along it is.
+    std::fprintf(stderr, "partition %d (%d of %d): %lld accounts, %lld events, %d break(s)\n", p,
+                 p + 1, partitions, static_cast<long long>(response.accounts_checked()),
                  static_cast<long long>(response.events_checked()), response.breaks_size());
   }
   std::fprintf(stderr, "checked %lld accounts, %lld events\n",
                static_cast<long long>(total.accounts_checked()),
                static_cast<long long>(total.events_checked()));
+  if (total.accounts_checked() == 0) {
+    std::fprintf(stderr, "%s: the topic holds no accounts yet: nothing to verify\n", kProgram);
+  }
   if (total.breaks_size() == 0) {
     std::printf("intact: %lld accounts, %lld events, every hash chain and writer signature verified\n",
                 static_cast<long long>(total.accounts_checked()),
@@ -357,30 +414,58 @@ int Verify(int argc, char** argv) {
 // ---- export ----
 
 // Writes entries in the chosen format and reports progress on stderr for long exports.
-// Lives for one export; does not own `out`; single-threaded like the rest of the tool.
+// Each entry gets, among its reasons, the refused request of a ContactBlocked or AccessDenied
+// decoded as JSON (the envelope keeps the bytes, so the export still verifies); CSV rows end
+// with the event's amount in minor units, the account's currency and the decimal amount in
+// that currency's ISO 4217 exponent. Lives for one export; does not own `out`;
+// single-threaded like the rest of the tool.
 class EntryWriter {
  public:
-  EntryWriter(std::FILE* out, bool csv) : out_(out), csv_(csv) {
-    if (csv_) std::fputs(compliance::CsvHeader().c_str(), out_);
-  }
-  void Write(const v1::AuditEntry& entry) {
+  // `currency_of` answers an account's currency when the export did not include its
+  // CaseOpened (a period export); it may call the service.
+  EntryWriter(std::FILE* out, bool csv, std::function<std::string(const std::string&)> currency_of)
+      : out_(out), csv_(csv), currency_of_(std::move(currency_of)) {
     if (csv_) {
-      std::fputs(compliance::CsvRow(entry).c_str(), out_);
+      std::string header = compliance::CsvHeader();
+      header.pop_back();  // "\n"
+      std::fputs((header + ",amount_minor,currency,amount\n").c_str(), out_);
+    }
+  }
+  void Write(v1::AuditEntry entry) {
+    if (auto request = BlockedRequestJson(entry.envelope())) {
+      entry.add_reasons("request: " + *request);
+    }
+    if (csv_) {
+      const v1::EventEnvelope& e = entry.envelope();
+      if (e.has_case_opened()) currencies_[entry.account_id()] = e.case_opened().currency();
+      std::string row = compliance::CsvRow(entry);
+      row.pop_back();  // "\n"
+      const auto amount = EventAmountMinor(e);
+      std::string currency;
+      if (amount) {
+        auto it = currencies_.find(entry.account_id());
+        if (it == currencies_.end()) {
+          it = currencies_.emplace(entry.account_id(), currency_of_(entry.account_id())).first;
+        }
+        currency = it->second;
+      }
+      absl::StrAppend(&row, ",", amount ? absl::StrCat(*amount) : "", ",", CsvCell(currency), ",",
+                      amount ? DecimalAmount(*amount, currency) : "", "\n");
+      std::fputs(row.c_str(), out_);
     } else {
       std::fputs(Json(entry).c_str(), out_);
       std::fputc('\n', out_);
     }
-    ++count_;
-    if (count_ % 1000 == 0) {
-      std::fprintf(stderr, "exported %lld events...\n", static_cast<long long>(count_));
-    }
+    progress_.Tick();
   }
-  int64_t count() const { return count_; }
+  int64_t count() const { return progress_.count(); }
 
  private:
   std::FILE* out_;
   bool csv_;
-  int64_t count_ = 0;
+  std::function<std::string(const std::string&)> currency_of_;
+  std::map<std::string, std::string> currencies_;
+  Progress progress_{"events exported", 1000};
 };
 
 int Export(int argc, char** argv) {
@@ -394,7 +479,11 @@ int Export(int argc, char** argv) {
       "or an RFC 3339 instant (--to exclusive). jsonl: one collections.v1.AuditEntry per line.\n"
       "csv columns: account_id, sequence, event_id, event_type, occurred_at, recorded_at,\n"
       "actor_id, actor_role, command_id, correlation_id, reason, rule_id, policy_version,\n"
-      "hash_hex, prev_hash_hex. Progress goes to stderr.");
+      "hash_hex, prev_hash_hex, amount_minor, currency, amount (decimal, in the currency's\n"
+      "ISO 4217 exponent: 15000 JPY is 15000, 150000 USD is 1500.00). A refused request is\n"
+      "among the reasons, decoded as JSON. Cells a spreadsheet would run as a formula\n"
+      "(= + - @ tab CR) are quoted with a leading apostrophe. Progress goes to stderr.\n" +
+          std::string(kExitCodes));
   AddCommon(flags, common);
   flags.AcceptPositional("ARGS", "the command's arguments (see the usage above)");
   flags.Add("format", &format, "jsonl or csv (required)");
@@ -415,8 +504,20 @@ int Export(int argc, char** argv) {
   }
   auto stub = Connect(common);
   std::FILE* out = OpenOut(out_path);
-  if (out == nullptr) return kExitUsage;
-  EntryWriter writer(out, format == "csv");
+  if (out == nullptr) return kExitOutput;
+  // An account's currency is on its CaseOpened, its first event.
+  auto currency_of = [&](const std::string& account) -> std::string {
+    v1::GetAuditTrailRequest first;
+    first.set_account_id(account);
+    first.set_page_size(1);
+    v1::GetAuditTrailResponse page;
+    if (!stub->GetAuditTrail(Context(common).get(), first, &page).ok() ||
+        page.entries_size() == 0) {
+      return "";
+    }
+    return EventCurrency(page.entries(0).envelope());
+  };
+  EntryWriter writer(out, format == "csv", currency_of);
   std::string last_hash;
 
   if (by_account) {
@@ -448,6 +549,12 @@ int Export(int argc, char** argv) {
     }
   }
   if (int rc = CloseOut(out, out_path); rc != kExitOk) return rc;
+  if (writer.count() == 0) {
+    std::fprintf(stderr,
+                 "%s: no events %s (business time is when a thing happened: events recorded\n"
+                 "  today are dated today unless their command gave occurred_at)\n",
+                 kProgram, by_account ? "for the account" : "in the range");
+  }
   // The chain head lets an examiner pin what they received: any later change to the account's
   // history up to here would change it.
   std::fprintf(stderr, "exported %lld event(s)%s%s\n", static_cast<long long>(writer.count()),
@@ -493,6 +600,7 @@ class ReportOutput {
       reporting::AppendCsv(corrections, first_, &corrections_);
     } else {
       figures_ += reporting::Aligned(figures);
+      if (figures.size() <= 1) figures_ += "(no data for this period)\n";
       if (corrections.size() > 1) {
         figures_ += "corrections (recorded after known_at, not in the figures above):\n";
         figures_ += reporting::Aligned(corrections);
@@ -500,66 +608,117 @@ class ReportOutput {
       figures_ += "\n";
     }
     first_ = false;
+    row_count_ += static_cast<int64_t>(figures.size()) - 1;
     correction_count_ += static_cast<int64_t>(corrections.size()) - 1;
   }
   int Write(const std::string& out_path, const std::string& corrections_path) {
     std::FILE* out = OpenOut(out_path);
-    if (out == nullptr) return kExitUsage;
+    if (out == nullptr) return kExitOutput;
     std::fputs(figures_.c_str(), out);
     if (int rc = CloseOut(out, out_path); rc != kExitOk) return rc;
     if (!corrections_path.empty()) {
       std::FILE* c = OpenOut(corrections_path);
-      if (c == nullptr) return kExitUsage;
+      if (c == nullptr) return kExitOutput;
       std::fputs(corrections_.c_str(), c);
       if (int rc = CloseOut(c, corrections_path); rc != kExitOk) return rc;
     }
     return kExitOk;
   }
   int64_t correction_count() const { return correction_count_; }
+  int64_t row_count() const { return row_count_; }
 
  private:
   const bool csv_;
   bool first_ = true;
   std::string figures_, corrections_;
   int64_t correction_count_ = 0;
+  int64_t row_count_ = 0;
+};
+
+// What each report says in `report KIND --help`, and which flags it takes.
+struct ReportKind {
+  const char* name;
+  const char* usage;
+  const char* description;
+};
+constexpr ReportKind kReportKinds[] = {
+    {"aging", "collectionsctl report aging --as-of DATE [--group-by ...]",
+     "Accounts and balances per days-past-due bucket at the end of DATE (YYYY-MM-DD, a\n"
+     "business date in each account's time zone), per group, with per-currency totals.\n"
+     "Columns: as_of, known_at, creditor, queue, assignee, currency, bucket, accounts,\n"
+     "balance_minor, currency_exponent."},
+    {"activity",
+     "collectionsctl report activity --period day|week|month --start DATE [--count N] "
+     "[--group-by ...]",
+     "Payments, reversals, refunds, adjustments, write-offs, promises, contacts, disputes and\n"
+     "compliance blocks of a day, a week (7 days from --start) or a calendar month; --count N\n"
+     "runs N consecutive periods (progress on stderr); --group-by assignee is collector\n"
+     "performance. Columns: period_start, period_end, known_at, creditor, queue, assignee,\n"
+     "measure, type, currency, count, amount_minor, rate_basis_points, currency_exponent."},
+    {"cei", "collectionsctl report cei --start DATE --end DATE",
+     "Collection effectiveness index per currency over --start..--end (inclusive). Columns:\n"
+     "start, end, known_at, currency, opening_receivables_minor, new_placements_minor,\n"
+     "closing_total_receivables_minor, closing_current_receivables_minor, numerator_minor,\n"
+     "denominator_minor, cei_basis_points, cei_percent, currency_exponent."},
+    {"roll-rates", "collectionsctl report roll-rates --month YYYY-MM [--count N]",
+     "Per pair of buckets: accounts and balance in bucket X at the end of the month before and\n"
+     "in bucket Y (EXITED: left receivables) at the end of --month. Columns: from_date,\n"
+     "to_date, known_at, currency, from_bucket, to_bucket, accounts, from_balance_minor,\n"
+     "to_balance_minor, rate_basis_points, currency_exponent."},
 };
 
 int Report(int argc, char** argv) {
+  // The report is the first argument naming one, so `report aging --help` explains aging.
+  const ReportKind* chosen = nullptr;
+  for (int i = 1; i < argc && chosen == nullptr; ++i) {
+    for (const auto& k : kReportKinds) {
+      if (std::string(argv[i]) == k.name) chosen = &k;
+    }
+  }
   CommonFlags common;
   std::string format = "table", out_path, corrections_path, group_by_text = "none", as_of,
               as_known_at, period = "day", start, end, month;
   int count = 1;
+  const std::string kind_name = chosen ? chosen->name : "";
+  const std::string common_text =
+      "\nDates are business dates. A past report is reproducible: it counts only what was\n"
+      "recorded by its known-at date (default: its last date plus the server's close) and lists\n"
+      "later, back-dated events as corrections (--corrections-out FILE writes them as CSV; the\n"
+      "table format prints them under the figures). Money is in minor units; currency_exponent\n"
+      "is the ISO 4217 exponent (amount = minor / 10^exponent). An empty report says so on\n"
+      "stderr.\n" +
+      std::string(kExitCodes);
   FlagParser flags(
-      "collectionsctl report aging|activity|cei|roll-rates",
-      "Management reports from collections.v1.ReportingService. Dates are business dates\n"
-      "(YYYY-MM-DD) in each consumer's time zone.\n"
-      "  aging       --as-of DATE [--group-by ...]: accounts and balances per days-past-due\n"
-      "              bucket at the end of DATE\n"
-      "  activity    --period day|week|month --start DATE [--count N] [--group-by ...]:\n"
-      "              payments, reversals, refunds, adjustments, write-offs, promises, contacts,\n"
-      "              disputes, compliance blocks; --group-by assignee for collector performance\n"
-      "  cei         --start DATE --end DATE: collection effectiveness index per currency\n"
-      "  roll-rates  --month YYYY-MM [--count N]: bucket at the end of the month before\n"
-      "              against bucket at the end of the month\n"
-      "A past report is reproducible: it counts only what was recorded by its known-at date\n"
-      "(default: its last date plus the server's close) and lists later, back-dated events as\n"
-      "corrections (--corrections-out FILE writes them as CSV; the table format prints them\n"
-      "under the figures). --count N runs N consecutive periods, with progress on stderr.\n"
-      "CSV columns are described in the README's \"Reporting\" section.");
+      chosen ? chosen->usage : "collectionsctl report aging|activity|cei|roll-rates",
+      chosen ? std::string(chosen->description) + "\n" + common_text
+             : "Management reports from collections.v1.ReportingService, as an aligned table or\n"
+               "CSV. Run `collectionsctl report KIND --help` for one report's flags and columns.\n"
+               "  aging       --as-of DATE [--group-by ...]\n"
+               "  activity    --period day|week|month --start DATE [--count N] [--group-by ...]\n"
+               "  cei         --start DATE --end DATE\n"
+               "  roll-rates  --month YYYY-MM [--count N]\n" +
+                   common_text);
   AddCommon(flags, common);
-  flags.AcceptPositional("ARGS", "the command's arguments (see the usage above)");
+  flags.AcceptPositional("REPORT", "aging, activity, cei or roll-rates");
   flags.Add("format", &format, "table or csv");
   flags.Add("out", &out_path, "file to write (default: stdout)");
   flags.Add("corrections-out", &corrections_path, "file for the corrections, as CSV");
-  flags.Add("group-by", &group_by_text,
-            "none, creditor, queue, creditor-queue or assignee (aging, activity)");
-  flags.Add("as-of", &as_of, "aging: the business date");
   flags.Add("as-known-at", &as_known_at, "count only events recorded by the end of this date");
-  flags.Add("period", &period, "activity: day, week or month");
-  flags.Add("start", &start, "activity, cei: first day (a month starts on its 1st)");
-  flags.Add("end", &end, "cei: last day, inclusive");
-  flags.Add("month", &month, "roll-rates: YYYY-MM");
-  flags.Add("count", &count, "activity, roll-rates: number of consecutive periods");
+  if (kind_name.empty() || kind_name == "aging" || kind_name == "activity") {
+    flags.Add("group-by", &group_by_text,
+              "none, creditor, queue, creditor-queue or assignee (aging, activity)");
+  }
+  if (kind_name.empty() || kind_name == "aging")
+    flags.Add("as-of", &as_of, "aging: the business date");
+  if (kind_name.empty() || kind_name == "activity")
+    flags.Add("period", &period, "activity: day, week or month");
+  if (kind_name.empty() || kind_name == "activity" || kind_name == "cei")
+    flags.Add("start", &start, "activity, cei: first day (a month starts on its 1st)");
+  if (kind_name.empty() || kind_name == "cei") flags.Add("end", &end, "cei: last day, inclusive");
+  if (kind_name.empty() || kind_name == "roll-rates")
+    flags.Add("month", &month, "roll-rates: YYYY-MM");
+  if (kind_name.empty() || kind_name == "activity" || kind_name == "roll-rates")
+    flags.Add("count", &count, "activity, roll-rates: number of consecutive periods");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
   if (flags.positional().size() != 1)
     return Usage("report takes one of aging, activity, cei, roll-rates");
@@ -655,7 +814,75 @@ int Report(int argc, char** argv) {
     std::fprintf(stderr, "%s: %lld correction(s) not shown; --corrections-out FILE writes them\n",
                  kProgram, static_cast<long long>(output.correction_count()));
   }
+  if (output.row_count() == 0) {
+    std::fprintf(stderr,
+                 "%s: no data: the reporting projection holds nothing for this %s. Reports count\n"
+                 "  events by business date in each account's time zone, and only those recorded\n"
+                 "  by the known-at date: for cases opened today ask about today, e.g.\n"
+                 "  --as-of $(date +%%F) or --start $(date +%%F).\n",
+                 kProgram, kind == "aging" ? "date" : "period");
+  }
   return kExitOk;
+}
+
+// ---- timeline ----
+
+int Timeline(int argc, char** argv) {
+  CommonFlags common;
+  std::string html_path;
+  FlagParser flags(
+      "collectionsctl timeline ACCOUNT --html FILE",
+      "Draws one account's history on a time axis (business time) as a self-contained HTML page\n"
+      "(inline CSS and SVG, no script, nothing fetched; prints to PDF from a browser): contacts\n"
+      "by channel and outcome, blocks, violations and overrides with their rules, promises and\n"
+      "plans kept or broken, payments, reversals, refunds and adjustments, disputes and holds,\n"
+      "the balance after every event, the event table (amount, rule, reason, actor) and the\n"
+      "hash chain verification. Exit 1 when the chain is broken (the page says where).\n" +
+          std::string(kExitCodes));
+  AddCommon(flags, common);
+  flags.AcceptPositional("ACCOUNT", "the account to draw");
+  flags.Add("html", &html_path, "the HTML file to write (required; - for stdout)");
+  if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
+  if (flags.positional().size() != 1) return Usage("timeline takes exactly one ACCOUNT");
+  if (html_path.empty()) return Usage("timeline needs --html FILE");
+
+  TimelineInput input;
+  input.account_id = flags.positional()[0];
+  input.tool_version = CollectionsVersion();
+  input.generated_at = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
+  auto stub = Connect(common);
+  v1::ReplayAccountRequest request;
+  request.set_account_id(input.account_id);
+  request.set_state_mode(v1::REPLAY_STATE_MODE_EVERY_STEP);
+  auto context = Context(common);
+  auto reader = stub->ReplayAccount(context.get(), request);
+  Progress progress("events read", 1000);
+  v1::ReplayStep step;
+  while (reader->Read(&step)) {
+    progress.Tick();
+    input.steps.push_back(step);
+  }
+  if (grpc::Status status = reader->Finish(); !status.ok()) return ServiceError(common, status);
+  std::fprintf(stderr, "%s: %lld event(s) read; verifying the chain...\n", kProgram,
+               static_cast<long long>(progress.count()));
+  v1::VerifyAuditTrailRequest verify;
+  verify.set_account_id(input.account_id);
+  grpc::Status status = stub->VerifyAuditTrail(Context(common).get(), verify, &input.verification);
+  if (!status.ok()) return ServiceError(common, status);
+
+  std::FILE* out = OpenOut(html_path);
+  if (out == nullptr) return kExitOutput;
+  std::fputs(RenderTimelineHtml(input).c_str(), out);
+  if (int rc = CloseOut(out, html_path); rc != kExitOk) return rc;
+  if (input.steps.empty()) {
+    std::fprintf(stderr, "%s: account %s has no events; the page says so\n", kProgram,
+                 input.account_id.c_str());
+  }
+  std::fprintf(stderr, "%s: wrote %s (%lld events, chain %s)\n", kProgram,
+               html_path == "-" ? "stdout" : html_path.c_str(),
+               static_cast<long long>(input.steps.size()),
+               input.verification.intact() ? "intact" : "BROKEN");
+  return input.verification.intact() ? kExitOk : kExitBroken;
 }
 
 struct CommandEntry {
@@ -663,7 +890,8 @@ struct CommandEntry {
   int (*run)(int, char**);
 };
 constexpr CommandEntry kCommands[] = {
-    {"replay", &Replay}, {"verify", &Verify}, {"export", &Export}, {"report", &Report}};
+    {"replay", &Replay}, {"verify", &Verify},     {"export", &Export},
+    {"report", &Report}, {"timeline", &Timeline}};
 
 }  // namespace
 
@@ -679,7 +907,7 @@ int Main(int argc, char** argv) {
     CommonFlags common;
     FlagParser flags("collectionsctl [flags] COMMAND", kOverview);
     AddCommon(flags, common);
-    flags.AcceptPositional("COMMAND", "replay, verify, export or report");
+    flags.AcceptPositional("COMMAND", "replay, verify, export, timeline or report");
     if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
     return Usage(flags.positional().empty() ? "no command given"
                                             : "unknown command " + flags.positional()[0]);

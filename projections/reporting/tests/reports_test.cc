@@ -356,8 +356,9 @@ BOOST_AUTO_TEST_CASE(rounding_periods_and_csv) {
   std::string csv;
   AppendCsv(AgingTable(aging), true, &csv);
   BOOST_TEST(csv ==
-             "as_of,known_at,creditor,queue,assignee,currency,bucket,accounts,balance_minor\n"
-             "2025-10-31,2025-10-31,\"Acme, \"\"Inc\"\"\",,,USD,30_59,2,12345\n");
+             "as_of,known_at,creditor,queue,assignee,currency,bucket,accounts,balance_minor,"
+             "currency_exponent\n"
+             "2025-10-31,2025-10-31,\"Acme, \"\"Inc\"\"\",,,USD,30_59,2,12345,2\n");
 }
 
 }  // namespace

@@ -117,7 +117,7 @@ struct PeriodCase {
 
 BOOST_AUTO_TEST_CASE(f12_validation_period) {
   const PeriodCase cases[] = {
-      // COMPLIANCE.md scenario 4: weekend and Thanksgiving skipped; the end is a Sunday and
+      // docs/rules.md scenario 4: weekend and Thanksgiving skipped; the end is a Sunday and
       // is not rolled forward.
       {Day(2025, 11, 20), Day(2025, 11, 28), Day(2025, 12, 28), "scenario 4"},
       {Day(2025, 12, 19), Day(2025, 12, 29), Day(2026, 1, 28), "over Christmas"},

@@ -7,7 +7,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-// Tables of cases for the rules of COMPLIANCE.md: given facts and history, when an action at
+// Tables of cases for the rules of docs/rules.md: given facts and history, when an action at
 // an instant, then a decision. The eight worked scenarios come first, with their exact dates.
 
 namespace collections::compliance {
@@ -113,7 +113,7 @@ bool HasFlag(const Decision& d, const std::string& code) {
   return std::any_of(d.flags.begin(), d.flags.end(), [&](const Flag& f) { return f.code == code; });
 }
 
-// ---- Worked scenarios of COMPLIANCE.md ------------------------------------------------------
+// ---- Worked scenarios of docs/rules.md ------------------------------------------------------
 
 ContactHistory SevenUnansweredCalls() {
   ContactHistory h;

@@ -562,7 +562,7 @@ BOOST_AUTO_TEST_CASE(dispute_rejected_or_withdrawn_leaves_the_balance) {
   BOOST_TEST(c.account.status() == v1::ACCOUNT_STATUS_OPEN);
 }
 
-// ---- correspondence and the validation period (COMPLIANCE.md scenario 4) ----
+// ---- correspondence and the validation period (docs/rules.md scenario 4) ----
 
 v1::RecordCorrespondenceRequest ValidationNotice(absl::Time sent) {
   v1::RecordCorrespondenceRequest r;
