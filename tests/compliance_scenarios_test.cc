@@ -168,6 +168,52 @@ BOOST_AUTO_TEST_CASE(scenario_1_f1_call_frequency) {
   ExpectAllowed(t.Call("D1"));  // the window Oct 7-13 holds six
 }
 
+// A client retries a blocked command with the same command_id: it is not answered with the stale
+// refusal forever. Still blocked, it is refused again without a second ContactBlocked; once the
+// window opens, it goes through under that id (also after a restart), and then repeats get that
+// reply.
+BOOST_AUTO_TEST_CASE(a_blocked_command_retried_with_its_command_id_is_judged_anew) {
+  const std::string chicago = "America/Chicago";
+  Scenario t(At(chicago, 2025, 10, 6, 10));
+  t.Open("D1", chicago);
+  for (int day = 6; day <= 12; ++day) {
+    t.clock.Set(At(chicago, 2025, 10, day, 10));
+    ExpectAllowed(t.Call("D1"));
+  }
+  v1::RecordContactAttemptRequest eighth;
+  eighth.set_command_id("eighth-call");
+  eighth.set_contact_id("C-EIGHTH");
+  eighth.set_channel(v1::CONTACT_CHANNEL_CALL);
+  eighth.set_direction(v1::CONTACT_DIRECTION_OUTBOUND);
+  eighth.set_address("+12125550100");
+  eighth.set_phone_type(v1::PHONE_TYPE_CELL);
+  eighth.set_outcome(v1::CONTACT_OUTCOME_NO_ANSWER);
+  eighth.mutable_content()->set_has_debt_collector_disclosure(true);
+  eighth.mutable_content()->set_has_opt_out_notice(true);
+  t.clock.Set(At(chicago, 2025, 10, 12, 16));
+  ExpectBlocked(t.Send(&Stub::RecordContactAttempt, eighth, "D1"), "F1");
+  t.clock.Set(At(chicago, 2025, 10, 12, 18));
+  ExpectBlocked(t.Send(&Stub::RecordContactAttempt, eighth, "D1"), "F1");
+  BOOST_TEST(t.Blocked("D1").size() == 1u, "the block is recorded once");
+
+  // The writer restarts from its store: the block is remembered as a block, not as a reply.
+  t.service.Restart();
+  t.stubs.clear();
+  t.clock.Set(At(chicago, 2025, 10, 13, 9));
+  auto allowed = t.Send(&Stub::RecordContactAttempt, eighth, "D1");
+  ExpectAllowed(allowed);
+  BOOST_TEST(!t.last.deduplicated());
+  const int64_t version = t.last.version();
+  ExpectAllowed(t.Send(&Stub::RecordContactAttempt, eighth, "D1"));
+  BOOST_TEST(t.last.deduplicated());
+  BOOST_TEST(t.last.version() == version);
+  BOOST_TEST(t.Blocked("D1").size() == 1u);
+  // Another request under the id is still refused.
+  eighth.set_contact_id("C-OTHER");
+  auto reused = t.Send(&Stub::RecordContactAttempt, eighth, "D1");
+  BOOST_TEST(reused.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+}
+
 BOOST_AUTO_TEST_CASE(scenario_2_f2_call_after_a_conversation) {
   const std::string ny = "America/New_York";
   Scenario t(At(ny, 2025, 11, 4, 14));

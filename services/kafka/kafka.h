@@ -16,9 +16,12 @@ namespace collections::kafka {
 struct LogOptions {
   std::string bootstrap = "127.0.0.1:19092";
   std::string topic = "collections.case-events.v1";
-  // Used only when the topic does not exist yet. 4 partitions: enough to spread accounts over
-  // writers on 2 cores, few enough to restore quickly.
-  int partitions = 4;
+  // Used only when the topic does not exist yet, and fixed from then on: an account's partition
+  // is murmur2(account id) % partitions, so changing the count moves accounts and means
+  // re-keying the whole log. 24 divides evenly among 1, 2, 3, 4, 6, 8, 12 or 24 processes when
+  // the service scales out to one writer process per group of partitions; each writer restores
+  // from its own store, so more partitions cost little at start.
+  int partitions = 24;
   // 1 for the local broker; 3 in production (with min.insync.replicas=2).
   int replication_factor = 1;
   // Extra librdkafka properties applied to every client, e.g. {"debug", "eos"}.

@@ -105,6 +105,13 @@ int main(int argc, char** argv) {
             "delete the projection and rebuild it from offset 0 before serving");
   flags.Add("reporting-db", &options.reporting_db_path,
             "reporting projection RocksDB directory (empty = the --db directory + \"-reporting\")");
+  flags.Add("writer-store", &options.writer_store_path,
+            "the partition writers' RocksDB directory (one store per partition below it; empty = "
+            "the --db directory + \"-writer\"); deleting it makes the writers restore from the log");
+  int account_cache_size = static_cast<int>(options.writer.account_cache_size);
+  flags.Add("account-cache-size", &account_cache_size,
+            "accounts each partition writer keeps decoded in memory (the rest are read from its "
+            "store when a command needs them)");
   flags.Add("reporting-close-days", &options.reporting.close_days,
             "days after a report's last date during which late-recorded events still count in it; "
             "later ones are reported as corrections");
@@ -175,6 +182,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.writer.max_event_bytes = max_event_bytes;
+  options.writer.account_cache_size = account_cache_size;
   {
     auto access = collections::authz::AccessControl::Load(access_policy_path);
     if (!access) {

@@ -78,6 +78,13 @@ Status ServerApp::Start() {
     LogInfo("server", "metrics at http://", host, ":", metrics_server_->port(), "/metrics");
   }
   RegisterMetrics();
+  if (options_.writer.store_path.empty()) {
+    options_.writer.store_path =
+        options_.writer_store_path.empty() ? options_.db_path + "-writer" : options_.writer_store_path;
+  }
+  if (options_.writer.account_cache_size < 1) {
+    return Error::InvalidArgument("account-cache-size", "--account-cache-size must be at least 1");
+  }
   router_ = std::make_unique<CommandRouter>(options_.log, options_.writer, clock_);
   if (auto e = router_->Start()) return e;
 

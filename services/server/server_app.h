@@ -42,6 +42,9 @@ struct ServerOptions {
   // The reporting projection's own RocksDB directory; empty = db_path + "-reporting". A
   // rebuild (rebuild_projection) rebuilds it too.
   std::string reporting_db_path;
+  // The partition writers' own RocksDB stores (one per partition below it); empty = db_path +
+  // "-writer". Deleting it is safe: the writers then restore from the log, offset 0.
+  std::string writer_store_path;
   reporting::ReportingOptions reporting;
   // HTTP address serving Prometheus metrics at /metrics; empty = no endpoint (the metrics are
   // still kept). Port 0 picks a free port (see ServerApp::metrics_port()).

@@ -5,11 +5,13 @@
 #include "services/domain/compliance_gate.h"
 #include "services/domain/hashing.h"
 #include "services/domain/internal.h"
+#include "services/domain/pipeline.h"
 
 #include "absl/strings/str_cat.h"
 #include "collections/v1/events.pb.h"
 
 #include <chrono>
+#include <filesystem>
 
 namespace collections {
 namespace {
@@ -26,7 +28,9 @@ std::string FingerprintOf(const Command& command) {
   return std::visit([](const auto& r) { return Fingerprint(r); }, command);
 }
 
-kafka::Record ToRecord(const v1::EventEnvelope& e, const std::string& source) {
+}  // namespace
+
+kafka::Record EventRecord(const v1::EventEnvelope& e, const std::string& source) {
   kafka::Record r;
   r.key = e.account_id();
   r.value = CanonicalBytes(e);
@@ -46,6 +50,8 @@ kafka::Record ToRecord(const v1::EventEnvelope& e, const std::string& source) {
   return r;
 }
 
+namespace {
+
 // Bytes a record takes on the wire, near enough: value, key, headers and a margin for the
 // record's own framing.
 int64_t RecordBytes(const kafka::Record& r) {
@@ -55,6 +61,25 @@ int64_t RecordBytes(const kafka::Record& r) {
 }
 
 }  // namespace
+
+PipelineSettings PipelineSettingsFor(const WriterOptions& options) {
+  PipelineSettings settings;
+  settings.domain = &options.domain;
+  settings.policy = &options.policy;
+  if (options.signing_key != nullptr) {
+    settings.sign = [key = options.signing_key](const std::vector<std::string>& hashes,
+                                                v1::EventEnvelope* last) {
+      authz::SignLast(*key, hashes, last);
+    };
+  }
+  // The writer's own safety net (the API checks fields first): a record the broker would
+  // refuse must never join a transaction, or it would fail every command batched with it.
+  settings.record_bytes = [source = options.source](const v1::EventEnvelope& e) {
+    return RecordBytes(EventRecord(e, source));
+  };
+  settings.max_event_bytes = options.max_event_bytes;
+  return settings;
+}
 
 const char* WriterStateName(WriterState state) {
   switch (state) {
@@ -291,24 +316,85 @@ bool PartitionWriter::Recover() {
   }
 }
 
+Result<int64_t> PartitionWriter::OpenStore(int64_t log_end) {
+  const std::string component = absl::StrCat("writer[", partition_, "]");
+  const std::string path =
+      options_.store_path.empty()
+          ? std::string()
+          : (std::filesystem::path(options_.store_path) / absl::StrCat("partition-", partition_))
+                .string();
+  owner_ = absl::StrCat(log_.topic, "/", partition_);
+  // The cache only ever holds what the store holds (flushes follow commits), but after a
+  // failure nothing in memory is trusted: the store and the log say what committed.
+  cache_.clear();
+  lru_.clear();
+  dirty_accounts_.clear();
+  dirty_commands_.clear();
+  if (store_failure_) store_.reset();
+  store_failure_.reset();
+  if (path.empty()) {
+    // In memory: nothing survives, every start is a restore from offset 0.
+    if (!store_) {
+      auto opened = WriterStore::Open("");
+      if (!opened) return opened.error();
+      store_ = std::move(opened.value());
+    }
+  } else if (!store_) {
+    auto opened = WriterStore::Open(path);
+    if (!opened && opened.error().reason == "WRITER_STORE_LOCKED") return opened.error();
+    if (!opened) {
+      LogWarn(component, "the writer store at ", path, " cannot be opened (",
+              opened.error().message, "): deleting it and restoring from the log, offset 0");
+      if (auto e = WriterStore::Destroy(path)) return *e;
+      opened = WriterStore::Open(path);
+      if (!opened) return opened.error();
+    }
+    store_ = std::move(opened.value());
+  }
+  auto checkpoint = store_->LoadCheckpoint();
+  std::string why;
+  if (!checkpoint) {
+    why = checkpoint.error().message;
+  } else if (!checkpoint.value()) {
+    if (!path.empty()) LogInfo(component, "no writer store yet at ", path, ": restoring from offset 0");
+    return int64_t{0};
+  } else if (checkpoint.value()->owner != owner_) {
+    why = absl::StrCat("it belongs to ", checkpoint.value()->owner, ", not ", owner_);
+  } else if (checkpoint.value()->next_offset > log_end) {
+    why = absl::StrCat("it reflects the log up to offset ", checkpoint.value()->next_offset,
+                       " but the log ends at ", log_end, " (was the topic recreated?)");
+  } else {
+    return checkpoint.value()->next_offset;
+  }
+  LogWarn(component, "the writer store", path.empty() ? "" : " at " + path, " is not usable (",
+          why, "): deleting it and restoring from the log, offset 0");
+  store_.reset();
+  if (auto e = WriterStore::Destroy(path)) return *e;
+  auto reopened = WriterStore::Open(path);
+  if (!reopened) return reopened.error();
+  store_ = std::move(reopened.value());
+  return int64_t{0};
+}
+
 Status PartitionWriter::Restore() {
-  // A restore starts from nothing: after a failure the log, not memory, says what committed.
-  accounts_.clear();
-  commands_.clear();
-  due_.clear();
-  due_of_.clear();
   restored_events_ = 0;
   restored_accounts_ = 0;
+  simulated_crash_ = false;
   auto reader = kafka::LogReader::Create(
       log_, absl::StrCat(options_.transactional_id_prefix, "-restore-", partition_));
   if (!reader) return reader.error();
-  if (auto e = reader.value()->Assign({{partition_, 0}})) return e;
   auto high = reader.value()->HighWatermark(partition_, 10000);
   if (!high) return high.error();
+  auto from = OpenStore(high.value());
+  if (!from) return from.error();
+  restored_from_offset_ = from.value();
+  if (auto e = reader.value()->Assign({{partition_, from.value()}})) return e;
   absl::Time give_up = absl::Now() + absl::Minutes(10);
   absl::Time next_progress = absl::Now() + absl::Seconds(5);
   absl::Time last_progress = absl::Now();
   int64_t events = 0;
+  int64_t next_offset = from.value();
+  std::set<std::string> touched;
   for (;;) {
     if (stop_requested_) {
       return Error{Errc::kUnavailable, "SHUTTING_DOWN", "stopped while restoring", {}, {}};
@@ -328,13 +414,21 @@ Status PartitionWriter::Restore() {
                      {}};
       }
       ApplyRestored(event, r.offset);
+      if (touched.size() < 1000000) touched.insert(event.account_id());
+      next_offset = r.offset + 1;
       ++events;
+    }
+    if (store_failure_) return *store_failure_;
+    // Checkpoint as the restore goes, so a long one is not lost to a crash, and so the dirty
+    // accounts (pinned in memory until written) stay few.
+    if (dirty_accounts_.size() + dirty_commands_.size() >= 20000) {
+      if (auto e = Flush(next_offset)) return e;
     }
     restored_events_ = events;
     if (!at_end.empty()) break;
     if (absl::Now() > next_progress) {
       LogInfo(absl::StrCat("writer[", partition_, "]"), "restoring: ", events,
-              " events read, log end ", high.value());
+              " events read after offset ", from.value(), ", log end ", high.value());
       next_progress = absl::Now() + absl::Seconds(5);
     }
     if (absl::Now() - last_progress > absl::Seconds(20)) {
@@ -353,13 +447,95 @@ Status PartitionWriter::Restore() {
                    {}};
     }
   }
-  restored_accounts_ = static_cast<int64_t>(accounts_.size());
-  for (const auto& [id, account] : accounts_) ScheduleDue(account);
+  if (events > 0) {
+    if (auto e = Flush(next_offset)) return e;
+  }
+  restored_accounts_ = static_cast<int64_t>(touched.size());
   return std::nullopt;
 }
 
+v1::Account* PartitionWriter::Committed(const std::string& account_id) {
+  if (auto it = cache_.find(account_id); it != cache_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+    return &it->second.account;
+  }
+  auto stored = store_->GetAccount(account_id);
+  if (!stored) {
+    store_failure_ = stored.error();
+    return nullptr;
+  }
+  if (!stored.value()) return nullptr;
+  lru_.push_front(account_id);
+  auto& entry = cache_[account_id];
+  entry.account = std::move(*stored.value());
+  entry.lru = lru_.begin();
+  return &entry.account;
+}
+
+v1::Account& PartitionWriter::Mutable(const std::string& account_id) {
+  v1::Account* account = Committed(account_id);
+  if (account == nullptr) {
+    lru_.push_front(account_id);
+    auto& entry = cache_[account_id];
+    entry.lru = lru_.begin();
+    account = &entry.account;
+  }
+  if (dirty_accounts_.count(account_id) == 0) {
+    dirty_accounts_[account_id] = account->account_id().empty()
+                                      ? std::nullopt
+                                      : NextDueTime(*account, options_.domain);
+  }
+  return *account;
+}
+
+std::optional<CommandRecord> PartitionWriter::CommittedCommand(const std::string& account_id,
+                                                               const std::string& command_id) {
+  if (auto it = dirty_commands_.find(CommandKey(account_id, command_id));
+      it != dirty_commands_.end())
+    return it->second;
+  auto stored = store_->GetCommand(account_id, command_id);
+  if (!stored) {
+    store_failure_ = stored.error();
+    return std::nullopt;
+  }
+  return std::move(stored.value());
+}
+
+Status PartitionWriter::Flush(int64_t next_offset) {
+  if (simulated_crash_) return std::nullopt;
+  WriterStore::Batch batch;
+  for (const auto& [id, due_before] : dirty_accounts_) {
+    const v1::Account& account = cache_.at(id).account;
+    batch.PutAccount(account);
+    batch.SetDue(id, due_before, NextDueTime(account, options_.domain));
+  }
+  for (const auto& [key, record] : dirty_commands_) {
+    const size_t split = key.find('\0');
+    batch.PutCommand(key.substr(0, split), key.substr(split + 1), record);
+  }
+  batch.SetCheckpoint(next_offset, owner_);
+  if (auto e = store_->Apply(batch)) {
+    store_failure_ = *e;
+    return e;
+  }
+  dirty_accounts_.clear();
+  dirty_commands_.clear();
+  Trim();
+  return std::nullopt;
+}
+
+void PartitionWriter::Trim() {
+  const size_t limit = static_cast<size_t>(std::max<int64_t>(options_.account_cache_size, 1));
+  while (cache_.size() > limit && !lru_.empty()) {
+    const std::string& id = lru_.back();
+    if (dirty_accounts_.count(id) > 0) break;  // written by the next flush first
+    cache_.erase(id);
+    lru_.pop_back();
+  }
+}
+
 void PartitionWriter::ApplyRestored(const v1::EventEnvelope& event, int64_t offset) {
-  v1::Account& account = accounts_[event.account_id()];
+  v1::Account& account = Mutable(event.account_id());
   auto outcome = integrity_.Admit(account, event, partition_, offset);
   if (outcome.quarantined_now) {
     LogError(absl::StrCat("writer[", partition_, "]"), "ALERT integrity: account ",
@@ -367,15 +543,28 @@ void PartitionWriter::ApplyRestored(const v1::EventEnvelope& event, int64_t offs
              offset, "): ", account.quarantine().reason(), ": ", account.quarantine().detail(),
              "; it refuses commands until an operator investigates");
   }
-  for (const auto& e : outcome.apply) ApplyCommitted(e, offset);
+  for (const auto& e : outcome.apply) ApplyCommitted(e, offset, /*evolve=*/true);
 }
 
-void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t offset) {
-  v1::Account& account = accounts_[event.account_id()];
-  Evolve(account, event);
+void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t offset,
+                                     bool evolve) {
+  v1::Account& account = Mutable(event.account_id());
+  if (evolve) Evolve(account, event);
   account.mutable_last_position()->set_partition(partition_);
   account.mutable_last_position()->set_offset(offset);
-  CommandRecord& record = commands_[CommandKey(event.account_id(), event.command_id())];
+  const std::string key = CommandKey(event.account_id(), event.command_id());
+  CommandRecord& record = dirty_commands_[key];
+  if (event.command_event_index() == 0) {
+    // A command's first event: a retry of a blocked command id that is now allowed replaces
+    // the recorded refusal.
+    record = CommandRecord();
+  } else if (record.fingerprint.empty()) {
+    // Later events of a command flushed between its events (a restore checkpoint).
+    if (auto stored = store_->GetCommand(event.account_id(), event.command_id());
+        stored && stored.value()) {
+      record = std::move(*stored.value());
+    }
+  }
   record.fingerprint = event.command_fingerprint();
   record.reply.set_account_id(event.account_id());
   record.reply.set_version(event.sequence());
@@ -383,8 +572,10 @@ void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t off
   record.reply.mutable_position()->set_offset(offset);
   record.reply.add_event_ids(event.event_id());
   if (event.has_decision()) *record.reply.mutable_decision() = event.decision();
-  if (event.has_contact_blocked())
+  if (event.has_contact_blocked()) {
     record.refusal = BlockedError(event.account_id(), event.decision());
+    record.blocked = true;
+  }
   if (event.has_access_denied()) {
     record.refusal = Error{Errc::kPermissionDenied,
                            event.access_denied().reason(),
@@ -450,18 +641,6 @@ Result<int64_t> PartitionWriter::Tick() {
   return future.get();
 }
 
-void PartitionWriter::ScheduleDue(const v1::Account& account) {
-  const std::string& id = account.account_id();
-  if (auto it = due_of_.find(id); it != due_of_.end()) {
-    due_.erase({it->second, id});
-    due_of_.erase(it);
-  }
-  if (auto next = NextDueTime(account, options_.domain)) {
-    due_.insert({*next, id});
-    due_of_[id] = *next;
-  }
-}
-
 void PartitionWriter::Run() {
   std::vector<Pending> batch;
   std::vector<Pending*> items;
@@ -495,6 +674,13 @@ void PartitionWriter::Run() {
     ProcessItems(items, timer_tick);
     batch.clear();
     last_commit = std::chrono::steady_clock::now();
+    if (store_failure_) {
+      // Memory may now be ahead of the store: start over from the store and the log.
+      failure_message_ = "writer store: " + store_failure_->message;
+      producer_.reset();
+      Fail(failure_message_);
+      continue;
+    }
     if (producer_->failed()) {
       Fail(failure_message_);
       if (state_.load() == WriterState::kFenced) return;
@@ -557,8 +743,12 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
                                                             bool timer_tick) {
   BatchOutcome outcome;
   const absl::Time now = clock_.Now();
-  // Accounts as this batch leaves them; committed state is untouched until the commit.
-  std::unordered_map<std::string, v1::Account> staged;
+  // Accounts this batch changed. The pipeline applies events to the cached account in place;
+  // until the commit only the store holds the committed state, so a batch that does not
+  // commit drops these from the cache (they are read again from the store).
+  std::set<std::string> staged;
+  // Accounts created by this batch, kept aside until the commit.
+  std::unordered_map<std::string, v1::Account> created;
   // Command key -> index in `batch` of the first command with that key in this batch.
   std::unordered_map<std::string, size_t> staged_commands;
   std::vector<kafka::Record> records;
@@ -574,89 +764,56 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
   // Answers decided against state this batch staged (an earlier command's events): they hold
   // only if the batch commits, so they are given after the commit.
   std::vector<std::optional<Result<v1::CommandReply>>> deferred(batch.size());
-  std::set<std::string> caught_up;  // accounts whose time-driven events are staged
   int64_t clock_events = 0;
+  std::unordered_map<std::string, std::optional<absl::Time>> due_before;
 
-  auto state_of = [&](const std::string& account_id) -> const v1::Account* {
-    if (auto it = staged.find(account_id); it != staged.end()) return &it->second;
-    if (auto it = accounts_.find(account_id); it != accounts_.end()) return &it->second;
-    return nullptr;
+  const PipelineSettings settings = PipelineSettingsFor(options_);
+
+  // The account to run a command on: staged or committed (nullptr + *exists=false: none yet).
+  auto state_of = [&](const std::string& account_id, bool* exists) -> v1::Account* {
+    if (auto it = created.find(account_id); it != created.end()) {
+      *exists = true;
+      return &it->second;
+    }
+    v1::Account* account = Committed(account_id);
+    *exists = account != nullptr;
+    if (account != nullptr && due_before.count(account_id) == 0) {
+      // Its deadline before this batch: the store's due index entry to move after the commit.
+      due_before[account_id] = NextDueTime(*account, options_.domain);
+    }
+    return account;
   };
-  // Numbers, stamps, chains and stages `events` for `account_id`; returns their record indexes,
-  // or nullopt (staging nothing) when a record would exceed max_event_bytes (`*too_large` then
-  // gets its size).
+  // Stages events the pipeline stamped (and applied) as records of `owner`.
   auto stage = [&](const std::string& account_id, std::vector<v1::EventEnvelope>& events,
-                   const std::string& command_id, const v1::Actor& actor,
-                   const std::string& correlation_id, absl::Time occurred_at,
-                   const std::string& fingerprint, size_t owner,
-                   int64_t* too_large) -> std::optional<std::vector<size_t>> {
-    const v1::Account* state = state_of(account_id);
-    v1::Account next = state == nullptr ? v1::Account() : *state;
-    std::vector<kafka::Record> made;
-    std::vector<std::string> run_hashes;
-    for (size_t k = 0; k < events.size(); ++k) {
-      v1::EventEnvelope& e = events[k];
-      e.set_event_id(NewUuid());
-      e.set_account_id(account_id);
-      e.set_sequence(next.version() + 1);
-      e.set_command_id(command_id);
-      *e.mutable_actor() = actor;
-      e.set_correlation_id(correlation_id);
-      if (!e.has_occurred_at()) *e.mutable_occurred_at() = ToProto(occurred_at);
-      *e.mutable_recorded_at() = ToProto(now);
-      e.set_policy_version(options_.policy.version());
-      e.set_command_fingerprint(fingerprint);
-      e.set_command_event_count(static_cast<int32_t>(events.size()));
-      e.set_command_event_index(static_cast<int32_t>(k));
-      e.set_prev_hash(next.last_hash());
-      e.set_hash(ChainHash(e));
-      run_hashes.push_back(e.hash());
-      if (k + 1 == events.size() && options_.signing_key != nullptr) {
-        // The command's last event carries the signature over all of its events' hashes.
-        authz::SignLast(*options_.signing_key, run_hashes, &e);
-      }
-      Evolve(next, e);
-      made.push_back(ToRecord(e, options_.source));
-      // The writer's own safety net (the API checks fields first): a record the broker would
-      // refuse must never join a transaction, or it would fail every command batched with it.
-      if (too_large != nullptr && RecordBytes(made.back()) > options_.max_event_bytes) {
-        *too_large = RecordBytes(made.back());
-        return std::nullopt;
-      }
-    }
+                   size_t owner) {
     std::vector<size_t> indexes;
-    for (size_t k = 0; k < events.size(); ++k) {
+    for (auto& e : events) {
       indexes.push_back(records.size());
-      records.push_back(std::move(made[k]));
+      records.push_back(EventRecord(e, options_.source));
       record_owner.push_back(owner);
-      events_of_batch.push_back(std::move(events[k]));
+      events_of_batch.push_back(std::move(e));
     }
-    staged[account_id] = std::move(next);
+    if (!events.empty()) staged.insert(account_id);
     return indexes;
-  };
-  // Stages the time-driven events due on the account before anything else touches it.
-  v1::Actor clock_actor;
-  clock_actor.set_id("collections-writer");
-  clock_actor.set_kind(v1::ACTOR_KIND_SERVICE);
-  clock_actor.set_role("system");
-  auto catch_up = [&](const std::string& account_id) {
-    if (!caught_up.insert(account_id).second) return;
-    const v1::Account* state = state_of(account_id);
-    if (state == nullptr) return;
-    auto events = DecideTime(*state, now, options_.domain);
-    if (events.empty()) return;
-    std::string command_id = absl::StrCat("clock:", state->version() + 1);
-    stage(account_id, events, command_id, clock_actor, "", now, "", kClock, nullptr);
-    clock_events += static_cast<int64_t>(events.size());
   };
 
   bool tick_requested = timer_tick;
   for (const Pending* p : batch) tick_requested = tick_requested || p->tick;
   if (tick_requested) {
-    std::vector<std::string> due_accounts;
-    for (auto it = due_.begin(); it != due_.end() && it->first <= now; ++it)
-      due_accounts.push_back(it->second);
-    for (const auto& id : due_accounts) catch_up(id);
+    // Bounded per batch; what is left is due at the next tick.
+    auto due_accounts = store_->DueAccounts(now, 10000);
+    if (!due_accounts) {
+      store_failure_ = due_accounts.error();
+    } else {
+      for (const auto& id : due_accounts.value()) {
+        bool exists = false;
+        v1::Account* state = state_of(id, &exists);
+        if (state == nullptr) continue;
+        auto events = RunTime(*state, now, settings);
+        clock_events += static_cast<int64_t>(events.size());
+        stage(id, events, kClock);
+      }
+    }
   }
 
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -676,25 +833,6 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
       Answer(p, *e);
       continue;
     }
-    auto reused = [&](const std::string& fingerprint) -> bool {
-      if (fingerprint == p.fingerprint) return false;
-      Answer(p, Error{Errc::kAlreadyExists, "COMMAND_ID_REUSED",
-                      "command_id " + CommandId(p.command) + " was already used on account " +
-                          account_id + " for a different request; use a new command_id",
-                      "command_id", CommandId(p.command)});
-      return true;
-    };
-    if (auto it = commands_.find(p.key); !p.dry_run && it != commands_.end()) {
-      if (reused(it->second.fingerprint)) continue;
-      if (it->second.refusal) {
-        Answer(p, *it->second.refusal);
-        continue;
-      }
-      v1::CommandReply reply = it->second.reply;
-      reply.set_deduplicated(true);
-      Answer(p, std::move(reply));
-      continue;
-    }
     if (auto it = staged_commands.find(p.key); !p.dry_run && it != staged_commands.end()) {
       if (batch[it->second]->fingerprint != p.fingerprint) {
         deferred[i] = Error{Errc::kAlreadyExists, "COMMAND_ID_REUSED",
@@ -706,92 +844,76 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
       same_as[i] = it->second;
       continue;
     }
-
-    catch_up(account_id);
-    const v1::Account* state = state_of(account_id);
-    const int64_t version = state == nullptr ? 0 : state->version();
-    if (auto expected = ExpectedVersion(p.command); expected && *expected != version) {
-      reply(Error{
-          Errc::kAborted, "VERSION_MISMATCH",
-          absl::StrCat("account ", account_id, " is at version ", version,
-                       ", the command expected ", *expected, "; read the account and decide again"),
-          "expected_version", account_id});
+    std::optional<CommandRecord> earlier;
+    if (!p.dry_run) earlier = CommittedCommand(account_id, CommandId(p.command));
+    bool exists = false;
+    v1::Account* state = store_failure_ ? nullptr : state_of(account_id, &exists);
+    if (store_failure_) {
+      Answer(p, Error{Errc::kUnavailable, "WRITER_STORE",
+                      "the writer could not read its state (" + store_failure_->message +
+                          "); nothing was recorded, retry with the same command_id",
+                      {}, {}});
       continue;
     }
-    if (state != nullptr && state->has_quarantine()) {
-      reply(Error{
-          Errc::kFailedPrecondition, "ACCOUNT_QUARANTINED",
-          absl::StrCat("account ", account_id, " is quarantined: its log holds an event that is not "
-                       "the service's (sequence ", state->quarantine().sequence(), ", ",
-                       state->quarantine().reason(), "); nothing is appended until it is resolved"),
-          "", account_id});
-      continue;
+    PriorCommand prior;
+    if (earlier) {
+      prior.fingerprint = earlier->fingerprint;
+      prior.refused = earlier->refusal.has_value();
+      prior.blocked = earlier->blocked;
     }
-    // Business time: the service clock is the authority (a pre-flight asks about any time).
-    std::optional<v1::LateEntry> late;
-    if (!p.dry_run) {
-      auto checked = CheckBusinessTime(p.command, now, options_.policy);
-      if (!checked) {
-        reply(checked.error());
+    v1::Account scratch;  // a new account: kept only if the command appends
+    CommandInput input;
+    input.command = &p.command;
+    input.now = now;
+    input.dry_run = p.dry_run;
+    input.prior = earlier ? &prior : nullptr;
+    CommandOutcome result =
+        RunCommand(state != nullptr ? *state : scratch, exists, input, settings);
+    if (!result.time_events.empty()) {
+      clock_events += static_cast<int64_t>(result.time_events.size());
+      stage(account_id, result.time_events, kClock);
+    }
+    switch (result.kind) {
+      case CommandOutcome::Kind::kRepeat:
+        if (earlier->refusal) {
+          Answer(p, *earlier->refusal);
+        } else {
+          v1::CommandReply repeat = std::move(earlier->reply);
+          repeat.set_deduplicated(true);
+          Answer(p, std::move(repeat));
+        }
+        continue;
+      case CommandOutcome::Kind::kRefused:
+        reply(std::move(*result.error));
+        continue;
+      case CommandOutcome::Kind::kDryRun: {
+        v1::CommandReply dry;
+        dry.set_account_id(account_id);
+        dry.set_version(result.version);
+        *dry.mutable_decision() = std::move(result.decision);
+        reply(std::move(dry));
         continue;
       }
-      late = std::move(checked.value());
+      case CommandOutcome::Kind::kAppend:
+        break;
     }
-    auto decided = Decide(state, p.command, now, options_.domain);
-    if (!decided && !p.dry_run && IsRecordedDenial(decided.error())) {
-      // A refused privileged action is itself recorded (AccessDenied), like a compliance block.
-      std::vector<v1::EventEnvelope> denied{AccessDeniedEvent(decided.error(), p.command)};
-      auto staged_denial =
-          stage(account_id, denied, CommandId(p.command), CommandActor(p.command),
-                CorrelationId(p.command), OccurredAt(p.command, now), p.fingerprint, i, nullptr);
-      if (!staged_denial) {
-        reply(decided.error());
-        continue;
-      }
-      refusals[i] = decided.error();
-      record_indexes[i] = std::move(*staged_denial);
-      staged_commands[p.key] = i;
-      continue;
-    }
-    if (!decided) {
-      reply(decided.error());
-      continue;
-    }
-    // Compliance: every rule judged before anything is appended.
-    GateDecision gate;
-    if (state != nullptr)
-      gate = Gate(*state, p.command, OccurredAt(p.command, now), options_.policy);
-    if (p.dry_run) {
-      v1::CommandReply dry;
-      dry.set_account_id(account_id);
-      dry.set_version(version);
-      *dry.mutable_decision() = gate.record;
-      reply(std::move(dry));
-      continue;
-    }
-    GatedEvents gated = ApplyGate(p.command, gate, std::move(decided.value()));
-    std::vector<v1::EventEnvelope> events = std::move(gated.events);
-    refusals[i] = std::move(gated.refusal);
-    if (late) {
-      for (auto& e : events) *e.mutable_late_entry() = *late;
-    }
-    int64_t too_large = 0;
-    auto staged_records =
-        stage(account_id, events, CommandId(p.command), CommandActor(p.command),
-              CorrelationId(p.command), OccurredAt(p.command, now), p.fingerprint, i, &too_large);
-    if (!staged_records) {
-      refusals[i].reset();
-      reply(Error{Errc::kInvalidArgument, "EVENT_TOO_LARGE",
-                  absl::StrCat("the command would append an event of ", too_large,
-                               " bytes; the limit is ", options_.max_event_bytes,
-                               " bytes per event: shorten its longest fields"),
-                  "request", account_id});
-      continue;
-    }
-    record_indexes[i] = std::move(*staged_records);
+    if (state == nullptr) created[account_id] = std::move(scratch);
+    refusals[i] = std::move(result.error);
+    record_indexes[i] = stage(account_id, result.events, i);
     staged_commands[p.key] = i;
   }
 
+  // The batch did not commit: what the pipeline applied in place is dropped, so the next
+  // command reads the committed account from the store again.
+  auto roll_back = [&] {
+    for (const auto& id : staged) {
+      if (created.count(id) > 0) continue;
+      if (auto it = cache_.find(id); it != cache_.end()) {
+        lru_.erase(it->second.lru);
+        cache_.erase(it);
+      }
+    }
+  };
   auto finish_ticks = [&](const Result<int64_t>& result) {
     for (Pending* p : batch) {
       if (p->tick) AnswerTick(*p, result);
@@ -839,6 +961,7 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
             outcome.implicated.end())
           outcome.implicated.push_back(owner);
       }
+      roll_back();
       return outcome;
     }
     const bool unknown = appended.outcome == kafka::AppendResult::Outcome::kUnknown;
@@ -852,17 +975,44 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
                       "); nothing was recorded, retry with the same command_id",
             {},
             {}};
+    roll_back();
     for (size_t i = 0; i < batch.size(); ++i) {
       if (waiting(i)) Answer(*batch[i], e);
     }
     finish_ticks(e);
     return outcome;
   }
-  // Committed: only now does the writer's state move and do callers hear OK.
-  for (size_t r = 0; r < events_of_batch.size(); ++r) {
-    ApplyCommitted(events_of_batch[r], appended.offsets[r]);
+  // Committed: the state the pipeline moved is now the committed one, and callers hear OK.
+  for (const auto& id : staged) {
+    if (auto it = created.find(id); it != created.end()) {
+      lru_.push_front(id);
+      auto& entry = cache_[id];
+      entry.account = std::move(it->second);
+      entry.lru = lru_.begin();
+      dirty_accounts_[id] = std::nullopt;
+    } else if (dirty_accounts_.count(id) == 0) {
+      dirty_accounts_[id] = due_before[id];
+    }
   }
-  for (const auto& [account_id, ignored] : staged) ScheduleDue(accounts_.at(account_id));
+  for (size_t r = 0; r < events_of_batch.size(); ++r) {
+    ApplyCommitted(events_of_batch[r], appended.offsets[r], /*evolve=*/false);
+  }
+  std::vector<std::optional<v1::CommandReply>> replies(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (waiting(i) && !record_indexes[i].empty() && !refusals[i])
+      replies[i] = dirty_commands_.at(batch[i]->key).reply;
+  }
+  if (options_.crash_before_store_write_for_test &&
+      options_.crash_before_store_write_for_test(partition_)) {
+    LogWarn(absl::StrCat("writer[", partition_, "]"),
+            "test hook: behaving as if the process died between the Kafka commit and the store "
+            "write");
+    simulated_crash_ = true;
+  }
+  if (auto e = Flush(appended.offsets.back() + 1)) {
+    LogError(absl::StrCat("writer[", partition_, "]"), "the writer store write failed after a "
+             "commit (", e->message, "); recovering from the store and the log");
+  }
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!waiting(i)) continue;
     if (deferred[i]) {
@@ -875,7 +1025,7 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
       Answer(*batch[i], *refusals[source]);
       continue;
     }
-    v1::CommandReply reply = commands_.at(batch[source]->key).reply;
+    v1::CommandReply reply = *replies[source];
     reply.set_deduplicated(same_as[i].has_value());
     Answer(*batch[i], std::move(reply));
   }
@@ -953,6 +1103,12 @@ Result<int64_t> CommandRouter::Tick() {
     appended += n.value();
   }
   return appended;
+}
+
+std::vector<int64_t> CommandRouter::restored_from_offsets() const {
+  std::vector<int64_t> out;
+  for (const auto& w : writers_) out.push_back(w->restored_from_offset());
+  return out;
 }
 
 int64_t CommandRouter::restored_events() const {

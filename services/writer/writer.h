@@ -6,8 +6,10 @@
 #include "services/domain/clock.h"
 #include "services/domain/command.h"
 #include "services/domain/error.h"
+#include "services/domain/pipeline.h"
 #include "services/domain/settings.h"
 #include "services/kafka/kafka.h"
+#include "services/writer_store/writer_store.h"
 
 #include "collections/v1/account.pb.h"
 #include "collections/v1/case_service.pb.h"
@@ -21,6 +23,7 @@
 #include <functional>
 #include <future>
 #include <limits>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -46,6 +49,19 @@ struct WriterOptions {
   // that window is refused with CONCURRENT_TRANSACTIONS and librdkafka retries it only ~20 ms
   // later. Measured on the local broker (deploy/bench.sh): see the issue notes.
   int transaction_gap_ms = 5;
+  // Where each partition writer keeps its state (accounts, command ids, deadlines, the offset
+  // they reflect): one RocksDB per partition under <store_path>/partition-<n>. A start reads
+  // only the log after the stored offset. Empty = in memory only: every start reads the
+  // partition from offset 0 (unit-level uses; the server always gives a path).
+  std::string store_path;
+  // Most accounts each partition writer keeps decoded in memory (least recently used are
+  // dropped; the store has them all). 20000: a few hundred MiB at most per process of a few
+  // partitions with typical accounts, while the accounts a busy hour touches stay hot.
+  int64_t account_cache_size = 20000;
+  // Test hook: called after every commit, before the store write; returning true makes the
+  // writer behave as if the process died right there (the store is not written, now or
+  // later). Empty in production.
+  std::function<bool(int32_t partition)> crash_before_store_write_for_test;
   // CloudEvents ce_source of every event.
   std::string source = "/collections/case-service";
   // The compliance policy every command is evaluated against; its version is recorded on
@@ -90,6 +106,13 @@ struct WriterOptions {
   // Told every time a writer changes state (from any thread that changes it). Same rules.
   std::function<void(int32_t partition, WriterState state)> on_state;
 };
+
+// The record the writer appends for `event`: key = account id, value = the envelope's canonical
+// bytes, timestamp = recorded_at, CloudEvents binary-mode headers (ce_source = `source`).
+kafka::Record EventRecord(const v1::EventEnvelope& event, const std::string& source);
+// The pipeline settings the writer runs every command with: its domain settings and policy,
+// its signing key, its event size limit. `options` must outlive the result.
+PipelineSettings PipelineSettingsFor(const WriterOptions& options);
 
 // Where a partition writer is in its life. Only kServing accepts commands; in every other state
 // a command is answered UNAVAILABLE at once (retry with the same command_id).
@@ -159,6 +182,8 @@ class PartitionWriter {
   int64_t restored_accounts() const { return restored_accounts_.load(); }
   // Times the writer replaced its producer and restored its state after a failure.
   int64_t recoveries() const { return recoveries_.load(); }
+  // The offset the last restore started reading at (0: from the beginning, no usable store).
+  int64_t restored_from_offset() const { return restored_from_offset_.load(); }
 
  private:
   struct Pending {
@@ -178,11 +203,10 @@ class PartitionWriter {
     std::vector<Pending*> implicated;
     std::string message;
   };
-  // What the writer remembers of a committed command: enough to answer a repeat.
-  struct CommandRecord {
-    std::string fingerprint;
-    v1::CommandReply reply;
-    std::optional<Error> refusal;  // a command the compliance policy blocked (ContactBlocked)
+  // An account the writer has decoded in memory.
+  struct CachedAccount {
+    v1::Account account;
+    std::list<std::string>::iterator lru;
   };
 
   // A new producer, initialised (fencing older ones): one attempt.
@@ -195,7 +219,9 @@ class PartitionWriter {
   // kRecovering.
   void Fail(const std::string& why);
   void SetState(WriterState state);
-  void ApplyCommitted(const v1::EventEnvelope& event, int64_t offset);
+  // Records a committed event: the account's position and the command's record (and, with
+  // `evolve`, applies it to the account: a restore; the live path applied it already).
+  void ApplyCommitted(const v1::EventEnvelope& event, int64_t offset, bool evolve);
   // Restore: the integrity gate first, then ApplyCommitted for what it releases.
   void ApplyRestored(const v1::EventEnvelope& event, int64_t offset);
   void Run();
@@ -203,7 +229,20 @@ class PartitionWriter {
   // refuses and commits the others without them.
   void ProcessItems(std::vector<Pending*> items, bool timer_tick);
   BatchOutcome ProcessBatch(const std::vector<Pending*>& batch, bool timer_tick);
-  void ScheduleDue(const v1::Account& account);
+  // Opens the store (falling back to an empty one when it is unreadable) and says where the
+  // log must be read from.
+  Result<int64_t> OpenStore(int64_t log_end);
+  // The committed account, from memory or the store; nullptr when it has no event. A store
+  // that cannot be read sets store_failure_ and also gives nullptr.
+  v1::Account* Committed(const std::string& account_id);
+  // The committed account to change (created when new): marks it dirty.
+  v1::Account& Mutable(const std::string& account_id);
+  std::optional<CommandRecord> CommittedCommand(const std::string& account_id,
+                                                const std::string& command_id);
+  // Writes what changed since the last flush, with `next_offset`, in one batch; then trims the
+  // account cache to its size.
+  Status Flush(int64_t next_offset);
+  void Trim();
   static void Answer(Pending& p, Result<v1::CommandReply> result);
   static void AnswerTick(Pending& p, Result<int64_t> result);
   Error UnavailableError(WriterState state) const;
@@ -215,16 +254,23 @@ class PartitionWriter {
   const authz::IntegrityGate integrity_;
   std::unique_ptr<kafka::TransactionalProducer> producer_;
 
-  // Writer-thread state: committed accounts and commands of this partition.
-  std::unordered_map<std::string, v1::Account> accounts_;
-  std::unordered_map<std::string, CommandRecord> commands_;
-  // When each account's next time-driven event falls due, ordered by time.
-  std::set<std::pair<absl::Time, std::string>> due_;
+  // Writer-thread state. The store holds every committed account and command of the
+  // partition; `cache_` the most recently used accounts, decoded (front = most recent).
+  std::unique_ptr<WriterStore> store_;
+  std::unordered_map<std::string, CachedAccount> cache_;
+  std::list<std::string> lru_;
+  // Changed since the last flush: account id -> its due time before the change; and the
+  // command records.
+  std::unordered_map<std::string, std::optional<absl::Time>> dirty_accounts_;
+  std::unordered_map<std::string, CommandRecord> dirty_commands_;
+  std::string owner_;              // "<topic>/<partition>", recorded with the checkpoint
+  std::optional<Error> store_failure_;  // the store could not be read or written: recover
+  bool simulated_crash_ = false;   // crash_before_store_write_for_test fired
   std::string failure_message_;  // why the last append failed
-  std::unordered_map<std::string, absl::Time> due_of_;
   std::atomic<int64_t> restored_events_{0};
   std::atomic<int64_t> restored_accounts_{0};
   std::atomic<int64_t> recoveries_{0};
+  std::atomic<int64_t> restored_from_offset_{0};
   std::atomic<WriterState> state_{WriterState::kStarting};
   std::atomic<bool> stop_requested_{false};  // mirrors stopping_ for lock-free checks
 
@@ -268,6 +314,9 @@ class CommandRouter {
 
   int32_t partitions() const { return static_cast<int32_t>(writers_.size()); }
   int64_t restored_events() const;
+  // Per partition: the offset its writer's last restore started reading at (the store's
+  // checkpoint; 0 when it restored from the beginning).
+  std::vector<int64_t> restored_from_offsets() const;
 
  private:
   const kafka::LogOptions log_;

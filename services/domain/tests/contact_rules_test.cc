@@ -3,6 +3,7 @@
 #include "services/domain/case_aggregate.h"
 #include "services/domain/compliance_gate.h"
 #include "services/domain/internal.h"
+#include "services/domain/pipeline.h"
 
 #include "absl/time/civil_time.h"
 
@@ -116,34 +117,22 @@ struct Writer {
     Append(events, now);
     return events;
   }
+  // The writer's own pipeline (services/domain/pipeline.h), one command at a time.
   Outcome Run(const Command& command) {
-    AdvanceTo(now);
+    PipelineSettings pipeline;
+    pipeline.domain = &settings;
+    pipeline.policy = &Policy();
+    pipeline.new_event_id = [this] { return "ev-" + std::to_string(++counter); };
+    CommandInput input;
+    input.command = &command;
+    input.now = now;
+    CommandOutcome result = RunCommand(account, account.version() > 0, input, pipeline);
     Outcome out;
-    if (auto e = ValidateRequest(command)) {
-      out.refusal = *e;
-      return out;
+    out.refusal = std::move(result.error);
+    out.events = std::move(result.events);
+    for (const auto& e : out.events) {
+      if (e.has_decision()) out.decision = e.decision();
     }
-    auto late = CheckBusinessTime(command, now, Policy());
-    if (!late) {
-      out.refusal = late.error();
-      return out;
-    }
-    const v1::Account* state = account.version() == 0 ? nullptr : &account;
-    auto decided = Decide(state, command, now, settings);
-    if (!decided) {
-      out.refusal = decided.error();
-      return out;
-    }
-    GateDecision gate;
-    if (state != nullptr) gate = Gate(*state, command, OccurredAt(command, now), Policy());
-    GatedEvents gated = ApplyGate(command, gate, std::move(decided.value()));
-    out.events = std::move(gated.events);
-    out.refusal = std::move(gated.refusal);
-    out.decision = gate.record;
-    if (late.value()) {
-      for (auto& e : out.events) *e.mutable_late_entry() = *late.value();
-    }
-    Append(out.events, OccurredAt(command, now));
     return out;
   }
   Outcome Must(const Command& command) {

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The writer at scale: loads a realistic history (opens, contacts, promises, payments and the
+# time-driven events they cause) through the writer's own command pipeline into a topic, then
+# measures, each in a process of its own: a restore from offset 0 (the baseline), a restart from
+# the writers' store checkpoint, memory once serving, and PostPayment/RecordContactAttempt latency
+# on a 10-event account against a 5,000-event one.
+#
+#   deploy/scale-bench.sh [--size tiny|small|2m|20m] [--bootstrap HOST:PORT] [--topic NAME]
+#                         [--skip-load] [--cache-size N] [--no-build]
+#
+# Sizes (accounts x commands each): tiny 50 x 8 (seconds; run by ctest, in one process, and it
+# fails unless both restarts reach the same state), small 10,000 x 20, 2m 100,000 x 20,
+# 20m 1,000,000 x 20. --topic with --skip-load measures an already loaded topic again (the
+# key layout is in services/bench/scale_bench_main.cc). The broker: --bootstrap, else
+# $COLLECTIONS_TEST_BOOTSTRAP, else a local plaintext broker on port 19094 started here.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+size=small bootstrap=${COLLECTIONS_TEST_BOOTSTRAP:-} topic="" skip_load=false build=true cache=20000
+build_dir=${BUILD_DIR:-build}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --size) size=$2; shift 2 ;;
+    --bootstrap) bootstrap=$2; shift 2 ;;
+    --topic) topic=$2; shift 2 ;;
+    --skip-load) skip_load=true; shift ;;
+    --cache-size) cache=$2; shift 2 ;;
+    --no-build) build=false; shift ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown argument $1 (try --help)" >&2; exit 2 ;;
+  esac
+done
+case "$size" in
+  tiny) accounts=50 per=8 big=60 samples=20 ;;
+  small) accounts=10000 per=20 big=5000 samples=200 ;;
+  2m) accounts=100000 per=20 big=5000 samples=200 ;;
+  20m) accounts=1000000 per=20 big=5000 samples=200 ;;
+  *) echo "--size must be tiny, small, 2m or 20m" >&2; exit 2 ;;
+esac
+if $build; then
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$build_dir" --target collections-scale-bench >&2
+fi
+if [ -z "$bootstrap" ]; then
+  export KAFKA_PORT=${KAFKA_PORT:-19094} KAFKA_SECURITY=none
+  deploy/kafka/kafka.sh start
+  bootstrap=$(deploy/kafka/kafka.sh bootstrap)
+fi
+run=$(date +%s)-$$
+topic=${topic:-collections.scale-bench.$size.$run}
+work=$repo/.local/scale-bench/$size-$run
+mkdir -p "$work"
+bench=("$build_dir/services/bench/collections-scale-bench" --bootstrap "$bootstrap" --topic "$topic"
+  --prefix "SB-$size" --accounts "$accounts" --events-per-account "$per" --big-events "$big"
+  --samples "$samples" --account-cache-size "$cache" --store "$work/writer-store"
+  --signing-key "$repo/.local/scale-bench/signing.key")
+trap 'rm -rf "$work/writer-store"' EXIT
+echo "== topic $topic at $bootstrap: $accounts accounts x $per commands, one of $big"
+if [ "$size" = tiny ]; then
+  "${bench[@]}" --phase all
+  exit 0
+fi
+$skip_load || "${bench[@]}" --phase load
+"${bench[@]}" --phase restart-zero
+"${bench[@]}" --phase restart
