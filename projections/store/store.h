@@ -34,6 +34,8 @@ namespace collections {
 //             as in the log: every record of the topic under the account it names (its
 //             envelope's account id, or its key when it does not parse), genuine or not, so the
 //             audit of one account reads that account's records only (see AccountLogRecord)
+//   list      account id -> ListRow(account): the few fields a listing shows and filters on,
+//             so ListAccounts reads small rows instead of whole accounts
 //
 // The meta column family also holds "layout" -> kLayoutVersion. A store written by an older
 // layout is deleted and rebuilt from offset 0 when opened (and the log says so).
@@ -42,7 +44,7 @@ namespace collections {
 // can neither apply an event twice nor skip one. Thread-safe (RocksDB is).
 class ProjectionStore {
  public:
-  // 1: accounts, events, index. 2: the per-account copy of the log ("log").
+  // 1: accounts, events, index. 2: the per-account copy of the log ("log"), list rows.
   static constexpr int kLayoutVersion = 2;
 
   ~ProjectionStore();
@@ -61,6 +63,9 @@ class ProjectionStore {
 
   // Returns the account, or nullopt if it has no case.
   Result<std::optional<v1::Account>> GetAccount(const std::string& account_id) const;
+
+  // The account's list row (see ListRow), or nullopt if it has no case.
+  Result<std::optional<v1::Account>> GetListRow(const std::string& account_id) const;
 
   // An account's events in sequence order, as stored (raw envelope bytes), from `from_sequence`.
   Result<std::vector<std::string>> GetEvents(const std::string& account_id, int64_t from_sequence,
@@ -104,7 +109,8 @@ class ProjectionStore {
  private:
   ProjectionStore() = default;
   std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, accounts, events, index, log
+  // default, accounts, events, index, log, list
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
 
 namespace rocksdb_util {
@@ -121,6 +127,11 @@ void PutOffsets(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta,
 // two stores with the same digest hold the same bytes. Used by every projection's Digest().
 Result<std::string> DigestColumnFamilies(rocksdb::DB& db,
                                          const std::vector<rocksdb::ColumnFamilyHandle*>& handles);
+
+// The account reduced to what a listing needs: id, status, bucket, balances and their total,
+// currency, creditor, assignee, queue, version, due date and time zone (days past due are
+// computed from the last three at read time).
+v1::Account ListRow(const v1::Account& account);
 
 // Index dimensions.
 enum class IndexDimension { kStatus, kBucket, kAssignee, kQueue, kCreditor };

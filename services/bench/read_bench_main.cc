@@ -212,7 +212,6 @@ int main(int argc, char** argv) {
   int events = 20;
   int samples = 50;
   int partitions = 4;
-  int64_t existing_records = 0;
   std::string db_dir;
   FlagParser flags(
       "collections-read-bench",
@@ -227,12 +226,10 @@ int main(int argc, char** argv) {
   flags.Add("partitions", &partitions, "partitions of a topic the bench creates");
   flags.Add("sizes", &sizes,
             "comma-separated topic sizes in accounts to fill up to and measure at; 0 = do not "
-            "fill, measure accounts already on --topic named <run>-<n>");
+            "fill, measure random accounts of --topic as it is (e.g. one a loader filled)");
   flags.Add("events", &events, "events per account the bench appends");
   flags.Add("samples", &samples, "accounts measured per size (each: one call of each RPC)");
-  flags.Add("run-id", &run, "prefix of the account ids the bench appends and measures");
-  flags.Add("existing-accounts", &existing_records,
-            "with --sizes=0: how many accounts named <run-id>-<n> the topic holds");
+  flags.Add("run-id", &run, "prefix of the account ids the bench appends");
   flags.Add("db", &db_dir, "where the bench's projection lives (deleted first)");
   flags.AddProperties("kafka", &log.extra, "librdkafka property for every client (key=value)",
                       "kafka", "KAFKA");
@@ -292,12 +289,6 @@ int main(int argc, char** argv) {
                   std::chrono::duration<double>(Clock::now() - t0).count());
       filled = size;
     }
-    const int64_t accounts = size > 0 ? filled : existing_records;
-    if (accounts < 1) {
-      std::fprintf(stderr, "collections-read-bench: no accounts to measure (--sizes=0 needs "
-                           "--existing-accounts)\n");
-      return 2;
-    }
     // The projection catches up with what was appended (a first start: the whole topic).
     const auto t0 = Clock::now();
     if (auto e = projector.CatchUp(absl::Hours(2))) {
@@ -310,8 +301,21 @@ int main(int argc, char** argv) {
     int64_t records = 0;
     for (const auto& [p, next] : projector.covered_offsets()) records += next;
     std::vector<std::string> chosen;
-    std::uniform_int_distribution<int64_t> pick(0, accounts - 1);
-    for (int i = 0; i < samples; ++i) chosen.push_back(AccountId(run, pick(random)));
+    int64_t accounts = filled;
+    if (size > 0) {
+      std::uniform_int_distribution<int64_t> pick(0, accounts - 1);
+      for (int i = 0; i < samples; ++i) chosen.push_back(AccountId(run, pick(random)));
+    } else {
+      // A topic loaded by something else: accounts from the projection (the first 100,000).
+      auto ids = store.value()->ScanAccountIds("", 100000);
+      if (!ids || ids.value().empty()) {
+        std::fprintf(stderr, "collections-read-bench: --topic holds no accounts to measure\n");
+        return 2;
+      }
+      accounts = static_cast<int64_t>(ids.value().size());
+      std::uniform_int_distribution<size_t> pick(0, ids.value().size() - 1);
+      for (int i = 0; i < samples; ++i) chosen.push_back(ids.value()[pick(random)]);
+    }
     const int64_t scans_before = indexed.service.scan_reads();
     auto from_index = Measure(*indexed.stub, chosen);
     auto from_scan = Measure(*scan.stub, chosen);

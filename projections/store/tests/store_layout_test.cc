@@ -2,6 +2,9 @@
 // offset order, and a store written by an older layout is rebuilt (emptied) when opened.
 #define BOOST_TEST_MODULE store_layout
 #include "projections/store/store.h"
+#include "services/domain/case_aggregate.h"
+
+#include "absl/time/time.h"
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -97,6 +100,52 @@ BOOST_AUTO_TEST_CASE(a_store_of_the_old_layout_is_rebuilt_and_a_current_one_kept
   BOOST_REQUIRE(again.ok());
   BOOST_TEST(again.value()->LoadOffsets().value().at(0) == 7);
   BOOST_TEST(Rows(*again.value(), "A", 0, INT64_MAX).size() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_list_row_is_the_account_as_a_listing_sees_it) {
+  TempPath dir;
+  auto store = ProjectionStore::Open(dir.path);
+  BOOST_REQUIRE(store.ok());
+  v1::Account a;
+  a.set_account_id("ACC-L");
+  a.set_status(v1::ACCOUNT_STATUS_OPEN);
+  a.set_aging_bucket(v1::AGING_BUCKET_30_59);
+  a.mutable_balances()->set_principal_minor(5000);
+  a.mutable_balances()->set_fees_minor(250);
+  a.set_total_balance_minor(5250);
+  a.set_currency("USD");
+  a.set_creditor("Acme");
+  a.set_assignee("collector-1");
+  a.set_queue("early");
+  a.set_version(9);
+  a.mutable_due_date()->set_year(2025);
+  a.mutable_due_date()->set_month(9);
+  a.mutable_due_date()->set_day(1);
+  a.set_time_zone("America/Chicago");
+  a.set_debtor_name("Jane Doe");  // not a listing's business
+  ProjectionStore::Batch batch;
+  batch.accounts["ACC-L"] = a;
+  BOOST_REQUIRE(!store.value()->Apply(batch));
+  auto row = store.value()->GetListRow("ACC-L");
+  BOOST_REQUIRE(row.ok());
+  BOOST_REQUIRE(row.value().has_value());
+  const v1::Account& r = *row.value();
+  BOOST_TEST(r.debtor_name().empty());
+  BOOST_TEST(r.status() == a.status());
+  BOOST_TEST(r.aging_bucket() == a.aging_bucket());
+  BOOST_TEST(r.total_balance_minor() == 5250);
+  BOOST_TEST((r.creditor() == "Acme" && r.assignee() == "collector-1" && r.queue() == "early"));
+  BOOST_TEST(r.version() == 9);
+  // Days past due, computed at read time, come out the same from the row as from the account,
+  // on either side of a DST change in the account's zone.
+  for (auto at : {absl::FromUnixSeconds(1762066800), absl::FromUnixSeconds(1762153200)}) {
+    BOOST_TEST(DaysPastDue(r, at) == DaysPastDue(a, at));
+    BOOST_TEST(DaysPastDue(r, at) > 0);
+  }
+  BOOST_TEST(!store.value()->GetListRow("ACC-NONE").value().has_value());
+  auto ids = store.value()->ScanAccountIds("", 10);
+  BOOST_REQUIRE(ids.ok());
+  BOOST_TEST(ids.value() == std::vector<std::string>{"ACC-L"});
 }
 
 }  // namespace
