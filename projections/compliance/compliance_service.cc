@@ -61,6 +61,33 @@ ComplianceService::ComplianceService(kafka::LogOptions log, int32_t partitions,
                                      Admission* admission)
     : log_(std::move(log), partitions), admission_(admission) {}
 
+Status ComplianceService::ScanOne(const std::string& account_id, absl::Time deadline,
+                                  int64_t skip, bool from_log, int64_t* skipped,
+                                  const compliance::AuditLog::Visitor& visit) {
+  int64_t ignored = 0;
+  if (skipped == nullptr) skipped = &ignored;
+  *skipped = 0;
+  if (index_) {
+    auto status = from_log ? index_->ScanAccountFromLog(account_id, deadline, visit)
+                           : index_->ScanAccount(account_id, deadline, skip, skipped, visit);
+    if (!status || status->reason != "INDEX_BEHIND") {
+      if (!status) ++index_reads_;
+      return status;
+    }
+    LogInfo("compliance", "reading ", account_id, " from a scan of the log: ", status->message);
+  }
+  ++scan_reads_;
+  *skipped = 0;  // an index read that failed half-way may have counted some
+  if (skip == 0) return log_.ScanAccount(account_id, deadline, visit);
+  return log_.ScanAccount(account_id, deadline, [&](compliance::LoggedRecord& record) {
+    if (*skipped < skip) {
+      ++*skipped;
+      return true;
+    }
+    return visit(record);
+  });
+}
+
 grpc::Status ComplianceService::GetAuditTrail(grpc::ServerContext* context,
                                               const v1::GetAuditTrailRequest* request,
                                               v1::GetAuditTrailResponse* reply) {
@@ -85,22 +112,23 @@ grpc::Status ComplianceService::GetAuditTrail(grpc::ServerContext* context,
   }
   // Only the page is kept: records before it are counted, the scan stops at the first record
   // after it (which also says there is a next page).
-  int64_t index = 0;
+  int64_t index = start;  // records before the page are passed over by ScanOne
+  int64_t skipped = 0;
   bool more = false;
-  auto status = log_.ScanAccount(request->account_id(), AuditDeadline(context),
-                                 [&](compliance::LoggedRecord& record) {
-                                   if (context->IsCancelled()) return false;
-                                   const int64_t i = index++;
-                                   if (i < start) return true;
-                                   if (i >= start + page_size) {
-                                     more = true;
-                                     return false;
-                                   }
-                                   *reply->add_entries() = compliance::ToAuditEntry(record);
-                                   return true;
-                                 });
+  auto status = ScanOne(request->account_id(), AuditDeadline(context), start, /*from_log=*/false,
+                        &skipped, [&](compliance::LoggedRecord& record) {
+                          if (context->IsCancelled()) return false;
+                          const int64_t i = index++;
+                          if (i >= start + page_size) {
+                            more = true;
+                            return false;
+                          }
+                          *reply->add_entries() = compliance::ToAuditEntry(record);
+                          return true;
+                        });
   if (status) return ToGrpcStatus(*status);
   if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  if (skipped < start) index = skipped;  // the account has fewer records than the token skips
   if (index == 0) return ToGrpcStatus(NoEvents(request->account_id()));
   if (start > index) {
     return ToGrpcStatus(Error::InvalidArgument("page_token", "page_token is past the last event"));
@@ -138,8 +166,9 @@ grpc::Status ComplianceService::ReplayAccount(grpc::ServerContext* context,
   std::optional<v1::ReplayStep> held;
   bool any_record = false;
   bool client_gone = false;
-  auto status = log_.ScanAccount(
-      request->account_id(), AuditDeadline(context), [&](compliance::LoggedRecord& record) {
+  auto status = ScanOne(
+      request->account_id(), AuditDeadline(context), 0, /*from_log=*/false, nullptr,
+      [&](compliance::LoggedRecord& record) {
         any_record = true;
         if (context->IsCancelled()) return false;
         if (!replayer.Next(record, state_on_every_step, &step)) return true;
@@ -182,7 +211,9 @@ grpc::Status ComplianceService::VerifyAuditTrail(grpc::ServerContext* context,
     return true;
   };
   if (!request->account_id().empty()) {
-    if (auto e = log_.ScanAccount(request->account_id(), deadline, add)) return ToGrpcStatus(*e);
+    if (auto e = ScanOne(request->account_id(), deadline, 0, /*from_log=*/true, nullptr, add)) {
+      return ToGrpcStatus(*e);
+    }
     if (context->IsCancelled()) return grpc::Status::CANCELLED;
     *reply = verifier.Finish();
     // "Intact" for an account the log has never seen would reassure an examiner about nothing.

@@ -38,6 +38,7 @@ Status Projector::Open() {
   {
     std::lock_guard lock(mutex_);
     next_offsets_ = start;
+    UpdateCoveredLocked();
   }
   NotifyApplied(start);
   return std::nullopt;
@@ -118,27 +119,42 @@ Result<std::vector<int32_t>> Projector::Step(int timeout_ms) {
   std::vector<int32_t> at_end;
   auto records = reader_->Poll(1000, timeout_ms, &at_end);
   if (!records) return records.error();
-  if (records.value().empty()) return at_end;
+  if (records.value().empty()) {
+    if (!at_end.empty()) {
+      {
+        std::lock_guard lock(mutex_);
+        UpdateCoveredLocked();
+      }
+      applied_cv_.notify_all();
+    }
+    return at_end;
+  }
 
   std::map<int32_t, int64_t> next_offsets;
   std::vector<ProjectedEvent> events;
   events.reserve(records.value().size());
+  const bool keep_unparseable = sink_.wants_unparseable_records();
+  int64_t unparseable = 0;
   for (const auto& r : records.value()) {
     next_offsets[r.partition] = r.offset + 1;
-    ProjectedEvent e{r.partition, r.offset, &r.value, {}};
+    ProjectedEvent e{r.partition, r.offset, &r.value, {}, &r.key, true};
     if (!e.event.ParseFromString(r.value)) {
       LogError(name_, "partition ", r.partition, " offset ", r.offset,
                " is not a collections.v1.EventEnvelope; skipped");
-      continue;
+      if (!keep_unparseable) continue;
+      e.event.Clear();
+      e.parsed = false;
+      ++unparseable;
     }
     events.push_back(std::move(e));
   }
   if (auto e = sink_.ApplyBatch(events, next_offsets)) return *e;
-  applied_events_ += static_cast<int64_t>(events.size());
+  applied_events_ += static_cast<int64_t>(events.size()) - unparseable;
   if (!events.empty()) {
     // Records of one partition come in order; across partitions take the latest.
     int64_t latest = last_applied_recorded_ms_.load();
     for (const auto& e : events) {
+      if (!e.parsed) continue;
       const auto& at = e.event.recorded_at();
       latest = std::max<int64_t>(latest, at.seconds() * 1000 + at.nanos() / 1000000);
     }
@@ -147,10 +163,46 @@ Result<std::vector<int32_t>> Projector::Step(int timeout_ms) {
   {
     std::lock_guard lock(mutex_);
     for (const auto& [p, next] : next_offsets) next_offsets_[p] = next;
+    UpdateCoveredLocked();
   }
   applied_cv_.notify_all();
   NotifyApplied(next_offsets);
   return at_end;
+}
+
+void Projector::UpdateCoveredLocked() {
+  for (const auto& [p, next] : next_offsets_) {
+    int64_t& covered = covered_[p];
+    covered = std::max(covered, next);
+  }
+  // Everything below the end the reader reached was returned by a poll and, polls being
+  // applied before the next one, is applied now.
+  if (reader_) {
+    for (const auto& [p, end] : reader_->EndsReached()) {
+      int64_t& covered = covered_[p];
+      covered = std::max(covered, end);
+    }
+  }
+}
+
+std::map<int32_t, int64_t> Projector::covered_offsets() const {
+  std::lock_guard lock(mutex_);
+  return covered_;
+}
+
+bool Projector::WaitForCoverage(int32_t partition, int64_t end, absl::Time deadline) {
+  std::unique_lock lock(mutex_);
+  auto covered = [&] {
+    auto it = covered_.find(partition);
+    return it != covered_.end() && it->second >= end;
+  };
+  while (!covered()) {
+    if (waits_cancelled_) return false;
+    absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return false;
+    applied_cv_.wait_for(lock, std::chrono::nanoseconds(absl::ToInt64Nanoseconds(left)));
+  }
+  return true;
 }
 
 void Projector::NotifyApplied(const std::map<int32_t, int64_t>& next_offsets) {
@@ -283,6 +335,11 @@ Status AccountProjection::ApplyBatch(const std::vector<ProjectedEvent>& events,
   batch.next_offsets = next_offsets;
   std::map<std::string, std::vector<std::string>> old_index;  // per account, before this batch
   for (const auto& e : events) {
+    // The audit's copy: every record under the account it names, before any judgement.
+    const std::string& named =
+        e.parsed && !e.event.account_id().empty() ? e.event.account_id() : *e.key;
+    batch.log_records.push_back({named, e.partition, e.offset, *e.key, *e.raw});
+    if (!e.parsed) continue;
     const std::string& id = e.event.account_id();
     auto it = batch.accounts.find(id);
     if (it == batch.accounts.end()) {

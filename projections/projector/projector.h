@@ -23,6 +23,10 @@ struct ProjectedEvent {
   int64_t offset = 0;
   const std::string* raw = nullptr;  // the record's bytes, valid during ApplyBatch
   v1::EventEnvelope event;
+  const std::string* key = nullptr;  // the record's key, valid during ApplyBatch
+  // False only for sinks that asked for unparseable records (wants_unparseable_records):
+  // `event` is then empty.
+  bool parsed = true;
 };
 
 // What a projector applies batches to: a projection with its own store. Implementations
@@ -35,6 +39,9 @@ class ProjectionSink {
   virtual Result<std::map<int32_t, int64_t>> LoadOffsets() const = 0;
   virtual Status ApplyBatch(const std::vector<ProjectedEvent>& events,
                             const std::map<int32_t, int64_t>& next_offsets) = 0;
+  // True for a sink that keeps records which are not an EventEnvelope too (parsed = false),
+  // e.g. to show them to an auditor; others never see them.
+  virtual bool wants_unparseable_records() const { return false; }
 };
 
 // Consumes the event topic (read_committed) and applies each batch of records to a
@@ -77,6 +84,15 @@ class Projector {
   // Next offset to apply per partition.
   std::map<int32_t, int64_t> applied_offsets() const;
 
+  // Per partition, the offset below which every committed record is applied: the next offset
+  // to apply, or further when the reader reached the end of the partition there (transaction
+  // markers occupy offsets no record is applied at). A read of the sink that wants everything
+  // committed before a log end E waits until covered >= E (WaitForCoverage).
+  std::map<int32_t, int64_t> covered_offsets() const;
+  // Returns true once covered_offsets()[partition] >= `end`, false if `deadline` passes first
+  // or waits are cancelled.
+  bool WaitForCoverage(int32_t partition, int64_t end, absl::Time deadline);
+
   // True once the projection has applied everything the log held when the thread started (the
   // log end it saw then). Until then it is rebuilding or catching up: it may lack accounts
   // that exist, and its health is NOT_SERVING.
@@ -96,6 +112,8 @@ class Projector {
 
  private:
   Status Open();
+  // Raises covered_ to what is applied and to the ends the reader reached. Needs mutex_.
+  void UpdateCoveredLocked();
   // Tells the waiters (and the log-end cache) what was applied.
   void NotifyApplied(const std::map<int32_t, int64_t>& next_offsets);
   // Polls once and applies what came. Returns the partitions that reached the log end.
@@ -114,6 +132,7 @@ class Projector {
   mutable std::mutex mutex_;
   std::condition_variable applied_cv_;
   std::map<int32_t, int64_t> next_offsets_;  // guarded by mutex_
+  std::map<int32_t, int64_t> covered_;       // guarded by mutex_
   std::atomic<int64_t> applied_events_{0};
   std::atomic<int64_t> last_applied_recorded_ms_{0};
   std::atomic<bool> stopping_{false};
@@ -142,6 +161,8 @@ class AccountProjection final : public ProjectionSink {
   Result<std::map<int32_t, int64_t>> LoadOffsets() const override { return store_.LoadOffsets(); }
   Status ApplyBatch(const std::vector<ProjectedEvent>& events,
                     const std::map<int32_t, int64_t>& next_offsets) override;
+  // Every record goes into the store's per-account copy of the log, the audit's index.
+  bool wants_unparseable_records() const override { return true; }
 
  private:
   ProjectionStore& store_;

@@ -202,7 +202,8 @@ grpc::Status CaseQueryService::ListAccounts(grpc::ServerContext* context,
     if (!ids) return ToGrpcStatus(ids.error());
     for (const auto& id : ids.value()) {
       cursor = id;
-      auto account = store_.GetAccount(id);
+      // The list row holds every field Matches and Summarize read, nothing more.
+      auto account = store_.GetListRow(id);
       if (!account) return ToGrpcStatus(account.error());
       if (!account.value() || !Matches(*request, *account.value())) continue;
       if (reply->accounts_size() == page_size) {

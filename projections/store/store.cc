@@ -1,5 +1,6 @@
 #include "projections/store/store.h"
 
+#include "services/common/log.h"
 #include "services/domain/hashing.h"
 
 #include <openssl/evp.h>
@@ -11,6 +12,28 @@ namespace collections {
 namespace {
 
 constexpr char kOffsetPrefix[] = "offset/";
+constexpr char kLayoutKey[] = "layout";
+
+void PutBigEndian(std::string& out, uint64_t value, int bytes) {
+  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((value >> shift) & 0xff));
+  }
+}
+
+uint64_t GetBigEndian(const char* data, int bytes) {
+  uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i) value = (value << 8) | static_cast<unsigned char>(data[i]);
+  return value;
+}
+
+// Length-prefixed, so no account id is a prefix of another's keys.
+std::string LogPrefix(const std::string& account_id, int32_t partition) {
+  std::string key;
+  PutBigEndian(key, account_id.size(), 4);
+  key += account_id;
+  PutBigEndian(key, static_cast<uint32_t>(partition), 4);
+  return key;
+}
 
 Error StorageError(const rocksdb::Status& s, const std::string& what) {
   return Error{Errc::kInternal, "STORAGE_ERROR", what + ": " + s.ToString(), {}, {}};
@@ -42,13 +65,35 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
       {"accounts", rocksdb::ColumnFamilyOptions()},
       {"events", rocksdb::ColumnFamilyOptions()},
       {"index", rocksdb::ColumnFamilyOptions()},
+      {"log", rocksdb::ColumnFamilyOptions()},
+      {"list", rocksdb::ColumnFamilyOptions()},
   };
-  std::unique_ptr<ProjectionStore> store(new ProjectionStore());
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(options, path, families, &store->handles_, &db);
-  if (!s.ok()) return StorageError(s, "opening projection store " + path);
-  store->db_.reset(db);
-  return store;
+  // A store of an older layout lacks rows the readers now rely on (a missing "log" copy would
+  // make an account's audit trail look empty): it is rebuilt from the log, never patched.
+  std::vector<std::string> existing;
+  const bool exists = rocksdb::DB::ListColumnFamilies(options, path, &existing).ok();
+  for (int attempt = 0;; ++attempt) {
+    std::unique_ptr<ProjectionStore> store(new ProjectionStore());
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(options, path, families, &store->handles_, &db);
+    if (!s.ok()) return StorageError(s, "opening projection store " + path);
+    store->db_.reset(db);
+    std::string layout;
+    s = db->Get(rocksdb::ReadOptions(), store->handles_[0], kLayoutKey, &layout);
+    if (!s.ok() && !s.IsNotFound()) return StorageError(s, "reading the layout of " + path);
+    const std::string current = std::to_string(kLayoutVersion);
+    if (layout == current) return store;
+    if (!exists || attempt > 0) {
+      s = db->Put(rocksdb::WriteOptions(), store->handles_[0], kLayoutKey, current);
+      if (!s.ok()) return StorageError(s, "writing the layout of " + path);
+      return store;
+    }
+    LogWarn("projection", "store ", path, " has layout ", layout.empty() ? "1" : layout,
+            ", this build writes layout ", current,
+            ": deleting it and rebuilding it from offset 0 of the log");
+    store.reset();
+    if (auto e = Destroy(path)) return *e;
+  }
 }
 
 Status ProjectionStore::Destroy(const std::string& path) {
@@ -115,6 +160,37 @@ Result<std::optional<v1::Account>> ProjectionStore::GetAccount(
   return std::optional<v1::Account>(std::move(account));
 }
 
+Result<std::optional<v1::Account>> ProjectionStore::GetListRow(
+    const std::string& account_id) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[5], account_id, &value);
+  if (s.IsNotFound()) return std::optional<v1::Account>();
+  if (!s.ok()) return StorageError(s, "reading the list row of " + account_id);
+  v1::Account row;
+  if (!row.ParseFromString(value)) {
+    return Error{
+        Errc::kInternal, "CORRUPT_ROW", "list row " + account_id + " does not parse", {}, {}};
+  }
+  return std::optional<v1::Account>(std::move(row));
+}
+
+v1::Account ListRow(const v1::Account& a) {
+  v1::Account row;
+  row.set_account_id(a.account_id());
+  row.set_status(a.status());
+  row.set_aging_bucket(a.aging_bucket());
+  *row.mutable_balances() = a.balances();
+  row.set_total_balance_minor(a.total_balance_minor());
+  row.set_currency(a.currency());
+  row.set_creditor(a.creditor());
+  row.set_assignee(a.assignee());
+  row.set_queue(a.queue());
+  row.set_version(a.version());
+  *row.mutable_due_date() = a.due_date();
+  row.set_time_zone(a.time_zone());
+  return row;
+}
+
 Result<std::vector<std::string>> ProjectionStore::GetEvents(const std::string& account_id,
                                                             int64_t from_sequence,
                                                             int limit) const {
@@ -131,10 +207,51 @@ Result<std::vector<std::string>> ProjectionStore::GetEvents(const std::string& a
   return out;
 }
 
+Status ProjectionStore::ScanAccountLog(
+    const std::string& account_id, int32_t partition, int64_t end_offset,
+    const std::function<bool(AccountLogRecord&)>& visit) const {
+  const std::string prefix = LogPrefix(account_id, partition);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[4]));
+  AccountLogRecord record;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    const rocksdb::Slice value = it->value();
+    if (key.size() != prefix.size() + 8 || value.size() < 4) {
+      return Error{Errc::kInternal, "CORRUPT_ROW", "log row of " + account_id + " is malformed",
+                   {}, {}};
+    }
+    record.offset = static_cast<int64_t>(GetBigEndian(key.data() + prefix.size(), 8));
+    if (record.offset >= end_offset) break;
+    const uint64_t key_size = GetBigEndian(value.data(), 4);
+    if (value.size() < 4 + key_size) {
+      return Error{Errc::kInternal, "CORRUPT_ROW", "log row of " + account_id + " is malformed",
+                   {}, {}};
+    }
+    record.account_id = account_id;
+    record.partition = partition;
+    record.key.assign(value.data() + 4, key_size);
+    record.value.assign(value.data() + 4 + key_size, value.size() - 4 - key_size);
+    if (!visit(record)) return std::nullopt;
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading the log of " + account_id);
+  return std::nullopt;
+}
+
 Status ProjectionStore::Apply(const Batch& batch) {
   rocksdb::WriteBatch wb;
+  for (const auto& r : batch.log_records) {
+    std::string key = LogPrefix(r.account_id, r.partition);
+    PutBigEndian(key, static_cast<uint64_t>(r.offset), 8);
+    std::string value;
+    value.reserve(4 + r.key.size() + r.value.size());
+    PutBigEndian(value, r.key.size(), 4);
+    value += r.key;
+    value += r.value;
+    wb.Put(handles_[4], key, value).PermitUncheckedError();
+  }
   for (const auto& [id, account] : batch.accounts) {
     wb.Put(handles_[1], id, CanonicalBytes(account)).PermitUncheckedError();
+    wb.Put(handles_[5], id, CanonicalBytes(ListRow(account))).PermitUncheckedError();
   }
   for (const auto& [event, raw] : batch.events) {
     wb.Put(handles_[2], EventKey(event.account_id(), event.sequence()), raw).PermitUncheckedError();
@@ -189,7 +306,8 @@ Result<std::vector<std::string>> ProjectionStore::ScanIndex(const std::string& p
 Result<std::vector<std::string>> ProjectionStore::ScanAccountIds(const std::string& start_after,
                                                                  int limit) const {
   std::vector<std::string> out;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[1]));
+  // The list rows have the same keys as the accounts and far smaller values to step over.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[5]));
   for (it->Seek(start_after); it->Valid() && static_cast<int>(out.size()) < limit; it->Next()) {
     std::string id = it->key().ToString();
     if (!start_after.empty() && id == start_after) continue;

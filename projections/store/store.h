@@ -6,6 +6,7 @@
 #include "collections/v1/events.pb.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,11 +29,24 @@ namespace collections {
 //   events    account id, '\0', sequence (8 bytes big-endian) -> the record's bytes as in the log
 //   index     dimension, '\0', value, '\0', account id -> "" (status, bucket, assignee, queue,
 //             creditor), for ListAccounts and GetWorkQueue
+//   log       account (4-byte big-endian length, bytes), partition (4 bytes), offset (8 bytes,
+//             big-endian) -> record key (4-byte length, bytes) and the record's value exactly
+//             as in the log: every record of the topic under the account it names (its
+//             envelope's account id, or its key when it does not parse), genuine or not, so the
+//             audit of one account reads that account's records only (see AccountLogRecord)
+//   list      account id -> ListRow(account): the few fields a listing shows and filters on,
+//             so ListAccounts reads small rows instead of whole accounts
+//
+// The meta column family also holds "layout" -> kLayoutVersion. A store written by an older
+// layout is deleted and rebuilt from offset 0 when opened (and the log says so).
 //
 // Every consumed batch goes in with one WriteBatch that also moves the offsets, so a crash
 // can neither apply an event twice nor skip one. Thread-safe (RocksDB is).
 class ProjectionStore {
  public:
+  // 1: accounts, events, index. 2: the per-account copy of the log ("log"), list rows.
+  static constexpr int kLayoutVersion = 2;
+
   ~ProjectionStore();
 
   // Opens (creating if missing) the store at `path`.
@@ -50,14 +64,32 @@ class ProjectionStore {
   // Returns the account, or nullopt if it has no case.
   Result<std::optional<v1::Account>> GetAccount(const std::string& account_id) const;
 
+  // The account's list row (see ListRow), or nullopt if it has no case.
+  Result<std::optional<v1::Account>> GetListRow(const std::string& account_id) const;
+
   // An account's events in sequence order, as stored (raw envelope bytes), from `from_sequence`.
   Result<std::vector<std::string>> GetEvents(const std::string& account_id, int64_t from_sequence,
                                              int limit) const;
+
+  // One record of the topic as the "log" column family keeps it.
+  struct AccountLogRecord {
+    std::string account_id;  // the envelope's account id, or the key when it does not parse
+    int32_t partition = 0;
+    int64_t offset = 0;
+    std::string key;    // the record key
+    std::string value;  // the record value, byte for byte
+  };
+
+  // Calls `visit` with the records kept under `account_id` in `partition` with offsets in
+  // [0, end_offset), in offset order, until it returns false. Reads only that account's keys.
+  Status ScanAccountLog(const std::string& account_id, int32_t partition, int64_t end_offset,
+                        const std::function<bool(AccountLogRecord&)>& visit) const;
 
   // One batch of changes, applied atomically by Apply().
   struct Batch {
     std::map<std::string, v1::Account> accounts;
     std::vector<std::pair<v1::EventEnvelope, std::string>> events;  // envelope, raw bytes
+    std::vector<AccountLogRecord> log_records;
     std::map<int32_t, int64_t> next_offsets;
     std::vector<std::string> index_deletes;
     std::vector<std::string> index_puts;
@@ -77,7 +109,8 @@ class ProjectionStore {
  private:
   ProjectionStore() = default;
   std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, accounts, events, index
+  // default, accounts, events, index, log, list
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
 
 namespace rocksdb_util {
@@ -94,6 +127,11 @@ void PutOffsets(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta,
 // two stores with the same digest hold the same bytes. Used by every projection's Digest().
 Result<std::string> DigestColumnFamilies(rocksdb::DB& db,
                                          const std::vector<rocksdb::ColumnFamilyHandle*>& handles);
+
+// The account reduced to what a listing needs: id, status, bucket, balances and their total,
+// currency, creditor, assignee, queue, version, due date and time zone (days past due are
+// computed from the last three at read time).
+v1::Account ListRow(const v1::Account& account);
 
 // Index dimensions.
 enum class IndexDimension { kStatus, kBucket, kAssignee, kQueue, kCreditor };

@@ -467,6 +467,7 @@ class LogReaderImpl final : public LogReader {
         }
         case RdKafka::ERR__PARTITION_EOF:
           if (reached_end != nullptr) reached_end->push_back(m->partition());
+          ends_reached_[m->partition()] = m->offset();
           break;
         case RdKafka::ERR__TIMED_OUT:
           return out;
@@ -477,6 +478,8 @@ class LogReaderImpl final : public LogReader {
     }
     return out;
   }
+
+  std::map<int32_t, int64_t> EndsReached() const override { return ends_reached_; }
 
   Result<int64_t> HighWatermark(int32_t partition, int timeout_ms) override {
     int64_t low = 0, high = 0;
@@ -502,6 +505,7 @@ class LogReaderImpl final : public LogReader {
   std::unique_ptr<ClientEvents> events_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::string topic_;
+  std::map<int32_t, int64_t> ends_reached_;
 };
 
 }  // namespace

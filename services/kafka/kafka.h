@@ -155,6 +155,11 @@ class LogReader {
   virtual Result<std::vector<ConsumedRecord>> Poll(int max_records, int timeout_ms,
                                                    std::vector<int32_t>* reached_end) = 0;
 
+  // The offset at which each partition last reached its end (the next offset to read, past any
+  // transaction markers), as Poll saw it; partitions that never reached it are absent. Every
+  // committed record below it has been returned by Poll.
+  virtual std::map<int32_t, int64_t> EndsReached() const { return {}; }
+
   // Current high watermark of a partition (for progress and lag).
   virtual Result<int64_t> HighWatermark(int32_t partition, int timeout_ms) = 0;
 

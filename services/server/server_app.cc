@@ -136,9 +136,12 @@ Status ServerApp::Start() {
   projector_->waiters().set_max_waits(limits.max_parked_waits);
   reporting_service_->set_admission(admission_.get());
   // ---- end of call admission ----
-  // Reads the log itself (not the projection): the audit answers for the system of record.
+  // Answers for the log, the system of record: one account's calls read the projection's
+  // byte-exact copy of its records once it covers the log end, verification reads them back
+  // from the log, and everything else scans the log.
   compliance_service_ = std::make_unique<ComplianceService>(options_.log, router_->partitions(),
                                                             admission_.get());
+  compliance_service_->use_account_index(*store_, *projector_);
   compliance_service_->set_call_guard(guard_.get());
   compliance_service_->set_trusted_keys(options_.writer.trusted_keys);
   reporting_service_->set_call_guard(guard_.get());

@@ -1,0 +1,145 @@
+#include "projections/compliance/account_index.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <vector>
+
+namespace collections::compliance {
+namespace {
+
+Error IndexBehind(const std::string& why) {
+  Error error;
+  error.code = Errc::kUnavailable;
+  error.reason = "INDEX_BEHIND";
+  error.message = why;
+  return error;
+}
+
+std::string ClientId(const kafka::LogOptions& log, const char* what) {
+  static std::atomic<int64_t> counter{0};
+  return absl::StrCat(log.topic, "-audit-", what, "-", absl::ToUnixMicros(absl::Now()), "-",
+                      counter++);
+}
+
+// Offsets closer than this are read in one pass rather than by seeking again: reading a few
+// hundred small records costs less than another fetch round trip.
+constexpr int64_t kRunGap = 256;
+
+}  // namespace
+
+AccountIndex::AccountIndex(const AuditLog& log, const ProjectionStore& store, Projector& projector)
+    : log_(log), store_(store), projector_(projector) {}
+
+AccountIndex::~AccountIndex() = default;
+
+Result<std::pair<int32_t, int64_t>> AccountIndex::CoveredEnd(const std::string& account_id,
+                                                            absl::Time deadline) const {
+  const int32_t partition = kafka::PartitionFor(account_id, log_.partitions());
+  if (!projector_.caught_up()) {
+    return IndexBehind("the account projection is still rebuilding");
+  }
+  int64_t end = 0;
+  {
+    std::lock_guard lock(end_mutex_);
+    if (!end_reader_) {
+      auto reader = kafka::LogReader::Create(log_.log(), ClientId(log_.log(), "end"));
+      if (!reader) return reader.error();
+      end_reader_ = std::move(reader.value());
+    }
+    // The same isolation (read_committed) as the log scan, so the same end: the last stable
+    // offset, below any transaction still open.
+    auto high = end_reader_->HighWatermark(partition, 5000);
+    if (!high) {
+      end_reader_.reset();  // a fresh client next time
+      return high.error();
+    }
+    end = high.value();
+  }
+  if (!projector_.WaitForCoverage(partition, end, std::min(deadline, absl::Now() + max_wait_))) {
+    return IndexBehind(absl::StrCat("the account projection has not covered partition ", partition,
+                                    " up to offset ", end, " in time"));
+  }
+  return std::make_pair(partition, end);
+}
+
+Status AccountIndex::ScanAccount(const std::string& account_id, absl::Time deadline, int64_t skip,
+                                 int64_t* skipped, const AuditLog::Visitor& visit) const {
+  *skipped = 0;
+  auto covered = CoveredEnd(account_id, deadline);
+  if (!covered) return covered.error();
+  const auto [partition, end] = covered.value();
+  LoggedRecord record;
+  return store_.ScanAccountLog(account_id, partition, end,
+                               [&](ProjectionStore::AccountLogRecord& row) {
+                                 if (*skipped < skip) {
+                                   ++*skipped;
+                                   return true;
+                                 }
+                                 record = DecodeRecord(row.partition, row.offset,
+                                                       std::move(row.key), row.value);
+                                 return visit(record);
+                               });
+}
+
+Status AccountIndex::ScanAccountFromLog(const std::string& account_id, absl::Time deadline,
+                                        const AuditLog::Visitor& visit) const {
+  auto covered = CoveredEnd(account_id, deadline);
+  if (!covered) return covered.error();
+  const auto [partition, end] = covered.value();
+  std::vector<int64_t> offsets;
+  auto status = store_.ScanAccountLog(account_id, partition, end,
+                                      [&](ProjectionStore::AccountLogRecord& row) {
+                                        offsets.push_back(row.offset);
+                                        return true;
+                                      });
+  if (status) return status;
+  if (offsets.empty()) return std::nullopt;
+  auto reader = kafka::LogReader::Create(log_.log(), ClientId(log_.log(), "verify"));
+  if (!reader) return reader.error();
+  LoggedRecord record;
+  size_t i = 0;
+  while (i < offsets.size()) {
+    // One run: offsets[i .. j) lie close together and are read in one pass.
+    size_t j = i + 1;
+    while (j < offsets.size() && offsets[j] - offsets[j - 1] <= kRunGap) ++j;
+    const int64_t first = offsets[i];
+    const int64_t last = offsets[j - 1];
+    if (auto e = reader.value()->Assign({{partition, first}})) return *e;
+    size_t next = i;  // the next indexed offset of this run still to meet
+    bool done = false;
+    while (!done) {
+      std::vector<int32_t> at_end;
+      auto records = reader.value()->Poll(500, 1000, &at_end);
+      if (!records) return records.error();
+      for (auto& r : records.value()) {
+        if (r.partition != partition || r.offset < first || r.offset > last) continue;
+        while (next < j && offsets[next] < r.offset) ++next;  // gone from the log
+        if (next < j && offsets[next] == r.offset) {
+          record = DecodeRecord(r.partition, r.offset, std::move(r.key), r.value);
+          // A record that now names another account is that account's, as in a scan.
+          if (AccountOf(record) == account_id && !visit(record)) return std::nullopt;
+          ++next;
+        }
+        if (r.offset >= last) done = true;
+      }
+      if (std::find(at_end.begin(), at_end.end(), partition) != at_end.end()) done = true;
+      if (!done && absl::Now() > deadline) {
+        Error timeout;
+        timeout.code = Errc::kDeadlineExceeded;
+        timeout.reason = "AUDIT_READ_TIMEOUT";
+        timeout.message = absl::StrCat("could not read back the records of ", account_id,
+                                       " from the log before the deadline");
+        timeout.subject = account_id;
+        return timeout;
+      }
+    }
+    i = j;
+  }
+  return std::nullopt;
+}
+
+}  // namespace collections::compliance
