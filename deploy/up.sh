@@ -35,7 +35,8 @@ state=$(cd "$state" && pwd)
 deploy/install-deps.sh
 echo "[up] building ($build/)" >&2
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" --target collections-server collectionsctl collections_descriptor_set >&2
+cmake --build "$build" --target collections-server collectionsctl collections_descriptor_set \
+  collections_python_pb2 >&2
 echo "[up] building the Python client package ($build/clients/python/dist)" >&2
 clients/python/build.sh "$build/clients/python" >"$build/clients-python-build.log" 2>&1 ||
   { cat "$build/clients-python-build.log" >&2; exit 1; }
