@@ -34,7 +34,9 @@ state=$(cd "$state" && pwd)
 
 deploy/install-deps.sh
 echo "[up] building ($build/)" >&2
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# An existing build directory keeps its configuration (tests/readme runs this on CI's build).
+[ -f "$build/CMakeCache.txt" ] ||
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" --target collections-server collectionsctl collections_descriptor_set \
   collections_python_pb2 >&2
 echo "[up] building the Python client package ($build/clients/python/dist)" >&2
