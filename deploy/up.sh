@@ -34,8 +34,11 @@ state=$(cd "$state" && pwd)
 
 deploy/install-deps.sh
 echo "[up] building ($build/)" >&2
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" --target collections-server collectionsctl collections_descriptor_set >&2
+# An existing build directory keeps its configuration (tests/readme runs this on CI's build).
+[ -f "$build/CMakeCache.txt" ] ||
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" --target collections-server collectionsctl collections_descriptor_set \
+  collections_python_pb2 >&2
 # The compliance officer's tool, installed where the README's examples find it
 # (export PATH="$PWD/.local/bin:$PATH"); it finds .local/certs next to its own directory.
 mkdir -p "$state/bin"

@@ -218,12 +218,27 @@ class Checker:
         self.last[account] = (envelope.sequence, envelope.hash)
 
 
+def read_properties(path):
+    """librdkafka settings from a `key=value` file (kafka.sh's clients/<user>.properties)."""
+    settings = {}
+    if path:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#") and "=" in line:
+                    key, value = line.split("=", 1)
+                    settings[key.strip()] = value.strip()
+    return settings
+
+
 def consume(args, checker_factory):
     from confluent_kafka import OFFSET_STORED, Consumer, KafkaError, TopicPartition
 
     consumer = Consumer({
+        **read_properties(args.kafka_config),
         "bootstrap.servers": args.bootstrap,
-        "group.id": args.group or f"consume-events-{uuid.uuid4()}",
+        # "reader" first: the secured broker lets its reader principal use only such groups.
+        "group.id": args.group or f"reader-consume-events-{uuid.uuid4()}",
         # The service writes in transactions: only committed events are the log.
         "isolation.level": "read_committed",
         "enable.auto.commit": False,
@@ -269,6 +284,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bootstrap", default=os.environ.get("COLLECTIONS_BOOTSTRAP", "127.0.0.1:19092"))
     parser.add_argument("--topic", default=DEFAULT_TOPIC)
+    parser.add_argument("--kafka-config",
+                        help="librdkafka properties file (key=value: security.protocol, sasl.* ...), "
+                             "e.g. .local/kafka-19092-scram/clients/collections-reader.properties")
     parser.add_argument("--group", help="consumer group (default: a new one, so the topic is read from the start)")
     decode = parser.add_mutually_exclusive_group()
     decode.add_argument("--pb2-dir", help="directory of protoc --python_out output for proto/")

@@ -309,6 +309,7 @@ BOOST_AUTO_TEST_CASE(a_back_dated_call_is_judged_by_the_calls_recorded_after_it)
   BOOST_TEST((Types(recorded.events) ==
               std::vector<std::string>{"ContactAttempted", "ComplianceViolationRecorded"}));
   BOOST_TEST(recorded.events[0].decision().outcome() == "VIOLATION");
+  BOOST_TEST(recorded.events[0].decision().outcome_code() == v1::DECISION_OUTCOME_VIOLATION);
   BOOST_TEST(recorded.events[0].contact_attempted().contact().violation());
   BOOST_TEST(recorded.events[1].compliance_violation_recorded().rule_id() == "F1");
   BOOST_TEST(recorded.events[1].compliance_violation_recorded().subject_id() == "C-early");
