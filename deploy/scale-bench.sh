@@ -16,7 +16,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
-size=small bootstrap=${COLLECTIONS_TEST_BOOTSTRAP:-} topic="" skip_load=false build=true cache=20000
+size=small bootstrap=${COLLECTIONS_TEST_BOOTSTRAP:-} topic="" skip_load=false build=true cache=1000
 build_dir=${BUILD_DIR:-build}
 while [ $# -gt 0 ]; do
   case "$1" in

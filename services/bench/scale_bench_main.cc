@@ -51,7 +51,7 @@ struct BenchOptions {
   int transaction_records = 5000;
   std::string store = ".local/scale-bench/writer-store";
   std::string signing_key = ".local/scale-bench/signing.key";
-  int64_t cache_size = 20000;
+  int64_t cache_size = 1000;
   int samples = 200;
   std::string phase = "all";
 };

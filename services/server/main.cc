@@ -107,7 +107,8 @@ int main(int argc, char** argv) {
             "reporting projection RocksDB directory (empty = the --db directory + \"-reporting\")");
   flags.Add("writer-store", &options.writer_store_path,
             "the partition writers' RocksDB directory (one store per partition below it; empty = "
-            "the --db directory + \"-writer\"); deleting it makes the writers restore from the log");
+            "the --db directory + \"-writer\"); deleting it makes the writers restore from the "
+            "log");
   int account_cache_size = static_cast<int>(options.writer.account_cache_size);
   flags.Add("account-cache-size", &account_cache_size,
             "accounts each partition writer keeps decoded in memory (the rest are read from its "

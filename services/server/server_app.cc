@@ -79,8 +79,9 @@ Status ServerApp::Start() {
   }
   RegisterMetrics();
   if (options_.writer.store_path.empty()) {
-    options_.writer.store_path =
-        options_.writer_store_path.empty() ? options_.db_path + "-writer" : options_.writer_store_path;
+    options_.writer.store_path = options_.writer_store_path.empty()
+                                     ? options_.db_path + "-writer"
+                                     : options_.writer_store_path;
   }
   if (options_.writer.account_cache_size < 1) {
     return Error::InvalidArgument("account-cache-size", "--account-cache-size must be at least 1");

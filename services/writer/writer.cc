@@ -356,7 +356,9 @@ Result<int64_t> PartitionWriter::OpenStore(int64_t log_end) {
   if (!checkpoint) {
     why = checkpoint.error().message;
   } else if (!checkpoint.value()) {
-    if (!path.empty()) LogInfo(component, "no writer store yet at ", path, ": restoring from offset 0");
+    if (!path.empty()) {
+      LogInfo(component, "no writer store yet at ", path, ": restoring from offset 0");
+    }
     return int64_t{0};
   } else if (checkpoint.value()->owner != owner_) {
     why = absl::StrCat("it belongs to ", checkpoint.value()->owner, ", not ", owner_);
@@ -380,8 +382,12 @@ Status PartitionWriter::Restore() {
   restored_events_ = 0;
   restored_accounts_ = 0;
   simulated_crash_ = false;
+  // Every partition restores at once: librdkafka's default prefetch (64 MiB per consumer) times
+  // dozens of partitions would dwarf the state itself. 4 MiB still keeps a reader busy.
+  kafka::LogOptions restore_log = log_;
+  restore_log.extra.emplace("queued.max.messages.kbytes", "4096");
   auto reader = kafka::LogReader::Create(
-      log_, absl::StrCat(options_.transactional_id_prefix, "-restore-", partition_));
+      restore_log, absl::StrCat(options_.transactional_id_prefix, "-restore-", partition_));
   if (!reader) return reader.error();
   auto high = reader.value()->HighWatermark(partition_, 10000);
   if (!high) return high.error();
@@ -394,7 +400,7 @@ Status PartitionWriter::Restore() {
   absl::Time last_progress = absl::Now();
   int64_t events = 0;
   int64_t next_offset = from.value();
-  std::set<std::string> touched;
+  std::set<std::string> touched;  // for the log line; capped, it is only a count
   for (;;) {
     if (stop_requested_) {
       return Error{Errc::kUnavailable, "SHUTTING_DOWN", "stopped while restoring", {}, {}};
@@ -414,14 +420,14 @@ Status PartitionWriter::Restore() {
                      {}};
       }
       ApplyRestored(event, r.offset);
-      if (touched.size() < 1000000) touched.insert(event.account_id());
+      if (touched.size() < 100000) touched.insert(event.account_id());
       next_offset = r.offset + 1;
       ++events;
     }
     if (store_failure_) return *store_failure_;
     // Checkpoint as the restore goes, so a long one is not lost to a crash, and so the dirty
     // accounts (pinned in memory until written) stay few.
-    if (dirty_accounts_.size() + dirty_commands_.size() >= 20000) {
+    if (dirty_accounts_.size() + dirty_commands_.size() >= 4000) {
       if (auto e = Flush(next_offset)) return e;
     }
     restored_events_ = events;

@@ -55,9 +55,9 @@ struct WriterOptions {
   // partition from offset 0 (unit-level uses; the server always gives a path).
   std::string store_path;
   // Most accounts each partition writer keeps decoded in memory (least recently used are
-  // dropped; the store has them all). 20000: a few hundred MiB at most per process of a few
-  // partitions with typical accounts, while the accounts a busy hour touches stay hot.
-  int64_t account_cache_size = 20000;
+  // dropped; the store has them all, and reading one back costs a RocksDB lookup). 1000 per
+  // partition, 24,000 for a process of 24 partitions: a few hundred MiB of typical accounts.
+  int64_t account_cache_size = 1000;
   // Test hook: called after every commit, before the store write; returning true makes the
   // writer behave as if the process died right there (the store is not written, now or
   // later). Empty in production.
@@ -128,18 +128,22 @@ const char* WriterStateName(WriterState state);
 
 // The single writer of one partition of the event log.
 //
-// Start() creates a transactional producer (fencing any previous owner), restores every
-// account of the partition from the log, then serves commands on its own thread: it takes all
-// queued commands, decides each against the state (including the effects of earlier commands
-// in the same batch), appends the resulting events in one Kafka transaction, and only after the
-// commit succeeds applies them to its state and completes the callers' futures.
+// Start() creates a transactional producer (fencing any previous owner), opens its store
+// (WriterOptions::store_path) and reads the log after the store's checkpoint (all of it when
+// there is no usable store), then serves commands on its own thread: it takes all queued
+// commands, runs each through the domain's pipeline (RunCommand) against the state (including
+// the effects of earlier commands in the same batch, applied in place), appends the resulting
+// events in one Kafka transaction, and only after the commit succeeds writes the touched
+// accounts and command records to its store with the new offset and completes the callers'
+// futures. A batch that does not commit drops the accounts it touched from memory; they are
+// read again from the store. At most account_cache_size accounts stay decoded in memory.
 //
 // Faults: a transaction that fails is aborted and its commands answered UNAVAILABLE (retry
 // with the same command_id). When the producer can no longer be used (fatal error, a commit
 // whose outcome is unknown, a broker that stopped answering) the writer recovers on its own:
 // it drops the producer, makes a new one (init_transactions fences the old one and settles
-// its open transaction), restores its state from the log and serves again, retrying with
-// back-off for as long as the broker is away. Meanwhile commands are answered UNAVAILABLE at
+// its open transaction), restores its state from its store and the log and serves again,
+// retrying with back-off for as long as the broker is away. Meanwhile commands are answered UNAVAILABLE at
 // once. Only a fence by another owner stops the partition for good (kFenced). A command whose
 // events the log refuses as records (too large, invalid) is isolated: the others of its
 // transaction are committed without it and only it is refused (INVALID_ARGUMENT).
@@ -156,7 +160,8 @@ class PartitionWriter {
   PartitionWriter(const PartitionWriter&) = delete;
   PartitionWriter& operator=(const PartitionWriter&) = delete;
 
-  // Fences older owners, restores state from the log and starts serving. Blocks until ready.
+  // Fences older owners, restores state from the store and the log, starts serving. Blocks until
+  // ready.
   Status Start();
   // Stops taking commands and answers the queued ones with UNAVAILABLE (SHUTTING_DOWN) at once;
   // does not wait. Stop() does this too.
@@ -283,7 +288,7 @@ class PartitionWriter {
 };
 
 // Routes each command to the writer of its account's partition. Owns one writer per partition
-// of the topic (a single process owns the whole topic for now; see DESIGN.md for scale-out).
+// of the topic (a single process owns the whole topic for now).
 class CommandRouter {
  public:
   CommandRouter(kafka::LogOptions log, WriterOptions options, const Clock& clock);

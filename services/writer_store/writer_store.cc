@@ -6,6 +6,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/table.h>
@@ -164,11 +165,11 @@ Result<std::unique_ptr<WriterStore>> WriterStore::Open(const std::string& path) 
   options.create_if_missing = true;
   // Writers are many per process and each store is written in small batches: modest
   // memtables keep a process with dozens of partitions well inside its memory budget.
-  options.write_buffer_size = 16 << 20;
+  options.write_buffer_size = 4 << 20;
   options.max_write_buffer_number = 2;
   options.paranoid_checks = true;
   rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset();  // point lookups of command ids miss often: keep it simple
+  table.block_cache = rocksdb::NewLRUCache(4 << 20);
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   std::string where = path;
   if (path.empty()) {
