@@ -234,6 +234,7 @@ int main(int argc, char** argv) {
   flags.AddProperties("kafka", &log.extra, "librdkafka property for every client (key=value)",
                       "kafka", "KAFKA");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines as they come, also into a pipe
   std::vector<int64_t> steps;
   for (auto part : absl::StrSplit(sizes, ',', absl::SkipEmpty())) {
     int64_t n = 0;
@@ -263,83 +264,107 @@ int main(int argc, char** argv) {
     db_dir = (std::filesystem::temp_directory_path() / absl::StrCat("read-bench-", run)).string();
   }
   ProjectionStore::Destroy(db_dir).reset();  // a leftover from an earlier run, if any
-  auto store = ProjectionStore::Open(db_dir);
-  if (!store) {
-    std::fprintf(stderr, "collections-read-bench: %s\n", store.error().message.c_str());
-    return 1;
-  }
-  AccountProjector projector(log, *store.value(), topic_partitions, run + "-projector");
-  Served scan(log, topic_partitions, nullptr, nullptr);
-  Served indexed(log, topic_partitions, store.value().get(), &projector);
-  std::printf("topic %s (%d partitions) at %s, %d events per account\n", log.topic.c_str(),
-              topic_partitions, log.bootstrap.c_str(), events);
-
-  int64_t filled = 0;
-  int rc = 0;
-  std::mt19937_64 random(42);
-  for (int64_t size : steps) {
-    if (size > filled) {
-      const auto t0 = Clock::now();
-      if (auto e = Fill(log, topic_partitions, run, filled, size, events)) {
-        std::fprintf(stderr, "collections-read-bench: filling: %s\n", e->message.c_str());
-        return 1;
-      }
-      std::printf("filled accounts %lld..%lld in %.1f s\n", static_cast<long long>(filled),
-                  static_cast<long long>(size),
-                  std::chrono::duration<double>(Clock::now() - t0).count());
-      filled = size;
+  // Everything that holds the store ends inside; the directory is removed after.
+  auto measure = [&]() -> int {
+    auto store = ProjectionStore::Open(db_dir);
+    if (!store) {
+      std::fprintf(stderr, "collections-read-bench: %s\n", store.error().message.c_str());
+      return 1;
     }
-    // The projection catches up with what was appended (a first start: the whole topic).
-    const auto t0 = Clock::now();
-    if (auto e = projector.CatchUp(absl::Hours(2))) {
+    AccountProjector projector(log, *store.value(), topic_partitions, run + "-projector");
+    if (auto e = projector.Start()) {
       std::fprintf(stderr, "collections-read-bench: projection: %s\n", e->message.c_str());
       return 1;
     }
-    std::printf("projection caught up in %.1f s (%lld events applied so far)\n",
-                std::chrono::duration<double>(Clock::now() - t0).count(),
-                static_cast<long long>(projector.applied_events()));
-    int64_t records = 0;
-    for (const auto& [p, next] : projector.covered_offsets()) records += next;
-    std::vector<std::string> chosen;
-    int64_t accounts = filled;
-    if (size > 0) {
-      std::uniform_int_distribution<int64_t> pick(0, accounts - 1);
-      for (int i = 0; i < samples; ++i) chosen.push_back(AccountId(run, pick(random)));
-    } else {
-      // A topic loaded by something else: accounts from the projection (the first 100,000).
-      auto ids = store.value()->ScanAccountIds("", 100000);
-      if (!ids || ids.value().empty()) {
-        std::fprintf(stderr, "collections-read-bench: --topic holds no accounts to measure\n");
-        return 2;
+    auto end_reader = kafka::LogReader::Create(log, run + "-end");
+    if (!end_reader) {
+      std::fprintf(stderr, "collections-read-bench: %s\n", end_reader.error().message.c_str());
+      return 1;
+    }
+    Served scan(log, topic_partitions, nullptr, nullptr);
+    Served indexed(log, topic_partitions, store.value().get(), &projector);
+    std::printf("topic %s (%d partitions) at %s, %d events per account\n", log.topic.c_str(),
+                topic_partitions, log.bootstrap.c_str(), events);
+
+    int64_t filled = 0;
+    int rc = 0;  // 1 when a call failed or the index fell back to a scan
+    std::mt19937_64 random(42);
+    for (int64_t size : steps) {
+      if (size > filled) {
+        const auto t0 = Clock::now();
+        if (auto e = Fill(log, topic_partitions, run, filled, size, events)) {
+          std::fprintf(stderr, "collections-read-bench: filling: %s\n", e->message.c_str());
+          return 1;
+        }
+        std::printf("filled accounts %lld..%lld in %.1f s\n", static_cast<long long>(filled),
+                    static_cast<long long>(size),
+                    std::chrono::duration<double>(Clock::now() - t0).count());
+        filled = size;
       }
-      accounts = static_cast<int64_t>(ids.value().size());
-      std::uniform_int_distribution<size_t> pick(0, ids.value().size() - 1);
-      for (int i = 0; i < samples; ++i) chosen.push_back(ids.value()[pick(random)]);
+      // The projection (its own thread, as in the service) catches up with what was appended:
+      // on the first size the whole topic, as a rebuild would.
+      const auto t0 = Clock::now();
+      for (int32_t p = 0; p < topic_partitions; ++p) {
+        auto end = end_reader.value()->HighWatermark(p, 10000);
+        if (!end) {
+          std::fprintf(stderr, "collections-read-bench: %s\n", end.error().message.c_str());
+          return 1;
+        }
+        if (!projector.WaitForCoverage(p, end.value(), absl::Now() + absl::Hours(2))) {
+          std::fprintf(stderr, "collections-read-bench: the projection did not catch up\n");
+          return 1;
+        }
+      }
+      std::printf("projection caught up in %.1f s (%lld events applied so far)\n",
+                  std::chrono::duration<double>(Clock::now() - t0).count(),
+                  static_cast<long long>(projector.applied_events()));
+      int64_t records = 0;
+      for (const auto& [p, next] : projector.covered_offsets()) records += next;
+      std::vector<std::string> chosen;
+      int64_t accounts = filled;
+      if (size > 0) {
+        std::uniform_int_distribution<int64_t> pick(0, accounts - 1);
+        for (int i = 0; i < samples; ++i) chosen.push_back(AccountId(run, pick(random)));
+      } else {
+        // A topic loaded by something else: accounts from the projection (the first 100,000).
+        auto ids = store.value()->ScanAccountIds("", 100000);
+        if (!ids || ids.value().empty()) {
+          std::fprintf(stderr, "collections-read-bench: --topic holds no accounts to measure\n");
+          return 2;
+        }
+        accounts = static_cast<int64_t>(ids.value().size());
+        std::uniform_int_distribution<size_t> pick(0, ids.value().size() - 1);
+        for (int i = 0; i < samples; ++i) chosen.push_back(ids.value()[pick(random)]);
+      }
+      const int64_t scans_before = indexed.service.scan_reads();
+      auto from_index = Measure(*indexed.stub, chosen);
+      auto from_scan = Measure(*scan.stub, chosen);
+      std::printf("-- %lld accounts, %lld log offsets\n", static_cast<long long>(accounts),
+                  static_cast<long long>(records));
+      auto line = [&](const char* path, const char* call, const std::vector<double>& v) {
+        const bool failed = std::any_of(v.begin(), v.end(), [](double ms) { return ms < 0; });
+        if (failed) rc = 1;
+        std::printf("%-6s %-17s samples=%-4zu p50_ms=%-9.2f p99_ms=%-9.2f%s\n", path, call,
+                    v.size(), Percentile(v, 0.5), Percentile(v, 0.99),
+                    failed ? " (calls FAILED)" : "");
+      };
+      line("index", "GetAuditTrail", from_index.trail);
+      line("index", "ReplayAccount", from_index.replay);
+      line("index", "VerifyAuditTrail", from_index.verify);
+      line("scan", "GetAuditTrail", from_scan.trail);
+      line("scan", "ReplayAccount", from_scan.replay);
+      line("scan", "VerifyAuditTrail", from_scan.verify);
+      if (indexed.service.scan_reads() != scans_before) {
+        std::printf("note: %lld index calls fell back to a scan (projection behind)\n",
+                    static_cast<long long>(indexed.service.scan_reads() - scans_before));
+        rc = 1;
+      }
+      std::fflush(stdout);
     }
-    const int64_t scans_before = indexed.service.scan_reads();
-    auto from_index = Measure(*indexed.stub, chosen);
-    auto from_scan = Measure(*scan.stub, chosen);
-    std::printf("-- %lld accounts, %lld log offsets\n", static_cast<long long>(accounts),
-                static_cast<long long>(records));
-    auto line = [&](const char* path, const char* call, const std::vector<double>& v) {
-      const bool failed = std::any_of(v.begin(), v.end(), [](double ms) { return ms < 0; });
-      if (failed) rc = 1;
-      std::printf("%-6s %-17s samples=%-4zu p50_ms=%-9.2f p99_ms=%-9.2f%s\n", path, call, v.size(),
-                  Percentile(v, 0.5), Percentile(v, 0.99), failed ? " (calls FAILED)" : "");
-    };
-    line("index", "GetAuditTrail", from_index.trail);
-    line("index", "ReplayAccount", from_index.replay);
-    line("index", "VerifyAuditTrail", from_index.verify);
-    line("scan", "GetAuditTrail", from_scan.trail);
-    line("scan", "ReplayAccount", from_scan.replay);
-    line("scan", "VerifyAuditTrail", from_scan.verify);
-    if (indexed.service.scan_reads() != scans_before) {
-      std::printf("note: %lld index calls fell back to a scan (projection behind)\n",
-                  static_cast<long long>(indexed.service.scan_reads() - scans_before));
-      rc = 1;
-    }
-    std::fflush(stdout);
-  }
-  if (own_db) ProjectionStore::Destroy(db_dir).reset();
+    projector.Stop();
+    return rc;
+  };
+  const int rc = measure();
+  if (own_db) std::filesystem::remove_all(db_dir);
   return rc;
 }
