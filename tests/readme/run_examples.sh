@@ -67,8 +67,21 @@ with open(out, "w") as f:
         f.write(localize("\n".join(body)) + "\n")
 print(f"{len(blocks)} runnable README blocks", file=sys.stderr)
 PY
-cd "$repo"
-# The example programs read their target and certificates from these (defaults: the README's).
-export COLLECTIONS_TARGET=$listen COLLECTIONS_CERTS=$state/certs
+# The blocks run where a user runs them, a checkout's root, but in a scratch copy of its shape
+# so the files they write (acc-1.csv, recent.jsonl ...) stay out of the repository: the
+# repository's folders are linked in, .local/ is the test instance's (its bin/ holds the
+# collectionsctl up.sh installed, certs/ and keys/ its certificates and key) plus the venv.
+run=$work/checkout
+mkdir -p "$run/.local"
+for d in deploy examples clients proto tests services; do ln -s "$repo/$d" "$run/$d"; done
+ln -s "$repo/README.md" "$run/README.md"
+for d in bin certs keys; do ln -s "$state/$d" "$run/.local/$d"; done
+ln -s "$repo/.local/venv" "$run/.local/venv"
+cd "$run"
+# The example programs read their target and certificates from these (defaults: the README's);
+# collectionsctl reads COLLECTIONSCTL_TARGET. python3 is the venv's (protobuf, cryptography),
+# as the examiner's block asks.
+export COLLECTIONS_TARGET=$listen COLLECTIONS_CERTS=$state/certs COLLECTIONSCTL_TARGET=$listen
+export PATH="$repo/.local/venv/bin:$PATH"
 bash "$script"
 echo "all runnable README examples passed"
