@@ -17,7 +17,11 @@ listen=${README_TEST_LISTEN:-127.0.0.1:50480}
 kafka_port=${README_TEST_KAFKA_PORT:-29480}
 work=$(mktemp -d /tmp/collections-readme-test.XXXXXX)
 state=$work/state
+# A broker of its own: whatever broker the caller's environment names (tests/run.sh exports
+# the test broker's KAFKA_STATE_DIR) is left alone, and is never stopped by the cleanup.
+unset KAFKA_STATE_DIR KAFKA_SECURITY KAFKA_TOPIC KAFKA_CONTROLLER_PORT
 export COLLECTIONS_STATE_DIR=$state COLLECTIONS_LISTEN=$listen KAFKA_PORT=$kafka_port
+export KAFKA_STATE_DIR=$state/kafka-$kafka_port-scram
 export COLLECTIONS_BUILD_DIR=$build
 # The service reads COLLECTIONS_<FLAG>: its metrics endpoint off the default port 9464, which a
 # service of deploy/up.sh may hold.
