@@ -1,6 +1,7 @@
 #include "projections/reporting/reporting_projector.h"
 
 #include "projections/reporting/facts.h"
+#include "projections/reporting/reports.h"
 
 namespace collections::reporting {
 
@@ -16,7 +17,17 @@ Status ReportingProjection::ApplyBatch(const std::vector<ProjectedEvent>& events
       if (!stored) return stored.error();
       it = batch.briefs.emplace(id, stored.value().value_or(v1::Account())).first;
     }
-    if (auto fact = ApplyEvent(it->second, e.event)) batch.facts.push_back(std::move(*fact));
+    auto fact = ApplyEvent(it->second, e.event);
+    if (!fact) continue;
+    // The account's month-end snapshots move in the same WriteBatch as the fact.
+    auto snaps = batch.snapshots.find(id);
+    if (snaps == batch.snapshots.end()) {
+      auto stored = store_.GetSnapshots(id);
+      if (!stored) return stored.error();
+      snaps = batch.snapshots.emplace(id, std::move(stored.value())).first;
+    }
+    FoldIntoSnapshots(snaps->second, *fact);
+    batch.facts.push_back(std::move(*fact));
   }
   return store_.Apply(batch);
 }
