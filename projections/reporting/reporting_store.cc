@@ -153,11 +153,17 @@ Status ReportingStore::Apply(const Batch& batch) {
 Result<std::vector<v1::ReportFact>> ReportingStore::ScanFacts(absl::CivilDay from,
                                                               absl::CivilDay to) const {
   std::vector<v1::ReportFact> out;
+  if (auto e = ScanFactsInto(rocksdb::ReadOptions(), from, to, out)) return *e;
+  return out;
+}
+
+Status ReportingStore::ScanFactsInto(const rocksdb::ReadOptions& options, absl::CivilDay from,
+                                     absl::CivilDay to, std::vector<v1::ReportFact>& out) const {
   const std::string start = DayKey(from.year(), from.month(), from.day());
   // Every key of `to` starts with its date and a '\0'; the next byte value bounds them all.
   std::string limit = DayKey(to.year(), to.month(), to.day());
   limit.push_back('\x01');
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[2]));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, handles_[2]));
   for (it->Seek(start); it->Valid() && it->key().compare(limit) < 0; it->Next()) {
     v1::ReportFact fact;
     if (!fact.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
@@ -166,7 +172,7 @@ Result<std::vector<v1::ReportFact>> ReportingStore::ScanFacts(absl::CivilDay fro
     out.push_back(std::move(fact));
   }
   if (!it->status().ok()) return StorageError(it->status(), "reading reporting facts");
-  return out;
+  return std::nullopt;
 }
 
 Result<std::map<absl::CivilDay, PositionState>> ReportingStore::GetSnapshots(
@@ -193,11 +199,19 @@ Result<std::map<absl::CivilDay, PositionState>> ReportingStore::GetSnapshots(
 Result<ReportInput> ReportingStore::ReadInput(absl::CivilDay base_date, absl::CivilDay last) const {
   ReportInput input;
   input.base_date = base_date;
+  // One RocksDB snapshot for every read below: a batch applied meanwhile is seen in full or
+  // not at all, so no fact is both outside the snapshots read and outside the facts read.
+  struct Pinned {
+    rocksdb::DB& db;
+    const rocksdb::Snapshot* snapshot;
+    ~Pinned() { db.ReleaseSnapshot(snapshot); }
+  } pinned{*db_, db_->GetSnapshot()};
+  rocksdb::ReadOptions options;
+  options.snapshot = pinned.snapshot;
   // Each account's last snapshot on or before base_date: one seek per account.
   const std::string base_key = DayKey(base_date);
-  std::unique_ptr<rocksdb::Iterator> accounts(
-      db_->NewIterator(rocksdb::ReadOptions(), handles_[1]));
-  std::unique_ptr<rocksdb::Iterator> snaps(db_->NewIterator(rocksdb::ReadOptions(), handles_[4]));
+  std::unique_ptr<rocksdb::Iterator> accounts(db_->NewIterator(options, handles_[1]));
+  std::unique_ptr<rocksdb::Iterator> snaps(db_->NewIterator(options, handles_[4]));
   for (accounts->SeekToFirst(); accounts->Valid(); accounts->Next()) {
     const std::string id = accounts->key().ToString();
     const std::string prefix = SnapshotPrefix(id);
@@ -212,12 +226,10 @@ Result<ReportInput> ReportingStore::ReadInput(absl::CivilDay base_date, absl::Ci
   if (!accounts->status().ok()) return StorageError(accounts->status(), "reading accounts");
   if (!snaps->status().ok()) return StorageError(snaps->status(), "reading reporting snapshots");
   if (last > base_date) {
-    auto facts = ScanFacts(base_date + 1, last);
-    if (!facts) return facts.error();
-    input.facts = std::move(facts.value());
+    if (auto e = ScanFactsInto(options, base_date + 1, last, input.facts)) return *e;
   }
   // Back-dated facts the snapshots do not hold: recorded after base_date, dated on or before it.
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[3]));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, handles_[3]));
   for (it->Seek(DayKey(base_date + 1)); it->Valid(); it->Next()) {
     v1::ReportFact fact;
     if (!fact.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {

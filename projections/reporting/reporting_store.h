@@ -17,6 +17,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+struct ReadOptions;
 }  // namespace rocksdb
 
 namespace collections::reporting {
@@ -67,7 +68,7 @@ class ReportingStore {
   struct Batch {
     std::map<std::string, v1::Account> briefs;
     std::vector<v1::ReportFact> facts;
-    // Accounts whose snapshots the batch changed: all their snapshots, rewritten.
+    // Snapshots the batch changed (created or moved), by account and month-end.
     std::map<std::string, std::map<absl::CivilDay, PositionState>> snapshots;
     std::map<int32_t, int64_t> next_offsets;
   };
@@ -89,6 +90,8 @@ class ReportingStore {
 
  private:
   ReportingStore() = default;
+  Status ScanFactsInto(const rocksdb::ReadOptions& options, absl::CivilDay from,
+                       absl::CivilDay to, std::vector<v1::ReportFact>& out) const;
   std::unique_ptr<rocksdb::DB> db_;
   // default, accounts, facts, late, snapshots
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
