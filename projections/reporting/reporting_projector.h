@@ -10,9 +10,9 @@
 namespace collections::reporting {
 
 // The reporting projection: each event as a reporting fact (business date, recorded date,
-// amounts, dimensions) plus a brief per account, written with the consumed offsets in one
-// WriteBatch. Rebuilt from offset 0 it is byte-for-byte the live one. Called from its
-// projector's thread only.
+// amounts, dimensions) plus a brief and month-end snapshots per account, written with the
+// consumed offsets in one WriteBatch. Rebuilt from offset 0 it is byte-for-byte the live one.
+// Called from its projector's thread only.
 class ReportingProjection final : public ProjectionSink {
  public:
   explicit ReportingProjection(ReportingStore& store) : store_(store) {}

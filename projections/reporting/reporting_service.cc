@@ -13,8 +13,6 @@
 namespace collections::reporting {
 namespace {
 
-constexpr absl::CivilDay kBeginning(1, 1, 1);
-
 // A report reads its facts from the local store; 30 s is plenty unless the caller asks for
 // less, and read-your-writes waits are bounded by the same deadline.
 absl::Time Deadline(const grpc::ServerContext* context) {
@@ -79,9 +77,9 @@ grpc::Status ReportingService::GetAgingReport(grpc::ServerContext* context,
                        options_.close_days);
   if (!known) return ToGrpcStatus(known.error());
   if (auto e = WaitFor(context, request->min_positions())) return ToGrpcStatus(*e);
-  auto facts = store_.ScanFacts(kBeginning, as_of.value());
-  if (!facts) return ToGrpcStatus(facts.error());
-  *reply = BuildAging(facts.value(), as_of.value(), known.value(), request->group_by(),
+  auto input = store_.ReadInput(SnapshotDateFor(as_of.value(), known.value()), as_of.value());
+  if (!input) return ToGrpcStatus(input.error());
+  *reply = BuildAging(input.value(), as_of.value(), known.value(), request->group_by(),
                       request->include_accounts());
   reply->set_provisional(Provisional(known.value()));
   return grpc::Status::OK;
@@ -132,9 +130,11 @@ grpc::Status ReportingService::GetCollectionEffectiveness(
       KnownAt(request->has_as_known_at(), request->as_known_at(), end.value(), options_.close_days);
   if (!known) return ToGrpcStatus(known.error());
   if (auto e = WaitFor(context, request->min_positions())) return ToGrpcStatus(*e);
-  auto facts = store_.ScanFacts(kBeginning, end.value());
-  if (!facts) return ToGrpcStatus(facts.error());
-  *reply = BuildCollectionEffectiveness(facts.value(), start.value(), end.value(), known.value());
+  // Opening receivables are positions at the end of the day before start.
+  auto input =
+      store_.ReadInput(SnapshotDateFor(start.value() - 1, known.value()), end.value());
+  if (!input) return ToGrpcStatus(input.error());
+  *reply = BuildCollectionEffectiveness(input.value(), start.value(), end.value(), known.value());
   reply->set_provisional(Provisional(known.value()));
   return grpc::Status::OK;
 }
@@ -157,9 +157,10 @@ grpc::Status ReportingService::GetRollRates(grpc::ServerContext* context,
       KnownAt(request->has_as_known_at(), request->as_known_at(), last, options_.close_days);
   if (!known) return ToGrpcStatus(known.error());
   if (auto e = WaitFor(context, request->min_positions())) return ToGrpcStatus(*e);
-  auto facts = store_.ScanFacts(kBeginning, last);
-  if (!facts) return ToGrpcStatus(facts.error());
-  *reply = BuildRollRates(facts.value(), month.value(), known.value());
+  // Roll rates start from positions at the end of the previous month.
+  auto input = store_.ReadInput(SnapshotDateFor(month.value() - 1, known.value()), last);
+  if (!input) return ToGrpcStatus(input.error());
+  *reply = BuildRollRates(input.value(), month.value(), known.value());
   reply->set_provisional(Provisional(known.value()));
   return grpc::Status::OK;
 }

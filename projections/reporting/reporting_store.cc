@@ -1,6 +1,8 @@
 #include "projections/reporting/reporting_store.h"
 
+#include "projections/reporting/facts.h"
 #include "projections/store/store.h"
+#include "services/common/log.h"
 #include "services/domain/hashing.h"
 
 #include "absl/strings/str_format.h"
@@ -18,6 +20,21 @@ Error StorageError(const rocksdb::Status& s, const std::string& what) {
 
 std::string DayKey(int64_t year, int month, int day) {
   return absl::StrFormat("%04d%02d%02d", year, month, day);
+}
+
+std::string DayKey(absl::CivilDay d) { return DayKey(d.year(), d.month(), d.day()); }
+
+constexpr char kLayoutKey[] = "layout";
+
+// The late index's key: the fact key with the recorded date in front instead.
+std::string LateKey(const v1::ReportFact& f) {
+  return DayKey(ToDay(f.recorded_date())) + FactKey(f).substr(8);
+}
+
+std::string SnapshotPrefix(const std::string& account_id) { return account_id + '\0'; }
+
+Error CorruptRow(const std::string& what) {
+  return Error{Errc::kInternal, "CORRUPT_ROW", what + " does not parse", {}, {}};
 }
 
 }  // namespace
@@ -48,13 +65,35 @@ Result<std::unique_ptr<ReportingStore>> ReportingStore::Open(const std::string& 
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
       {"accounts", rocksdb::ColumnFamilyOptions()},
       {"facts", rocksdb::ColumnFamilyOptions()},
+      {"late", rocksdb::ColumnFamilyOptions()},
+      {"snapshots", rocksdb::ColumnFamilyOptions()},
   };
-  std::unique_ptr<ReportingStore> store(new ReportingStore());
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(options, path, families, &store->handles_, &db);
-  if (!s.ok()) return StorageError(s, "opening reporting store " + path);
-  store->db_.reset(db);
-  return store;
+  // A store of an older layout lacks the snapshots and the late index the reports read: it is
+  // rebuilt from the log, never patched.
+  std::vector<std::string> existing;
+  const bool exists = rocksdb::DB::ListColumnFamilies(options, path, &existing).ok();
+  for (int attempt = 0;; ++attempt) {
+    std::unique_ptr<ReportingStore> store(new ReportingStore());
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(options, path, families, &store->handles_, &db);
+    if (!s.ok()) return StorageError(s, "opening reporting store " + path);
+    store->db_.reset(db);
+    std::string layout;
+    s = db->Get(rocksdb::ReadOptions(), store->handles_[0], kLayoutKey, &layout);
+    if (!s.ok() && !s.IsNotFound()) return StorageError(s, "reading the layout of " + path);
+    const std::string current = std::to_string(kReportingLayout);
+    if (layout == current) return store;
+    if (!exists || attempt > 0) {
+      s = db->Put(rocksdb::WriteOptions(), store->handles_[0], kLayoutKey, current);
+      if (!s.ok()) return StorageError(s, "writing the layout of " + path);
+      return store;
+    }
+    LogWarn("reporting", "store ", path, " has layout ", layout.empty() ? "1" : layout,
+            ", this build writes layout ", current,
+            ": deleting it and rebuilding it from offset 0 of the log");
+    store.reset();
+    if (auto e = Destroy(path)) return *e;
+  }
 }
 
 Status ReportingStore::Destroy(const std::string& path) {
@@ -93,7 +132,17 @@ Status ReportingStore::Apply(const Batch& batch) {
     wb.Put(handles_[1], id, CanonicalBytes(brief)).PermitUncheckedError();
   }
   for (const auto& fact : batch.facts) {
-    wb.Put(handles_[2], FactKey(fact), CanonicalBytes(fact)).PermitUncheckedError();
+    const std::string bytes = CanonicalBytes(fact);
+    wb.Put(handles_[2], FactKey(fact), bytes).PermitUncheckedError();
+    if (ToDay(fact.recorded_date()) > ToDay(fact.business_date())) {
+      wb.Put(handles_[3], LateKey(fact), bytes).PermitUncheckedError();
+    }
+  }
+  for (const auto& [id, snapshots] : batch.snapshots) {
+    for (const auto& [day, state] : snapshots) {
+      wb.Put(handles_[4], SnapshotPrefix(id) + DayKey(day), EncodeState(state))
+          .PermitUncheckedError();
+    }
   }
   rocksdb_util::PutOffsets(wb, handles_[0], batch.next_offsets);
   rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &wb);
@@ -104,11 +153,17 @@ Status ReportingStore::Apply(const Batch& batch) {
 Result<std::vector<v1::ReportFact>> ReportingStore::ScanFacts(absl::CivilDay from,
                                                               absl::CivilDay to) const {
   std::vector<v1::ReportFact> out;
+  if (auto e = ScanFactsInto(rocksdb::ReadOptions(), from, to, out)) return *e;
+  return out;
+}
+
+Status ReportingStore::ScanFactsInto(const rocksdb::ReadOptions& options, absl::CivilDay from,
+                                     absl::CivilDay to, std::vector<v1::ReportFact>& out) const {
   const std::string start = DayKey(from.year(), from.month(), from.day());
   // Every key of `to` starts with its date and a '\0'; the next byte value bounds them all.
   std::string limit = DayKey(to.year(), to.month(), to.day());
   limit.push_back('\x01');
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[2]));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, handles_[2]));
   for (it->Seek(start); it->Valid() && it->key().compare(limit) < 0; it->Next()) {
     v1::ReportFact fact;
     if (!fact.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
@@ -117,7 +172,73 @@ Result<std::vector<v1::ReportFact>> ReportingStore::ScanFacts(absl::CivilDay fro
     out.push_back(std::move(fact));
   }
   if (!it->status().ok()) return StorageError(it->status(), "reading reporting facts");
+  return std::nullopt;
+}
+
+Result<std::map<absl::CivilDay, PositionState>> ReportingStore::GetSnapshots(
+    const std::string& account_id) const {
+  std::map<absl::CivilDay, PositionState> out;
+  const std::string prefix = SnapshotPrefix(account_id);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[4]));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string day = it->key().ToString().substr(prefix.size());
+    absl::CivilDay date;
+    PositionState state;
+    if (day.size() != 8 || !absl::ParseCivilTime(day.substr(0, 4) + "-" + day.substr(4, 2) + "-" +
+                                                     day.substr(6, 2),
+                                                 &date) ||
+        !DecodeState(std::string_view(it->value().data(), it->value().size()), &state)) {
+      return CorruptRow("reporting snapshot row of " + account_id);
+    }
+    out.emplace(date, std::move(state));
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading reporting snapshots");
   return out;
+}
+
+Result<ReportInput> ReportingStore::ReadInput(absl::CivilDay base_date, absl::CivilDay last) const {
+  ReportInput input;
+  input.base_date = base_date;
+  // One RocksDB snapshot for every read below: a batch applied meanwhile is seen in full or
+  // not at all, so no fact is both outside the snapshots read and outside the facts read.
+  struct Pinned {
+    rocksdb::DB& db;
+    const rocksdb::Snapshot* snapshot;
+    ~Pinned() { db.ReleaseSnapshot(snapshot); }
+  } pinned{*db_, db_->GetSnapshot()};
+  rocksdb::ReadOptions options;
+  options.snapshot = pinned.snapshot;
+  // Each account's last snapshot on or before base_date: one seek per account.
+  const std::string base_key = DayKey(base_date);
+  std::unique_ptr<rocksdb::Iterator> accounts(db_->NewIterator(options, handles_[1]));
+  std::unique_ptr<rocksdb::Iterator> snaps(db_->NewIterator(options, handles_[4]));
+  for (accounts->SeekToFirst(); accounts->Valid(); accounts->Next()) {
+    const std::string id = accounts->key().ToString();
+    const std::string prefix = SnapshotPrefix(id);
+    snaps->SeekForPrev(prefix + base_key);
+    if (!snaps->Valid() || !snaps->key().starts_with(prefix)) continue;
+    PositionState state;
+    if (!DecodeState(std::string_view(snaps->value().data(), snaps->value().size()), &state)) {
+      return CorruptRow("reporting snapshot row of " + id);
+    }
+    input.base.emplace(id, std::move(state));
+  }
+  if (!accounts->status().ok()) return StorageError(accounts->status(), "reading accounts");
+  if (!snaps->status().ok()) return StorageError(snaps->status(), "reading reporting snapshots");
+  if (last > base_date) {
+    if (auto e = ScanFactsInto(options, base_date + 1, last, input.facts)) return *e;
+  }
+  // Back-dated facts the snapshots do not hold: recorded after base_date, dated on or before it.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, handles_[3]));
+  for (it->Seek(DayKey(base_date + 1)); it->Valid(); it->Next()) {
+    v1::ReportFact fact;
+    if (!fact.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return CorruptRow("a reporting late-fact row");
+    }
+    if (ToDay(fact.business_date()) <= base_date) input.facts.push_back(std::move(fact));
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading reporting late facts");
+  return input;
 }
 
 Result<std::string> ReportingStore::Digest() const { return DigestColumnFamilies(*db_, handles_); }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "projections/reporting/reports.h"
 #include "services/domain/error.h"
 
 #include "absl/time/civil_time.h"
@@ -16,6 +17,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+struct ReadOptions;
 }  // namespace rocksdb
 
 namespace collections::reporting {
@@ -26,12 +28,20 @@ namespace collections::reporting {
 // Column families:
 //   default   "offset/<partition>" -> next offset to consume (decimal)
 //   accounts  account id -> brief v1::Account (see facts.h), deterministic bytes
+//   default   also "layout" -> the layout version (kReportingLayout)
 //   facts     business date "YYYYMMDD", '\0', account id, '\0', sequence (8 bytes big-endian)
 //             -> v1::ReportFact, deterministic bytes
+//   late      recorded date "YYYYMMDD", '\0', account id, '\0', sequence -> the same bytes, for
+//             the back-dated facts only (recorded date after business date)
+//   snapshots account id, '\0', month-end "YYYYMMDD" -> EncodeState(PositionState): the
+//             account's month-end snapshots (reports.h, FoldIntoSnapshots)
 //
-// Facts are keyed by business date first so a report reads only the dates it needs. Each
-// consumed batch goes in with one WriteBatch that also moves the offsets: a crash can neither
-// apply an event twice nor skip one. Thread-safe (RocksDB is). Lives as long as its owner
+// Facts are keyed by business date first so a report reads only the dates it needs; the
+// snapshots carry each account's position into a report's first month and the late index
+// finds the back-dated facts a snapshot does not hold. Each consumed batch goes in with one
+// WriteBatch that also moves the offsets and the snapshots: a crash can neither apply an event
+// twice nor skip one. A store of an older layout is deleted on Open (with a warning in the log)
+// and rebuilt from offset 0. Thread-safe (RocksDB is). Lives as long as its owner
 // (ServerApp, or a test), which must outlive every projector and service using it.
 class ReportingStore {
  public:
@@ -52,9 +62,14 @@ class ReportingStore {
   // The account's brief, or nullopt before its first event.
   Result<std::optional<v1::Account>> GetBrief(const std::string& account_id) const;
 
+  // Every month-end snapshot of the account, by month-end.
+  Result<std::map<absl::CivilDay, PositionState>> GetSnapshots(const std::string& account_id) const;
+
   struct Batch {
     std::map<std::string, v1::Account> briefs;
     std::vector<v1::ReportFact> facts;
+    // Snapshots the batch changed (created or moved), by account and month-end.
+    std::map<std::string, std::map<absl::CivilDay, PositionState>> snapshots;
     std::map<int32_t, int64_t> next_offsets;
   };
   Status Apply(const Batch& batch);
@@ -62,15 +77,28 @@ class ReportingStore {
   // Facts with business date in [from, to], in key order (date, account, sequence).
   Result<std::vector<v1::ReportFact>> ScanFacts(absl::CivilDay from, absl::CivilDay to) const;
 
+  // A report's input from the aggregates (reports.h, ReportInput): the snapshots at
+  // `base_date` (each account's last snapshot on or before it), the facts with business date in
+  // (base_date, last] and the back-dated facts recorded after base_date with business date <=
+  // base_date. Reads one seek per account, the report's own dates and the late index from
+  // base_date on, never the whole history.
+  Result<ReportInput> ReadInput(absl::CivilDay base_date, absl::CivilDay last) const;
+
   // SHA-256 over every key and value of every column family, in order: two stores with the
   // same digest hold the same bytes.
   Result<std::string> Digest() const;
 
  private:
   ReportingStore() = default;
+  Status ScanFactsInto(const rocksdb::ReadOptions& options, absl::CivilDay from,
+                       absl::CivilDay to, std::vector<v1::ReportFact>& out) const;
   std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, accounts, facts
+  // default, accounts, facts, late, snapshots
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
+
+// The layout this build writes; 1 had no late index and no snapshots.
+inline constexpr int kReportingLayout = 2;
 
 // The key of a fact in the facts column family.
 std::string FactKey(const v1::ReportFact& fact);

@@ -126,6 +126,198 @@ std::map<std::string, Position> PositionsAsOf(const std::vector<v1::ReportFact>&
 
 bool IsReceivable(const Position& p) { return p.placed && !p.off_book && p.balance_minor > 0; }
 
+void Fold(PositionState& state, const v1::ReportFact& f) {
+  if (!MovesPosition(f.kind())) return;
+  Position& p = state.position;
+  const OrderKey key{ToDay(f.business_date()), f.sequence()};
+  p.account_id = f.account_id();
+  // Per account the domain keeps balances far from int64's limits, so no sum saturates and
+  // the order of additions cannot change the result.
+  p.balance_minor = Sum(p.balance_minor, f.balance_change_minor());
+  // The first non-empty value in business order, as PositionsAsOf keeps it.
+  if (!f.currency().empty() && (p.currency.empty() || key < state.currency_key)) {
+    p.currency = f.currency();
+    state.currency_key = key;
+  }
+  if (!f.creditor().empty() && (p.creditor.empty() || key < state.creditor_key)) {
+    p.creditor = f.creditor();
+    state.creditor_key = key;
+  }
+  auto owner = [&] {
+    if (state.has_owner && key < state.owner_key) return;
+    state.has_owner = true;
+    state.owner_key = key;
+    p.assignee = f.assignee();
+    p.queue = f.queue();
+  };
+  switch (f.kind()) {
+    case v1::REPORT_FACT_KIND_PLACEMENT:
+      if (!p.placed || !(key < state.due_key)) {
+        p.due_date = ToDay(f.due_date());
+        state.due_key = key;
+      }
+      p.placed = true;
+      owner();
+      break;
+    case v1::REPORT_FACT_KIND_ASSIGNMENT:
+      owner();
+      break;
+    case v1::REPORT_FACT_KIND_OFF_BOOK:
+      p.off_book = true;
+      break;
+    default:
+      break;
+  }
+}
+
+namespace {
+
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+bool GetVarint(std::string_view& in, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (in.empty()) return false;
+    const auto b = static_cast<unsigned char>(in.front());
+    in.remove_prefix(1);
+    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+void PutString(std::string& out, const std::string& s) {
+  PutVarint(out, s.size());
+  out += s;
+}
+
+bool GetString(std::string_view& in, std::string* s) {
+  uint64_t n = 0;
+  if (!GetVarint(in, &n) || n > in.size()) return false;
+  s->assign(in.data(), n);
+  in.remove_prefix(n);
+  return true;
+}
+
+// Days are stored as days since 1970-01-01, zig-zag encoded.
+void PutDay(std::string& out, absl::CivilDay d) {
+  const int64_t n = d - absl::CivilDay(1970, 1, 1);
+  PutVarint(out, (static_cast<uint64_t>(n) << 1) ^ static_cast<uint64_t>(n >> 63));
+}
+
+bool GetDay(std::string_view& in, absl::CivilDay* d) {
+  uint64_t z = 0;
+  if (!GetVarint(in, &z)) return false;
+  const int64_t n = static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
+  *d = absl::CivilDay(1970, 1, 1) + n;
+  return true;
+}
+
+void PutKey(std::string& out, const OrderKey& k) {
+  PutDay(out, k.first);
+  PutVarint(out, static_cast<uint64_t>(k.second));
+}
+
+bool GetKey(std::string_view& in, OrderKey* k) {
+  uint64_t seq = 0;
+  if (!GetDay(in, &k->first) || !GetVarint(in, &seq)) return false;
+  k->second = static_cast<int64_t>(seq);
+  return true;
+}
+
+constexpr char kStateVersion = 1;
+
+}  // namespace
+
+std::string EncodeState(const PositionState& state) {
+  const Position& p = state.position;
+  std::string out(1, kStateVersion);
+  PutString(out, p.account_id);
+  PutString(out, p.creditor);
+  PutString(out, p.queue);
+  PutString(out, p.assignee);
+  PutString(out, p.currency);
+  PutVarint(out, static_cast<uint64_t>(p.balance_minor));
+  PutDay(out, p.due_date);
+  PutVarint(out, (p.placed ? 1 : 0) | (p.off_book ? 2 : 0) | (state.has_owner ? 4 : 0));
+  PutKey(out, state.currency_key);
+  PutKey(out, state.creditor_key);
+  PutKey(out, state.due_key);
+  PutKey(out, state.owner_key);
+  return out;
+}
+
+bool DecodeState(std::string_view in, PositionState* state) {
+  if (in.empty() || in.front() != kStateVersion) return false;
+  in.remove_prefix(1);
+  Position& p = state->position;
+  uint64_t balance = 0, flags = 0;
+  if (!GetString(in, &p.account_id) || !GetString(in, &p.creditor) || !GetString(in, &p.queue) ||
+      !GetString(in, &p.assignee) || !GetString(in, &p.currency) || !GetVarint(in, &balance) ||
+      !GetDay(in, &p.due_date) || !GetVarint(in, &flags) || !GetKey(in, &state->currency_key) ||
+      !GetKey(in, &state->creditor_key) || !GetKey(in, &state->due_key) ||
+      !GetKey(in, &state->owner_key)) {
+    return false;
+  }
+  p.balance_minor = static_cast<int64_t>(balance);
+  p.placed = (flags & 1) != 0;
+  p.off_book = (flags & 2) != 0;
+  state->has_owner = (flags & 4) != 0;
+  return in.empty();
+}
+
+absl::CivilDay MonthEnd(absl::CivilDay day) {
+  return absl::CivilDay(absl::CivilMonth(day) + 1) - 1;
+}
+
+void FoldIntoSnapshots(std::map<absl::CivilDay, PositionState>& snapshots,
+                       const v1::ReportFact& fact) {
+  if (!MovesPosition(fact.kind())) return;
+  const absl::CivilDay end =
+      MonthEnd(std::max(ToDay(fact.business_date()), ToDay(fact.recorded_date())));
+  auto it = snapshots.lower_bound(end);
+  if (it == snapshots.end() || it->first != end) {
+    PositionState start = it == snapshots.begin() ? PositionState() : std::prev(it)->second;
+    it = snapshots.emplace_hint(it, end, std::move(start));
+  }
+  for (; it != snapshots.end(); ++it) Fold(it->second, fact);
+}
+
+absl::CivilDay SnapshotDateFor(absl::CivilDay first, absl::CivilDay known_at) {
+  const absl::CivilDay e = std::min(first, known_at);
+  return absl::CivilDay(absl::CivilMonth(e + 1)) - 1;
+}
+
+bool NeededBeyondSnapshot(const v1::ReportFact& f, absl::CivilDay base_date,
+                          absl::CivilDay last) {
+  const absl::CivilDay business = ToDay(f.business_date());
+  if (business > last) return false;
+  return business > base_date || ToDay(f.recorded_date()) > base_date;
+}
+
+std::map<std::string, Position> PositionsFrom(const ReportInput& input, absl::CivilDay as_of,
+                                              absl::CivilDay known_at) {
+  if (!input.base_date) return PositionsAsOf(input.facts, as_of, known_at);
+  const absl::CivilDay base = *input.base_date;
+  std::map<std::string, PositionState> states = input.base;
+  for (const auto& f : input.facts) {
+    const absl::CivilDay business = ToDay(f.business_date());
+    const absl::CivilDay recorded = ToDay(f.recorded_date());
+    // Facts with both dates <= base are in the snapshot already.
+    if (business > as_of || recorded > known_at || std::max(business, recorded) <= base) continue;
+    Fold(states[f.account_id()], f);
+  }
+  std::map<std::string, Position> out;
+  for (auto& [id, state] : states) out.emplace(id, std::move(state.position));
+  return out;
+}
+
 int32_t DaysPastDue(const Position& p, absl::CivilDay as_of) {
   if (p.balance_minor <= 0) return 0;
   return static_cast<int32_t>(std::clamp<int64_t>(as_of - p.due_date, 0, 100000));
@@ -134,6 +326,14 @@ int32_t DaysPastDue(const Position& p, absl::CivilDay as_of) {
 v1::GetAgingReportResponse BuildAging(const std::vector<v1::ReportFact>& facts,
                                       absl::CivilDay as_of, absl::CivilDay known_at,
                                       v1::ReportGroupBy group_by, bool include_accounts) {
+  return BuildAging(ReportInput{facts, std::nullopt, {}}, as_of, known_at, group_by,
+                    include_accounts);
+}
+
+v1::GetAgingReportResponse BuildAging(const ReportInput& input, absl::CivilDay as_of,
+                                      absl::CivilDay known_at, v1::ReportGroupBy group_by,
+                                      bool include_accounts) {
+  const std::vector<v1::ReportFact>& facts = input.facts;
   v1::GetAgingReportResponse out;
   *out.mutable_as_of() = ToDate(as_of);
   *out.mutable_known_at() = ToDate(known_at);
@@ -142,7 +342,7 @@ v1::GetAgingReportResponse BuildAging(const std::vector<v1::ReportFact>& facts,
   };
   std::map<std::tuple<GroupKey, std::string, int>, Cell> cells;
   std::map<std::string, Cell> totals;
-  for (const auto& [id, p] : PositionsAsOf(facts, as_of, known_at)) {
+  for (const auto& [id, p] : PositionsFrom(input, as_of, known_at)) {
     if (!IsReceivable(p)) continue;
     const int32_t dpd = DaysPastDue(p, as_of);
     const v1::AgingBucket bucket = BucketFor(dpd);
@@ -336,6 +536,14 @@ v1::GetActivityReportResponse BuildActivity(const std::vector<v1::ReportFact>& f
 v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(
     const std::vector<v1::ReportFact>& facts, absl::CivilDay start, absl::CivilDay end,
     absl::CivilDay known_at) {
+  return BuildCollectionEffectiveness(ReportInput{facts, std::nullopt, {}}, start, end, known_at);
+}
+
+v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(const ReportInput& input,
+                                                                    absl::CivilDay start,
+                                                                    absl::CivilDay end,
+                                                                    absl::CivilDay known_at) {
+  const std::vector<v1::ReportFact>& facts = input.facts;
   v1::GetCollectionEffectivenessResponse out;
   *out.mutable_start() = ToDate(start);
   *out.mutable_end() = ToDate(end);
@@ -346,7 +554,7 @@ v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(
     c.set_currency(currency);
     return c;
   };
-  for (const auto& [id, p] : PositionsAsOf(facts, start - 1, known_at)) {
+  for (const auto& [id, p] : PositionsFrom(input, start - 1, known_at)) {
     if (!IsReceivable(p)) continue;
     auto& c = row(p.currency);
     c.set_opening_receivables_minor(Sum(c.opening_receivables_minor(), p.balance_minor));
@@ -360,7 +568,7 @@ v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(
     auto& c = row(f.currency());
     c.set_new_placements_minor(Sum(c.new_placements_minor(), f.amount_minor()));
   }
-  for (const auto& [id, p] : PositionsAsOf(facts, end, known_at)) {
+  for (const auto& [id, p] : PositionsFrom(input, end, known_at)) {
     if (!IsReceivable(p)) continue;
     auto& c = row(p.currency);
     c.set_closing_total_receivables_minor(
@@ -389,14 +597,20 @@ v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(
 
 v1::GetRollRatesResponse BuildRollRates(const std::vector<v1::ReportFact>& facts,
                                         absl::CivilDay month, absl::CivilDay known_at) {
+  return BuildRollRates(ReportInput{facts, std::nullopt, {}}, month, known_at);
+}
+
+v1::GetRollRatesResponse BuildRollRates(const ReportInput& input, absl::CivilDay month,
+                                        absl::CivilDay known_at) {
+  const std::vector<v1::ReportFact>& facts = input.facts;
   const absl::CivilDay from = absl::CivilDay(absl::CivilMonth(month)) - 1;
   const absl::CivilDay to = absl::CivilDay(absl::CivilMonth(month) + 1) - 1;
   v1::GetRollRatesResponse out;
   *out.mutable_from_date() = ToDate(from);
   *out.mutable_to_date() = ToDate(to);
   *out.mutable_known_at() = ToDate(known_at);
-  const auto before = PositionsAsOf(facts, from, known_at);
-  const auto after = PositionsAsOf(facts, to, known_at);
+  const auto before = PositionsFrom(input, from, known_at);
+  const auto after = PositionsFrom(input, to, known_at);
   std::map<std::pair<std::string, int>, int64_t> bucket_balance;  // currency, from bucket
   std::map<std::tuple<std::string, int, bool, int>, v1::RollRate> pairs;
   for (const auto& [id, p] : before) {

@@ -4,7 +4,10 @@
 #include "collections/v1/reporting_service.pb.h"
 
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace collections::reporting {
@@ -32,6 +35,70 @@ struct Position {
 // recorded_date <= known_at, by account id. Facts may come in any order.
 std::map<std::string, Position> PositionsAsOf(const std::vector<v1::ReportFact>& facts,
                                               absl::CivilDay as_of, absl::CivilDay known_at);
+
+// ---- Incremental aggregates ----
+//
+// An account's position folded in any order: each field set by "the first" or "the last" fact
+// in business order remembers that fact's (business date, sequence), so folding the same facts
+// in any order gives the same state, and therefore a rebuild gives the same bytes.
+using OrderKey = std::pair<absl::CivilDay, int64_t>;
+struct PositionState {
+  Position position;
+  OrderKey currency_key, creditor_key, due_key, owner_key;
+  bool has_owner = false;  // a placement or an assignment set assignee and queue
+};
+
+// Folds one fact into `state` as PositionsAsOf would; facts that move no position are ignored.
+void Fold(PositionState& state, const v1::ReportFact& fact);
+
+// Deterministic bytes of a state (the reporting store's snapshot rows), and back.
+std::string EncodeState(const PositionState& state);
+bool DecodeState(std::string_view bytes, PositionState* state);
+
+// The last day of the month of `day`.
+absl::CivilDay MonthEnd(absl::CivilDay day);
+
+// An account's month-end snapshots: snapshots[C] is the fold of its facts with business date
+// <= C and recorded date <= C, for every month-end C at which some fact of the account has
+// max(business date, recorded date) in C's month. Folds `fact` in: it enters every snapshot at
+// or after MonthEnd(max(business, recorded)), creating that one from the one before it.
+void FoldIntoSnapshots(std::map<absl::CivilDay, PositionState>& snapshots,
+                       const v1::ReportFact& fact);
+
+// The snapshot date a report reads from: the last month-end on or before both the earliest date
+// whose positions the report needs and its known-at date.
+absl::CivilDay SnapshotDateFor(absl::CivilDay first, absl::CivilDay known_at);
+
+// True when a report whose dates end at `last`, reading snapshots at `base_date`, needs `fact`
+// besides the snapshots: business date in (base_date, last], or business date <= base_date but
+// recorded after base_date (a back-dated fact the snapshot does not hold).
+bool NeededBeyondSnapshot(const v1::ReportFact& fact, absl::CivilDay base_date,
+                          absl::CivilDay last);
+
+// What a report reads. The full scan (no base_date) passes every fact; the aggregate path
+// passes the month-end snapshots at `base_date` (by account) and the facts that
+// NeededBeyondSnapshot selects. Both give the same report, byte for byte, provided base_date
+// is SnapshotDateFor(the report's first position date, known_at).
+struct ReportInput {
+  std::vector<v1::ReportFact> facts;
+  std::optional<absl::CivilDay> base_date;
+  std::map<std::string, PositionState> base;
+};
+
+// Positions at the end of `as_of` known at `known_at` from `input`; with a base, `as_of` and
+// `known_at` must both be >= base_date.
+std::map<std::string, Position> PositionsFrom(const ReportInput& input, absl::CivilDay as_of,
+                                              absl::CivilDay known_at);
+
+v1::GetAgingReportResponse BuildAging(const ReportInput& input, absl::CivilDay as_of,
+                                      absl::CivilDay known_at, v1::ReportGroupBy group_by,
+                                      bool include_accounts);
+v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(const ReportInput& input,
+                                                                    absl::CivilDay start,
+                                                                    absl::CivilDay end,
+                                                                    absl::CivilDay known_at);
+v1::GetRollRatesResponse BuildRollRates(const ReportInput& input, absl::CivilDay month,
+                                        absl::CivilDay known_at);
 
 // A receivable: placed, on the book, something owed.
 bool IsReceivable(const Position& position);
