@@ -174,6 +174,19 @@ BOOST_AUTO_TEST_CASE(replay_table_is_aligned_with_amount_rule_reason_and_actor) 
   BOOST_TEST(rows[4].substr(amount, 9) == "5,000 JPY", rows[4]);
   BOOST_TEST(rows[4].substr(balance, 10) == "10,000 JPY", rows[4]);
   BOOST_TEST(rows[5].substr(balance, 10) == "15,000 JPY", rows[5]);
+
+  // JSON Lines: the blocked step carries the request decoded beside protobuf's base64 bytes,
+  // and every line stays one JSON object.
+  Ran json = h.Run("replay ACC-JPY --format json" + h.target);
+  BOOST_REQUIRE(json.exit_code == 0);
+  auto lines = Lines(json.out);
+  BOOST_REQUIRE(lines.size() == 5u);
+  const std::string decoded =
+      "\"decoded_request\":\"collections.v1.RecordContactAttemptRequest {";
+  BOOST_TEST(lines[2].find(decoded) != std::string::npos, lines[2]);
+  BOOST_TEST(lines[2].find("\\\"contact_id\\\":\\\"C2\\\"") != std::string::npos, lines[2]);
+  BOOST_TEST(lines[2].back() == '}');
+  BOOST_TEST(lines[1].find("decoded_request") == std::string::npos, lines[1]);
 }
 
 BOOST_AUTO_TEST_CASE(export_csv_has_amounts_and_no_formula_a_spreadsheet_would_run) {

@@ -182,6 +182,23 @@ bool ParseInstant(const std::string& text, bool end_of_day, google::protobuf::Ti
   return true;
 }
 
+// `text` as the inside of a JSON string: quotes, backslashes and control characters escaped.
+std::string JsonEscaped(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      absl::StrAppend(&out, absl::StrFormat("\\u%04x", static_cast<unsigned char>(c)));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string Json(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;  // the same names as the .proto and the CSV
@@ -247,7 +264,8 @@ int Replay(int argc, char** argv) {
       "recorded_at, type, actor, amount (in the account's currency), rule (the blocking rule,\n"
       "or the rule of a violation or override), balance_after, status_after, reason (the\n"
       "payload's reasons, the decision's, a refused request decoded as JSON). --format json\n"
-      "prints one collections.v1.ReplayStep per line (JSON Lines). --state last (or none)\n"
+      "prints one collections.v1.ReplayStep per line (JSON Lines), a refused request also\n"
+      "decoded in `decoded_request`. --state last (or none)\n"
       "asks for the state on the last step only (or on none): far less to stream for a long\n"
       "history. Progress on stderr every 1000 events.\n" + std::string(kExitCodes));
   AddCommon(flags, common);
@@ -290,7 +308,13 @@ int Replay(int argc, char** argv) {
   while (reader->Read(&step)) {
     progress.Tick();
     if (format == "json") {
-      std::printf("%s\n", Json(step).c_str());
+      std::string line = Json(step);
+      // The step keeps a refused request as protobuf bytes (base64 in JSON); its decoded copy
+      // goes beside it as `decoded_request`, so nobody has to decode it by hand.
+      if (auto request = BlockedRequestJson(step.event()); request && !line.empty()) {
+        line.insert(line.size() - 1, ",\"decoded_request\":\"" + JsonEscaped(*request) + "\"");
+      }
+      std::printf("%s\n", line.c_str());
       continue;
     }
     const v1::EventEnvelope& e = step.event();
