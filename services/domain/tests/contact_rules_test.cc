@@ -7,6 +7,8 @@
 
 #include "absl/time/civil_time.h"
 
+#include "services/domain/tests/chicago_account.h"
+
 #include <boost/test/unit_test.hpp>
 
 // Rules that hold for every caller, as tables: given a history, when a command at an instant
@@ -18,47 +20,10 @@ namespace {
 
 using internal::ToProto;
 
-const absl::TimeZone kChicago = [] {
-  absl::TimeZone tz;
-  absl::LoadTimeZone("America/Chicago", &tz);
-  return tz;
-}();
-
-absl::Time Local(int y, int m, int d, int hh = 12, int mm = 0) {
-  return absl::FromCivil(absl::CivilMinute(y, m, d, hh, mm), kChicago);
-}
-
-const v1::CompliancePolicy& Policy() {
-  static const v1::CompliancePolicy policy = compliance::DefaultPolicy();
-  return policy;
-}
-
-template <typename Request>
-Request With(const std::string& command_id, Request r, const std::string& role = "collector") {
-  r.set_command_id(command_id);
-  r.set_account_id("ACC-1");
-  r.mutable_actor()->set_id(role + "-1");
-  r.mutable_actor()->set_role(role);
-  return r;
-}
-
-v1::OpenCaseRequest OpenRequest(const std::string& jurisdiction = "IL") {
-  v1::OpenCaseRequest r;
-  r.set_creditor("Acme Bank");
-  r.set_debtor_name("Jane Doe");
-  r.set_currency("USD");
-  r.mutable_balances()->set_principal_minor(100000);
-  r.mutable_due_date()->set_year(2025);
-  r.mutable_due_date()->set_month(9);
-  r.mutable_due_date()->set_day(1);
-  r.set_time_zone("America/Chicago");
-  r.set_jurisdiction(jurisdiction);
-  r.set_third_party_collector(true);
-  auto* phone = r.mutable_contact_points()->add_phones();
-  phone->set_number("+13125550100");
-  phone->set_type(v1::PHONE_TYPE_CELL);
-  return With("open", r);
-}
+using testing::Local;
+using testing::OpenRequest;
+using testing::Policy;
+using testing::With;
 
 v1::RecordContactAttemptRequest CallRequest(const std::string& id,
                                             v1::ContactOutcome outcome = v1::CONTACT_OUTCOME_NO_ANSWER) {

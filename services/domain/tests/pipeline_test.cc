@@ -7,6 +7,8 @@
 
 #include "absl/time/civil_time.h"
 
+#include "services/domain/tests/chicago_account.h"
+
 #include <boost/test/unit_test.hpp>
 
 // The writer's command pipeline as tables: given events (earlier commands through the same
@@ -16,47 +18,10 @@
 namespace collections {
 namespace {
 
-const absl::TimeZone kChicago = [] {
-  absl::TimeZone tz;
-  absl::LoadTimeZone("America/Chicago", &tz);
-  return tz;
-}();
-
-absl::Time Local(int y, int m, int d, int hh = 12) {
-  return absl::FromCivil(absl::CivilMinute(y, m, d, hh, 0), kChicago);
-}
-
-const v1::CompliancePolicy& Policy() {
-  static const v1::CompliancePolicy policy = compliance::DefaultPolicy();
-  return policy;
-}
-
-template <typename Request>
-Request With(const std::string& command_id, Request r) {
-  r.set_command_id(command_id);
-  r.set_account_id("ACC-1");
-  r.mutable_actor()->set_id("collector-1");
-  r.mutable_actor()->set_role("collector");
-  return r;
-}
-
-v1::OpenCaseRequest Open() {
-  v1::OpenCaseRequest r;
-  r.set_creditor("Acme Bank");
-  r.set_debtor_name("Jane Doe");
-  r.set_currency("USD");
-  r.mutable_balances()->set_principal_minor(100000);
-  r.mutable_due_date()->set_year(2025);
-  r.mutable_due_date()->set_month(9);
-  r.mutable_due_date()->set_day(1);
-  r.set_time_zone("America/Chicago");
-  r.set_jurisdiction("IL");
-  r.set_third_party_collector(true);
-  auto* phone = r.mutable_contact_points()->add_phones();
-  phone->set_number("+13125550100");
-  phone->set_type(v1::PHONE_TYPE_CELL);
-  return With("open", r);
-}
+using testing::Local;
+using testing::OpenRequest;
+using testing::Policy;
+using testing::With;
 
 v1::RecordContactAttemptRequest Call(const std::string& command_id, const std::string& contact_id) {
   v1::RecordContactAttemptRequest r;
@@ -143,7 +108,7 @@ std::string Kind(const CommandOutcome& o) {
 BOOST_AUTO_TEST_CASE(events_are_stamped_chained_and_signed_as_one_run) {
   Log log;
   const absl::Time now = Local(2025, 10, 6, 10);
-  auto opened = log.When(Open(), now);
+  auto opened = log.When(OpenRequest(), now);
   BOOST_TEST(Kind(opened) == "append");
   auto paid = log.When(Pay("pay-1", 1000), now);
   BOOST_REQUIRE(Kind(paid) == "append");
@@ -207,7 +172,7 @@ BOOST_AUTO_TEST_CASE(command_ids_versions_and_limits) {
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.why) {
       Log log;
-      log.When(Open(), now);
+      log.When(OpenRequest(), now);
       log.When(Pay("pay-1", 1000), now);
       const int64_t before = log.state.version();
       Command command = c.command();
@@ -230,7 +195,7 @@ BOOST_AUTO_TEST_CASE(command_ids_versions_and_limits) {
 BOOST_AUTO_TEST_CASE(an_event_over_the_size_limit_stages_nothing) {
   Log log;
   const absl::Time now = Local(2025, 10, 6, 10);
-  log.When(Open(), now);
+  log.When(OpenRequest(), now);
   const v1::Account before = log.state;
   PipelineSettings settings = log.Settings();
   settings.record_bytes = [](const v1::EventEnvelope& e) {
@@ -248,7 +213,7 @@ BOOST_AUTO_TEST_CASE(an_event_over_the_size_limit_stages_nothing) {
 
 BOOST_AUTO_TEST_CASE(a_blocked_command_id_is_judged_anew_when_repeated) {
   Log log;
-  log.When(Open(), Local(2025, 10, 6, 9));
+  log.When(OpenRequest(), Local(2025, 10, 6, 9));
   for (int day = 6; day <= 12; ++day) {
     auto out = log.When(Call("call-" + std::to_string(day), "C" + std::to_string(day)),
                         Local(2025, 10, day, 10));
@@ -276,7 +241,7 @@ BOOST_AUTO_TEST_CASE(a_blocked_command_id_is_judged_anew_when_repeated) {
 
 BOOST_AUTO_TEST_CASE(time_driven_events_come_first_and_a_dry_run_records_nothing_else) {
   Log log;
-  log.When(Open(), Local(2025, 10, 6, 9));
+  log.When(OpenRequest(), Local(2025, 10, 6, 9));
   v1::RecordPromiseToPayRequest promise;
   promise.set_promise_id("PR1");
   promise.mutable_amount()->set_amount_minor(1000);
