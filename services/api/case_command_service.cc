@@ -5,32 +5,79 @@
 #include "services/domain/case_aggregate.h"
 
 namespace collections {
+namespace {
 
-template <typename Request>
-grpc::Status CaseCommandService::Execute(grpc::ServerContext* context, const char* method,
-                                         Request request, v1::CommandReply* reply) {
-  // Who is calling decides, before anything else, whether the call runs at all; the actor the
-  // events record is that caller, whatever the request says.
-  auto caller = guard_.Authorize(*context, method);
-  if (!caller) return ToGrpcStatus(caller.error());
-  if (admission_ != nullptr) {
-    if (auto refused = admission_->Admit(*context, &request)) return *refused;
+// CheckContact's answer from the dry run of the attempt it stands for.
+grpc::Status CheckContactReply(Result<v1::CommandReply> result, v1::CheckContactResponse* reply) {
+  if (!result) {
+    // Name the caller's fields: the attempt's occurred_at is the request's `at`.
+    Error error = result.error();
+    auto rename = [](std::string& field) {
+      if (field.starts_with("occurred_at")) field = "at" + field.substr(11);
+    };
+    rename(error.field);
+    for (FieldViolation& v : error.violations) rename(v.field);
+    return ToGrpcStatus(error);
   }
-  // The request as sent is checked first (a malformed actor is still wrong input, even though
-  // the service replaces its id and role with the caller's).
-  if (auto e = ValidateRequest(Command(request))) return ToGrpcStatus(*e);
-  if (auto e = guard_.StampActor(caller.value(), request.mutable_actor())) return ToGrpcStatus(*e);
-  auto result = router_.Execute(Command(std::move(request)), CallDeadline(context));
-  if (!result) return ToGrpcStatus(result.error());
-  *reply = std::move(result.value());
+  const v1::ComplianceDecision& d = result.value().decision();
+  // A block a live override covers comes back OVERRIDDEN: the contact may go ahead.
+  reply->set_allowed(d.outcome_code() != v1::DECISION_OUTCOME_BLOCK);
+  *reply->mutable_decision() = d;
+  if (reply->allowed()) {
+    reply->set_message(d.outcome_code() == v1::DECISION_OUTCOME_OVERRIDDEN
+                           ? "allowed by override " + d.override_id() + " of " + d.rule_id()
+                           : d.flags().empty() ? "allowed"
+                                               : "allowed with flags");
+  } else {
+    reply->set_message(
+        d.rule_id() + ": " + d.reason() +
+        (d.allowed_from_text().empty() ? "" : "; allowed from " + d.allowed_from_text()));
+  }
   return grpc::Status::OK;
 }
 
+}  // namespace
+
+template <typename Request>
+grpc::ServerUnaryReactor* CaseCommandService::Execute(grpc::CallbackServerContext* context,
+                                                      const char* method, Request request,
+                                                      v1::CommandReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto refuse = [reactor](grpc::Status status) {
+    reactor->Finish(std::move(status));
+    return reactor;
+  };
+  // Who is calling decides, before anything else, whether the call runs at all; the actor the
+  // events record is that caller, whatever the request says.
+  auto caller = guard_.Authorize(*context, method);
+  if (!caller) return refuse(ToGrpcStatus(caller.error()));
+  if (admission_ != nullptr) {
+    if (auto refused = admission_->Admit(*context, &request)) return refuse(*refused);
+  }
+  // The request as sent is checked first (a malformed actor is still wrong input, even though
+  // the service replaces its id and role with the caller's).
+  if (auto e = ValidateRequest(Command(request))) return refuse(ToGrpcStatus(*e));
+  if (auto e = guard_.StampActor(caller.value(), request.mutable_actor())) {
+    return refuse(ToGrpcStatus(*e));
+  }
+  router_.ExecuteAsync(Command(std::move(request)), CallDeadline(context), /*dry_run=*/false,
+                       [reactor, reply](Result<v1::CommandReply> result) {
+                         if (!result) {
+                           reactor->Finish(ToGrpcStatus(result.error()));
+                           return;
+                         }
+                         *reply = std::move(result.value());
+                         reactor->Finish(grpc::Status::OK);
+                       });
+  return reactor;
+}
+
 // Every command RPC is the same: the request is the domain command.
-#define COLLECTIONS_COMMAND_RPC(Name)                                                            \
-  grpc::Status CaseCommandService::Name(                                                         \
-      grpc::ServerContext* context, const v1::Name##Request* request, v1::CommandReply* reply) { \
-    return Execute(context, "collections.v1.CaseCommandService/" #Name, *request, reply);        \
+#define COLLECTIONS_COMMAND_RPC(Name)                                                     \
+  grpc::ServerUnaryReactor* CaseCommandService::Name(grpc::CallbackServerContext* context, \
+                                                     const v1::Name##Request* request,     \
+                                                     v1::CommandReply* reply) {            \
+    return Execute(context, "collections.v1.CaseCommandService/" #Name, *request, reply);  \
   }
 
 COLLECTIONS_COMMAND_RPC(OpenCase)
@@ -66,18 +113,25 @@ COLLECTIONS_COMMAND_RPC(AuthorizeOverride)
 COLLECTIONS_COMMAND_RPC(ReserveContact)
 #undef COLLECTIONS_COMMAND_RPC
 
-grpc::Status CaseCommandService::CheckContact(grpc::ServerContext* context,
-                                              const v1::CheckContactRequest* request,
-                                              v1::CheckContactResponse* reply) {
+grpc::ServerUnaryReactor* CaseCommandService::CheckContact(
+    grpc::CallbackServerContext* context, const v1::CheckContactRequest* request,
+    v1::CheckContactResponse* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto refuse = [reactor](grpc::Status status) {
+    reactor->Finish(std::move(status));
+    return reactor;
+  };
   auto caller = guard_.Authorize(*context, "collections.v1.CaseCommandService/CheckContact");
-  if (!caller) return ToGrpcStatus(caller.error());
+  if (!caller) return refuse(ToGrpcStatus(caller.error()));
   if (admission_ != nullptr) {
-    if (auto refused = admission_->Admit(*context, request)) return *refused;
+    if (auto refused = admission_->Admit(*context, request)) return refuse(*refused);
   }
   // The same evaluation RecordContactAttempt gets, on the writer's current state, recording
   // nothing: what the dialer asks before it dials.
   v1::RecordContactAttemptRequest attempt;
-  if (auto e = guard_.StampActor(caller.value(), attempt.mutable_actor())) return ToGrpcStatus(*e);
+  if (auto e = guard_.StampActor(caller.value(), attempt.mutable_actor())) {
+    return refuse(ToGrpcStatus(*e));
+  }
   attempt.set_command_id("preflight");
   attempt.set_account_id(request->account_id());
   attempt.set_contact_id("preflight");
@@ -88,32 +142,11 @@ grpc::Status CaseCommandService::CheckContact(grpc::ServerContext* context,
   attempt.set_outcome(v1::CONTACT_OUTCOME_NO_ANSWER);
   *attempt.mutable_content() = request->content();
   if (request->has_at()) *attempt.mutable_occurred_at() = request->at();
-  auto result = router_.Execute(attempt, CallDeadline(context), /*dry_run=*/true);
-  if (!result) {
-    // Name the caller's fields: the attempt's occurred_at is the request's `at`.
-    Error error = result.error();
-    auto rename = [](std::string& field) {
-      if (field.starts_with("occurred_at")) field = "at" + field.substr(11);
-    };
-    rename(error.field);
-    for (FieldViolation& v : error.violations) rename(v.field);
-    return ToGrpcStatus(error);
-  }
-  const v1::ComplianceDecision& d = result.value().decision();
-  // A block a live override covers comes back OVERRIDDEN: the contact may go ahead.
-  reply->set_allowed(d.outcome_code() != v1::DECISION_OUTCOME_BLOCK);
-  *reply->mutable_decision() = d;
-  if (reply->allowed()) {
-    reply->set_message(d.outcome_code() == v1::DECISION_OUTCOME_OVERRIDDEN
-                           ? "allowed by override " + d.override_id() + " of " + d.rule_id()
-                           : d.flags().empty() ? "allowed"
-                                               : "allowed with flags");
-  } else {
-    reply->set_message(
-        d.rule_id() + ": " + d.reason() +
-        (d.allowed_from_text().empty() ? "" : "; allowed from " + d.allowed_from_text()));
-  }
-  return grpc::Status::OK;
+  router_.ExecuteAsync(std::move(attempt), CallDeadline(context), /*dry_run=*/true,
+                       [reactor, reply](Result<v1::CommandReply> result) {
+                         reactor->Finish(CheckContactReply(std::move(result), reply));
+                       });
+  return reactor;
 }
 
 }  // namespace collections

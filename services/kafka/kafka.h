@@ -133,6 +133,17 @@ class TransactionalProducer {
       const LogOptions& options, const std::string& transactional_id,
       const ProducerTimeouts& timeouts = ProducerTimeouts(),
       const std::atomic<bool>* stopping = nullptr);
+  // Two producers used in turn, `transactional_id` and `transactional_id`-b: each Append goes to
+  // the one that did not append last. Right after a commit the broker is still writing its
+  // markers, and it answers a new transaction of the same transactional.id with
+  // CONCURRENT_TRANSACTIONS, which librdkafka 2.0.2 retries only after a fixed 20 ms; the other
+  // id has no transaction in that state, so the next group commit starts at once. Appends stay
+  // ordered (one begins only after the previous one's commit returned). Init fences older
+  // owners of both ids; failed()/fenced() are true when either is.
+  static Result<std::unique_ptr<TransactionalProducer>> CreateAlternating(
+      const LogOptions& options, const std::string& transactional_id,
+      const ProducerTimeouts& timeouts = ProducerTimeouts(),
+      const std::atomic<bool>* stopping = nullptr);
 };
 
 // Kafka client handles whose destruction did not finish within its bound and were left closing

@@ -66,10 +66,12 @@ int main(int argc, char** argv) {
   flags.Add("replication-factor", &options.log.replication_factor,
             "replication factor when the topic is created (3 in production)");
   flags.Add("transactional-id-prefix", &options.writer.transactional_id_prefix,
-            "prefix of the writers' transactional.id (<prefix>-writer-<partition>)");
+            "prefix of the writers' transactional.ids (<prefix>-writer-<partition> and "
+            "<prefix>-writer-<partition>-b, used in turn)");
   flags.Add("max-batch", &options.writer.max_batch, "most commands in one Kafka transaction");
   flags.Add("transaction-gap-ms", &options.writer.transaction_gap_ms,
-            "pause after a commit before the next transaction (gathers a bigger group commit)");
+            "pause after a commit before the next transaction; 0 (default) = none: commands "
+            "that arrive during a commit form the next group commit anyway");
   flags.Add("max-queue", &options.writer.max_queue,
             "most commands waiting per partition writer; more are answered UNAVAILABLE at once");
   int max_event_bytes = static_cast<int>(options.writer.max_event_bytes);

@@ -115,8 +115,8 @@ Status PartitionWriter::Connect() {
   } else {
     producer_.reset();  // bounded: see TransactionalProducer
     std::string txn_id = absl::StrCat(options_.transactional_id_prefix, "-writer-", partition_);
-    auto producer = kafka::TransactionalProducer::Create(log_, txn_id, options_.producer_timeouts,
-                                                         &stop_requested_);
+    auto producer = kafka::TransactionalProducer::CreateAlternating(
+        log_, txn_id, options_.producer_timeouts, &stop_requested_);
     if (!producer) return producer.error();
     producer_ = std::move(producer.value());
   }
@@ -202,7 +202,7 @@ Error PartitionWriter::UnavailableError(WriterState state) const {
 void PartitionWriter::Answer(Pending& p, Result<v1::CommandReply> result) {
   if (p.answered) return;
   p.answered = true;
-  p.done.set_value(std::move(result));
+  if (p.done) p.done(std::move(result));
 }
 
 void PartitionWriter::AnswerTick(Pending& p, Result<int64_t> result) {
@@ -597,14 +597,22 @@ void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t off
 }
 
 std::future<Result<v1::CommandReply>> PartitionWriter::Submit(Command command, bool dry_run) {
+  auto promise = std::make_shared<std::promise<Result<v1::CommandReply>>>();
+  auto future = promise->get_future();
+  Submit(std::move(command), dry_run,
+         [promise](Result<v1::CommandReply> result) { promise->set_value(std::move(result)); });
+  return future;
+}
+
+void PartitionWriter::Submit(Command command, bool dry_run, Completion done) {
   Pending p;
   p.command = std::move(command);
   p.dry_run = dry_run;
-  auto future = p.done.get_future();
+  p.done = std::move(done);
+  std::optional<Error> refusal;
   {
     std::lock_guard lock(mutex_);
     // Fail fast: a writer that cannot append answers at once, not at the caller's deadline.
-    std::optional<Error> refusal;
     if (stopping_) {
       refusal = Error{Errc::kUnavailable,
                       "SHUTTING_DOWN",
@@ -622,14 +630,14 @@ std::future<Result<v1::CommandReply>> PartitionWriter::Submit(Command command, b
                       {},
                       {}};
     }
-    if (refusal) {
-      p.done.set_value(*refusal);
-      return future;
-    }
-    queue_.push_back(std::move(p));
+    if (!refusal) queue_.push_back(std::move(p));
+  }
+  if (refusal) {
+    // Outside the lock: the completion may finish a gRPC call.
+    Answer(p, *refusal);
+    return;
   }
   wake_.notify_one();
-  return future;
 }
 
 Result<int64_t> PartitionWriter::Tick() {
@@ -1064,7 +1072,7 @@ Status CommandRouter::Start() {
 }
 
 void CommandRouter::BeginStop(absl::Time abandon_at) {
-  abandon_at_ = absl::ToUnixNanos(abandon_at);
+  deadlines_.AbandonAt(abandon_at);
   for (auto& w : writers_) w->StopIntake();
 }
 
@@ -1074,6 +1082,8 @@ void CommandRouter::Stop() {
   std::vector<std::thread> stopping;
   for (auto& w : writers_) stopping.emplace_back([&w] { w->Stop(); });
   for (auto& t : stopping) t.join();
+  // Every writer has answered everything it took; nothing is left to wait for.
+  deadlines_.Stop();
 }
 
 bool CommandRouter::serving() const {
@@ -1123,33 +1133,137 @@ int64_t CommandRouter::restored_events() const {
   return n;
 }
 
+void CommandRouter::ExecuteAsync(Command command, absl::Time deadline, bool dry_run,
+                                 PartitionWriter::Completion done) {
+  if (auto e = ValidateRequest(command)) {
+    done(*e);
+    return;
+  }
+  if (writers_.empty()) {
+    done(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", "the command writers are not started",
+               {}, {}});
+    return;
+  }
+  int32_t p = kafka::PartitionFor(AccountId(command), partitions());
+  // Registered before it is queued, so that a writer answering at once finds it.
+  std::shared_ptr<CallDeadlines::Call> call = deadlines_.Add(deadline, std::move(done));
+  writers_[p]->Submit(std::move(command), dry_run,
+                      [this, call](Result<v1::CommandReply> result) {
+                        deadlines_.Settle(call, std::move(result));
+                      });
+}
+
 Result<v1::CommandReply> CommandRouter::Execute(Command command, absl::Time deadline,
                                                 bool dry_run) {
-  if (auto e = ValidateRequest(command)) return *e;
-  int32_t p = kafka::PartitionFor(AccountId(command), partitions());
-  auto future = writers_[p]->Submit(std::move(command), dry_run);
+  auto promise = std::make_shared<std::promise<Result<v1::CommandReply>>>();
+  auto future = promise->get_future();
+  ExecuteAsync(std::move(command), deadline, dry_run,
+               [promise](Result<v1::CommandReply> result) { promise->set_value(std::move(result)); });
+  return future.get();
+}
+
+struct CallDeadlines::Call {
+  std::atomic<bool> settled{false};
+  PartitionWriter::Completion done;  // taken by whoever settles the call
+  // Its entry in calls_ while it is there (guarded by the owner's mutex_).
+  std::multimap<absl::Time, std::shared_ptr<Call>>::iterator entry;
+  bool listed = false;
+};
+
+CallDeadlines::CallDeadlines() : thread_([this] { Run(); }) {}
+
+CallDeadlines::~CallDeadlines() { Stop(); }
+
+std::shared_ptr<CallDeadlines::Call> CallDeadlines::Add(absl::Time deadline,
+                                                        PartitionWriter::Completion done) {
+  auto call = std::make_shared<Call>();
+  call->done = std::move(done);
+  bool earliest = false;
+  {
+    std::lock_guard lock(mutex_);
+    call->entry = calls_.emplace(deadline, call);
+    call->listed = true;
+    earliest = call->entry == calls_.begin();
+  }
+  if (earliest) wake_.notify_one();
+  return call;
+}
+
+void CallDeadlines::Settle(const std::shared_ptr<Call>& call, Result<v1::CommandReply> result) {
+  if (call->settled.exchange(true)) return;  // settled already (deadline, shutdown)
+  {
+    std::lock_guard lock(mutex_);
+    if (call->listed) {
+      calls_.erase(call->entry);
+      call->listed = false;
+    }
+  }
+  PartitionWriter::Completion done = std::move(call->done);
+  done(std::move(result));
+}
+
+void CallDeadlines::AbandonAt(absl::Time at) {
+  {
+    std::lock_guard lock(mutex_);
+    abandon_at_ = at;
+  }
+  wake_.notify_one();
+}
+
+size_t CallDeadlines::pending() const {
+  std::lock_guard lock(mutex_);
+  return calls_.size();
+}
+
+void CallDeadlines::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CallDeadlines::Run() {
+  const Error deadline_exceeded{
+      Errc::kDeadlineExceeded,
+      "DEADLINE_EXCEEDED",
+      "the command was not committed before the call deadline; it may still be. Retry with the "
+      "same command_id to learn the outcome",
+      {},
+      {}};
+  const Error abandoned{Errc::kUnavailable,
+                        "SHUTTING_DOWN",
+                        "the service is shutting down while the command was being committed; it "
+                        "may or may not be recorded: retry with the same command_id to learn which",
+                        {},
+                        {}};
+  std::vector<std::pair<std::shared_ptr<Call>, const Error*>> due;
+  std::unique_lock lock(mutex_);
   for (;;) {
     const absl::Time now = absl::Now();
-    if (now >= deadline) {
-      return Error{Errc::kDeadlineExceeded,
-                   "DEADLINE_EXCEEDED",
-                   "the command was not committed before the call deadline; it may still be. "
-                   "Retry with the same command_id to learn the outcome",
-                   {},
-                   {}};
+    const bool abandon = stopping_ || now >= abandon_at_;
+    while (!calls_.empty() && (abandon || calls_.begin()->first <= now)) {
+      auto first = calls_.begin();
+      std::shared_ptr<Call> call = std::move(first->second);
+      call->listed = false;
+      calls_.erase(first);
+      due.emplace_back(std::move(call), abandon ? &abandoned : &deadline_exceeded);
     }
-    // Short slices, so a shutdown can let the caller go (BeginStop).
-    auto slice = std::chrono::nanoseconds(
-        absl::ToInt64Nanoseconds(std::min(deadline - now, absl::Milliseconds(100))));
-    if (future.wait_for(slice) == std::future_status::ready) return future.get();
-    if (absl::ToUnixNanos(absl::Now()) >= abandon_at_.load()) {
-      return Error{Errc::kUnavailable,
-                   "SHUTTING_DOWN",
-                   "the service is shutting down while the command was being committed; it may "
-                   "or may not be recorded: retry with the same command_id to learn which",
-                   {},
-                   {}};
+    if (!due.empty()) {
+      lock.unlock();
+      for (auto& [call, error] : due) Settle(call, *error);
+      due.clear();
+      lock.lock();
+      continue;
     }
+    if (stopping_) return;
+    // Waits are capped: absl's infinite future does not convert to a time a condition
+    // variable can wait until.
+    absl::Time next = std::min(now + absl::Seconds(1), abandon_at_);
+    if (!calls_.empty()) next = std::min(next, calls_.begin()->first);
+    wake_.wait_until(lock, absl::ToChronoTime(next));
   }
 }
 

@@ -24,6 +24,7 @@
 #include <future>
 #include <limits>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -44,11 +45,14 @@ struct WriterOptions {
   // (AddPartitions, EndTxn, markers) is paid once for many commands, and a batch still
   // commits in well under a second.
   int max_batch = 500;
-  // Pause after a commit before the next transaction begins, gathering commands meanwhile.
-  // Right after EndTxn the broker is still writing the commit markers; a transaction begun in
-  // that window is refused with CONCURRENT_TRANSACTIONS and librdkafka retries it only ~20 ms
-  // later. Measured on the local broker (deploy/bench.sh): see the issue notes.
-  int transaction_gap_ms = 5;
+  // Pause after a commit before the next transaction begins. 0 (the default): the next
+  // transaction begins as soon as commands are queued. The pause used to dodge the broker's
+  // CONCURRENT_TRANSACTIONS answer to a transaction begun while the previous commit's markers
+  // are still being written (librdkafka 2.0.2 retries that only 20 ms later, a fixed delay no
+  // setting changes); the producer now alternates between two transactional ids instead
+  // (kafka::TransactionalProducer), so the next transaction never waits for the markers of the
+  // previous one. Kept for experiments: a pause only adds latency.
+  int transaction_gap_ms = 0;
   // Where each partition writer keeps its state (accounts, command ids, deadlines, the offset
   // they reflect): one RocksDB per partition under <store_path>/partition-<n>. A start reads
   // only the log after the stored offset. Empty = in memory only: every start reads the
@@ -154,6 +158,11 @@ const char* WriterStateName(WriterState state);
 // (bounded by the producer's time budgets) and joins the thread.
 class PartitionWriter {
  public:
+  // Called exactly once with a command's outcome, on whichever thread settles it (the writer's
+  // thread, or the caller's when it is refused at once, or the thread that stops the writer).
+  // Must be quick and must not call back into the writer.
+  using Completion = std::function<void(Result<v1::CommandReply>)>;
+
   PartitionWriter(kafka::LogOptions log, WriterOptions options, int32_t partition,
                   const Clock& clock);
   ~PartitionWriter();
@@ -172,8 +181,11 @@ class PartitionWriter {
   // Commands waiting for the writer.
   size_t queue_depth() const;
 
-  // Queues a command. The future completes after the command's events are committed, or with
-  // the reason it was refused.
+  // Queues a command. `done` is called after the command's events are committed, or with the
+  // reason it was refused (at once, on the calling thread, when the writer cannot take it).
+  // Nobody waits on a thread meanwhile: the gRPC handlers complete their calls from `done`.
+  void Submit(Command command, bool dry_run, Completion done);
+  // The same, for callers that block: the future completes when `done` would be called.
   std::future<Result<v1::CommandReply>> Submit(Command command, bool dry_run = false);
 
   // Emits every time-driven event due at the clock's now and returns once it is committed
@@ -198,7 +210,7 @@ class PartitionWriter {
     Command command;
     std::string key;          // account id + '\0' + command id
     std::string fingerprint;  // SHA-256 of the request
-    std::promise<Result<v1::CommandReply>> done;
+    Completion done;
     bool answered = false;  // `done` (or `tick_done`) has its value
   };
   // What ProcessBatch leaves to its caller: when the log refused records themselves, the
@@ -287,6 +299,40 @@ class PartitionWriter {
   std::thread thread_;
 };
 
+// Settles the calls a writer has not answered by their deadline, or by the abandon time of a
+// shutdown (CommandRouter::BeginStop), so that a caller is always answered in time even though
+// no thread waits for it. A call is registered from CommandRouter::ExecuteAsync until it is
+// settled; whoever settles it first (the writer's completion or this timer) calls its
+// completion, exactly once. Lifetime: owned by the router; Stop() (or the destructor) settles
+// what is left with UNAVAILABLE SHUTTING_DOWN and joins its thread. Threading: thread-safe.
+class CallDeadlines {
+ public:
+  struct Call;
+  CallDeadlines();
+  ~CallDeadlines();
+  CallDeadlines(const CallDeadlines&) = delete;
+  CallDeadlines& operator=(const CallDeadlines&) = delete;
+
+  // Registers a call that must be settled by `deadline`.
+  std::shared_ptr<Call> Add(absl::Time deadline, PartitionWriter::Completion done);
+  // Settles `call` with `result` unless it was settled already (then does nothing).
+  void Settle(const std::shared_ptr<Call>& call, Result<v1::CommandReply> result);
+  // From `at` on, every unsettled call is settled with UNAVAILABLE SHUTTING_DOWN.
+  void AbandonAt(absl::Time at);
+  void Stop();
+  // Calls registered and not settled yet.
+  size_t pending() const;
+
+ private:
+  void Run();
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::multimap<absl::Time, std::shared_ptr<Call>> calls_;  // guarded by mutex_
+  absl::Time abandon_at_ = absl::InfiniteFuture();         // guarded by mutex_
+  bool stopping_ = false;                                   // guarded by mutex_
+  std::thread thread_;
+};
+
 // Routes each command to the writer of its account's partition. Owns one writer per partition
 // of the topic (a single process owns the whole topic for now).
 class CommandRouter {
@@ -303,9 +349,13 @@ class CommandRouter {
   // Stops every writer (in parallel) and waits for them.
   void Stop();
 
-  // Validates, routes and waits for the outcome until `deadline`. A command still queued at the
-  // deadline is answered kDeadlineExceeded; it may still commit, and retrying it with the same
-  // command id is always safe.
+  // Validates and routes `command`; `done` is called exactly once, on whichever thread settles
+  // it: with the outcome; or kDeadlineExceeded at `deadline` when the writer has not answered by
+  // then (the command may still commit: retrying it with the same command id is always safe);
+  // or kUnavailable SHUTTING_DOWN at BeginStop's abandon time. Never blocks.
+  void ExecuteAsync(Command command, absl::Time deadline, bool dry_run,
+                    PartitionWriter::Completion done);
+  // The same, waiting for the outcome on the calling thread.
   Result<v1::CommandReply> Execute(Command command, absl::Time deadline, bool dry_run = false);
 
   // True when every partition writer is serving.
@@ -327,9 +377,10 @@ class CommandRouter {
   const kafka::LogOptions log_;
   const WriterOptions options_;
   const Clock& clock_;
+  // Declared before the writers: destroyed after them, so a writer's last completions still
+  // find it.
+  CallDeadlines deadlines_;
   std::vector<std::unique_ptr<PartitionWriter>> writers_;
-  // Unix nanoseconds after which waiting callers are let go (BeginStop); max = never.
-  std::atomic<int64_t> abandon_at_{std::numeric_limits<int64_t>::max()};
 };
 
 }  // namespace collections
