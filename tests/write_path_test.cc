@@ -5,6 +5,10 @@
 #include "tests/support/harness.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <set>
 #include <boost/test/unit_test.hpp>
 #include <thread>
 
@@ -243,6 +247,97 @@ BOOST_AUTO_TEST_CASE(concurrent_commands_are_group_committed_in_order) {
   for (const auto& [p, stats] : per_partition) transactions += stats.second + 2 - stats.first;
   BOOST_TEST_MESSAGE("commands: " << events.size() << ", transactions: " << transactions);
   BOOST_TEST(transactions < static_cast<int64_t>(events.size()));
+}
+
+// Calls sent at once on gRPC's async client API; returns their statuses once all are answered.
+std::vector<grpc::Status> SendAtOnce(v1::CaseCommandService::Stub& stub,
+                                     const std::vector<v1::OpenCaseRequest>& requests,
+                                     const std::function<void(const std::function<size_t()>&)>&
+                                         after_sending = nullptr) {
+  struct Pending {
+    grpc::ClientContext context;
+    v1::CommandReply reply;
+  };
+  std::vector<Pending> calls(requests.size());
+  std::vector<grpc::Status> statuses(requests.size());
+  std::mutex mutex;
+  std::condition_variable answered;
+  size_t left = requests.size();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    calls[i].context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    stub.async()->OpenCase(&calls[i].context, &requests[i], &calls[i].reply,
+                           [&, i](grpc::Status status) {
+                             std::lock_guard lock(mutex);
+                             statuses[i] = std::move(status);
+                             if (--left == 0) answered.notify_one();
+                           });
+  }
+  if (after_sending) {
+    after_sending([&] {
+      std::lock_guard lock(mutex);
+      return requests.size() - left;
+    });
+  }
+  std::unique_lock lock(mutex);
+  answered.wait(lock, [&] { return left == 0; });
+  return statuses;
+}
+
+// A command waiting for its group commit holds no server thread: many more commands than the
+// server has threads are in flight at once, and every one commits.
+BOOST_AUTO_TEST_CASE(more_commands_in_flight_than_server_threads_all_commit) {
+  TempDir dir;
+  ServerOptions options = TestOptions("inflight", dir.path);
+  options.admission.max_server_threads = 8;  // the smallest the server accepts
+  TestService service(options);
+  std::vector<v1::OpenCaseRequest> requests;
+  for (int i = 0; i < 64; ++i) requests.push_back(OpenCase("ACC-F" + std::to_string(i), "open"));
+  int ok = 0;
+  for (const grpc::Status& status : SendAtOnce(service.commands(), requests)) {
+    if (status.ok()) {
+      ++ok;
+    } else {
+      BOOST_TEST_MESSAGE("refused: " << status.error_code() << " " << status.error_message());
+    }
+  }
+  BOOST_TEST(ok == 64);
+  BOOST_TEST(ReadTopic(service.options().log.topic).size() == 64u);
+}
+
+// A shutdown with commands in flight answers every one of them (committed, or UNAVAILABLE with
+// a retry hint), within the grace period: no call is left hanging, none is answered twice.
+BOOST_AUTO_TEST_CASE(a_shutdown_answers_every_command_in_flight) {
+  TempDir dir;
+  ServerOptions options = TestOptions("drain", dir.path);
+  options.shutdown_grace_ms = 4000;
+  TestService service(options);
+  std::vector<v1::OpenCaseRequest> requests;
+  for (int i = 0; i < 200; ++i) requests.push_back(OpenCase("ACC-D" + std::to_string(i), "open"));
+  auto channel = service.channel_as(kTestPrincipal);
+  auto stub = v1::CaseCommandService::NewStub(channel);
+  const auto began = std::chrono::steady_clock::now();
+  // Stops once the first commands are committed: the others are queued or in a transaction.
+  auto statuses = SendAtOnce(*stub, requests, [&](const std::function<size_t()>& answered) {
+    while (answered() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    service.Stop();
+  });
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  std::set<std::string> committed_ids;
+  int ok = 0, unavailable = 0;
+  for (const grpc::Status& status : statuses) {
+    if (status.ok()) ++ok;
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) ++unavailable;
+    BOOST_TEST((status.ok() || status.error_code() == grpc::StatusCode::UNAVAILABLE),
+               status.error_code() << " " << status.error_message());
+  }
+  BOOST_TEST_MESSAGE("committed " << ok << ", unavailable " << unavailable << " in " << seconds
+                                  << " s");
+  BOOST_TEST(ok > 0);
+  BOOST_TEST(seconds < 4.0 + 2.0);
+  // Every acknowledged command is in the log.
+  for (const auto& e : ReadTopic(options.log.topic)) committed_ids.insert(e.envelope.account_id());
+  BOOST_TEST(committed_ids.size() >= static_cast<size_t>(ok));
 }
 
 // A second writer for the same partition fences the first: the first can no longer append,

@@ -1,5 +1,8 @@
-// collections-bench: drives OpenCase + PostPayment against a running service at a given
-// concurrency for a given time and prints throughput and latency percentiles.
+// collections-bench: drives OpenCase + PostPayment against a running service for a given time
+// and prints throughput and latency percentiles. Closed loop (--concurrency workers, each with
+// one call in flight) or open loop (--rate: calls sent at fixed arrival times whether or not
+// earlier ones were answered, latency counted from the time a call was due, so a slow service
+// cannot hide its queueing by slowing the generator down).
 #include "services/common/flags.h"
 
 #include "collections/v1/case_service.grpc.pb.h"
@@ -10,7 +13,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <condition_variable>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -24,10 +30,129 @@ struct WorkerStats {
   std::string first_error;
 };
 
+collections::v1::OpenCaseRequest OpenCase(const std::string& account) {
+  collections::v1::OpenCaseRequest r;
+  r.set_command_id("open");
+  r.set_account_id(account);
+  r.set_creditor("Bench Creditor");
+  r.set_debtor_name("Bench Debtor");
+  r.set_currency("USD");
+  r.mutable_balances()->set_principal_minor(1000000);
+  r.mutable_balances()->set_fees_minor(5000);
+  r.mutable_due_date()->set_year(2025);
+  r.mutable_due_date()->set_month(9);
+  r.mutable_due_date()->set_day(1);
+  r.set_time_zone("America/New_York");
+  auto* phone = r.mutable_contact_points()->add_phones();
+  phone->set_number("+12125550100");
+  phone->set_type(collections::v1::PHONE_TYPE_CELL);
+  return r;
+}
+
+collections::v1::PostPaymentRequest PostPayment(const std::string& account, int step) {
+  collections::v1::PostPaymentRequest r;
+  r.set_command_id("pay-" + std::to_string(step));
+  r.set_account_id(account);
+  r.set_payment_id("P" + std::to_string(step));
+  r.mutable_amount()->set_amount_minor(2500);
+  r.mutable_amount()->set_currency("USD");
+  r.set_method(collections::v1::PAYMENT_METHOD_CARD);
+  r.set_reference("bench");
+  return r;
+}
+
 double Percentile(std::vector<double>& sorted, double q) {
   if (sorted.empty()) return 0;
   size_t i = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
   return sorted[std::min(i, sorted.size() - 1)];
+}
+
+using Stubs = std::vector<std::unique_ptr<collections::v1::CaseCommandService::Stub>>;
+
+// One call of the open loop, alive from its send until its answer.
+struct OpenLoopCall {
+  grpc::ClientContext context;
+  collections::v1::OpenCaseRequest open;
+  collections::v1::PostPaymentRequest payment;
+  collections::v1::CommandReply reply;
+  Clock::time_point due;
+};
+
+// Sends calls at `rate` per second for `duration_s` (arrival i is due at start + i / rate) and
+// waits for every answer. Account slot i % rate gets arrival i, so an account's next command
+// comes a second after its previous one: OpenCase first, then its payments, then a new account.
+int RunOpenLoop(Stubs& stubs, const std::string& target, double rate, int duration_s,
+                int payments_per_case, const std::string& run_id) {
+  const int64_t slots = std::max<int64_t>(1, static_cast<int64_t>(rate));
+  const int64_t total = static_cast<int64_t>(rate * duration_s);
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::vector<double> latencies_ms;  // guarded by mutex
+  int64_t errors = 0, outstanding = 0;  // guarded by mutex
+  std::string first_error;               // guarded by mutex
+  Clock::time_point last_answer;         // guarded by mutex
+  latencies_ms.reserve(static_cast<size_t>(total));
+  int64_t late = 0;  // sends more than 1 ms after they were due (the generator fell behind)
+  const auto start = Clock::now();
+  for (int64_t i = 0; i < total; ++i) {
+    const auto due = start + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * i / rate));
+    std::this_thread::sleep_until(due);
+    if (Clock::now() - due > std::chrono::milliseconds(1)) ++late;
+    const int64_t round = i / slots;
+    const int step = static_cast<int>(round % (payments_per_case + 1));
+    const std::string account = "BENCH-" + run_id + "-" + std::to_string(i % slots) + "-" +
+                                std::to_string(round / (payments_per_case + 1));
+    auto* call = new OpenLoopCall;
+    call->due = due;
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    {
+      std::lock_guard lock(mutex);
+      ++outstanding;
+    }
+    auto on_done = [&, call](grpc::Status status) {
+      const auto now = Clock::now();
+      const double ms = std::chrono::duration<double, std::milli>(now - call->due).count();
+      {
+        std::lock_guard lock(mutex);
+        if (status.ok()) {
+          latencies_ms.push_back(ms);
+        } else if (errors++ == 0) {
+          first_error = status.error_message();
+        }
+        last_answer = now;
+        --outstanding;
+      }
+      answered.notify_one();
+      delete call;
+    };
+    auto* async = stubs[static_cast<size_t>(i) % stubs.size()]->async();
+    if (step == 0) {
+      call->open = OpenCase(account);
+      async->OpenCase(&call->context, &call->open, &call->reply, on_done);
+    } else {
+      call->payment = PostPayment(account, step);
+      async->PostPayment(&call->context, &call->payment, &call->reply, on_done);
+    }
+  }
+  std::unique_lock lock(mutex);
+  answered.wait(lock, [&] { return outstanding == 0; });
+  const double elapsed =
+      std::max(std::chrono::duration<double>(last_answer - start).count(), 1e-3);
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  std::printf("collections-bench: target %s, open loop at %.0f commands/s, %d s, %d payments per "
+              "case\n",
+              target.c_str(), rate, duration_s, payments_per_case);
+  std::printf("  offered          %.0f commands/s (%lld sends late by > 1 ms)\n", rate,
+              static_cast<long long>(late));
+  std::printf("  commands ok      %zu (errors %lld%s%s)\n", latencies_ms.size(),
+              static_cast<long long>(errors), first_error.empty() ? "" : ", first: ",
+              first_error.c_str());
+  std::printf("  throughput       %.0f commands/s\n",
+              static_cast<double>(latencies_ms.size()) / elapsed);
+  std::printf("  latency ms       p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
+              Percentile(latencies_ms, 0.50), Percentile(latencies_ms, 0.99),
+              Percentile(latencies_ms, 0.999), latencies_ms.empty() ? 0.0 : latencies_ms.back());
+  return latencies_ms.empty() ? 1 : 0;
 }
 
 }  // namespace
@@ -41,11 +166,14 @@ int main(int argc, char** argv) {
   int duration_s = 20;
   int payments_per_case = 4;
   int channels = 4;
+  double rate = 0;
   collections::FlagParser flags(
       "collections-bench",
       "Load generator for the collections case service: each worker opens a case, then posts\n"
-      "--payments-per-case payments to it, and repeats until --duration ends. Prints commands/s\n"
-      "and p50/p99/p99.9 latency of all commands.");
+      "--payments-per-case payments to it, and repeats until --duration ends (closed loop).\n"
+      "With --rate, an open loop instead: calls are sent at that fixed rate whatever the\n"
+      "answers, and latency counts from when each call was due. Prints commands/s and\n"
+      "p50/p99/p99.9 latency of all commands.");
   flags.SetEnvPrefix("COLLECTIONS_BENCH_");
   flags.Add("target", &target, "service address");
   flags.Add("concurrency", &concurrency, "concurrent workers (each one call in flight)");
@@ -53,20 +181,23 @@ int main(int argc, char** argv) {
   flags.Add("payments-per-case", &payments_per_case, "PostPayment calls after each OpenCase");
   flags.Add("channels", &channels, "gRPC channels (connections) shared by the workers");
   flags.Add("run-id", &run_id, "prefix of account ids, unique per run");
+  flags.Add("rate", &rate, "open loop: commands per second (0 = closed loop, --concurrency)");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
-  if (concurrency < 1 || duration_s < 1 || channels < 1) {
+  if (concurrency < 1 || duration_s < 1 || channels < 1 || rate < 0) {
     std::fprintf(stderr,
-                 "collections-bench: --concurrency, --duration and --channels must be >= 1\n");
+                 "collections-bench: --concurrency, --duration and --channels must be >= 1, "
+                 "--rate >= 0\n");
     return 2;
   }
 
-  std::vector<std::unique_ptr<collections::v1::CaseCommandService::Stub>> stubs;
+  Stubs stubs;
   for (int c = 0; c < channels; ++c) {
     grpc::ChannelArguments args;
     args.SetInt("grpc.channel_id", c);  // distinct channels, not one shared subchannel
     stubs.push_back(collections::v1::CaseCommandService::NewStub(
         grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args)));
   }
+  if (rate > 0) return RunOpenLoop(stubs, target, rate, duration_s, payments_per_case, run_id);
   std::vector<WorkerStats> stats(concurrency);
   std::atomic<int64_t> done{0};
   const auto start = Clock::now();
@@ -86,32 +217,9 @@ int main(int argc, char** argv) {
           grpc::Status status;
           auto t0 = Clock::now();
           if (step == 0) {
-            collections::v1::OpenCaseRequest r;
-            r.set_command_id("open");
-            r.set_account_id(account);
-            r.set_creditor("Bench Creditor");
-            r.set_debtor_name("Bench Debtor");
-            r.set_currency("USD");
-            r.mutable_balances()->set_principal_minor(1000000);
-            r.mutable_balances()->set_fees_minor(5000);
-            r.mutable_due_date()->set_year(2025);
-            r.mutable_due_date()->set_month(9);
-            r.mutable_due_date()->set_day(1);
-            r.set_time_zone("America/New_York");
-            auto* phone = r.mutable_contact_points()->add_phones();
-            phone->set_number("+12125550100");
-            phone->set_type(collections::v1::PHONE_TYPE_CELL);
-            status = stub.OpenCase(&ctx, r, &reply);
+            status = stub.OpenCase(&ctx, OpenCase(account), &reply);
           } else {
-            collections::v1::PostPaymentRequest r;
-            r.set_command_id("pay-" + std::to_string(step));
-            r.set_account_id(account);
-            r.set_payment_id("P" + std::to_string(step));
-            r.mutable_amount()->set_amount_minor(2500);
-            r.mutable_amount()->set_currency("USD");
-            r.set_method(collections::v1::PAYMENT_METHOD_CARD);
-            r.set_reference("bench");
-            status = stub.PostPayment(&ctx, r, &reply);
+            status = stub.PostPayment(&ctx, PostPayment(account, step), &reply);
           }
           double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
           if (status.ok()) {

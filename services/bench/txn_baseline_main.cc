@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
   int record_size = 256;
   int duration_s = 10;
   bool alternate = false;
+  int pause_ms = 0;
   collections::FlagParser flags(
       "collections-txn-baseline",
       "The bare Kafka transaction the service's group commit is built on: one librdkafka\n"
@@ -84,8 +86,11 @@ int main(int argc, char** argv) {
   flags.Add("duration", &duration_s, "seconds to run");
   flags.Add("alternate", &alternate,
             "use two transactional ids in turn, as the service's writers do");
+  flags.Add("pause-ms", &pause_ms,
+            "idle time between transactions (0 = back to back): the round trip of a producer "
+            "that was idle");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
-  if (records_per_txn < 1 || record_size < 1 || duration_s < 1 || partition < 0) {
+  if (records_per_txn < 1 || record_size < 1 || duration_s < 1 || partition < 0 || pause_ms < 0) {
     std::fprintf(stderr,
                  "collections-txn-baseline: --records-per-txn, --record-size and --duration must "
                  "be >= 1, --partition >= 0\n");
@@ -118,6 +123,7 @@ int main(int argc, char** argv) {
   const auto start = Clock::now();
   const auto end = start + std::chrono::seconds(duration_s);
   for (size_t n = 0; Clock::now() < end; ++n) {
+    if (pause_ms > 0 && n > 0) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
     RdKafka::Producer& producer = *producers[n % producers.size()];
     const auto t0 = Clock::now();
     if (std::unique_ptr<RdKafka::Error> e(producer.begin_transaction()); e) {
