@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -37,6 +38,7 @@ class Reports final : public RdKafka::DeliveryReportCb {
 
 std::unique_ptr<RdKafka::Producer> MakeProducer(const std::string& bootstrap,
                                                 const std::string& transactional_id,
+                                                const std::map<std::string, std::string>& extra,
                                                 Reports* reports, std::string* error) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
@@ -46,6 +48,9 @@ std::unique_ptr<RdKafka::Producer> MakeProducer(const std::string& bootstrap,
            {"acks", "all"},
            {"linger.ms", "0"},
            {"retry.backoff.ms", "5"}}) {
+    if (conf->set(k, v, *error) != RdKafka::Conf::CONF_OK) return nullptr;
+  }
+  for (const auto& [k, v] : extra) {
     if (conf->set(k, v, *error) != RdKafka::Conf::CONF_OK) return nullptr;
   }
   if (conf->set("dr_cb", reports, *error) != RdKafka::Conf::CONF_OK) return nullptr;
@@ -70,6 +75,7 @@ int main(int argc, char** argv) {
   int duration_s = 10;
   bool alternate = false;
   int pause_ms = 0;
+  std::map<std::string, std::string> kafka_properties;
   collections::FlagParser flags(
       "collections-txn-baseline",
       "The bare Kafka transaction the service's group commit is built on: one librdkafka\n"
@@ -89,6 +95,10 @@ int main(int argc, char** argv) {
   flags.Add("pause-ms", &pause_ms,
             "idle time between transactions (0 = back to back): the round trip of a producer "
             "that was idle");
+  flags.AddProperties("kafka", &kafka_properties,
+                      "extra librdkafka producer property (key=value), e.g. the service's "
+                      "[kafka] settings",
+                      "kafka", "KAFKA");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
   if (records_per_txn < 1 || record_size < 1 || duration_s < 1 || partition < 0 || pause_ms < 0) {
     std::fprintf(stderr,
@@ -109,7 +119,8 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<RdKafka::Producer>> producers;
   for (int i = 0; i < (alternate ? 2 : 1); ++i) {
     std::string error;
-    auto p = MakeProducer(bootstrap, transactional_id + (i == 0 ? "" : "-b"), &reports, &error);
+    auto p = MakeProducer(bootstrap, transactional_id + (i == 0 ? "" : "-b"), kafka_properties,
+                          &reports, &error);
     if (!p) {
       std::fprintf(stderr, "collections-txn-baseline: producer: %s\n", error.c_str());
       return 1;

@@ -173,6 +173,7 @@ class TransactionalProducerImpl final : public TransactionalProducer {
         timeouts_(timeouts) {}
 
   ~TransactionalProducerImpl() override {
+    topic_handle_.reset();  // before the client it belongs to
     // Nothing may wait for the broker here: drop whatever is still queued or in flight (an
     // open transaction is aborted by the broker, or by the next owner's init_transactions).
     producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT |
@@ -196,7 +197,10 @@ class TransactionalProducerImpl final : public TransactionalProducer {
   Status Init(int timeout_ms) override {
     if (fenced_ || failed_) return Unavailable("producer " + name_ + " failed earlier");
     std::unique_ptr<RdKafka::Error> e(producer_->init_transactions(timeout_ms));
-    if (!e) return std::nullopt;
+    if (!e) {
+      WarmUpTopic(timeout_ms);
+      return std::nullopt;
+    }
     NoteError(e.get());
     return Unavailable("init_transactions: " + Describe(e.get()));
   }
@@ -217,6 +221,25 @@ class TransactionalProducerImpl final : public TransactionalProducer {
 
   bool failed() const override { return failed_ || fenced_; }
   bool fenced() const override { return fenced_; }
+
+  // librdkafka 2.0.2 looks up a topic's partitions only when the first record for it is
+  // produced, and that record then waits for the next metadata refresh: up to 1 s added to the
+  // first transaction of every producer (of every writer after each start or recovery).
+  // Asking for the topic's metadata once the producer is initialised makes the first
+  // transaction as fast as the others. Best effort: on failure the first one is just slower.
+  void WarmUpTopic(int timeout_ms) {
+    std::string error;
+    // Kept for the producer's life, so the client keeps what it learnt about the topic.
+    if (!topic_handle_) {
+      topic_handle_.reset(RdKafka::Topic::create(producer_.get(), topic_, nullptr, error));
+    }
+    if (!topic_handle_) return;
+    RdKafka::Metadata* metadata = nullptr;
+    if (producer_->metadata(false, topic_handle_.get(), &metadata, timeout_ms) ==
+        RdKafka::ERR_NO_ERROR) {
+      delete metadata;
+    }
+  }
 
  private:
   AppendResult AppendOnce(int32_t partition, const std::vector<Record>& records) {
@@ -417,6 +440,7 @@ class TransactionalProducerImpl final : public TransactionalProducer {
   const ProducerTimeouts timeouts_;
   bool failed_ = false;
   bool fenced_ = false;
+  std::unique_ptr<RdKafka::Topic> topic_handle_;  // see WarmUpTopic
   bool epoch_bumped_ = false;  // the last abort followed a sequence error (librdkafka bumps)
 };
 
