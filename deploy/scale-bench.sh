@@ -5,18 +5,24 @@
 # the writers' store checkpoint, memory once serving, and PostPayment/RecordContactAttempt latency
 # on a 10-event account against a 5,000-event one.
 #
-#   deploy/scale-bench.sh [--size tiny|small|2m|20m] [--bootstrap HOST:PORT] [--topic NAME]
-#                         [--skip-load] [--cache-size N] [--no-build]
+#   deploy/scale-bench.sh [--size tiny|small|2m|5m|10m|20m] [--bootstrap HOST:PORT] [--topic NAME]
+#                         [--skip-load] [--cache-size N] [--baseline] [--no-build]
 #
 # Sizes (accounts x commands each): tiny 50 x 8 (seconds; run by ctest, in one process, and it
 # fails unless both restarts reach the same state), small 10,000 x 20, 2m 100,000 x 20,
-# 20m 1,000,000 x 20. --topic with --skip-load measures an already loaded topic again (the
-# key layout is in services/bench/scale_bench_main.cc). The broker: --bootstrap, else
-# $COLLECTIONS_TEST_BOOTSTRAP, else a local plaintext broker on port 19094 started here.
+# 5m 250,000 x 20, 10m 500,000 x 20, 20m 1,000,000 x 20 (20 commands make about 25 events).
+# The load runs the commands on every core and appends from several transactional producers at
+# once, printing progress (events, rate, ETA) every 10 s; --baseline then times a bare
+# librdkafka producer writing as many records of the same size, the machine's ceiling in the
+# same run. The machine's load average is printed before each phase (the figures depend on it).
+# --topic with --skip-load measures an already loaded topic again (the key layout is in
+# services/bench/scale_bench_main.cc). The broker: --bootstrap, else $COLLECTIONS_TEST_BOOTSTRAP,
+# else a local plaintext broker on port 19094 started here.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 size=small bootstrap=${COLLECTIONS_TEST_BOOTSTRAP:-} topic="" skip_load=false build=true cache=1000
+baseline=()
 build_dir=${BUILD_DIR:-build}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -25,8 +31,9 @@ while [ $# -gt 0 ]; do
     --topic) topic=$2; shift 2 ;;
     --skip-load) skip_load=true; shift ;;
     --cache-size) cache=$2; shift 2 ;;
+    --baseline) baseline=(--baseline); shift ;;
     --no-build) build=false; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -34,8 +41,10 @@ case "$size" in
   tiny) accounts=50 per=8 big=60 samples=20 ;;
   small) accounts=10000 per=20 big=5000 samples=200 ;;
   2m) accounts=100000 per=20 big=5000 samples=200 ;;
+  5m) accounts=250000 per=20 big=5000 samples=200 ;;
+  10m) accounts=500000 per=20 big=5000 samples=200 ;;
   20m) accounts=1000000 per=20 big=5000 samples=200 ;;
-  *) echo "--size must be tiny, small, 2m or 20m" >&2; exit 2 ;;
+  *) echo "--size must be tiny, small, 2m, 5m, 10m or 20m" >&2; exit 2 ;;
 esac
 if $build; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -60,6 +69,9 @@ if [ "$size" = tiny ]; then
   "${bench[@]}" --phase all
   exit 0
 fi
-$skip_load || "${bench[@]}" --phase load
+load() { echo "== $1 (machine: $(uptime | sed 's/.*load average/load average/'))"; }
+$skip_load || { load "load"; "${bench[@]}" --phase load "${baseline[@]}"; }
+load "restart from offset 0"
 "${bench[@]}" --phase restart-zero
+load "restart from the checkpoint, latency"
 "${bench[@]}" --phase restart

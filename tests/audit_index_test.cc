@@ -1,7 +1,7 @@
 // The audit of one account from the projection's copy of the log (AccountIndex) against the
 // scan of the account's partition it replaces, on a real broker and RocksDB: GetAuditTrail
-// (every page), ReplayAccount (every state mode, a bitemporal cut) and VerifyAuditTrail give
-// the same bytes at two topic sizes, forged, unparseable and misplaced records included; and
+// (every page), ReplayAccount (every state mode, a bitemporal cut), VerifyAuditTrail and
+// ExportEvents of the account give the same bytes at two topic sizes, forged, unparseable and misplaced records included; and
 // verification reads the log itself, not the copy.
 #define BOOST_TEST_MODULE audit_index
 #include "projections/compliance/compliance_service.h"
@@ -59,6 +59,39 @@ std::string StatusText(const grpc::Status& s) {
                       s.error_details().size(), "\n");
 }
 
+// ExportEvents of [epoch, `to`) for `account` (empty: every account), as bytes.
+std::string Export(v1::ComplianceService::Stub& stub, const std::string& account, int64_t to) {
+  v1::ExportEventsRequest request;
+  request.set_account_id(account);
+  request.mutable_from()->set_seconds(0);
+  request.mutable_to()->set_seconds(to);
+  auto ctx = Context();
+  auto reader = stub.ExportEvents(ctx.get(), request);
+  std::string out;
+  v1::AuditEntry entry;
+  while (reader->Read(&entry)) out += entry.SerializeAsString();
+  return out + StatusText(reader->Finish());
+}
+
+// The whole-log export, kept to `account`'s entries of its own partition: what the export of
+// one account must equal.
+std::string ExportFiltered(v1::ComplianceService::Stub& stub, const std::string& account,
+                           int32_t partition) {
+  v1::ExportEventsRequest request;
+  request.mutable_from()->set_seconds(0);
+  request.mutable_to()->set_seconds(4102444800);
+  auto ctx = Context();
+  auto reader = stub.ExportEvents(ctx.get(), request);
+  std::string out;
+  v1::AuditEntry entry;
+  while (reader->Read(&entry)) {
+    if (entry.account_id() == account && entry.position().partition() == partition) {
+      out += entry.SerializeAsString();
+    }
+  }
+  return out + StatusText(reader->Finish());
+}
+
 // Everything an examiner can ask about one account, as bytes: every page of the audit trail
 // (pages of 3, and a token past the end), four replays and the verification.
 std::string Transcript(v1::ComplianceService::Stub& stub, const std::string& account) {
@@ -102,6 +135,10 @@ std::string Transcript(v1::ComplianceService::Stub& stub, const std::string& acc
   v1::VerifyAuditTrailResponse response;
   out += StatusText(stub.VerifyAuditTrail(Context().get(), request, &response));
   out += response.SerializeAsString();
+  // The account's export: every period (up to 2100), and one that holds none of its events.
+  for (int64_t to : {int64_t{4102444800}, int64_t{86400}}) {
+    out += Export(stub, account, to);
+  }
   return out;
 }
 
@@ -205,6 +242,13 @@ BOOST_AUTO_TEST_CASE(one_account_from_the_index_equals_the_scan_at_two_topic_siz
   }
   BOOST_TEST(Transcript(*indexed.stub, "IDX-B-17") == Transcript(*scan.stub, "IDX-B-17"));
   BOOST_TEST(indexed.service.scan_reads() == 0);
+  // The export of one account is the whole-log export kept to that account (its partition).
+  for (const std::string account : {"IDX-A-0", "IDX-A-1", "IDX-B-17"}) {
+    const std::string one = Export(*indexed.stub, account, 4102444800);
+    BOOST_TEST(one == ExportFiltered(*scan.stub, account, kafka::PartitionFor(account, partitions)),
+               "account " << account);
+    BOOST_TEST(one.size() > 100, "account " << account);  // it has events to export
+  }
 }
 
 BOOST_AUTO_TEST_CASE(verification_reads_the_log_not_the_copy) {

@@ -18,7 +18,8 @@ namespace collections {
 // collections.v1.ComplianceService: audit trail, bitemporal replay, chain verification and
 // period export, all computed from the Kafka topic (AuditLog) with the pure functions of
 // projections/compliance/audit.h. An examiner's answer comes from the system of record: the
-// calls about one account (GetAuditTrail, ReplayAccount, VerifyAuditTrail with an account id)
+// calls about one account (GetAuditTrail, ReplayAccount, VerifyAuditTrail and ExportEvents
+// with an account id)
 // read that account's records from the projection's byte-exact copy of the log once it covers
 // the log end (AccountIndex, with use_account_index), and verification reads each of them back
 // from the log at its offset; without the index, or while it is behind, they scan the
@@ -27,7 +28,9 @@ namespace collections {
 // Lifetime: owns its AuditLog; create after the topic exists, destroy after the gRPC server.
 // Every call streams the log (AuditLog::Scan) and keeps per call only what its answer needs:
 // one account state for a replay, one cursor per account for a verification, one page for the
-// audit trail, nothing for an export. At most Admission::options().max_log_reads calls read the
+// audit trail, nothing for an export, the exceptions found for ListComplianceExceptions. The
+// calls over every account (export, exceptions, verification of a partition or of everything)
+// scan the whole log, logging their progress every few seconds. At most Admission::options().max_log_reads calls read the
 // log at once; more are refused at once with RESOURCE_EXHAUSTED and RetryInfo.
 // Threading: thread-safe; every call opens its own log reader and shares no mutable state.
 class ComplianceService final : public v1::ComplianceService::Service {

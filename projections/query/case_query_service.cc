@@ -250,7 +250,8 @@ grpc::Status CaseQueryService::GetWorkQueue(grpc::ServerContext* context,
     if (!ids) return ToGrpcStatus(ids.error());
     for (const auto& id : ids.value()) {
       cursor = id;
-      auto account = store_.GetAccount(id);
+      // The list row holds every field Prioritize and Summarize read (ListRow).
+      auto account = store_.GetListRow(id);
       if (!account) return ToGrpcStatus(account.error());
       if (!account.value()) continue;
       Priority p = Prioritize(*account.value(), now);

@@ -188,6 +188,26 @@ v1::Account ListRow(const v1::Account& a) {
   row.set_version(a.version());
   *row.mutable_due_date() = a.due_date();
   row.set_time_zone(a.time_zone());
+  // What GetWorkQueue's Prioritize reads besides, reduced to the parts it looks at: the
+  // bankruptcy, deceased and cease flags, the open disputes, the last promise, the last payment, the plan without its instalments,
+  // the callback and the contact block, and one contact (it asks only whether there was any).
+  row.mutable_flags()->set_bankruptcy(a.flags().bankruptcy());
+  row.mutable_flags()->set_deceased(a.flags().deceased());
+  row.mutable_flags()->set_cease_communication(a.flags().cease_communication());
+  for (const auto& d : a.disputes()) {
+    if (d.status() == v1::DISPUTE_STATUS_OPEN) *row.add_disputes() = d;
+  }
+  if (!a.promises().empty()) *row.add_promises() = a.promises(a.promises_size() - 1);
+  if (a.has_last_payment()) *row.mutable_last_payment() = a.last_payment();
+  if (a.has_plan()) {
+    *row.mutable_plan() = a.plan();
+    row.mutable_plan()->clear_instalments();
+  }
+  if (a.has_callback_at()) *row.mutable_callback_at() = a.callback_at();
+  if (a.has_contact_blocked_until()) {
+    *row.mutable_contact_blocked_until() = a.contact_blocked_until();
+  }
+  if (!a.contacts().empty()) *row.add_contacts() = a.contacts(0);
   return row;
 }
 

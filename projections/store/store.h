@@ -34,8 +34,9 @@ namespace collections {
 //             as in the log: every record of the topic under the account it names (its
 //             envelope's account id, or its key when it does not parse), genuine or not, so the
 //             audit of one account reads that account's records only (see AccountLogRecord)
-//   list      account id -> ListRow(account): the few fields a listing shows and filters on,
-//             so ListAccounts reads small rows instead of whole accounts
+//   list      account id -> ListRow(account): the few fields a listing shows and filters on
+//             and a work queue ranks by, so ListAccounts and GetWorkQueue read small rows
+//             instead of whole accounts
 //
 // The meta column family also holds "layout" -> kLayoutVersion. A store written by an older
 // layout is deleted and rebuilt from offset 0 when opened (and the log says so).
@@ -45,7 +46,8 @@ namespace collections {
 class ProjectionStore {
  public:
   // 1: accounts, events, index. 2: the per-account copy of the log ("log"), list rows.
-  static constexpr int kLayoutVersion = 2;
+  // 3: list rows carry what the work queue's priority reads (see ListRow).
+  static constexpr int kLayoutVersion = 3;
 
   ~ProjectionStore();
 
@@ -130,7 +132,10 @@ Result<std::string> DigestColumnFamilies(rocksdb::DB& db,
 
 // The account reduced to what a listing needs: id, status, bucket, balances and their total,
 // currency, creditor, assignee, queue, version, due date and time zone (days past due are
-// computed from the last three at read time).
+// computed from the last three at read time); and what the work queue's Prioritize reads (flags,
+// open disputes, the last promise, the last payment, the plan without its instalments, callback,
+// contact block, the first contact), so Prioritize(ListRow(a), t) == Prioritize(a, t) and
+// neither ListAccounts nor GetWorkQueue reads a whole account.
 v1::Account ListRow(const v1::Account& account);
 
 // Index dimensions.

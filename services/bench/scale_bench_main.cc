@@ -1,5 +1,6 @@
 // collections-scale-bench: the writer at scale. It loads a realistic history into a topic fast
-// (accounts opened, contacts, promises, payments, and the time-driven events they cause) by
+// (accounts opened, contacts, promises, payments, and the time-driven events they cause; the
+// loader is services/bench/loader.h: every core runs commands, several producers append) by
 // running every command through the writer's own pipeline (services/domain/pipeline.h) and
 // producing the events in large Kafka transactions, stamped, chained and signed exactly as the
 // writer does, so a writer restores them as genuine. Then it measures what the issue asks:
@@ -12,6 +13,7 @@
 // "<prefix>-big" (--big-events events); partition = murmur2(key) as Kafka's Java client. Every
 // record is a collections.v1.EventEnvelope with the writer's CloudEvents headers.
 #include "services/authz/signing.h"
+#include "services/bench/loader.h"
 #include "services/common/flags.h"
 #include "services/common/log.h"
 #include "services/domain/case_aggregate.h"
@@ -47,8 +49,11 @@ struct BenchOptions {
   int events_per_account = 20;
   int small_events = 10;
   int big_events = 5000;
-  int threads = 2;
+  int threads = 0;
+  int producers = 4;
   int transaction_records = 5000;
+  int progress_seconds = 10;
+  bool baseline = false;
   std::string store = ".local/scale-bench/writer-store";
   std::string signing_key = ".local/scale-bench/signing.key";
   int64_t cache_size = 1000;
@@ -56,91 +61,7 @@ struct BenchOptions {
   std::string phase = "all";
 };
 
-// The history's calendar: day k of an account is base + k days, 15:00 UTC (10:00 in Chicago).
-const absl::Time kBase =
-    absl::FromCivil(absl::CivilSecond(2020, 1, 6, 15, 0, 0), absl::UTCTimeZone());
-absl::Time Day(int k) { return kBase + absl::Hours(24) * k; }
-
-template <typename Request>
-Request With(const std::string& account_id, const std::string& command_id, Request r) {
-  r.set_command_id(command_id);
-  r.set_account_id(account_id);
-  r.mutable_actor()->set_id("scale-bench");
-  r.mutable_actor()->set_kind(v1::ACTOR_KIND_SERVICE);
-  r.mutable_actor()->set_role("system");
-  return r;
-}
-
-v1::OpenCaseRequest Open(const std::string& id, int events) {
-  v1::OpenCaseRequest r;
-  r.set_creditor("Acme Bank");
-  r.set_debtor_name("Jane Doe");
-  r.set_currency("USD");
-  r.mutable_balances()->set_principal_minor(100000 + 1000LL * events);
-  r.mutable_due_date()->set_year(2019);
-  r.mutable_due_date()->set_month(12);
-  r.mutable_due_date()->set_day(1);
-  r.set_time_zone("America/Chicago");
-  r.set_jurisdiction("IL");
-  r.set_third_party_collector(true);
-  auto* phone = r.mutable_contact_points()->add_phones();
-  phone->set_number("+13125550100");
-  phone->set_type(v1::PHONE_TYPE_CELL);
-  r.mutable_contact_points()->add_emails("jane@example.com");
-  return With(id, "open", r);
-}
-
-v1::RecordContactAttemptRequest Contact(const std::string& id, const std::string& command_id,
-                                        bool call) {
-  v1::RecordContactAttemptRequest r;
-  r.set_contact_id("C-" + command_id);
-  r.set_channel(call ? v1::CONTACT_CHANNEL_CALL : v1::CONTACT_CHANNEL_EMAIL);
-  r.set_direction(v1::CONTACT_DIRECTION_OUTBOUND);
-  r.set_address(call ? "+13125550100" : "jane@example.com");
-  r.set_phone_type(call ? v1::PHONE_TYPE_CELL : v1::PHONE_TYPE_UNSPECIFIED);
-  r.set_outcome(v1::CONTACT_OUTCOME_NO_ANSWER);
-  r.mutable_content()->set_has_debt_collector_disclosure(true);
-  r.mutable_content()->set_has_opt_out_notice(true);
-  return With(id, command_id, r);
-}
-
-v1::RecordPromiseToPayRequest Promise(const std::string& id, const std::string& command_id,
-                                      absl::Time now) {
-  v1::RecordPromiseToPayRequest r;
-  r.set_promise_id("PR-" + command_id);
-  r.mutable_amount()->set_amount_minor(1000);
-  r.mutable_amount()->set_currency("USD");
-  absl::CivilDay due = absl::ToCivilDay(now + absl::Hours(72), absl::UTCTimeZone());
-  r.mutable_due_date()->set_year(static_cast<int>(due.year()));
-  r.mutable_due_date()->set_month(due.month());
-  r.mutable_due_date()->set_day(due.day());
-  return With(id, command_id, r);
-}
-
-v1::PostPaymentRequest Payment(const std::string& id, const std::string& command_id,
-                               int64_t minor) {
-  v1::PostPaymentRequest r;
-  r.set_payment_id("P-" + command_id);
-  r.mutable_amount()->set_amount_minor(minor);
-  r.mutable_amount()->set_currency("USD");
-  r.set_method(v1::PAYMENT_METHOD_ACH);
-  return With(id, command_id, r);
-}
-
-// The k-th command of an account's history (k >= 1): contacts, promises and payments in turn.
-Command HistoryCommand(const std::string& id, int k) {
-  const std::string command_id = absl::StrCat("h", k);
-  switch (k % 4) {
-    case 1:
-      return Contact(id, command_id, /*call=*/true);
-    case 2:
-      return Promise(id, command_id, Day(k));
-    case 3:
-      return Payment(id, command_id, 1000);
-    default:
-      return Contact(id, command_id, /*call=*/false);
-  }
-}
+absl::Time Day(int k) { return bench::HistoryDay(k); }
 
 double RssMiB(const char* field) {
   std::ifstream status("/proc/self/status");
@@ -151,85 +72,19 @@ double RssMiB(const char* field) {
   return 0;
 }
 
-// Loads the history. Each thread owns the partitions p with p % threads == t and one
-// transactional producer; an account's whole history is generated at once (only that one
-// account is in memory), its events buffered per partition and appended in transactions of
-// --transaction-records.
 int Load(const BenchOptions& o, const WriterOptions& writer, const kafka::LogOptions& log) {
-  const PipelineSettings settings = PipelineSettingsFor(writer);
-  std::atomic<int64_t> events{0}, blocked{0};
-  std::atomic<bool> failed{false};
-  std::atomic<bool> stop{false};
-  const auto started = std::chrono::steady_clock::now();
-  auto work = [&](int t) {
-    auto producer = kafka::TransactionalProducer::Create(
-        log, absl::StrCat(o.prefix, "-loader-", t), kafka::ProducerTimeouts{}, &stop);
-    if (!producer || producer.value()->Init(30000)) {
-      std::fprintf(stderr, "loader %d: cannot create its producer\n", t);
-      failed = true;
-      return;
-    }
-    std::map<int32_t, std::vector<kafka::Record>> pending;
-    auto flush = [&](int32_t p) {
-      auto& records = pending[p];
-      if (records.empty()) return;
-      auto appended = producer.value()->Append(p, records);
-      if (appended.outcome != kafka::AppendResult::Outcome::kCommitted) {
-        std::fprintf(stderr, "loader %d: append failed: %s\n", t, appended.message.c_str());
-        failed = true;
-      }
-      records.clear();
-    };
-    auto generate = [&](const std::string& id, int count) {
-      const int32_t p = kafka::PartitionFor(id, o.partitions);
-      if (p % o.threads != t) return;
-      v1::Account state;
-      for (int k = 0; k < count && !failed; ++k) {
-        Command command = k == 0 ? Command(Open(id, count)) : HistoryCommand(id, k);
-        CommandInput input;
-        input.command = &command;
-        input.now = Day(k);
-        CommandOutcome out = RunCommand(state, k > 0, input, settings);
-        auto& records = pending[p];
-        for (const auto& e : out.time_events) records.push_back(EventRecord(e, writer.source));
-        if (out.kind == CommandOutcome::Kind::kAppend) {
-          for (const auto& e : out.events) records.push_back(EventRecord(e, writer.source));
-          if (out.error) ++blocked;
-        }
-        events += static_cast<int64_t>(out.time_events.size() + out.events.size());
-        if (static_cast<int>(records.size()) >= o.transaction_records) flush(p);
-      }
-    };
-    for (int64_t n = 0; n < o.accounts && !failed; ++n) {
-      generate(absl::StrCat(o.prefix, "-", n), o.events_per_account);
-    }
-    generate(o.prefix + "-small", o.small_events);
-    generate(o.prefix + "-big", o.big_events);
-    for (auto& [p, records] : pending) flush(p);
-  };
-  std::vector<std::thread> threads;
-  for (int t = 0; t < o.threads; ++t) threads.emplace_back(work, t);
-  std::atomic<bool> done{false};
-  std::thread progress([&] {
-    while (!done) {
-      for (int i = 0; i < 100 && !done; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-      if (!done) {
-        std::fprintf(stderr, "load: %lld events so far\n", static_cast<long long>(events.load()));
-      }
-    }
-  });
-  for (auto& th : threads) th.join();
-  done = true;
-  progress.join();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf(
-      "load: accounts=%lld events=%lld blocked_contacts=%lld seconds=%.1f events_per_s=%.0f\n",
-      static_cast<long long>(o.accounts + 2), static_cast<long long>(events.load()),
-              static_cast<long long>(blocked.load()), seconds, events.load() / seconds);
-  return failed ? 1 : 0;
+  bench::LoadOptions load;
+  load.prefix = o.prefix;
+  load.accounts = o.accounts;
+  load.commands_per_account = o.events_per_account;
+  load.small_commands = o.small_events;
+  load.big_commands = o.big_events;
+  load.generators = o.threads;
+  load.producers = o.producers;
+  load.transaction_records = o.transaction_records;
+  load.progress_seconds = o.progress_seconds;
+  load.baseline = o.baseline;
+  return bench::LoadHistory(load, writer, log, o.partitions).ok ? 0 : 1;
 }
 
 std::string StoreDigest(const BenchOptions& o) {
@@ -278,8 +133,8 @@ int Restart(const BenchOptions& o, WriterOptions writer, const kafka::LogOptions
     for (int i = 0; i < o.samples; ++i) {
       const std::string command_id = absl::StrCat("lat-", contact ? "c" : "p", "-", i, "-",
                                                   absl::ToUnixNanos(absl::Now()));
-      Command command = contact ? Command(Contact(id, command_id, /*call=*/false))
-                                : Command(Payment(id, command_id, 1));
+      Command command = contact ? bench::ContactCommand(id, command_id, /*call=*/false)
+                                : bench::PaymentCommand(id, command_id, 1);
       const auto t0 = std::chrono::steady_clock::now();
       auto result = serving->Execute(std::move(command), absl::Now() + deadline_slack);
       const auto t1 = std::chrono::steady_clock::now();
@@ -307,8 +162,8 @@ int Restart(const BenchOptions& o, WriterOptions writer, const kafka::LogOptions
     for (int i = 0; i < o.samples; ++i) {
       v1::Account state = *account.value();
       const std::string command_id = absl::StrCat("pipe-", i);
-      Command command = contact ? Command(Contact(id, command_id, /*call=*/false))
-                                : Command(Payment(id, command_id, 1));
+      Command command = contact ? bench::ContactCommand(id, command_id, /*call=*/false)
+                                : bench::PaymentCommand(id, command_id, 1);
       CommandInput input;
       input.command = &command;
       input.now = clock.Now();
@@ -378,8 +233,16 @@ int main(int argc, char** argv) {
             "commands per account (each appends about one event, plus time-driven ones)");
   flags.Add("small-events", &o.small_events, "commands of the short-history latency account");
   flags.Add("big-events", &o.big_events, "commands of the long-history latency account");
-  flags.Add("threads", &o.threads, "loader threads (each its own transactional producer)");
+  flags.Add("threads", &o.threads,
+            "loader threads running commands through the pipeline (0 = one per core)");
+  flags.Add("producers", &o.producers,
+            "loader transactional producers appending batches concurrently");
   flags.Add("transaction-records", &o.transaction_records, "records per loader transaction");
+  flags.Add("progress-seconds", &o.progress_seconds,
+            "seconds between the load's progress lines on stderr (0 = none)");
+  flags.Add("baseline", &o.baseline,
+            "after the load, time a bare librdkafka producer writing as many records of the "
+            "same size (to <topic>.baseline, deleted afterwards)");
   flags.Add("store", &o.store, "the writers' store directory for the restart phases");
   flags.Add("signing-key", &o.signing_key,
             "Ed25519 key (PEM) the events are signed with; created when missing");
