@@ -183,7 +183,7 @@ int Load(const BenchOptions& o, const WriterOptions& writer, const kafka::LogOpt
     auto generate = [&](const std::string& id, int count) {
       const int32_t p = kafka::PartitionFor(id, o.partitions);
       if (p % o.threads != t) return;
-      v1::Account state;
+      AccountState state;
       for (int k = 0; k < count && !failed; ++k) {
         Command command = k == 0 ? Command(Open(id, count)) : HistoryCommand(id, k);
         CommandInput input;
@@ -305,7 +305,7 @@ int Restart(const BenchOptions& o, WriterOptions writer, const kafka::LogOptions
     if (!account || !account.value()) return 0.0;
     std::vector<double> micros;
     for (int i = 0; i < o.samples; ++i) {
-      v1::Account state = *account.value();
+      AccountState state = *account.value();
       const std::string command_id = absl::StrCat("pipe-", i);
       Command command = contact ? Command(Contact(id, command_id, /*call=*/false))
                                 : Command(Payment(id, command_id, 1));
