@@ -6,7 +6,8 @@
 
 namespace collections::authz {
 
-IntegrityGate::Outcome IntegrityGate::Admit(v1::Account& account, const v1::EventEnvelope& event,
+template <typename Account>
+IntegrityGate::Outcome IntegrityGate::Admit(Account& account, const v1::EventEnvelope& event,
                                             int32_t partition, int64_t offset) const {
   Outcome out;
   if (account.has_quarantine()) {
@@ -79,5 +80,11 @@ IntegrityGate::Outcome IntegrityGate::Admit(v1::Account& account, const v1::Even
       return quarantine("BAD_SIGNATURE", r.message);
   }
 }
+
+template IntegrityGate::Outcome IntegrityGate::Admit(v1::Account&, const v1::EventEnvelope&,
+                                                     int32_t, int64_t) const;
+template IntegrityGate::Outcome IntegrityGate::Admit(state::v1::AccountState&,
+                                                     const v1::EventEnvelope&, int32_t,
+                                                     int64_t) const;
 
 }  // namespace collections::authz

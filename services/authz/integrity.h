@@ -2,6 +2,7 @@
 
 #include "services/authz/signing.h"
 
+#include "collections/state/v1/account_state.pb.h"
 #include "collections/v1/account.pb.h"
 #include "collections/v1/events.pb.h"
 
@@ -37,8 +38,11 @@ class IntegrityGate {
 
   // Checks `event` against `account` (as stored, with its unsigned_events and quarantine) and
   // updates those two fields of it; the caller then Evolves `account` with Outcome::apply.
-  // `partition`/`offset` locate the event for the quarantine record.
-  Outcome Admit(v1::Account& account, const v1::EventEnvelope& event, int32_t partition,
+  // `partition`/`offset` locate the event for the quarantine record. `Account` is the read
+  // model (v1::Account, the projector) or the writer's internal state::v1::AccountState: the
+  // same fields, the same outcome.
+  template <typename Account>
+  Outcome Admit(Account& account, const v1::EventEnvelope& event, int32_t partition,
                 int64_t offset) const;
 
   bool checks_signatures() const { return !keys_.empty(); }

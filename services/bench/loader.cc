@@ -314,7 +314,7 @@ LoadStats LoadHistory(const LoadOptions& o, const WriterOptions& writer,
       int count = 0;
       const std::string id = account(i, &count);
       const int32_t p = kafka::PartitionFor(id, partitions);
-      v1::Account state;
+      AccountState state;
       int64_t local_events = 0;
       for (int k = 0; k < count && !failed; ++k) {
         Command command = HistoryCommand(id, k, count);

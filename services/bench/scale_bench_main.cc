@@ -160,7 +160,7 @@ int Restart(const BenchOptions& o, WriterOptions writer, const kafka::LogOptions
     if (!account || !account.value()) return 0.0;
     std::vector<double> micros;
     for (int i = 0; i < o.samples; ++i) {
-      v1::Account state = *account.value();
+      AccountState state = *account.value();
       const std::string command_id = absl::StrCat("pipe-", i);
       Command command = contact ? bench::ContactCommand(id, command_id, /*call=*/false)
                                 : bench::PaymentCommand(id, command_id, 1);

@@ -5,6 +5,7 @@
 #include "services/domain/settings.h"
 
 #include "absl/time/time.h"
+#include "collections/state/v1/account_state.pb.h"
 #include "collections/v1/account.pb.h"
 #include "collections/v1/events.pb.h"
 
@@ -17,6 +18,12 @@ namespace collections {
 // The writer calls Decide/DecideTime on its partition's single thread; the projectors and the
 // replay call Evolve. The same Evolve everywhere is what makes a rebuilt projection equal to
 // the live one.
+//
+// Two shapes of the same account: the decisions are taken on AccountState, the writer's
+// internal state (not a published message; bounded: see Evolve), while the projections keep
+// v1::Account, the public read model with the whole history. One Evolve (a template over both,
+// evolve.cc) builds both, so every field they share means the same thing in both.
+using AccountState = state::v1::AccountState;
 
 // Checks the request on its own (required fields, formats, ranges, the limits of limits.h, the
 // whole request's size). Returns every violation, in field order, as one kInvalidArgument
@@ -34,29 +41,41 @@ Status ValidateRequest(const Command& command);
 // kFailedPrecondition "AMOUNT_OVERFLOW" a command whose events would take a balance
 // component, the total, the credit balance or the written-off amount past its limit
 // (limits.h), so that no sum over an accepted history can overflow.
-Result<std::vector<v1::EventEnvelope>> Decide(const v1::Account* state, const Command& command,
+Result<std::vector<v1::EventEnvelope>> Decide(const AccountState* state, const Command& command,
                                               absl::Time received, const DomainSettings& settings);
 
 // Time-driven events due on the account up to `now`, in order, each with its own occurred_at
 // (the instant it became due): aging bucket changes, broken promises, missed instalments,
 // defaulted plans, the end of the validation period. A jump in time emits every one of them.
-std::vector<v1::EventEnvelope> DecideTime(const v1::Account& state, absl::Time now,
+std::vector<v1::EventEnvelope> DecideTime(const AccountState& state, absl::Time now,
                                           const DomainSettings& settings);
 
 // When the next time-driven event falls due, if any.
-std::optional<absl::Time> NextDueTime(const v1::Account& state, const DomainSettings& settings);
+std::optional<absl::Time> NextDueTime(const AccountState& state, const DomainSettings& settings);
 
 // Applies one event to the account. `state` is empty (default) before the first event.
 // Sets version = sequence and last_hash = hash. Never fails: events are facts.
 void Evolve(v1::Account& state, const v1::EventEnvelope& event);
+// The same for the writer's state, which is also bounded: after the event, contacts that took
+// place more than `contact_horizon` before the latest recorded_at applied so far are pruned
+// (the event's recorded time, never a clock, so a restore from the log reaches the same state),
+// keeping of them only what the rules read (first communication, a conversation held, their
+// ids). Outbound letters, e-mails and texts delivered or returned are kept while no bureau
+// report was made and no conversation held (F16 reads them). InfiniteDuration() prunes nothing.
+void Evolve(AccountState& state, const v1::EventEnvelope& event, absl::Duration contact_horizon);
 
 // The status the account's facts call for (closed, sold, settled, paid, charged off, legal,
 // placed, disputed, in a plan, open: the first that holds).
 v1::AccountStatus DeriveStatus(const v1::Account& state);
+v1::AccountStatus DeriveStatus(const AccountState& state);
 
 // Days past due at `now` in the consumer's zone (0 when nothing is owed), and its bucket.
 int32_t DaysPastDue(const v1::Account& state, absl::Time now);
+int32_t DaysPastDue(const AccountState& state, absl::Time now);
 v1::AgingBucket BucketFor(int32_t days_past_due);
+
+// The stable 64-bit hash (FNV-1a) a pruned contact's id is remembered by.
+uint64_t ContactIdHash(const std::string& contact_id);
 
 // Sum of the components.
 int64_t Total(const v1::Balances& balances);

@@ -7,6 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 
+#include <algorithm>
+#include <map>
+
 namespace collections {
 
 using namespace internal;  // NOLINT(google-build-using-namespace)
@@ -80,7 +83,7 @@ bool IsNyc(const v1::PostalAddress& address) {
 }
 
 // The id of the consumer's latest inbound contact in `channel` (a reply answers it).
-std::string LastInbound(const v1::Account& a, v1::ContactChannel channel) {
+std::string LastInbound(const AccountState& a, v1::ContactChannel channel) {
   for (int i = a.contacts_size() - 1; i >= 0; --i) {
     const auto& c = a.contacts(i);
     if (c.direction() == v1::CONTACT_DIRECTION_INBOUND && c.channel() == channel)
@@ -89,7 +92,7 @@ std::string LastInbound(const v1::Account& a, v1::ContactChannel channel) {
   return "";
 }
 
-std::string PhoneZone(const v1::Account& a, const std::string& number) {
+std::string PhoneZone(const AccountState& a, const std::string& number) {
   for (const auto& p : a.contact_points().phones()) {
     if (p.number() == number) return p.time_zone();
   }
@@ -114,7 +117,7 @@ compliance::DisputeCode ToDisputeCode(const std::string& code) {
 }
 
 // An outbound contact (an attempt, or the reservation of one) as the action the rules judge.
-void ContactAction(const v1::Account& a, compliance::Action& action, v1::ContactChannel channel,
+void ContactAction(const AccountState& a, compliance::Action& action, v1::ContactChannel channel,
                    v1::ContactOutcome outcome, const std::string& address, v1::PhoneType phone_type,
                    const v1::ContentFlags& content) {
   const bool message_left =
@@ -146,7 +149,7 @@ void ContactAction(const v1::Account& a, compliance::Action& action, v1::Contact
 }
 
 // The action a command asks for, or nullopt when no rule judges it.
-std::optional<compliance::Action> ActionFor(const v1::Account& a, const Command& command,
+std::optional<compliance::Action> ActionFor(const AccountState& a, const Command& command,
                                             absl::Time at) {
   compliance::Action action;
   action.debt_ids = {a.account_id()};
@@ -219,7 +222,7 @@ std::optional<compliance::Action> ActionFor(const v1::Account& a, const Command&
 
 }  // namespace
 
-compliance::CaseFacts FactsFor(const v1::Account& a) {
+compliance::CaseFacts FactsFor(const AccountState& a) {
   compliance::CaseFacts f;
   f.debt_ids = {a.account_id()};
   f.reg_f_applies = a.third_party_collector();
@@ -271,26 +274,22 @@ compliance::CaseFacts FactsFor(const v1::Account& a) {
         break;
     }
   }
-  // Communications and messages, for F11, F12 and F16.
+  // Communications and messages, for F11, F12 and F16. The first communication and whether a
+  // conversation was held are kept by the state as contacts are applied (contacts older than
+  // the horizon are pruned from it).
+  if (a.has_first_conversation_or_letter_at())
+    f.first_communication_at = ToTime(a.first_conversation_or_letter_at());
+  f.bureau.conversation_held = a.conversation_held();
   for (const auto& c : a.correspondence()) {
     absl::Time sent = ToTime(c.sent_at());
-    if (!f.first_communication_at || sent < *f.first_communication_at)
-      f.first_communication_at = sent;
     if (c.kind() == v1::CORRESPONDENCE_KIND_VALIDATION_NOTICE && !f.validation_notice_sent_at) {
       f.validation_notice_sent_at = sent;
     }
     f.bureau.messages.push_back({ToChannel(c.channel()), sent, std::nullopt});
   }
   for (const auto& c : a.contacts()) {
-    absl::Time at = ToTime(c.at());
-    if (c.outcome() == v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION) {
-      if (c.channel() == v1::CONTACT_CHANNEL_CALL || c.channel() == v1::CONTACT_CHANNEL_VISIT) {
-        f.bureau.conversation_held = true;
-      }
-      if (!f.first_communication_at || at < *f.first_communication_at)
-        f.first_communication_at = at;
-    }
     if (c.direction() != v1::CONTACT_DIRECTION_OUTBOUND) continue;
+    const absl::Time at = ToTime(c.at());
     const bool message = c.channel() == v1::CONTACT_CHANNEL_LETTER ||
                          c.channel() == v1::CONTACT_CHANNEL_EMAIL ||
                          c.channel() == v1::CONTACT_CHANNEL_TEXT;
@@ -340,8 +339,9 @@ compliance::CaseFacts FactsFor(const v1::Account& a) {
   return f;
 }
 
-compliance::ContactHistory HistoryFor(const v1::Account& a, absl::Time at,
-                                      const std::string& completing) {
+compliance::ContactHistory HistoryFor(const AccountState& a, absl::Time at,
+                                      const std::string& completing,
+                                      const v1::CompliancePolicy* policy) {
   compliance::ContactHistory h;
   // Live reservations count as the attempts they reserve, with the outcome that counts
   // against every cap (F1, S-MA, S-NYC) and starts no F2 clock: the dialer may yet leave a
@@ -359,10 +359,28 @@ compliance::ContactHistory HistoryFor(const v1::Account& a, absl::Time at,
     attempt.debt_ids = {a.account_id()};
     h.attempts.push_back(std::move(attempt));
   }
+  // Only contacts some window around `at` can hold matter to the caps and quiet periods (a
+  // window ends at `at` or, for a back-dated action, at a later attempt within its span), plus
+  // the inbound contact a reply answers and the replies to it. The rest are not materialised.
+  const absl::Duration reach =
+      policy != nullptr ? LongestWindow(*policy) : absl::InfiniteDuration();
+  // The latest inbound contact per channel so far (contacts are in log order): a reply
+  // answers it. One pass, no search per contact.
+  std::map<int, const v1::ContactRecord*> last_inbound;
   for (const auto& c : a.contacts()) {
+    const int channel = static_cast<int>(c.channel());
+    const v1::ContactRecord* answered = nullptr;
+    if (c.content().reply_to_consumer()) {
+      if (auto it = last_inbound.find(channel); it != last_inbound.end()) answered = it->second;
+    }
+    if (c.direction() == v1::CONTACT_DIRECTION_INBOUND) last_inbound[channel] = &c;
+    const absl::Time time = ToTime(c.at());
+    const bool near = reach == absl::InfiniteDuration() || (time > at - reach && time < at + reach);
+    // Inbound contacts are few and a reply may name any of them: kept whatever their age.
+    if (!near && c.direction() != v1::CONTACT_DIRECTION_INBOUND && answered == nullptr) continue;
     compliance::ContactAttempt attempt;
     attempt.id = c.event_id();
-    attempt.time = ToTime(c.at());
+    attempt.time = time;
     attempt.channel = ToChannel(c.channel());
     attempt.direction = c.direction() == v1::CONTACT_DIRECTION_INBOUND
                             ? compliance::Direction::kInbound
@@ -371,21 +389,28 @@ compliance::ContactHistory HistoryFor(const v1::Account& a, absl::Time at,
     attempt.phone_type = ToPhoneType(c.phone_type());
     attempt.target = c.address();
     attempt.debt_ids = {a.account_id()};
-    if (c.content().reply_to_consumer()) {
-      for (const auto& earlier : a.contacts()) {
-        if (earlier.sequence() < c.sequence() &&
-            earlier.direction() == v1::CONTACT_DIRECTION_INBOUND &&
-            earlier.channel() == c.channel()) {
-          attempt.in_reply_to = earlier.event_id();
-        }
-      }
-    }
+    if (answered != nullptr) attempt.in_reply_to = answered->event_id();
     h.attempts.push_back(std::move(attempt));
   }
   return h;
 }
 
-GateDecision Gate(const v1::Account& state, const Command& command, absl::Time at,
+absl::Duration LongestWindow(const v1::CompliancePolicy& policy) {
+  const int days = std::max({policy.call_window_days(), policy.conversation_quiet_days(),
+                             policy.ma_personal_window_days(), policy.ma_other_window_days(),
+                             policy.nyc_window_days()});
+  // Calendar-day windows start at a local midnight: a day more covers any zone and DST.
+  return absl::Hours(24) * (days + 1);
+}
+
+absl::Duration ContactHorizon(const v1::CompliancePolicy& policy) {
+  // An action may be recorded up to contact_backdate_hours late without a late-entry
+  // authorisation, and its windows reach that far behind it; a day more for the clocks'
+  // skew. A late entry beyond that is judged on the contacts the state still holds.
+  return LongestWindow(policy) + absl::Hours(policy.contact_backdate_hours()) + absl::Hours(24);
+}
+
+GateDecision Gate(const AccountState& state, const Command& command, absl::Time at,
                   const v1::CompliancePolicy& policy) {
   GateDecision out;
   auto action = ActionFor(state, command, at);
@@ -393,8 +418,8 @@ GateDecision Gate(const v1::Account& state, const Command& command, absl::Time a
   out.evaluated = true;
   const auto* attempt = std::get_if<v1::RecordContactAttemptRequest>(&command);
   const std::string completing = attempt != nullptr ? attempt->reservation_id() : "";
-  compliance::Decision d = compliance::Evaluate(FactsFor(state), HistoryFor(state, at, completing),
-                                                *action, at, policy);
+  compliance::Decision d = compliance::Evaluate(
+      FactsFor(state), HistoryFor(state, at, completing, &policy), *action, at, policy);
   v1::ComplianceDecision& rec = out.record;
   rec.set_outcome(compliance::OutcomeName(d.outcome));
   rec.set_outcome_code(compliance::OutcomeCode(d.outcome));

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "services/compliance/engine.h"
+#include "services/domain/case_aggregate.h"
 #include "services/domain/command.h"
 #include "services/domain/error.h"
 
@@ -32,7 +33,7 @@ struct GateDecision {
 // Evaluates `command` against `state` (which must exist) under `policy`, at `at` (its business
 // time, which may lie before contacts already recorded: they count too). Live reservations
 // count as attempts, except the one a RecordContactAttempt completes.
-GateDecision Gate(const v1::Account& state, const Command& command, absl::Time at,
+GateDecision Gate(const AccountState& state, const Command& command, absl::Time at,
                   const v1::CompliancePolicy& policy);
 
 // What the writer appends for a command, and whether the caller hears a refusal.
@@ -71,9 +72,21 @@ BackdateFamily BackdateFamilyOf(const Command& command, const v1::CompliancePoli
 Error BlockedError(const std::string& account_id, const v1::ComplianceDecision& decision);
 
 // The engine's inputs built from an account (exposed for tests and the pre-flight check).
-compliance::CaseFacts FactsFor(const v1::Account& state);
-// Live reservations (not expired at `at`, other than `completing`) count as attempts.
-compliance::ContactHistory HistoryFor(const v1::Account& state, absl::Time at,
-                                      const std::string& completing = "");
+// FactsFor reads the state's summaries of pruned contacts (first communication, conversation
+// held), so its cost does not grow with the account's history.
+compliance::CaseFacts FactsFor(const AccountState& state);
+// Live reservations (not expired at `at`, other than `completing`) count as attempts. With a
+// `policy`, only the contacts its windows around `at` can reach are materialised (plus inbound
+// contacts and the replies to them); without one, every contact the state holds.
+compliance::ContactHistory HistoryFor(const AccountState& state, absl::Time at,
+                                      const std::string& completing = "",
+                                      const v1::CompliancePolicy* policy = nullptr);
+
+// The longest contact window of `policy` (F1, F2, S-MA, S-NYC), with a day for local midnights.
+absl::Duration LongestWindow(const v1::CompliancePolicy& policy);
+// How long the writer's state keeps a contact (Evolve's contact_horizon): the longest window
+// plus how late a contact may be recorded without a late-entry authorisation, plus a day. The
+// writer store records it: a store kept under another horizon is rebuilt from the log.
+absl::Duration ContactHorizon(const v1::CompliancePolicy& policy);
 
 }  // namespace collections

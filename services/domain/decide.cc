@@ -37,7 +37,7 @@ bool IsPerson(const v1::Actor& actor, const std::string& person) {
   return !person.empty() && (actor.id() == person || actor.on_behalf_of() == person);
 }
 
-const v1::PendingApproval* FindPendingApproval(const v1::Account& a, const std::string& privilege,
+const v1::PendingApproval* FindPendingApproval(const AccountState& a, const std::string& privilege,
                                                const std::string& subject) {
   for (const auto& p : a.pending_approvals()) {
     if (p.privilege() == privilege && p.subject() == subject) return &p;
@@ -62,7 +62,7 @@ Error Denied(const v1::Actor& actor, std::string reason, const std::string& priv
 }
 
 // Four eyes for an approval: someone else's request must be waiting for it.
-std::optional<Error> CheckFourEyes(const v1::Account& a, const v1::Actor& approver,
+std::optional<Error> CheckFourEyes(const AccountState& a, const v1::Actor& approver,
                                    const std::string& privilege, const std::string& subject,
                                    const std::string& what, const std::set<std::string>& roles) {
   const v1::PendingApproval* pending = FindPendingApproval(a, privilege, subject);
@@ -124,8 +124,8 @@ std::string Exceeding(const v1::Balances& want, const v1::Balances& have) {
 // (limits.h), so that no sum over an accepted history, here or in a projection, can overflow.
 // Only growth is refused: an account already beyond a limit (history older than the limit)
 // still takes commands that bring it down.
-Status CheckAmountLimits(const std::string& account_id, const v1::Account* before,
-                         const v1::Account& after) {
+Status CheckAmountLimits(const std::string& account_id, const AccountState* before,
+                         const AccountState& after) {
   struct Quantity {
     const char* name;
     int64_t before;
@@ -161,7 +161,7 @@ Status CheckAmountLimits(const std::string& account_id, const v1::Account* befor
 }
 
 struct Decider {
-  const v1::Account* state;
+  const AccountState* state;
   absl::Time received;
   const DomainSettings& settings;
 
@@ -208,7 +208,7 @@ struct Decider {
     *o->mutable_statute_of_limitations_date() = r.statute_of_limitations_date();
     o->set_assignee(r.assignee());
     o->set_queue(r.queue());
-    v1::Account probe;
+    AccountState probe;
     *probe.mutable_balances() = r.balances();
     *probe.mutable_due_date() = r.due_date();
     probe.set_time_zone(r.time_zone());
@@ -377,12 +377,15 @@ struct Decider {
 
   Decision operator()(const v1::RecordContactAttemptRequest& r) const {
     if (auto e = Open("RecordContactAttempt")) return *e;
-    for (const auto& c : state->contacts()) {
-      if (c.contact_id() == r.contact_id()) {
-        return Refuse(Errc::kAlreadyExists, "CONTACT_EXISTS",
-                      "contact " + r.contact_id() + " is already recorded", "contact_id",
-                      r.contact_id());
-      }
+    // Recent contacts by id, older (pruned) ones by the hash of their id.
+    const uint64_t hashed = ContactIdHash(r.contact_id());
+    bool exists = false;
+    for (uint64_t h : state->pruned_contact_ids()) exists = exists || h == hashed;
+    for (const auto& c : state->contacts()) exists = exists || c.contact_id() == r.contact_id();
+    if (exists) {
+      return Refuse(Errc::kAlreadyExists, "CONTACT_EXISTS",
+                    "contact " + r.contact_id() + " is already recorded", "contact_id",
+                    r.contact_id());
     }
     if (!r.reservation_id().empty()) {
       const v1::ContactReservation* reserved = nullptr;
@@ -898,9 +901,55 @@ struct Decider {
   }
 };
 
+// The part of `state` the follow-on events depend on (balances, dates, status, plan,
+// settlement, disputes ...), without the lists that grow with history: what Decide simulates
+// its events on, so a command never copies the account's history.
+AccountState DecisionCopy(const AccountState* state) {
+  AccountState sim;
+  if (state == nullptr) return sim;
+  static const std::set<std::string> kHistory = {
+      "payments", "contacts",        "correspondence",    "promises",
+      "past_plans", "bureau_reports", "overrides",       "pending_approvals",
+      "unsigned_events", "pruned_contact_ids"};
+  const auto* reflection = state->GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(*state, &fields);
+  for (const auto* f : fields) {
+    if (f->is_repeated() && kHistory.count(f->name()) > 0) continue;
+    if (f->is_repeated()) {
+      for (int i = 0; i < reflection->FieldSize(*state, f); ++i) {
+        reflection->AddMessage(&sim, f)->CopyFrom(reflection->GetRepeatedMessage(*state, f, i));
+      }
+    } else if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      reflection->MutableMessage(&sim, f)->CopyFrom(reflection->GetMessage(*state, f));
+    } else {
+      switch (f->cpp_type()) {
+        case google::protobuf::FieldDescriptor::CPPTYPE_STRING:
+          reflection->SetString(&sim, f, reflection->GetString(*state, f));
+          break;
+        case google::protobuf::FieldDescriptor::CPPTYPE_BOOL:
+          reflection->SetBool(&sim, f, reflection->GetBool(*state, f));
+          break;
+        case google::protobuf::FieldDescriptor::CPPTYPE_INT32:
+          reflection->SetInt32(&sim, f, reflection->GetInt32(*state, f));
+          break;
+        case google::protobuf::FieldDescriptor::CPPTYPE_INT64:
+          reflection->SetInt64(&sim, f, reflection->GetInt64(*state, f));
+          break;
+        case google::protobuf::FieldDescriptor::CPPTYPE_ENUM:
+          reflection->SetEnumValue(&sim, f, reflection->GetEnumValue(*state, f));
+          break;
+        default:
+          break;  // AccountState has no other scalar types
+      }
+    }
+  }
+  return sim;
+}
+
 }  // namespace
 
-Result<std::vector<v1::EventEnvelope>> Decide(const v1::Account* state, const Command& command,
+Result<std::vector<v1::EventEnvelope>> Decide(const AccountState* state, const Command& command,
                                               absl::Time received, const DomainSettings& settings) {
   if (auto e = ValidateRequest(command)) return *e;
   if (state == nullptr && !std::holds_alternative<v1::OpenCaseRequest>(command)) {
@@ -911,11 +960,11 @@ Result<std::vector<v1::EventEnvelope>> Decide(const v1::Account* state, const Co
 
   // Follow-on events: a changed status, and the aging bucket when the balance crossed zero.
   const absl::Time at = OccurredAt(command, received);
-  v1::Account sim = state == nullptr ? v1::Account() : *state;
+  AccountState sim = DecisionCopy(state);
   std::vector<v1::EventEnvelope> out;
   auto apply = [&](v1::EventEnvelope e) {
     e.set_sequence(sim.version() + 1);
-    Evolve(sim, e);
+    Evolve(sim, e, absl::InfiniteDuration());
     out.push_back(std::move(e));
   };
   for (auto& e : decided.value()) apply(std::move(e));

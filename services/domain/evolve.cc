@@ -2,13 +2,16 @@
 #include "services/domain/case_aggregate.h"
 #include "services/domain/internal.h"
 
+#include <type_traits>
+
 namespace collections {
 
 using namespace internal;  // NOLINT(google-build-using-namespace): this file's helpers
 
 namespace {
 
-void ApplyPayment(v1::Account& a, const v1::EventEnvelope& e) {
+template <typename A>
+void ApplyPayment(A& a, const v1::EventEnvelope& e) {
   const auto& p = e.payment_posted();
   AddBalances(*a.mutable_balances(), p.applied(), -1);
   a.set_credit_balance_minor(SaturatingAdd(a.credit_balance_minor(), p.to_credit_minor()));
@@ -44,7 +47,8 @@ void ApplyPayment(v1::Account& a, const v1::EventEnvelope& e) {
   }
 }
 
-void ApplyReversal(v1::Account& a, const v1::PaymentReversed& r) {
+template <typename A>
+void ApplyReversal(A& a, const v1::PaymentReversed& r) {
   AddBalances(*a.mutable_balances(), r.reopened(), +1);
   a.set_credit_balance_minor(SaturatingSub(a.credit_balance_minor(), r.credit_removed_minor()));
   int64_t amount = 0;
@@ -80,7 +84,8 @@ void ApplyReversal(v1::Account& a, const v1::PaymentReversed& r) {
   }
 }
 
-void ApplyFlag(v1::Account& a, const v1::EventEnvelope& e) {
+template <typename A>
+void ApplyFlag(A& a, const v1::EventEnvelope& e) {
   const auto& f = e.flag_changed();
   v1::AccountFlags* flags = a.mutable_flags();
   switch (f.change_case()) {
@@ -148,7 +153,8 @@ void ApplyFlag(v1::Account& a, const v1::EventEnvelope& e) {
   }
 }
 
-void RemoveReservation(v1::Account& a, const std::string& reservation_id) {
+template <typename A>
+void RemoveReservation(A& a, const std::string& reservation_id) {
   auto* live = a.mutable_reservations();
   for (int i = 0; i < live->size(); ++i) {
     if (live->Get(i).reservation_id() == reservation_id) {
@@ -158,7 +164,8 @@ void RemoveReservation(v1::Account& a, const std::string& reservation_id) {
   }
 }
 
-void ApplyContactPoint(v1::Account& a, const v1::ContactPointChanged& c) {
+template <typename A>
+void ApplyContactPoint(A& a, const v1::ContactPointChanged& c) {
   v1::ContactPoints* cp = a.mutable_contact_points();
   const bool verify = c.action() == v1::CONTACT_POINT_ACTION_VERIFY;
   const bool invalidate = c.action() == v1::CONTACT_POINT_ACTION_INVALIDATE;
@@ -216,7 +223,8 @@ void ApplyContactPoint(v1::Account& a, const v1::ContactPointChanged& c) {
   }
 }
 
-void ApplyAdjustment(v1::Account& a, const v1::AdjustmentPosted& adj) {
+template <typename A>
+void ApplyAdjustment(A& a, const v1::AdjustmentPosted& adj) {
   AddBalances(*a.mutable_balances(), adj.increase(), +1);
   AddBalances(*a.mutable_balances(), adj.decrease(), -1);
   switch (adj.kind()) {
@@ -240,7 +248,10 @@ int64_t Total(const v1::Balances& b) {
                        SaturatingAdd(b.fees_minor(), b.costs_minor()));
 }
 
-v1::AccountStatus DeriveStatus(const v1::Account& a) {
+namespace {
+
+template <typename A>
+v1::AccountStatus DeriveStatusOf(const A& a) {
   if (a.closed()) return v1::ACCOUNT_STATUS_CLOSED;
   if (!a.owner().empty()) return v1::ACCOUNT_STATUS_SOLD;
   if (a.settlement().status() == v1::SETTLEMENT_STATUS_COMPLETED) return v1::ACCOUNT_STATUS_SETTLED;
@@ -255,6 +266,20 @@ v1::AccountStatus DeriveStatus(const v1::Account& a) {
   return v1::ACCOUNT_STATUS_OPEN;
 }
 
+template <typename A>
+int32_t DaysPastDueOf(const A& a, absl::Time now) {
+  if (Total(a.balances()) <= 0 || !IsSet(a.due_date())) return 0;
+  int64_t days = LocalDay(now, Zone(a)) - ToCivil(a.due_date());
+  return static_cast<int32_t>(std::clamp<int64_t>(days, 0, 100000));
+}
+
+}  // namespace
+
+v1::AccountStatus DeriveStatus(const v1::Account& a) { return DeriveStatusOf(a); }
+v1::AccountStatus DeriveStatus(const AccountState& a) { return DeriveStatusOf(a); }
+int32_t DaysPastDue(const v1::Account& a, absl::Time now) { return DaysPastDueOf(a, now); }
+int32_t DaysPastDue(const AccountState& a, absl::Time now) { return DaysPastDueOf(a, now); }
+
 v1::AgingBucket BucketFor(int32_t dpd) {
   if (dpd <= 0) return v1::AGING_BUCKET_CURRENT;
   if (dpd < 30) return v1::AGING_BUCKET_1_29;
@@ -266,12 +291,6 @@ v1::AgingBucket BucketFor(int32_t dpd) {
   return v1::AGING_BUCKET_180_PLUS;
 }
 
-int32_t DaysPastDue(const v1::Account& a, absl::Time now) {
-  if (Total(a.balances()) <= 0 || !IsSet(a.due_date())) return 0;
-  int64_t days = LocalDay(now, Zone(a)) - ToCivil(a.due_date());
-  return static_cast<int32_t>(std::clamp<int64_t>(days, 0, 100000));
-}
-
 namespace {
 
 // The person behind an event: the one a service acted for, else the principal itself.
@@ -279,7 +298,8 @@ const std::string& Requester(const v1::EventEnvelope& e) {
   return e.actor().on_behalf_of().empty() ? e.actor().id() : e.actor().on_behalf_of();
 }
 
-void RemovePendingApproval(v1::Account& a, const std::string& privilege,
+template <typename A>
+void RemovePendingApproval(A& a, const std::string& privilege,
                            const std::string& subject) {
   auto* pending = a.mutable_pending_approvals();
   for (int i = pending->size() - 1; i >= 0; --i) {
@@ -290,7 +310,8 @@ void RemovePendingApproval(v1::Account& a, const std::string& privilege,
 }
 
 // Records (or replaces) the request for `privilege` on `subject` as waiting for approval.
-void AddPendingApproval(v1::Account& a, const std::string& privilege, const std::string& subject,
+template <typename A>
+void AddPendingApproval(A& a, const std::string& privilege, const std::string& subject,
                         const v1::EventEnvelope& e) {
   RemovePendingApproval(a, privilege, subject);
   v1::PendingApproval* p = a.add_pending_approvals();
@@ -303,7 +324,73 @@ void AddPendingApproval(v1::Account& a, const std::string& privilege, const std:
 
 }  // namespace
 
-void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
+namespace {
+
+// What the writer's state keeps of a contact or a letter it may later prune: the first
+// communication (both meanings the rules use) and whether a conversation by call or visit
+// took place. The read model has the contacts themselves.
+void Earliest(google::protobuf::Timestamp* field, bool has, const google::protobuf::Timestamp& t) {
+  if (!has || ToTime(t) < ToTime(*field)) *field = t;
+}
+
+void NoteContact(AccountState& a, const v1::ContactRecord& c) {
+  const bool conversation = c.outcome() == v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION;
+  if (conversation) {
+    Earliest(a.mutable_first_conversation_or_letter_at(), a.has_first_conversation_or_letter_at(),
+             c.at());
+    if (c.channel() == v1::CONTACT_CHANNEL_CALL || c.channel() == v1::CONTACT_CHANNEL_VISIT)
+      a.set_conversation_held(true);
+  }
+  if (conversation || (c.direction() == v1::CONTACT_DIRECTION_OUTBOUND &&
+                       c.outcome() == v1::CONTACT_OUTCOME_DELIVERED)) {
+    Earliest(a.mutable_first_communication_at(), a.has_first_communication_at(), c.at());
+  }
+}
+
+void NoteCorrespondence(AccountState& a, const v1::CorrespondenceRecord& c) {
+  Earliest(a.mutable_first_conversation_or_letter_at(), a.has_first_conversation_or_letter_at(),
+           c.sent_at());
+  Earliest(a.mutable_first_communication_at(), a.has_first_communication_at(), c.sent_at());
+}
+
+// A delivered or returned outbound letter, e-mail or text: F16 reads them until a first
+// bureau report or a conversation makes the rule moot.
+bool BureauMessage(const v1::ContactRecord& c) {
+  const bool message = c.channel() == v1::CONTACT_CHANNEL_LETTER ||
+                       c.channel() == v1::CONTACT_CHANNEL_EMAIL ||
+                       c.channel() == v1::CONTACT_CHANNEL_TEXT;
+  return message && c.direction() == v1::CONTACT_DIRECTION_OUTBOUND &&
+         (c.outcome() == v1::CONTACT_OUTCOME_DELIVERED ||
+          c.outcome() == v1::CONTACT_OUTCOME_UNDELIVERABLE);
+}
+
+// Drops the contacts older than the horizon before the latest recorded time (see Evolve).
+void Prune(AccountState& a, const v1::EventEnvelope& e, absl::Duration horizon) {
+  if (horizon == absl::InfiniteDuration() || !e.has_recorded_at()) return;
+  absl::Time cutoff = ToTime(e.recorded_at()) - horizon;
+  if (a.has_pruned_before() && cutoff <= ToTime(a.pruned_before())) {
+    cutoff = ToTime(a.pruned_before());
+  } else {
+    *a.mutable_pruned_before() = ToProto(cutoff);
+  }
+  const bool keep_messages = a.bureau_reports().empty() && !a.conversation_held();
+  auto* contacts = a.mutable_contacts();
+  int kept = 0;
+  for (int i = 0; i < contacts->size(); ++i) {
+    const v1::ContactRecord& c = contacts->Get(i);
+    if (ToTime(c.at()) >= cutoff || (keep_messages && BureauMessage(c))) {
+      if (kept != i) contacts->SwapElements(kept, i);
+      ++kept;
+      continue;
+    }
+    a.add_pruned_contact_ids(ContactIdHash(c.contact_id()));
+  }
+  if (kept < contacts->size()) contacts->DeleteSubrange(kept, contacts->size() - kept);
+}
+
+template <typename A>
+void EvolveAny(A& a, const v1::EventEnvelope& e, absl::Duration contact_horizon) {
+  constexpr bool kState = std::is_same_v<A, AccountState>;
   switch (e.payload_case()) {
     case v1::EventEnvelope::kAccessDenied: {
       // A settlement or write-off refused for want of an approval waits for a supervisor;
@@ -367,6 +454,7 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
       rec.set_sequence(e.sequence());
       rec.set_event_id(e.event_id());
       if (!rec.reservation_id().empty()) RemoveReservation(a, rec.reservation_id());
+      if constexpr (kState) NoteContact(a, rec);
       *a.add_contacts() = rec;
       *a.mutable_last_contact() = rec;
       if (e.contact_attempted().has_callback_at())
@@ -378,6 +466,7 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
     case v1::EventEnvelope::kCorrespondenceSent: {
       v1::CorrespondenceRecord rec = e.correspondence_sent().correspondence();
       *rec.mutable_sent_at() = e.occurred_at();
+      if constexpr (kState) NoteCorrespondence(a, rec);
       *a.add_correspondence() = rec;
       if (rec.kind() == v1::CORRESPONDENCE_KIND_VALIDATION_NOTICE) {
         *a.mutable_validation_period_end() = rec.validation_period_end();
@@ -565,6 +654,26 @@ void Evolve(v1::Account& a, const v1::EventEnvelope& e) {
   a.set_version(e.sequence());
   *a.mutable_updated_at() = e.recorded_at();
   a.set_last_hash(e.hash());
+  if constexpr (kState) Prune(a, e, contact_horizon);
+}
+
+}  // namespace
+
+void Evolve(v1::Account& state, const v1::EventEnvelope& event) {
+  EvolveAny(state, event, absl::InfiniteDuration());
+}
+
+void Evolve(AccountState& state, const v1::EventEnvelope& event, absl::Duration contact_horizon) {
+  EvolveAny(state, event, contact_horizon);
+}
+
+uint64_t ContactIdHash(const std::string& contact_id) {
+  uint64_t h = 14695981039346656037ULL;
+  for (unsigned char ch : contact_id) {
+    h ^= ch;
+    h *= 1099511628211ULL;
+  }
+  return h;
 }
 
 std::string EventType(const v1::EventEnvelope& event) {

@@ -61,7 +61,10 @@ inline v1::LocalDate ToLocalDate(absl::CivilDay day) {
 }
 
 // The consumer's zone (validated when the case was opened; UTC if somehow unknown).
-inline absl::TimeZone Zone(const v1::Account& a) {
+// The helpers below take the read model (v1::Account) or the writer's state (AccountState):
+// both have these fields under the same names.
+template <typename A>
+absl::TimeZone Zone(const A& a) {
   absl::TimeZone tz;
   if (!LoadIanaTimeZone(a.time_zone(), &tz)) return absl::UTCTimeZone();
   return tz;
@@ -84,42 +87,52 @@ inline void AddBalances(v1::Balances& into, const v1::Balances& delta, int sign)
   into.set_costs_minor(add(into.costs_minor(), delta.costs_minor()));
 }
 
-inline v1::PaymentRecord* FindPayment(v1::Account& a, const std::string& id) {
+template <typename A>
+v1::PaymentRecord* FindPayment(A& a, const std::string& id) {
   for (auto& p : *a.mutable_payments())
     if (p.payment_id() == id) return &p;
   return nullptr;
 }
-inline const v1::PaymentRecord* FindPayment(const v1::Account& a, const std::string& id) {
+template <typename A>
+const v1::PaymentRecord* FindPayment(const A& a, const std::string& id) {
   for (const auto& p : a.payments())
     if (p.payment_id() == id) return &p;
   return nullptr;
 }
-inline v1::Promise* FindPromise(v1::Account& a, const std::string& id) {
+template <typename A>
+v1::Promise* FindPromise(A& a, const std::string& id) {
   for (auto& p : *a.mutable_promises())
     if (p.promise_id() == id) return &p;
   return nullptr;
 }
-inline const v1::Promise* FindPromise(const v1::Account& a, const std::string& id) {
+template <typename A>
+const v1::Promise* FindPromise(const A& a, const std::string& id) {
   for (const auto& p : a.promises())
     if (p.promise_id() == id) return &p;
   return nullptr;
 }
-inline v1::Dispute* FindDispute(v1::Account& a, const std::string& id) {
+template <typename A>
+v1::Dispute* FindDispute(A& a, const std::string& id) {
   for (auto& d : *a.mutable_disputes())
     if (d.dispute_id() == id) return &d;
   return nullptr;
 }
-inline const v1::Dispute* FindDispute(const v1::Account& a, const std::string& id) {
+template <typename A>
+const v1::Dispute* FindDispute(const A& a, const std::string& id) {
   for (const auto& d : a.disputes())
     if (d.dispute_id() == id) return &d;
   return nullptr;
 }
-inline const v1::Promise* PendingPromise(const v1::Account& a) {
+template <typename A>
+const v1::Promise* PendingPromise(const A& a) {
   for (const auto& p : a.promises())
     if (p.status() == v1::PROMISE_STATUS_PENDING) return &p;
   return nullptr;
 }
-inline bool PlanActive(const v1::Account& a) { return a.plan().status() == v1::PLAN_STATUS_ACTIVE; }
+template <typename A>
+bool PlanActive(const A& a) {
+  return a.plan().status() == v1::PLAN_STATUS_ACTIVE;
+}
 inline bool DisputeOpen(const v1::Dispute& d) {
   return d.status() == v1::DISPUTE_STATUS_OPEN ||
          d.status() == v1::DISPUTE_STATUS_VERIFICATION_SENT;

@@ -23,7 +23,7 @@ struct RunOf {
 
 // Numbers, stamps, chains and signs `events` as one run after `state`. Does not touch `state`.
 // Returns the size of the first event over settings.max_event_bytes, if any.
-std::optional<int64_t> Stamp(const v1::Account& state, const std::string& account_id,
+std::optional<int64_t> Stamp(const AccountState& state, const std::string& account_id,
                              std::vector<v1::EventEnvelope>& events, const RunOf& run,
                              absl::Time now, const PipelineSettings& settings) {
   std::vector<std::string> run_hashes;
@@ -58,8 +58,10 @@ std::optional<int64_t> Stamp(const v1::Account& state, const std::string& accoun
   return std::nullopt;
 }
 
-void ApplyAll(v1::Account& state, const std::vector<v1::EventEnvelope>& events) {
-  for (const auto& e : events) Evolve(state, e);
+void ApplyAll(AccountState& state, const std::vector<v1::EventEnvelope>& events,
+              const PipelineSettings& settings) {
+  const absl::Duration horizon = ContactHorizon(*settings.policy);
+  for (const auto& e : events) Evolve(state, e, horizon);
 }
 
 CommandOutcome Refused(CommandOutcome outcome, Error error) {
@@ -70,7 +72,7 @@ CommandOutcome Refused(CommandOutcome outcome, Error error) {
 
 }  // namespace
 
-std::vector<v1::EventEnvelope> RunTime(v1::Account& state, absl::Time now,
+std::vector<v1::EventEnvelope> RunTime(AccountState& state, absl::Time now,
                                        const PipelineSettings& settings) {
   auto events = DecideTime(state, now, *settings.domain);
   if (events.empty()) return events;
@@ -84,11 +86,11 @@ std::vector<v1::EventEnvelope> RunTime(v1::Account& state, absl::Time now,
   PipelineSettings unlimited = settings;
   unlimited.max_event_bytes = 0;
   (void)Stamp(state, state.account_id(), events, run, now, unlimited);
-  ApplyAll(state, events);
+  ApplyAll(state, events, settings);
   return events;
 }
 
-CommandOutcome RunCommand(v1::Account& state, bool exists, const CommandInput& input,
+CommandOutcome RunCommand(AccountState& state, bool exists, const CommandInput& input,
                           const PipelineSettings& settings) {
   const Command& command = *input.command;
   const std::string& account_id = AccountId(command);
@@ -156,7 +158,7 @@ CommandOutcome RunCommand(v1::Account& state, bool exists, const CommandInput& i
     if (Stamp(state, account_id, denied, run, now, settings)) {
       return Refused(std::move(outcome), decided.error());
     }
-    ApplyAll(state, denied);
+    ApplyAll(state, denied, settings);
     outcome.kind = CommandOutcome::Kind::kAppend;
     outcome.events = std::move(denied);
     outcome.error = decided.error();
@@ -190,7 +192,7 @@ CommandOutcome RunCommand(v1::Account& state, bool exists, const CommandInput& i
                                       " bytes per event: shorten its longest fields"),
                          "request", account_id});
   }
-  ApplyAll(state, events);
+  ApplyAll(state, events, settings);
   outcome.kind = CommandOutcome::Kind::kAppend;
   outcome.events = std::move(events);
   outcome.error = std::move(gated.refusal);

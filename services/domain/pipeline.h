@@ -1,5 +1,6 @@
 #pragma once
 
+#include "services/domain/case_aggregate.h"
 #include "services/domain/command.h"
 #include "services/domain/error.h"
 #include "services/domain/settings.h"
@@ -78,15 +79,17 @@ struct CommandOutcome {
 // Runs `input` against `state`, the committed account as the log leaves it (plus whatever
 // the caller staged before in the same transaction); `exists` is false when the account has
 // no event yet (then `state` must be empty). Events the outcome carries are applied to
-// `state` in place (Evolve), so the caller keeps no copy: should the append fail, the caller
-// must drop `state` and read the committed account again.
-CommandOutcome RunCommand(v1::Account& state, bool exists, const CommandInput& input,
+// `state` in place (Evolve, with the policy's ContactHorizon), so the caller keeps no copy:
+// should the append fail, the caller must drop `state` and read the committed account again.
+// Nothing here copies the account or walks its whole history: the cost of a command depends
+// on what the policy's windows hold, not on how many events the account has.
+CommandOutcome RunCommand(AccountState& state, bool exists, const CommandInput& input,
                           const PipelineSettings& settings);
 
 // The time-driven events due on `state` at `now` (aging, broken promises, missed instalments
 // ...), stamped as the clock's own run (command id "clock:<first sequence>") and applied to
 // `state` in place. Empty when nothing is due.
-std::vector<v1::EventEnvelope> RunTime(v1::Account& state, absl::Time now,
+std::vector<v1::EventEnvelope> RunTime(AccountState& state, absl::Time now,
                                        const PipelineSettings& settings);
 
 }  // namespace collections

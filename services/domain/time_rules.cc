@@ -21,23 +21,13 @@ struct DueEvent {
 // The earliest time-driven event of the account, whether or not it is due yet.
 // When the consumer was first communicated with (a letter or e-mail sent, a delivered message,
 // a conversation), if ever.
-std::optional<absl::Time> FirstCommunication(const v1::Account& a) {
-  std::optional<absl::Time> first;
-  auto consider = [&first](absl::Time t) {
-    if (!first || t < *first) first = t;
-  };
-  for (const auto& c : a.correspondence()) consider(ToTime(c.sent_at()));
-  for (const auto& c : a.contacts()) {
-    if (c.outcome() == v1::CONTACT_OUTCOME_RIGHT_PARTY_CONVERSATION ||
-        (c.direction() == v1::CONTACT_DIRECTION_OUTBOUND &&
-         c.outcome() == v1::CONTACT_OUTCOME_DELIVERED)) {
-      consider(ToTime(c.at()));
-    }
-  }
-  return first;
+// The state keeps it as contacts and letters are applied (Evolve), so pruning loses nothing.
+std::optional<absl::Time> FirstCommunication(const AccountState& a) {
+  if (!a.has_first_communication_at()) return std::nullopt;
+  return ToTime(a.first_communication_at());
 }
 
-std::optional<DueEvent> NextTimeEvent(const v1::Account& a, const DomainSettings& settings) {
+std::optional<DueEvent> NextTimeEvent(const AccountState& a, const DomainSettings& settings) {
   if (a.version() == 0 || a.closed() || !a.owner().empty()) return std::nullopt;
   const absl::TimeZone tz = Zone(a);
   std::optional<DueEvent> best;
@@ -117,16 +107,18 @@ std::optional<DueEvent> NextTimeEvent(const v1::Account& a, const DomainSettings
 
 }  // namespace
 
-std::optional<absl::Time> NextDueTime(const v1::Account& state, const DomainSettings& settings) {
+std::optional<absl::Time> NextDueTime(const AccountState& state, const DomainSettings& settings) {
   auto next = NextTimeEvent(state, settings);
   if (!next) return std::nullopt;
   return next->at;
 }
 
-std::vector<v1::EventEnvelope> DecideTime(const v1::Account& state, absl::Time now,
+std::vector<v1::EventEnvelope> DecideTime(const AccountState& state, absl::Time now,
                                           const DomainSettings& settings) {
   std::vector<v1::EventEnvelope> out;
-  v1::Account sim = state;
+  // Most commands find nothing due: only then is the state copied to simulate on.
+  if (auto next = NextTimeEvent(state, settings); !next || next->at > now) return out;
+  AccountState sim = state;
   // Each step moves the account past one due instant; the guard only stops a bug from
   // looping forever (a century of daily events is far below it).
   for (int guard = 0; guard < 100000; ++guard) {
@@ -135,7 +127,7 @@ std::vector<v1::EventEnvelope> DecideTime(const v1::Account& state, absl::Time n
     for (auto& e : next->events) {
       *e.mutable_occurred_at() = ToProto(next->at);
       e.set_sequence(sim.version() + 1);
-      Evolve(sim, e);
+      Evolve(sim, e, absl::InfiniteDuration());
       out.push_back(std::move(e));
       v1::AccountStatus status = DeriveStatus(sim);
       if (status != sim.status()) {
@@ -144,7 +136,7 @@ std::vector<v1::EventEnvelope> DecideTime(const v1::Account& state, absl::Time n
         s.mutable_status_changed()->set_to(status);
         *s.mutable_occurred_at() = ToProto(next->at);
         s.set_sequence(sim.version() + 1);
-        Evolve(sim, s);
+        Evolve(sim, s, absl::InfiniteDuration());
         out.push_back(std::move(s));
       }
     }

@@ -52,11 +52,21 @@ kafka::Record EventRecord(const v1::EventEnvelope& e, const std::string& source)
 
 namespace {
 
-// Bytes a record takes on the wire, near enough: value, key, headers and a margin for the
-// record's own framing.
-int64_t RecordBytes(const kafka::Record& r) {
-  int64_t bytes = static_cast<int64_t>(r.value.size() + r.key.size()) + 64;
-  for (const auto& [k, v] : r.headers) bytes += static_cast<int64_t>(k.size() + v.size()) + 8;
+// Bytes EventRecord(e, source) takes on the wire, near enough: value, key, headers and a
+// margin for the record's own framing; computed from the sizes alone.
+int64_t RecordBytesOf(const v1::EventEnvelope& e, const std::string& source) {
+  constexpr size_t kTimeText = sizeof("2006-01-02T15:04:05.000000Z") - 1;
+  const size_t headers[][2] = {
+      {sizeof("ce_specversion") - 1, 3},
+      {sizeof("ce_id") - 1, e.event_id().size()},
+      {sizeof("ce_source") - 1, source.size()},
+      {sizeof("ce_type") - 1, EventType(e).size()},
+      {sizeof("ce_time") - 1, kTimeText},
+      {sizeof("ce_subject") - 1, e.account_id().size()},
+      {sizeof("content-type") - 1, sizeof("application/protobuf") - 1},
+  };
+  int64_t bytes = static_cast<int64_t>(e.ByteSizeLong() + e.account_id().size()) + 64;
+  for (const auto& [k, v] : headers) bytes += static_cast<int64_t>(k + v) + 8;
   return bytes;
 }
 
@@ -74,8 +84,9 @@ PipelineSettings PipelineSettingsFor(const WriterOptions& options) {
   }
   // The writer's own safety net (the API checks fields first): a record the broker would
   // refuse must never join a transaction, or it would fail every command batched with it.
+  // Sized without serialising: the event is serialised once, when it is staged.
   settings.record_bytes = [source = options.source](const v1::EventEnvelope& e) {
-    return RecordBytes(EventRecord(e, source));
+    return RecordBytesOf(e, source);
   };
   settings.max_event_bytes = options.max_event_bytes;
   return settings;
@@ -351,7 +362,7 @@ Result<int64_t> PartitionWriter::OpenStore(int64_t log_end) {
     }
     store_ = std::move(opened.value());
   }
-  auto checkpoint = store_->LoadCheckpoint();
+  auto checkpoint = store_->LoadCheckpoint(WriterStore::Layout(ContactHorizon(options_.policy)));
   std::string why;
   if (!checkpoint) {
     why = checkpoint.error().message;
@@ -460,7 +471,7 @@ Status PartitionWriter::Restore() {
   return std::nullopt;
 }
 
-v1::Account* PartitionWriter::Committed(const std::string& account_id) {
+AccountState* PartitionWriter::Committed(const std::string& account_id) {
   if (auto it = cache_.find(account_id); it != cache_.end()) {
     lru_.splice(lru_.begin(), lru_, it->second.lru);
     return &it->second.account;
@@ -478,8 +489,8 @@ v1::Account* PartitionWriter::Committed(const std::string& account_id) {
   return &entry.account;
 }
 
-v1::Account& PartitionWriter::Mutable(const std::string& account_id) {
-  v1::Account* account = Committed(account_id);
+AccountState& PartitionWriter::Mutable(const std::string& account_id) {
+  AccountState* account = Committed(account_id);
   if (account == nullptr) {
     lru_.push_front(account_id);
     auto& entry = cache_[account_id];
@@ -511,7 +522,7 @@ Status PartitionWriter::Flush(int64_t next_offset) {
   if (simulated_crash_) return std::nullopt;
   WriterStore::Batch batch;
   for (const auto& [id, due_before] : dirty_accounts_) {
-    const v1::Account& account = cache_.at(id).account;
+    const AccountState& account = cache_.at(id).account;
     batch.PutAccount(account);
     batch.SetDue(id, due_before, NextDueTime(account, options_.domain));
   }
@@ -519,7 +530,7 @@ Status PartitionWriter::Flush(int64_t next_offset) {
     const size_t split = key.find('\0');
     batch.PutCommand(key.substr(0, split), key.substr(split + 1), record);
   }
-  batch.SetCheckpoint(next_offset, owner_);
+  batch.SetCheckpoint(next_offset, owner_, WriterStore::Layout(ContactHorizon(options_.policy)));
   if (auto e = store_->Apply(batch)) {
     store_failure_ = *e;
     return e;
@@ -541,7 +552,7 @@ void PartitionWriter::Trim() {
 }
 
 void PartitionWriter::ApplyRestored(const v1::EventEnvelope& event, int64_t offset) {
-  v1::Account& account = Mutable(event.account_id());
+  AccountState& account = Mutable(event.account_id());
   auto outcome = integrity_.Admit(account, event, partition_, offset);
   if (outcome.quarantined_now) {
     LogError(absl::StrCat("writer[", partition_, "]"), "ALERT integrity: account ",
@@ -554,8 +565,8 @@ void PartitionWriter::ApplyRestored(const v1::EventEnvelope& event, int64_t offs
 
 void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t offset,
                                      bool evolve) {
-  v1::Account& account = Mutable(event.account_id());
-  if (evolve) Evolve(account, event);
+  AccountState& account = Mutable(event.account_id());
+  if (evolve) Evolve(account, event, ContactHorizon(options_.policy));
   account.mutable_last_position()->set_partition(partition_);
   account.mutable_last_position()->set_offset(offset);
   const std::string key = CommandKey(event.account_id(), event.command_id());
@@ -762,7 +773,7 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
   // commit drops these from the cache (they are read again from the store).
   std::set<std::string> staged;
   // Accounts created by this batch, kept aside until the commit.
-  std::unordered_map<std::string, v1::Account> created;
+  std::unordered_map<std::string, AccountState> created;
   // Command key -> index in `batch` of the first command with that key in this batch.
   std::unordered_map<std::string, size_t> staged_commands;
   std::vector<kafka::Record> records;
@@ -784,12 +795,12 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
   const PipelineSettings settings = PipelineSettingsFor(options_);
 
   // The account to run a command on: staged or committed (nullptr + *exists=false: none yet).
-  auto state_of = [&](const std::string& account_id, bool* exists) -> v1::Account* {
+  auto state_of = [&](const std::string& account_id, bool* exists) -> AccountState* {
     if (auto it = created.find(account_id); it != created.end()) {
       *exists = true;
       return &it->second;
     }
-    v1::Account* account = Committed(account_id);
+    AccountState* account = Committed(account_id);
     *exists = account != nullptr;
     if (account != nullptr && due_before.count(account_id) == 0) {
       // Its deadline before this batch: the store's due index entry to move after the commit.
@@ -821,7 +832,7 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
     } else {
       for (const auto& id : due_accounts.value()) {
         bool exists = false;
-        v1::Account* state = state_of(id, &exists);
+        AccountState* state = state_of(id, &exists);
         if (state == nullptr) continue;
         auto events = RunTime(*state, now, settings);
         clock_events += static_cast<int64_t>(events.size());
@@ -861,7 +872,7 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
     std::optional<CommandRecord> earlier;
     if (!p.dry_run) earlier = CommittedCommand(account_id, CommandId(p.command));
     bool exists = false;
-    v1::Account* state = store_failure_ ? nullptr : state_of(account_id, &exists);
+    AccountState* state = store_failure_ ? nullptr : state_of(account_id, &exists);
     if (store_failure_) {
       Answer(p, Error{Errc::kUnavailable, "WRITER_STORE",
                       "the writer could not read its state (" + store_failure_->message +
@@ -875,7 +886,7 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
       prior.refused = earlier->refusal.has_value();
       prior.blocked = earlier->blocked;
     }
-    v1::Account scratch;  // a new account: kept only if the command appends
+    AccountState scratch;  // a new account: kept only if the command appends
     CommandInput input;
     input.command = &p.command;
     input.now = now;

@@ -223,7 +223,7 @@ class PartitionWriter {
   };
   // An account the writer has decoded in memory.
   struct CachedAccount {
-    v1::Account account;
+    AccountState account;
     std::list<std::string>::iterator lru;
   };
 
@@ -252,9 +252,9 @@ class PartitionWriter {
   Result<int64_t> OpenStore(int64_t log_end);
   // The committed account, from memory or the store; nullptr when it has no event. A store
   // that cannot be read sets store_failure_ and also gives nullptr.
-  v1::Account* Committed(const std::string& account_id);
+  AccountState* Committed(const std::string& account_id);
   // The committed account to change (created when new): marks it dirty.
-  v1::Account& Mutable(const std::string& account_id);
+  AccountState& Mutable(const std::string& account_id);
   std::optional<CommandRecord> CommittedCommand(const std::string& account_id,
                                                 const std::string& command_id);
   // Writes what changed since the last flush, with `next_offset`, in one batch; then trims the

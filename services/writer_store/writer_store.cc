@@ -19,6 +19,11 @@ namespace {
 
 constexpr char kOffsetKey[] = "m/offset";
 constexpr char kOwnerKey[] = "m/topic";
+// What the account values are: the writer's internal AccountState (not the public
+// v1.Account, layout 1), kept under a contact horizon. A store of another layout or horizon
+// is not read: the writer rebuilds it from the log.
+constexpr char kLayoutKey[] = "m/layout";
+constexpr char kLayoutVersion[] = "2";
 
 Error StoreError(const std::string& what, const rocksdb::Status& s) {
   return Error{Errc::kUnavailable, "WRITER_STORE", what + ": " + s.ToString(), {}, {}};
@@ -125,7 +130,7 @@ struct WriterStore::Batch::Impl {
 WriterStore::Batch::Batch() : impl_(std::make_unique<Impl>()) {}
 WriterStore::Batch::~Batch() = default;
 
-void WriterStore::Batch::PutAccount(const v1::Account& account) {
+void WriterStore::Batch::PutAccount(const AccountState& account) {
   std::string value;
   account.SerializeToString(&value);
   impl_->batch.Put(AccountKey(account.account_id()), value).PermitUncheckedError();
@@ -144,11 +149,13 @@ void WriterStore::Batch::SetDue(const std::string& account_id, std::optional<abs
   if (after) impl_->batch.Put(DueKey(*after, account_id), "").PermitUncheckedError();
 }
 
-void WriterStore::Batch::SetCheckpoint(int64_t next_offset, const std::string& owner) {
+void WriterStore::Batch::SetCheckpoint(int64_t next_offset, const std::string& owner,
+                                       const std::string& layout) {
   std::string value;
   PutBigEndian(value, static_cast<uint64_t>(next_offset));
   impl_->batch.Put(kOffsetKey, value).PermitUncheckedError();
   impl_->batch.Put(kOwnerKey, owner).PermitUncheckedError();
+  impl_->batch.Put(kLayoutKey, layout).PermitUncheckedError();
 }
 
 size_t WriterStore::Batch::size() const { return static_cast<size_t>(impl_->batch.Count()); }
@@ -203,11 +210,27 @@ Status WriterStore::Destroy(const std::string& path) {
   return std::nullopt;
 }
 
-Result<std::optional<WriterStore::Checkpoint>> WriterStore::LoadCheckpoint() const {
-  std::string offset, owner;
+std::string WriterStore::Layout(absl::Duration contact_horizon) {
+  return absl::StrCat(kLayoutVersion, " AccountState, contact horizon ",
+                      absl::ToInt64Seconds(contact_horizon), " s");
+}
+
+Result<std::optional<WriterStore::Checkpoint>> WriterStore::LoadCheckpoint(
+    const std::string& layout) const {
+  std::string offset, owner, stored_layout;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kOffsetKey, &offset);
   if (s.IsNotFound()) return std::optional<Checkpoint>();
   if (!s.ok()) return StoreError("reading the checkpoint", s);
+  s = db_->Get(rocksdb::ReadOptions(), kLayoutKey, &stored_layout);
+  if (!s.ok() && !s.IsNotFound()) return StoreError("reading the layout", s);
+  if (stored_layout != layout) {
+    return Error{Errc::kFailedPrecondition, "WRITER_STORE_LAYOUT",
+                 "its layout is \"" +
+                     (s.IsNotFound() ? std::string("1 v1.Account") : stored_layout) +
+                     "\", this writer keeps \"" + layout + "\"",
+                 {},
+                 {}};
+  }
   s = db_->Get(rocksdb::ReadOptions(), kOwnerKey, &owner);
   if (!s.ok() || offset.size() != 8) {
     return Error{Errc::kInternal, "WRITER_STORE_CORRUPT", "the checkpoint is unreadable", {}, {}};
@@ -216,17 +239,17 @@ Result<std::optional<WriterStore::Checkpoint>> WriterStore::LoadCheckpoint() con
       Checkpoint{static_cast<int64_t>(GetBigEndian(offset.data())), owner});
 }
 
-Result<std::optional<v1::Account>> WriterStore::GetAccount(const std::string& account_id) const {
+Result<std::optional<AccountState>> WriterStore::GetAccount(const std::string& account_id) const {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), AccountKey(account_id), &value);
-  if (s.IsNotFound()) return std::optional<v1::Account>();
+  if (s.IsNotFound()) return std::optional<AccountState>();
   if (!s.ok()) return StoreError("reading account " + account_id, s);
-  v1::Account account;
+  AccountState account;
   if (!account.ParseFromString(value)) {
     return Error{Errc::kInternal, "WRITER_STORE_CORRUPT",
                  "account " + account_id + " in the writer store is unreadable", {}, {}};
   }
-  return std::optional<v1::Account>(std::move(account));
+  return std::optional<AccountState>(std::move(account));
 }
 
 Result<std::optional<CommandRecord>> WriterStore::GetCommand(const std::string& account_id,
@@ -270,7 +293,7 @@ Result<std::string> WriterStore::AccountsDigest() const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek("a/"); it->Valid() && it->key().starts_with("a/"); it->Next()) {
     // Parsed and re-serialised deterministically: equal states, equal bytes.
-    v1::Account account;
+    AccountState account;
     if (!account.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return Error{Errc::kInternal, "WRITER_STORE_CORRUPT", "an account is unreadable", {}, {}};
     }

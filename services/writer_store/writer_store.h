@@ -3,7 +3,7 @@
 #include "services/domain/error.h"
 
 #include "absl/time/time.h"
-#include "collections/v1/account.pb.h"
+#include "collections/state/v1/account_state.pb.h"
 #include "collections/v1/case_service.pb.h"
 
 #include <cstdint>
@@ -18,6 +18,8 @@ class Env;
 }  // namespace rocksdb
 
 namespace collections {
+
+using AccountState = state::v1::AccountState;
 
 // What the writer remembers of a committed command: enough to answer a repeat of it.
 struct CommandRecord {
@@ -38,7 +40,8 @@ std::optional<CommandRecord> DecodeCommandRecord(const std::string& bytes);
 // Keys (one keyspace, prefixed):
 //   m/offset                      next partition offset the state does not reflect (8 bytes BE)
 //   m/topic                       the topic and partition the state belongs to
-//   a/<account id>                collections.v1.Account as the writer keeps it
+//   m/layout                      what the values are (Layout()); absent = layout 1, v1.Account
+//   a/<account id>                the writer's internal collections.state.v1.AccountState
 //   c/<account id>\0<command id>  an encoded CommandRecord
 //   d/<due, unix micros 8B BE><account id>   the account's next time-driven event is due
 //
@@ -66,9 +69,15 @@ class WriterStore {
     int64_t next_offset = 0;
     std::string owner;  // "<topic>/<partition>"
   };
-  Result<std::optional<Checkpoint>> LoadCheckpoint() const;
+  // The checkpoint, when the store was written under `layout` (Layout() of the writer's contact
+  // horizon); a store of another layout (an older build's v1.Account values, or another
+  // horizon) is kFailedPrecondition WRITER_STORE_LAYOUT naming both, and the writer rebuilds it
+  // from the log.
+  Result<std::optional<Checkpoint>> LoadCheckpoint(const std::string& layout) const;
+  // The layout a writer keeping accounts under `contact_horizon` reads and writes.
+  static std::string Layout(absl::Duration contact_horizon);
 
-  Result<std::optional<v1::Account>> GetAccount(const std::string& account_id) const;
+  Result<std::optional<AccountState>> GetAccount(const std::string& account_id) const;
   Result<std::optional<CommandRecord>> GetCommand(const std::string& account_id,
                                                   const std::string& command_id) const;
   // Accounts whose next time-driven event is due at or before `now`, earliest first, at most
@@ -84,12 +93,12 @@ class WriterStore {
    public:
     Batch();
     ~Batch();
-    void PutAccount(const v1::Account& account);
+    void PutAccount(const AccountState& account);
     void PutCommand(const std::string& account_id, const std::string& command_id,
                     const CommandRecord& record);
     void SetDue(const std::string& account_id, std::optional<absl::Time> before,
                 std::optional<absl::Time> after);
-    void SetCheckpoint(int64_t next_offset, const std::string& owner);
+    void SetCheckpoint(int64_t next_offset, const std::string& owner, const std::string& layout);
     size_t size() const;
     bool empty() const { return size() == 0; }
 

@@ -73,7 +73,7 @@ v1::ReversePaymentRequest Reversal(const std::string& payment_id) {
 
 // Plays the writer's part: time-driven events first, then the command, numbering events.
 struct Case {
-  v1::Account account;
+  AccountState account;
   absl::Time now = Local(2025, 10, 9);
   DomainSettings settings;
   std::vector<v1::EventEnvelope> log;
@@ -84,7 +84,7 @@ struct Case {
       // As the writer does: business time is the command's unless the event carries its own.
       if (!e.has_occurred_at()) e.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(now));
       e.set_sequence(account.version() + 1);
-      Evolve(account, e);
+      Evolve(account, e, absl::InfiniteDuration());
       log.push_back(e);
     }
   }

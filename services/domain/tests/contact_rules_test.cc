@@ -62,7 +62,7 @@ struct Outcome {
 
 // Plays the writer's part with the domain's functions, in the writer's order.
 struct Writer {
-  v1::Account account;
+  AccountState account;
   absl::Time now = Local(2025, 10, 6, 10);
   DomainSettings settings;
   int counter = 0;
@@ -73,7 +73,7 @@ struct Writer {
       e.set_event_id("ev-" + std::to_string(++counter));
       if (!e.has_occurred_at()) *e.mutable_occurred_at() = ToProto(occurred);
       e.set_sequence(account.version() + 1);
-      Evolve(account, e);
+      Evolve(account, e, ContactHorizon(Policy()));
     }
   }
   std::vector<v1::EventEnvelope> AdvanceTo(absl::Time t) {

@@ -45,7 +45,7 @@ v1::PostPaymentRequest Pay(const std::string& command_id, int64_t minor) {
 
 // The log as the pipeline leaves it: the state, what each command id came to, the events.
 struct Log {
-  v1::Account state;
+  AccountState state;
   std::map<std::string, PriorCommand> commands;
   std::vector<v1::EventEnvelope> events;
   DomainSettings domain;
@@ -196,7 +196,7 @@ BOOST_AUTO_TEST_CASE(an_event_over_the_size_limit_stages_nothing) {
   Log log;
   const absl::Time now = Local(2025, 10, 6, 10);
   log.When(OpenRequest(), now);
-  const v1::Account before = log.state;
+  const AccountState before = log.state;
   PipelineSettings settings = log.Settings();
   settings.record_bytes = [](const v1::EventEnvelope& e) {
     return static_cast<int64_t>(e.ByteSizeLong());

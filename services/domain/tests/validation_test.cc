@@ -750,7 +750,7 @@ BOOST_AUTO_TEST_CASE(timestamps_round_trip_over_the_whole_protobuf_range) {
 
 // Plays the writer's part, as the aggregate test does.
 struct Account {
-  v1::Account state;
+  AccountState state;
   absl::Time now = absl::FromCivil(absl::CivilDay(2025, 10, 9), absl::UTCTimeZone());
   DomainSettings settings;
   Result<std::vector<v1::EventEnvelope>> Run(const Command& command) {
@@ -760,7 +760,7 @@ struct Account {
       e.set_account_id("ACC-1");
       if (!e.has_occurred_at()) *e.mutable_occurred_at() = internal::ToProto(now);
       e.set_sequence(state.version() + 1);
-      Evolve(state, e);
+      Evolve(state, e, absl::InfiniteDuration());
     }
     return decided;
   }

@@ -19,8 +19,10 @@ struct TempDir {
   std::filesystem::path path;
 };
 
-v1::Account AccountWith(const std::string& id, int64_t version) {
-  v1::Account a;
+const std::string kLayout = WriterStore::Layout(absl::Hours(24) * 33);
+
+AccountState AccountWith(const std::string& id, int64_t version) {
+  AccountState a;
   a.set_account_id(id);
   a.set_version(version);
   return a;
@@ -31,7 +33,7 @@ BOOST_AUTO_TEST_CASE(a_batch_and_its_checkpoint_survive_a_reopen) {
   {
     auto store = WriterStore::Open(dir.path.string());
     BOOST_REQUIRE(store.ok());
-    BOOST_TEST(!store.value()->LoadCheckpoint().value().has_value());
+    BOOST_TEST(!store.value()->LoadCheckpoint(kLayout).value().has_value());
     WriterStore::Batch batch;
     batch.PutAccount(AccountWith("A-1", 3));
     CommandRecord record;
@@ -45,12 +47,12 @@ BOOST_AUTO_TEST_CASE(a_batch_and_its_checkpoint_survive_a_reopen) {
     blocked.refusal = Error{Errc::kFailedPrecondition, "F1", "seven calls", "", "A-1",
                             {{"rule_id", "F1"}, {"allowed_from", "tomorrow"}}};
     batch.PutCommand("A-1", "cmd-4", blocked);
-    batch.SetCheckpoint(42, "topic/0");
+    batch.SetCheckpoint(42, "topic/0", kLayout);
     BOOST_REQUIRE(!store.value()->Apply(batch).has_value());
   }
   auto store = WriterStore::Open(dir.path.string());
   BOOST_REQUIRE(store.ok());
-  auto checkpoint = store.value()->LoadCheckpoint();
+  auto checkpoint = store.value()->LoadCheckpoint(kLayout);
   BOOST_REQUIRE(checkpoint.ok());
   BOOST_REQUIRE(checkpoint.value().has_value());
   BOOST_TEST(checkpoint.value()->next_offset == 42);
@@ -85,7 +87,7 @@ BOOST_AUTO_TEST_CASE(due_accounts_come_by_time_and_move_with_their_deadline) {
   batch.SetDue("late", std::nullopt, t0 + absl::Hours(48));
   batch.SetDue("soon", std::nullopt, t0 + absl::Hours(1));
   batch.SetDue("now", std::nullopt, t0);
-  batch.SetCheckpoint(1, "t/0");
+  batch.SetCheckpoint(1, "t/0", kLayout);
   BOOST_REQUIRE(!store.value()->Apply(batch).has_value());
   auto due = store.value()->DueAccounts(t0 + absl::Hours(2), 10);
   BOOST_REQUIRE(due.ok());
@@ -95,7 +97,7 @@ BOOST_AUTO_TEST_CASE(due_accounts_come_by_time_and_move_with_their_deadline) {
   WriterStore::Batch moved;
   moved.SetDue("soon", t0 + absl::Hours(1), t0 + absl::Hours(72));
   moved.SetDue("now", t0, std::nullopt);
-  moved.SetCheckpoint(2, "t/0");
+  moved.SetCheckpoint(2, "t/0", kLayout);
   BOOST_REQUIRE(!store.value()->Apply(moved).has_value());
   BOOST_TEST(store.value()->DueAccounts(t0 + absl::Hours(2), 10).value().empty());
   BOOST_TEST(store.value()->DueAccounts(t0 + absl::Hours(100), 10).value() ==
@@ -126,6 +128,36 @@ BOOST_AUTO_TEST_CASE(an_unreadable_record_is_not_a_record) {
   std::string bytes = EncodeCommandRecord(r);
   BOOST_TEST(DecodeCommandRecord(bytes).has_value());
   BOOST_TEST(!DecodeCommandRecord(bytes.substr(0, bytes.size() - 3)).has_value());
+}
+
+}  // namespace
+}  // namespace collections
+
+namespace collections {
+namespace {
+
+// A store written by another layout (an older build's v1.Account values, or the same state
+// under another contact horizon) is not read: its checkpoint is refused, naming both layouts,
+// and the writer rebuilds it from the log.
+BOOST_AUTO_TEST_CASE(a_store_of_another_layout_is_not_read) {
+  TempDir dir;
+  {
+    auto store = WriterStore::Open(dir.path.string());
+    BOOST_REQUIRE(store.ok());
+    WriterStore::Batch batch;
+    batch.PutAccount(AccountWith("A-1", 3));
+    batch.SetCheckpoint(7, "topic/0", WriterStore::Layout(absl::Hours(24) * 400));
+    BOOST_REQUIRE(!store.value()->Apply(batch).has_value());
+  }
+  auto store = WriterStore::Open(dir.path.string());
+  BOOST_REQUIRE(store.ok());
+  auto same = store.value()->LoadCheckpoint(WriterStore::Layout(absl::Hours(24) * 400));
+  BOOST_REQUIRE(same.ok());
+  BOOST_TEST(same.value()->next_offset == 7);
+  auto other = store.value()->LoadCheckpoint(kLayout);
+  BOOST_REQUIRE(!other.ok());
+  BOOST_TEST(other.error().reason == "WRITER_STORE_LAYOUT");
+  BOOST_TEST(other.error().message.find("2851200 s") != std::string::npos);
 }
 
 }  // namespace
