@@ -341,14 +341,24 @@ Status ProjectionStore::ScanAccountLog(
 
 Status ProjectionStore::Apply(Batch batch) {
   rocksdb::WriteBatch wb;
+  // Each column family's rows go in in key order: RocksDB's memtable then inserts each one next
+  // to the one before instead of searching for its place (a poll interleaves many accounts).
+  std::vector<std::pair<std::string, const AccountLogRecord*>> log_keys;
+  log_keys.reserve(batch.log_records.size());
   for (const auto& r : batch.log_records) {
     std::string key = LogPrefix(r.account_id, r.partition);
     PutBigEndian(key, static_cast<uint64_t>(r.offset), 8);
-    std::string value;
-    value.reserve(4 + r.key.size() + r.value.size());
-    PutBigEndian(value, r.key.size(), 4);
-    value += r.key;
-    value += r.value;
+    log_keys.emplace_back(std::move(key), &r);
+  }
+  std::stable_sort(log_keys.begin(), log_keys.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string value;
+  for (const auto& [key, r] : log_keys) {
+    value.clear();
+    value.reserve(4 + r->key.size() + r->value.size());
+    PutBigEndian(value, r->key.size(), 4);
+    value += r->key;
+    value += r->value;
     wb.Put(handles_[kLog], key, value).PermitUncheckedError();
   }
   const auto* reflection = v1::Account::GetReflection();
