@@ -106,5 +106,54 @@ BOOST_AUTO_TEST_CASE(server_rebuild_flag_recreates_the_same_store) {
   BOOST_TEST(account.version() == 8);
 }
 
+// One consumer feeds both projections; each keeps its own offsets. Deleting one store (as a
+// layout change or an operator does) rebuilds that one from offset 0 while the other, ahead of
+// it, applies nothing twice: both end with the bytes they had.
+BOOST_AUTO_TEST_CASE(one_projection_deleted_alone_is_rebuilt_and_the_other_left_as_it_was) {
+  TempDir dir;
+  TestService service(TestOptions("rebuild-one", dir.path));
+  const auto written = RunHistory(service, "d");
+  WaitApplied(service, written);
+  for (const auto& [p, offset] : written) {
+    BOOST_REQUIRE(service.app().reporting_projector().WaitForPosition(
+        p, offset, absl::Now() + absl::Seconds(30)));
+  }
+  auto reporting_live = service.app().reporting_store().Digest();
+  auto accounts_live = service.app().store().Digest();
+  BOOST_REQUIRE(reporting_live.ok());
+  BOOST_REQUIRE(accounts_live.ok());
+  ServerOptions options = service.options();
+  std::map<int32_t, int64_t> log_end;
+  for (const auto& e : ReadTopic(options.log.topic)) log_end[e.partition] = e.offset;
+  for (const char* deleted : {"reporting", "accounts"}) {
+    BOOST_TEST_CONTEXT("deleted " << deleted) {
+      service.Stop();
+      if (std::string(deleted) == "reporting") {
+        BOOST_REQUIRE(!reporting::ReportingStore::Destroy(
+            options.reporting_db_path.empty() ? options.db_path + "-reporting"
+                                             : options.reporting_db_path));
+      } else {
+        BOOST_REQUIRE(!ProjectionStore::Destroy(options.db_path));
+      }
+      service.Restart();
+      WaitApplied(service, log_end);
+      for (const auto& [p, offset] : log_end) {
+        BOOST_REQUIRE(service.app().reporting_projector().WaitForPosition(
+            p, offset, absl::Now() + absl::Seconds(30)));
+      }
+      auto reporting_again = service.app().reporting_store().Digest();
+      auto accounts_again = service.app().store().Digest();
+      BOOST_REQUIRE(reporting_again.ok());
+      BOOST_REQUIRE(accounts_again.ok());
+      BOOST_TEST(reporting_again.value() == reporting_live.value());
+      BOOST_TEST(accounts_again.value() == accounts_live.value());
+      v1::Account account;
+      BOOST_REQUIRE(GetAccount(service.queries(), "d-ACC-3", nullptr, &account).ok());
+      BOOST_TEST(account.payments_size() == 2);
+      BOOST_TEST(account.payments(0).reversed());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace collections::testing

@@ -11,6 +11,15 @@
 #include <thread>
 
 namespace collections {
+namespace {
+
+// Records per poll at most: large enough that an account met again and again while catching up
+// is read and written once per poll, small enough to keep a poll's memory to a few MiB.
+constexpr int kMaxPoll = 5000;
+// Polls of at least this many records are applied to the projections side by side.
+constexpr size_t kParallelApplyFrom = 256;
+
+}  // namespace
 
 Projector::Projector(kafka::LogOptions log, ProjectionSink& sink, int32_t partitions,
                      std::string client_id, std::string name)
@@ -20,10 +29,39 @@ Projector::Projector(kafka::LogOptions log, ProjectionSink& sink, int32_t partit
       client_id_(std::move(client_id)),
       name_(std::move(name)) {}
 
-Projector::~Projector() { Stop(); }
+Projector::~Projector() {
+  Stop();
+  // Followers outlive nothing of ours: they fall back to running on their own.
+  std::lock_guard lanes(lanes_mutex_);
+  for (Projector* follower : followers_) follower->leader_ = nullptr;
+  followers_.clear();
+}
 
-Status Projector::Open() {
-  if (reader_) return std::nullopt;
+Status Projector::Attach(Projector& follower) {
+  if (thread_.joinable() || reader_ || leader_ != nullptr || follower.leader_ != nullptr ||
+      follower.thread_.joinable() || &follower == this || follower.partitions_ != partitions_ ||
+      follower.log_.topic != log_.topic) {
+    return Error{Errc::kFailedPrecondition,
+                 "PROJECTOR_NOT_ATTACHABLE",
+                 "a projector is attached before either starts, once, to one that reads the same "
+                 "topic and partitions",
+                 {},
+                 {}};
+  }
+  std::lock_guard lanes(lanes_mutex_);
+  followers_.push_back(&follower);
+  follower.leader_ = this;
+  return std::nullopt;
+}
+
+std::vector<Projector*> Projector::LanesLocked() {
+  std::vector<Projector*> lanes{this};
+  lanes.insert(lanes.end(), followers_.begin(), followers_.end());
+  return lanes;
+}
+
+Status Projector::OpenLane() {
+  if (lane_open_) return std::nullopt;
   auto stored = sink_.LoadOffsets();
   if (!stored) return stored.error();
   std::map<int32_t, int64_t> start;
@@ -31,21 +69,41 @@ Status Projector::Open() {
     auto it = stored.value().find(p);
     start[p] = it == stored.value().end() ? 0 : it->second;
   }
+  {
+    std::lock_guard lock(mutex_);
+    next_offsets_ = start;
+    UpdateCoveredLocked({});
+  }
+  NotifyApplied(start);
+  lane_open_ = true;
+  return std::nullopt;
+}
+
+Status Projector::Open() {
+  std::map<int32_t, int64_t> start;
+  {
+    std::lock_guard lanes(lanes_mutex_);
+    for (Projector* lane : LanesLocked()) {
+      if (auto e = lane->OpenLane()) return e;
+      const auto offsets = lane->applied_offsets();
+      for (const auto& [p, next] : offsets) {
+        auto [it, inserted] = start.emplace(p, next);
+        if (!inserted) it->second = std::min(it->second, next);
+      }
+    }
+  }
+  if (reader_) return std::nullopt;
   auto reader = kafka::LogReader::Create(log_, client_id_);
   if (!reader) return reader.error();
   if (auto e = reader.value()->Assign(start)) return e;
   reader_ = std::move(reader.value());
-  {
-    std::lock_guard lock(mutex_);
-    next_offsets_ = start;
-    UpdateCoveredLocked();
-  }
-  NotifyApplied(start);
   return std::nullopt;
 }
 
 Status Projector::Start() {
   waiters_.Start();
+  // An attached projector is fed by its leader's thread.
+  if (leader_ != nullptr) return OpenLane();
   if (auto e = Open()) return e;
   thread_ = std::thread([this] { Run(); });
   return std::nullopt;
@@ -54,6 +112,12 @@ Status Projector::Start() {
 void Projector::Stop() {
   stopping_ = true;
   CancelWaits();
+  if (Projector* leader = leader_) {
+    std::lock_guard lanes(leader->lanes_mutex_);
+    auto& followers = leader->followers_;
+    followers.erase(std::remove(followers.begin(), followers.end(), this), followers.end());
+    leader_ = nullptr;
+  }
   if (thread_.joinable()) thread_.join();
   waiters_.Stop();
 }
@@ -73,6 +137,21 @@ void Projector::Pause(absl::Duration duration) {
   }
 }
 
+void Projector::NoteProgress(const std::map<int32_t, int64_t>& targets,
+                             const std::vector<int32_t>& ended, absl::Time started) {
+  if (caught_up_) return;
+  auto offsets = applied_offsets();
+  for (const auto& [p, target] : targets) {
+    if (offsets[p] >= target || std::find(ended.begin(), ended.end(), p) != ended.end())
+      done_.insert(p);
+  }
+  if (static_cast<int32_t>(done_.size()) >= partitions_) {
+    caught_up_ = true;
+    LogInfo(name_, "caught up with the log (", applied_events(), " events applied in ",
+            absl::FormatDuration(absl::Now() - started), ")");
+  }
+}
+
 void Projector::Run() {
   // The log end as it is now: reaching it means the projection holds everything that was
   // written before this process started (a rebuild is complete).
@@ -89,22 +168,19 @@ void Projector::Run() {
     }
   }
   const absl::Time started = absl::Now();
-  std::set<int32_t> done;
   auto note = [&](const std::vector<int32_t>& ended) {
-    if (caught_up_) return;
-    auto offsets = applied_offsets();
-    for (int32_t p = 0; p < partitions_; ++p) {
-      if (offsets[p] >= targets[p] || std::find(ended.begin(), ended.end(), p) != ended.end())
-        done.insert(p);
-    }
-    if (static_cast<int32_t>(done.size()) == partitions_) {
-      caught_up_ = true;
-      LogInfo(name_, "caught up with the log (", applied_events(), " events applied in ",
-              absl::FormatDuration(absl::Now() - started), ")");
-    }
+    std::lock_guard lanes(lanes_mutex_);
+    for (Projector* lane : LanesLocked()) lane->NoteProgress(targets, ended, started);
   };
   note({});
   while (!stopping_) {
+    if (!reader_) {
+      if (auto e = Open()) {
+        LogWarn(name_, e->message, "; retrying in 1 s");
+        Pause(absl::Seconds(1));
+        continue;
+      }
+    }
     auto step = Step(100);
     if (!step) {
       LogWarn(name_, step.error().message, "; retrying in 1 s");
@@ -117,26 +193,27 @@ void Projector::Run() {
 
 Result<std::vector<int32_t>> Projector::Step(int timeout_ms) {
   std::vector<int32_t> at_end;
-  auto records = reader_->Poll(1000, timeout_ms, &at_end);
+  auto records = reader_->Poll(kMaxPoll, timeout_ms, &at_end);
   if (!records) return records.error();
+  const std::map<int32_t, int64_t> ends = reader_->EndsReached();
+  std::lock_guard lanes_lock(lanes_mutex_);
+  const std::vector<Projector*> lanes = LanesLocked();
   if (records.value().empty()) {
     if (!at_end.empty()) {
-      {
-        std::lock_guard lock(mutex_);
-        UpdateCoveredLocked();
-      }
-      applied_cv_.notify_all();
+      for (Projector* lane : lanes) lane->Covered(ends);
     }
     return at_end;
   }
 
-  std::map<int32_t, int64_t> next_offsets;
+  // Each record is parsed once, whatever the number of projections it feeds.
+  std::map<int32_t, int64_t> polled_next;
   std::vector<ProjectedEvent> events;
   events.reserve(records.value().size());
-  const bool keep_unparseable = sink_.wants_unparseable_records();
-  int64_t unparseable = 0;
+  const bool keep_unparseable = std::any_of(
+      lanes.begin(), lanes.end(),
+      [](Projector* lane) { return lane->sink_.wants_unparseable_records(); });
   for (const auto& r : records.value()) {
-    next_offsets[r.partition] = r.offset + 1;
+    polled_next[r.partition] = r.offset + 1;
     ProjectedEvent e{r.partition, r.offset, &r.value, {}, &r.key, true};
     if (!e.event.ParseFromString(r.value)) {
       LogError(name_, "partition ", r.partition, " offset ", r.offset,
@@ -144,44 +221,106 @@ Result<std::vector<int32_t>> Projector::Step(int timeout_ms) {
       if (!keep_unparseable) continue;
       e.event.Clear();
       e.parsed = false;
-      ++unparseable;
     }
     events.push_back(std::move(e));
   }
-  if (auto e = sink_.ApplyBatch(events, next_offsets)) return *e;
-  applied_events_ += static_cast<int64_t>(events.size()) - unparseable;
-  if (!events.empty()) {
-    // Records of one partition come in order; across partitions take the latest.
-    int64_t latest = last_applied_recorded_ms_.load();
-    for (const auto& e : events) {
-      if (!e.parsed) continue;
-      const auto& at = e.event.recorded_at();
-      latest = std::max<int64_t>(latest, at.seconds() * 1000 + at.nanos() / 1000000);
+  // Each projection has its own store: large polls are applied side by side (the polled records
+  // are only read), small ones on this thread, where a thread would cost more than it saves.
+  std::vector<Status> outcomes(lanes.size());
+  std::vector<std::thread> helpers;
+  if (events.size() >= kParallelApplyFrom) {
+    for (size_t i = 1; i < lanes.size(); ++i) {
+      helpers.emplace_back(
+          [&, i] { outcomes[i] = lanes[i]->ApplyPolled(events, polled_next, ends); });
     }
-    last_applied_recorded_ms_ = latest;
+    outcomes[0] = ApplyPolled(events, polled_next, ends);
+    for (auto& helper : helpers) helper.join();
+  } else {
+    for (size_t i = 0; i < lanes.size(); ++i) {
+      outcomes[i] = lanes[i]->ApplyPolled(events, polled_next, ends);
+    }
   }
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [p, next] : next_offsets) next_offsets_[p] = next;
-    UpdateCoveredLocked();
+  for (const Status& outcome : outcomes) {
+    if (outcome) {
+      // The reader has moved past records a lane did not apply: read them again from the lowest
+      // offsets; lanes that applied them skip them then.
+      reader_.reset();
+      return *outcome;
+    }
   }
-  applied_cv_.notify_all();
-  NotifyApplied(next_offsets);
   return at_end;
 }
 
-void Projector::UpdateCoveredLocked() {
+Status Projector::ApplyPolled(const std::vector<ProjectedEvent>& polled,
+                              const std::map<int32_t, int64_t>& polled_next,
+                              const std::map<int32_t, int64_t>& ends) {
+  const std::map<int32_t, int64_t> from = applied_offsets();
+  auto held = [&from](const ProjectedEvent& e) {
+    auto it = from.find(e.partition);
+    return it != from.end() && e.offset < it->second;
+  };
+  const bool keep_unparseable = sink_.wants_unparseable_records();
+  // Usually every lane is at the same offsets and takes the whole poll as it is; only a lane
+  // that is ahead (or refuses unparseable records) gets its own copy of the rest.
+  const bool whole = std::none_of(polled.begin(), polled.end(), [&](const ProjectedEvent& e) {
+    return held(e) || (!e.parsed && !keep_unparseable);
+  });
+  std::vector<ProjectedEvent> rest;
+  if (!whole) {
+    for (const auto& e : polled) {
+      if (!held(e) && (e.parsed || keep_unparseable)) rest.push_back(e);
+    }
+  }
+  const std::vector<ProjectedEvent>& events = whole ? polled : rest;
+  std::map<int32_t, int64_t> next_offsets;
+  for (const auto& [p, next] : polled_next) {
+    auto it = from.find(p);
+    if (it == from.end() || it->second < next) next_offsets[p] = next;
+  }
+  if (next_offsets.empty()) {  // nothing this projection does not hold already
+    Covered(ends);
+    return std::nullopt;
+  }
+  if (auto e = sink_.ApplyBatch(events, next_offsets)) return e;
+  int64_t applied = 0;
+  // Records of one partition come in order; across partitions take the latest.
+  int64_t latest = last_applied_recorded_ms_.load();
+  for (const auto& e : events) {
+    if (!e.parsed) continue;
+    ++applied;
+    const auto& at = e.event.recorded_at();
+    latest = std::max<int64_t>(latest, at.seconds() * 1000 + at.nanos() / 1000000);
+  }
+  applied_events_ += applied;
+  last_applied_recorded_ms_ = latest;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [p, next] : next_offsets) next_offsets_[p] = next;
+    UpdateCoveredLocked(ends);
+  }
+  applied_cv_.notify_all();
+  NotifyApplied(next_offsets);
+  return std::nullopt;
+}
+
+void Projector::Covered(const std::map<int32_t, int64_t>& ends) {
+  {
+    std::lock_guard lock(mutex_);
+    UpdateCoveredLocked(ends);
+  }
+  applied_cv_.notify_all();
+}
+
+void Projector::UpdateCoveredLocked(const std::map<int32_t, int64_t>& ends) {
   for (const auto& [p, next] : next_offsets_) {
     int64_t& covered = covered_[p];
     covered = std::max(covered, next);
   }
   // Everything below the end the reader reached was returned by a poll and, polls being
-  // applied before the next one, is applied now.
-  if (reader_) {
-    for (const auto& [p, end] : reader_->EndsReached()) {
-      int64_t& covered = covered_[p];
-      covered = std::max(covered, end);
-    }
+  // applied to every lane before the next one, is applied now.
+  for (const auto& [p, end] : ends) {
+    int64_t& covered = covered_[p];
+    covered = std::max(covered, end);
   }
 }
 
@@ -282,10 +421,11 @@ std::map<int32_t, int64_t> Projector::applied_offsets() const {
 
 Status Projector::CatchUp(absl::Duration timeout,
                           const std::function<void(int64_t, int64_t)>& progress) {
-  if (thread_.joinable()) {
+  if (thread_.joinable() || leader_ != nullptr) {
     return Error{Errc::kFailedPrecondition,
                  "PROJECTOR_RUNNING",
-                 "CatchUp is for a projector without its own thread; use WaitForPosition",
+                 "CatchUp is for a projector without its own thread that consumes for itself; "
+                 "use WaitForPosition",
                  {},
                  {}};
   }
@@ -296,22 +436,33 @@ Status Projector::CatchUp(absl::Duration timeout,
     if (!high) return high.error();
     targets[p] = high.value();
   }
-  std::set<int32_t> done;
+  std::map<Projector*, std::set<int32_t>> done;  // per lane
   absl::Time deadline = absl::Now() + timeout;
   absl::Time next_progress = absl::Now();
-  while (static_cast<int32_t>(done.size()) < partitions_) {
+  for (;;) {
+    if (!reader_) {
+      if (auto e = Open()) return e;
+    }
     auto ended = Step(200);
     if (!ended) return ended.error();
-    auto offsets = applied_offsets();
-    for (int32_t p = 0; p < partitions_; ++p) {
-      // A partition is caught up when the log end was seen after all records before the end
-      // as it was at the start (transaction markers make "offset == high" unreliable).
-      if (offsets[p] >= targets[p] ||
-          (std::find(ended.value().begin(), ended.value().end(), p) != ended.value().end())) {
-        done.insert(p);
+    bool all_done = true;
+    std::lock_guard lanes(lanes_mutex_);
+    for (Projector* lane : LanesLocked()) {
+      auto offsets = lane->applied_offsets();
+      std::set<int32_t>& lane_done = done[lane];
+      for (int32_t p = 0; p < partitions_; ++p) {
+        // A partition is caught up when the log end was seen after all records before the end
+        // as it was at the start (transaction markers make "offset == high" unreliable).
+        if (offsets[p] >= targets[p] ||
+            (std::find(ended.value().begin(), ended.value().end(), p) != ended.value().end())) {
+          lane_done.insert(p);
+        }
       }
+      if (static_cast<int32_t>(lane_done.size()) < partitions_) all_done = false;
     }
+    if (all_done) break;
     if (progress && absl::Now() >= next_progress) {
+      auto offsets = applied_offsets();
       int64_t to_go = 0;
       for (const auto& [p, high] : targets) to_go += std::max<int64_t>(0, high - offsets[p]);
       progress(applied_events(), to_go);
@@ -325,15 +476,26 @@ Status Projector::CatchUp(absl::Duration timeout,
                    {}};
     }
   }
-  caught_up_ = true;
+  std::lock_guard lanes(lanes_mutex_);
+  for (Projector* lane : LanesLocked()) lane->caught_up_ = true;
   return std::nullopt;
 }
 
 Status AccountProjection::ApplyBatch(const std::vector<ProjectedEvent>& events,
                                      const std::map<int32_t, int64_t>& next_offsets) {
+  using ItemList = ProjectionStore::ItemList;
   ProjectionStore::Batch batch;
   batch.next_offsets = next_offsets;
-  std::map<std::string, std::vector<std::string>> old_index;  // per account, before this batch
+  batch.log_records.reserve(events.size());
+  // Per account touched by the batch: its index entries before it, and whether its payments
+  // are loaded in full (a reversal changes a payment recorded earlier).
+  struct Touched {
+    std::vector<std::string> old_index;
+    bool payments_loaded = false;
+  };
+  std::map<std::string, Touched> touched;
+  constexpr int kPayments = 0;  // ItemList::kPayments's place in kItemLists
+  static_assert(ProjectionStore::kItemLists[kPayments] == ItemList::kPayments);
   for (const auto& e : events) {
     // The audit's copy: every record under the account it names, before any judgement.
     const std::string& named =
@@ -343,31 +505,48 @@ Status AccountProjection::ApplyBatch(const std::vector<ProjectedEvent>& events,
     const std::string& id = e.event.account_id();
     auto it = batch.accounts.find(id);
     if (it == batch.accounts.end()) {
-      auto stored = store_.GetAccount(id);
+      // Read once per batch, and only the head: the lists that grow with the history stay in
+      // the store, and the batch appends to them.
+      auto stored = store_.GetAccountHead(id);
       if (!stored) return stored.error();
-      it = batch.accounts.emplace(id, stored.value().value_or(v1::Account())).first;
-      old_index[id] = stored.value() ? IndexKeys(*stored.value()) : std::vector<std::string>();
+      Touched& t = touched[id];
+      if (stored.value()) {
+        t.old_index = IndexKeys(stored.value()->head);
+        batch.items_from[id] = stored.value()->items;
+        it = batch.accounts.emplace(id, std::move(stored.value()->head)).first;
+      } else {
+        it = batch.accounts.emplace(id, v1::Account()).first;
+      }
     }
-    auto outcome = integrity_.Admit(it->second, e.event, e.partition, e.offset);
+    v1::Account& account = it->second;
+    auto outcome = integrity_.Admit(account, e.event, e.partition, e.offset);
     if (outcome.quarantined_now) {
       LogError("projector", "ALERT integrity: account ", id, " quarantined at sequence ",
                e.event.sequence(), " (partition ", e.partition, " offset ", e.offset, "): ",
-               it->second.quarantine().reason(), ": ", it->second.quarantine().detail(),
+               account.quarantine().reason(), ": ", account.quarantine().detail(),
                "; nothing after its last genuine event is applied");
     }
     for (const auto& released : outcome.apply) {
-      Evolve(it->second, released);
-      it->second.mutable_last_position()->set_partition(e.partition);
-      it->second.mutable_last_position()->set_offset(e.offset);
-      // Events held for their command's signature arrive in an earlier record.
-      batch.events.emplace_back(released, released.event_id() == e.event.event_id()
-                                              ? *e.raw
-                                              : released.SerializeAsString());
+      if (released.has_payment_reversed()) {
+        Touched& t = touched[id];
+        auto from = batch.items_from.find(id);
+        if (!t.payments_loaded && from != batch.items_from.end()) {
+          if (auto error = store_.LoadItems(id, ItemList::kPayments, from->second[kPayments],
+                                            account)) {
+            return *error;
+          }
+          from->second[kPayments] = 0;  // the whole list is written back
+        }
+        t.payments_loaded = true;
+      }
+      Evolve(account, released);
+      account.mutable_last_position()->set_partition(e.partition);
+      account.mutable_last_position()->set_offset(e.offset);
     }
   }
   for (const auto& [id, account] : batch.accounts) {
     std::vector<std::string> now_keys = IndexKeys(account);
-    const std::vector<std::string>& before = old_index[id];
+    const std::vector<std::string>& before = touched[id].old_index;
     for (const auto& k : before) {
       if (std::find(now_keys.begin(), now_keys.end(), k) == now_keys.end())
         batch.index_deletes.push_back(k);
@@ -376,7 +555,7 @@ Status AccountProjection::ApplyBatch(const std::vector<ProjectedEvent>& events,
       if (std::find(before.begin(), before.end(), k) == before.end()) batch.index_puts.push_back(k);
     }
   }
-  return store_.Apply(batch);
+  return store_.Apply(std::move(batch));
 }
 
 }  // namespace collections

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace collections {
@@ -49,15 +50,30 @@ class ProjectionSink {
 // are skipped, loudly (events are facts: retrying one this build cannot read would stall
 // every projection behind it).
 //
+// One consumer for every projection: other projectors can be attached to this one (Attach);
+// it then reads and parses each record once and applies each polled batch to its own sink and
+// to every attached one, in order, each from its own stored offsets (a projection that is
+// ahead, e.g. because another one is being rebuilt from offset 0, skips what it already holds).
+// Each projector keeps its own offsets, read-your-writes waits, caught_up and counters, so the
+// services that read one projection never wait for another. When a sink fails to apply a batch
+// the reader is re-created at the lowest offsets of all projections, so nothing is skipped and
+// the sinks that did apply it skip it the second time.
+//
 // Lifetime: Start() resumes from the sink's offsets and runs a thread until Stop(); the sink
 // must outlive the projector. Stop() is bounded (the thread never waits on the broker for
-// more than a poll). Thread-safety: WaitForPosition / applied_offsets / caught_up /
-// CancelWaits may be called from any thread.
+// more than a poll). An attached projector runs no thread: its Start() loads its offsets and
+// its Stop() detaches it (waiting for the batch being applied, if any). Thread-safety:
+// WaitForPosition / applied_offsets / caught_up / CancelWaits may be called from any thread.
 class Projector {
  public:
   Projector(kafka::LogOptions log, ProjectionSink& sink, int32_t partitions, std::string client_id,
             std::string name = "projector");
   virtual ~Projector();
+
+  // Feeds `follower` from this projector's consumer (see the class comment). Call before
+  // Start() of either; both must read the same topic with the same partitions. Returns
+  // kFailedPrecondition when this projector already runs or either is attached elsewhere.
+  Status Attach(Projector& follower);
 
   Status Start();
   void Stop();
@@ -106,17 +122,36 @@ class Projector {
   const std::string& name() const { return name_; }
 
   // Reads up to the current end of every partition without a thread of its own (rebuilds and
-  // tests). `progress` is called every few seconds with (events applied, events to go).
+  // tests), for this projection and every attached one. `progress` is called every few seconds
+  // with (events applied, events to go). Returns kFailedPrecondition on an attached projector.
   Status CatchUp(absl::Duration timeout,
                  const std::function<void(int64_t, int64_t)>& progress = nullptr);
 
  private:
+  // Loads this projection's offsets (once). Called before the consumer starts.
+  Status OpenLane();
+  // Opens every lane and (re)creates the reader at the lowest offset of any lane per partition.
   Status Open();
-  // Raises covered_ to what is applied and to the ends the reader reached. Needs mutex_.
-  void UpdateCoveredLocked();
+  // This projector and the attached ones, in order. Needs lanes_mutex_.
+  std::vector<Projector*> LanesLocked();
+  // Raises covered_ to what is applied and to `ends` (the ends the reader reached). Needs
+  // mutex_.
+  void UpdateCoveredLocked(const std::map<int32_t, int64_t>& ends);
   // Tells the waiters (and the log-end cache) what was applied.
   void NotifyApplied(const std::map<int32_t, int64_t>& next_offsets);
-  // Polls once and applies what came. Returns the partitions that reached the log end.
+  // Applies the records of one poll (`polled`, parsed once by the consuming projector) that this
+  // projection does not hold yet, with offsets moved to `polled_next`.
+  Status ApplyPolled(const std::vector<ProjectedEvent>& polled,
+                     const std::map<int32_t, int64_t>& polled_next,
+                     const std::map<int32_t, int64_t>& ends);
+  // Raises covered_ to `ends` after a poll that returned no record.
+  void Covered(const std::map<int32_t, int64_t>& ends);
+  // Notes the partitions this projection has caught up in (with the log ends `targets` seen at
+  // start and the partitions `ended` in the last poll); sets caught_up_ when all have.
+  void NoteProgress(const std::map<int32_t, int64_t>& targets, const std::vector<int32_t>& ended,
+                    absl::Time started);
+  // Polls once and applies what came to every lane. Returns the partitions that reached the
+  // log end.
   Result<std::vector<int32_t>> Step(int timeout_ms);
   void Run();
   // Sleeps up to `duration`, less if Stop() is called.
@@ -139,6 +174,11 @@ class Projector {
   std::atomic<bool> waits_cancelled_{false};
   std::atomic<bool> caught_up_{false};
   std::thread thread_;
+  bool lane_open_ = false;           // OpenLane done; set before the consumer starts
+  std::set<int32_t> done_;           // partitions caught up; the consuming thread's only
+  Projector* leader_ = nullptr;      // the projector whose consumer feeds this one, if any
+  std::mutex lanes_mutex_;           // held while a poll is applied to the lanes
+  std::vector<Projector*> followers_;  // guarded by lanes_mutex_
 
   PositionWaiters waiters_{1000};
   std::mutex refresh_mutex_;

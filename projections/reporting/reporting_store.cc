@@ -11,6 +11,8 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+
 namespace collections::reporting {
 namespace {
 
@@ -23,8 +25,6 @@ std::string DayKey(int64_t year, int month, int day) {
 }
 
 std::string DayKey(absl::CivilDay d) { return DayKey(d.year(), d.month(), d.day()); }
-
-constexpr char kLayoutKey[] = "layout";
 
 // The late index's key: the fact key with the recorded date in front instead.
 std::string LateKey(const v1::ReportFact& f) {
@@ -58,42 +58,16 @@ ReportingStore::~ReportingStore() {
 }
 
 Result<std::unique_ptr<ReportingStore>> ReportingStore::Open(const std::string& path) {
-  rocksdb::Options options;
-  options.create_if_missing = true;
-  options.create_missing_column_families = true;
-  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {"accounts", rocksdb::ColumnFamilyOptions()},
-      {"facts", rocksdb::ColumnFamilyOptions()},
-      {"late", rocksdb::ColumnFamilyOptions()},
-      {"snapshots", rocksdb::ColumnFamilyOptions()},
-  };
   // A store of an older layout lacks the snapshots and the late index the reports read: it is
   // rebuilt from the log, never patched.
-  std::vector<std::string> existing;
-  const bool exists = rocksdb::DB::ListColumnFamilies(options, path, &existing).ok();
-  for (int attempt = 0;; ++attempt) {
-    std::unique_ptr<ReportingStore> store(new ReportingStore());
-    rocksdb::DB* db = nullptr;
-    rocksdb::Status s = rocksdb::DB::Open(options, path, families, &store->handles_, &db);
-    if (!s.ok()) return StorageError(s, "opening reporting store " + path);
-    store->db_.reset(db);
-    std::string layout;
-    s = db->Get(rocksdb::ReadOptions(), store->handles_[0], kLayoutKey, &layout);
-    if (!s.ok() && !s.IsNotFound()) return StorageError(s, "reading the layout of " + path);
-    const std::string current = std::to_string(kReportingLayout);
-    if (layout == current) return store;
-    if (!exists || attempt > 0) {
-      s = db->Put(rocksdb::WriteOptions(), store->handles_[0], kLayoutKey, current);
-      if (!s.ok()) return StorageError(s, "writing the layout of " + path);
-      return store;
-    }
-    LogWarn("reporting", "store ", path, " has layout ", layout.empty() ? "1" : layout,
-            ", this build writes layout ", current,
-            ": deleting it and rebuilding it from offset 0 of the log");
-    store.reset();
-    if (auto e = Destroy(path)) return *e;
-  }
+  auto opened = rocksdb_util::OpenWithLayout(
+      path, {rocksdb::kDefaultColumnFamilyName, "accounts", "facts", "late", "snapshots"},
+      kReportingLayout, "reporting store");
+  if (!opened) return opened.error();
+  std::unique_ptr<ReportingStore> store(new ReportingStore());
+  store->db_ = std::move(opened.value().db);
+  store->handles_ = std::move(opened.value().handles);
+  return store;
 }
 
 Status ReportingStore::Destroy(const std::string& path) {
@@ -131,13 +105,23 @@ Status ReportingStore::Apply(const Batch& batch) {
   for (const auto& [id, brief] : batch.briefs) {
     wb.Put(handles_[1], id, CanonicalBytes(brief)).PermitUncheckedError();
   }
+  // Each column family's rows go in in key order: RocksDB's memtable then inserts each one next
+  // to the one before instead of searching for its place.
+  std::vector<std::pair<std::string, std::string>> facts, late;
+  facts.reserve(batch.facts.size());
   for (const auto& fact : batch.facts) {
-    const std::string bytes = CanonicalBytes(fact);
-    wb.Put(handles_[2], FactKey(fact), bytes).PermitUncheckedError();
+    std::string bytes = CanonicalBytes(fact);
     if (ToDay(fact.recorded_date()) > ToDay(fact.business_date())) {
-      wb.Put(handles_[3], LateKey(fact), bytes).PermitUncheckedError();
+      late.emplace_back(LateKey(fact), bytes);
     }
+    facts.emplace_back(FactKey(fact), std::move(bytes));
   }
+  for (auto* rows : {&facts, &late}) {
+    std::stable_sort(rows->begin(), rows->end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+  for (const auto& [key, bytes] : facts) wb.Put(handles_[2], key, bytes).PermitUncheckedError();
+  for (const auto& [key, bytes] : late) wb.Put(handles_[3], key, bytes).PermitUncheckedError();
   for (const auto& [id, snapshots] : batch.snapshots) {
     for (const auto& [day, state] : snapshots) {
       wb.Put(handles_[4], SnapshotPrefix(id) + DayKey(day), EncodeState(state))

@@ -3,15 +3,27 @@
 #include "services/common/log.h"
 #include "services/domain/hashing.h"
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
 #include <openssl/evp.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+
 namespace collections {
 namespace {
 
 constexpr char kOffsetPrefix[] = "offset/";
+
+// Column families, in the order Open passes them.
+constexpr int kMeta = 0;
+constexpr int kAccounts = 1;
+constexpr int kIndex = 2;
+constexpr int kLog = 3;
+constexpr int kList = 4;
+constexpr int kItems = 5;
 constexpr char kLayoutKey[] = "layout";
 
 void PutBigEndian(std::string& out, uint64_t value, int bytes) {
@@ -39,13 +51,29 @@ Error StorageError(const rocksdb::Status& s, const std::string& what) {
   return Error{Errc::kInternal, "STORAGE_ERROR", what + ": " + s.ToString(), {}, {}};
 }
 
-std::string EventKey(const std::string& account_id, int64_t sequence) {
+std::string ItemsPrefix(const std::string& account_id) {
   std::string key = account_id;
   key.push_back('\0');
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    key.push_back(static_cast<char>((static_cast<uint64_t>(sequence) >> shift) & 0xff));
-  }
   return key;
+}
+
+std::string ItemKey(const std::string& account_id, ProjectionStore::ItemList list,
+                    uint32_t index) {
+  std::string key = ItemsPrefix(account_id);
+  key.push_back(static_cast<char>(list));
+  PutBigEndian(key, index, 4);
+  return key;
+}
+
+// Appends one entry, parsed from `bytes`, to `list` of `account`. False if it does not parse.
+bool AddItem(v1::Account& account, ProjectionStore::ItemList list, const rocksdb::Slice& bytes) {
+  const auto* field = v1::Account::descriptor()->FindFieldByNumber(static_cast<int>(list));
+  if (field == nullptr || field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE ||
+      !field->is_repeated()) {
+    return false;
+  }
+  google::protobuf::Message* item = v1::Account::GetReflection()->AddMessage(&account, field);
+  return item->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
 }
 
 }  // namespace
@@ -57,43 +85,16 @@ ProjectionStore::~ProjectionStore() {
 }
 
 Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string& path) {
-  rocksdb::Options options;
-  options.create_if_missing = true;
-  options.create_missing_column_families = true;
-  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {"accounts", rocksdb::ColumnFamilyOptions()},
-      {"events", rocksdb::ColumnFamilyOptions()},
-      {"index", rocksdb::ColumnFamilyOptions()},
-      {"log", rocksdb::ColumnFamilyOptions()},
-      {"list", rocksdb::ColumnFamilyOptions()},
-  };
   // A store of an older layout lacks rows the readers now rely on (a missing "log" copy would
   // make an account's audit trail look empty): it is rebuilt from the log, never patched.
-  std::vector<std::string> existing;
-  const bool exists = rocksdb::DB::ListColumnFamilies(options, path, &existing).ok();
-  for (int attempt = 0;; ++attempt) {
-    std::unique_ptr<ProjectionStore> store(new ProjectionStore());
-    rocksdb::DB* db = nullptr;
-    rocksdb::Status s = rocksdb::DB::Open(options, path, families, &store->handles_, &db);
-    if (!s.ok()) return StorageError(s, "opening projection store " + path);
-    store->db_.reset(db);
-    std::string layout;
-    s = db->Get(rocksdb::ReadOptions(), store->handles_[0], kLayoutKey, &layout);
-    if (!s.ok() && !s.IsNotFound()) return StorageError(s, "reading the layout of " + path);
-    const std::string current = std::to_string(kLayoutVersion);
-    if (layout == current) return store;
-    if (!exists || attempt > 0) {
-      s = db->Put(rocksdb::WriteOptions(), store->handles_[0], kLayoutKey, current);
-      if (!s.ok()) return StorageError(s, "writing the layout of " + path);
-      return store;
-    }
-    LogWarn("projection", "store ", path, " has layout ", layout.empty() ? "1" : layout,
-            ", this build writes layout ", current,
-            ": deleting it and rebuilding it from offset 0 of the log");
-    store.reset();
-    if (auto e = Destroy(path)) return *e;
-  }
+  auto opened = rocksdb_util::OpenWithLayout(
+      path, {rocksdb::kDefaultColumnFamilyName, "accounts", "index", "log", "list", "items"},
+      kLayoutVersion, "projection store");
+  if (!opened) return opened.error();
+  std::unique_ptr<ProjectionStore> store(new ProjectionStore());
+  store->db_ = std::move(opened.value().db);
+  store->handles_ = std::move(opened.value().handles);
+  return store;
 }
 
 Status ProjectionStore::Destroy(const std::string& path) {
@@ -104,6 +105,63 @@ Status ProjectionStore::Destroy(const std::string& path) {
 }
 
 namespace rocksdb_util {
+
+Result<OpenedDb> OpenWithLayout(const std::string& path, const std::vector<std::string>& families,
+                                int layout, const std::string& what) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  std::vector<std::string> existing;
+  const bool exists = rocksdb::DB::ListColumnFamilies(options, path, &existing).ok();
+  const std::string current = std::to_string(layout);
+  for (int attempt = 0;; ++attempt) {
+    // RocksDB opens a database only with all of its column families: an older layout may have
+    // some this one no longer has (they go with the rebuild).
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const auto& name : families) {
+      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    if (attempt == 0) {
+      for (const auto& name : existing) {
+        if (std::find(families.begin(), families.end(), name) == families.end()) {
+          descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+        }
+      }
+    }
+    OpenedDb opened;
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(options, path, descriptors, &opened.handles, &db);
+    if (!s.ok()) return StorageError(s, "opening " + what + " " + path);
+    opened.db.reset(db);
+    auto close = [&opened] {
+      for (auto* h : opened.handles) opened.db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+      opened.handles.clear();
+      opened.db.reset();
+    };
+    const bool extra_families = opened.handles.size() > families.size();
+    std::string stored;
+    s = db->Get(rocksdb::ReadOptions(), opened.handles[0], kLayoutKey, &stored);
+    if (!s.ok() && !s.IsNotFound()) {
+      close();
+      return StorageError(s, "reading the layout of " + path);
+    }
+    if (stored == current && !extra_families) return opened;
+    if (!exists || attempt > 0) {
+      s = db->Put(rocksdb::WriteOptions(), opened.handles[0], kLayoutKey, current);
+      if (!s.ok()) {
+        close();
+        return StorageError(s, "writing the layout of " + path);
+      }
+      return opened;
+    }
+    LogWarn("projection", what, " ", path, " has layout ", stored.empty() ? "1" : stored,
+            ", this build writes layout ", current,
+            ": deleting it and rebuilding it from offset 0 of the log");
+    close();
+    s = rocksdb::DestroyDB(path, options);
+    if (!s.ok()) return StorageError(s, "deleting " + what + " " + path);
+  }
+}
 
 uint64_t IntProperty(rocksdb::DB& db, const std::string& name) {
   uint64_t value = 0;
@@ -139,31 +197,91 @@ void PutOffsets(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta,
 }  // namespace rocksdb_util
 
 Result<std::map<int32_t, int64_t>> ProjectionStore::LoadOffsets() const {
-  return rocksdb_util::LoadOffsets(*db_, handles_[0]);
+  return rocksdb_util::LoadOffsets(*db_, handles_[kMeta]);
 }
 
 uint64_t ProjectionStore::IntProperty(const std::string& name) const {
   return rocksdb_util::IntProperty(*db_, name);
 }
 
-Result<std::optional<v1::Account>> ProjectionStore::GetAccount(
+Result<std::optional<ProjectionStore::AccountHead>> ProjectionStore::GetAccountHead(
     const std::string& account_id) const {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[1], account_id, &value);
-  if (s.IsNotFound()) return std::optional<v1::Account>();
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kAccounts], account_id, &value);
+  if (s.IsNotFound()) return std::optional<AccountHead>();
   if (!s.ok()) return StorageError(s, "reading account " + account_id);
-  v1::Account account;
-  if (!account.ParseFromString(value)) {
+  AccountHead row;
+  constexpr size_t kHeader = 4 * kItemListCount;
+  if (value.size() < kHeader ||
+      !row.head.ParseFromArray(value.data() + kHeader, static_cast<int>(value.size() - kHeader))) {
     return Error{
         Errc::kInternal, "CORRUPT_ROW", "account row " + account_id + " does not parse", {}, {}};
   }
+  for (int i = 0; i < kItemListCount; ++i) {
+    row.items[i] = static_cast<uint32_t>(GetBigEndian(value.data() + 4 * i, 4));
+  }
+  return std::optional<AccountHead>(std::move(row));
+}
+
+Result<std::optional<v1::Account>> ProjectionStore::GetAccount(
+    const std::string& account_id) const {
+  auto row = GetAccountHead(account_id);
+  if (!row) return row.error();
+  if (!row.value()) return std::optional<v1::Account>();
+  v1::Account account = std::move(row.value()->head);
+  const ItemCounts& counts = row.value()->items;
+  if (std::all_of(counts.begin(), counts.end(), [](uint32_t n) { return n == 0; })) {
+    return std::optional<v1::Account>(std::move(account));
+  }
+  // Every list in one pass: the item keys sort by list, then index.
+  const std::string prefix = ItemsPrefix(account_id);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kItems]));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->key().size() != prefix.size() + 5 ||
+        !AddItem(account, static_cast<ItemList>(it->key()[prefix.size()]), it->value())) {
+      return Error{Errc::kInternal, "CORRUPT_ROW",
+                   "an item row of account " + account_id + " does not parse", {}, {}};
+    }
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading items of " + account_id);
   return std::optional<v1::Account>(std::move(account));
+}
+
+Status ProjectionStore::LoadItems(const std::string& account_id, ItemList list, uint32_t count,
+                                  v1::Account& account) const {
+  if (count == 0) return std::nullopt;
+  v1::Account stored;
+  const std::string prefix = ItemKey(account_id, list, 0).substr(0, account_id.size() + 2);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kItems]));
+  uint32_t loaded = 0;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && loaded < count;
+       it->Next(), ++loaded) {
+    if (!AddItem(stored, list, it->value())) {
+      return Error{Errc::kInternal, "CORRUPT_ROW",
+                   "an item row of account " + account_id + " does not parse", {}, {}};
+    }
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading items of " + account_id);
+  if (loaded != count) {
+    return Error{Errc::kInternal, "CORRUPT_ROW",
+                 "account " + account_id + " lacks item rows its head counts", {}, {}};
+  }
+  // Stored entries first, then those already in `account` (appended after them).
+  const auto* field = v1::Account::descriptor()->FindFieldByNumber(static_cast<int>(list));
+  const auto* reflection = v1::Account::GetReflection();
+  const int appended = reflection->FieldSize(account, field);
+  for (int i = 0; i < appended; ++i) {
+    reflection->AddMessage(&stored, field)
+        ->CopyFrom(reflection->GetRepeatedMessage(account, field, i));
+  }
+  reflection->SwapFields(&account, &stored, {field});
+  return std::nullopt;
 }
 
 Result<std::optional<v1::Account>> ProjectionStore::GetListRow(
     const std::string& account_id) const {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[5], account_id, &value);
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kList], account_id, &value);
   if (s.IsNotFound()) return std::optional<v1::Account>();
   if (!s.ok()) return StorageError(s, "reading the list row of " + account_id);
   v1::Account row;
@@ -211,27 +329,11 @@ v1::Account ListRow(const v1::Account& a) {
   return row;
 }
 
-Result<std::vector<std::string>> ProjectionStore::GetEvents(const std::string& account_id,
-                                                            int64_t from_sequence,
-                                                            int limit) const {
-  std::vector<std::string> out;
-  std::string prefix = account_id;
-  prefix.push_back('\0');
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[2]));
-  for (it->Seek(EventKey(account_id, from_sequence));
-       it->Valid() && it->key().starts_with(prefix) && static_cast<int>(out.size()) < limit;
-       it->Next()) {
-    out.push_back(it->value().ToString());
-  }
-  if (!it->status().ok()) return StorageError(it->status(), "reading events of " + account_id);
-  return out;
-}
-
 Status ProjectionStore::ScanAccountLog(
     const std::string& account_id, int32_t partition, int64_t end_offset,
     const std::function<bool(AccountLogRecord&)>& visit) const {
   const std::string prefix = LogPrefix(account_id, partition);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[4]));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kLog]));
   AccountLogRecord record;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     const rocksdb::Slice key = it->key();
@@ -257,28 +359,65 @@ Status ProjectionStore::ScanAccountLog(
   return std::nullopt;
 }
 
-Status ProjectionStore::Apply(const Batch& batch) {
+Status ProjectionStore::Apply(Batch batch) {
   rocksdb::WriteBatch wb;
+  // Each column family's rows go in in key order: RocksDB's memtable then inserts each one next
+  // to the one before instead of searching for its place (a poll interleaves many accounts).
+  std::vector<std::pair<std::string, const AccountLogRecord*>> log_keys;
+  log_keys.reserve(batch.log_records.size());
   for (const auto& r : batch.log_records) {
     std::string key = LogPrefix(r.account_id, r.partition);
     PutBigEndian(key, static_cast<uint64_t>(r.offset), 8);
-    std::string value;
-    value.reserve(4 + r.key.size() + r.value.size());
-    PutBigEndian(value, r.key.size(), 4);
-    value += r.key;
-    value += r.value;
-    wb.Put(handles_[4], key, value).PermitUncheckedError();
+    log_keys.emplace_back(std::move(key), &r);
   }
-  for (const auto& [id, account] : batch.accounts) {
-    wb.Put(handles_[1], id, CanonicalBytes(account)).PermitUncheckedError();
-    wb.Put(handles_[5], id, CanonicalBytes(ListRow(account))).PermitUncheckedError();
+  std::stable_sort(log_keys.begin(), log_keys.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string value;
+  for (const auto& [key, r] : log_keys) {
+    value.clear();
+    value.reserve(4 + r->key.size() + r->value.size());
+    PutBigEndian(value, r->key.size(), 4);
+    value += r->key;
+    value += r->value;
+    wb.Put(handles_[kLog], key, value).PermitUncheckedError();
   }
-  for (const auto& [event, raw] : batch.events) {
-    wb.Put(handles_[2], EventKey(event.account_id(), event.sequence()), raw).PermitUncheckedError();
+  const auto* reflection = v1::Account::GetReflection();
+  for (auto& [id, account] : batch.accounts) {
+    // The entries the batch appended become rows of their own; the head keeps their counts.
+    auto from = batch.items_from.find(id);
+    // The list row is taken from the whole account: its contact entry (Prioritize asks only
+    // whether there was any contact) may be an item row written by an earlier batch.
+    v1::Account list_row = ListRow(account);
+    std::string head;
+    head.reserve(4 * kItemListCount);
+    for (int i = 0; i < kItemListCount; ++i) {
+      const ItemList list = kItemLists[i];
+      const auto* field = v1::Account::descriptor()->FindFieldByNumber(static_cast<int>(list));
+      const uint32_t first = from == batch.items_from.end() ? 0 : from->second[i];
+      const int size = reflection->FieldSize(account, field);
+      for (int j = 0; j < size; ++j) {
+        wb.Put(handles_[kItems], ItemKey(id, list, first + static_cast<uint32_t>(j)),
+               CanonicalBytes(reflection->GetRepeatedMessage(account, field, j)))
+            .PermitUncheckedError();
+      }
+      if (list == ItemList::kContacts && first > 0 && list_row.contacts().empty()) {
+        std::string contact;
+        if (db_->Get(rocksdb::ReadOptions(), handles_[kItems], ItemKey(id, list, 0), &contact).ok()) {
+          list_row.add_contacts()->ParseFromString(contact);
+        }
+      }
+      PutBigEndian(head, first + static_cast<uint32_t>(size), 4);
+      reflection->ClearField(&account, field);
+    }
+    head += CanonicalBytes(account);
+    wb.Put(handles_[kAccounts], id, head).PermitUncheckedError();
+    wb.Put(handles_[kList], id, CanonicalBytes(list_row)).PermitUncheckedError();
   }
-  for (const auto& key : batch.index_deletes) wb.Delete(handles_[3], key).PermitUncheckedError();
-  for (const auto& key : batch.index_puts) wb.Put(handles_[3], key, "").PermitUncheckedError();
-  rocksdb_util::PutOffsets(wb, handles_[0], batch.next_offsets);
+  for (const auto& key : batch.index_deletes) {
+    wb.Delete(handles_[kIndex], key).PermitUncheckedError();
+  }
+  for (const auto& key : batch.index_puts) wb.Put(handles_[kIndex], key, "").PermitUncheckedError();
+  rocksdb_util::PutOffsets(wb, handles_[kMeta], batch.next_offsets);
   rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &wb);
   if (!s.ok()) return StorageError(s, "applying a batch");
   return std::nullopt;
@@ -310,7 +449,7 @@ Result<std::vector<std::string>> ProjectionStore::ScanIndex(const std::string& p
                                                             const std::string& start_after,
                                                             int limit) const {
   std::vector<std::string> out;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[3]));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kIndex]));
   std::string start = prefix + start_after;
   for (it->Seek(start);
        it->Valid() && it->key().starts_with(prefix) && static_cast<int>(out.size()) < limit;
@@ -327,7 +466,7 @@ Result<std::vector<std::string>> ProjectionStore::ScanAccountIds(const std::stri
                                                                  int limit) const {
   std::vector<std::string> out;
   // The list rows have the same keys as the accounts and far smaller values to step over.
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[5]));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kList]));
   for (it->Seek(start_after); it->Valid() && static_cast<int>(out.size()) < limit; it->Next()) {
     std::string id = it->key().ToString();
     if (!start_after.empty() && id == start_after) continue;

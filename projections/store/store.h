@@ -5,6 +5,7 @@
 #include "collections/v1/account.pb.h"
 #include "collections/v1/events.pb.h"
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -26,7 +27,6 @@ namespace collections {
 // Column families:
 //   default   meta: "offset/<partition>" -> next offset to consume (decimal)
 //   accounts  account id -> collections.v1.Account (deterministic bytes)
-//   events    account id, '\0', sequence (8 bytes big-endian) -> the record's bytes as in the log
 //   index     dimension, '\0', value, '\0', account id -> "" (status, bucket, assignee, queue,
 //             creditor), for ListAccounts and GetWorkQueue
 //   log       account (4-byte big-endian length, bytes), partition (4 bytes), offset (8 bytes,
@@ -37,6 +37,15 @@ namespace collections {
 //   list      account id -> ListRow(account): the few fields a listing shows and filters on
 //             and a work queue ranks by, so ListAccounts and GetWorkQueue read small rows
 //             instead of whole accounts
+//   items     account id, '\0', list (1 byte: the Account field number), index (4 bytes
+//             big-endian) -> one entry of a list that grows with the account's history
+//             (payments, contacts, correspondence, past plans, bureau reports; see ItemList),
+//             deterministic bytes
+//
+// An "accounts" row holds the account without those lists (its head), after the number of
+// entries each list has (kItemListCount x 4 bytes big-endian, in ItemList order): applying an
+// event reads and writes the head and adds the entries it appended, so its cost does not grow
+// with the account's history. GetAccount puts the lists back, so readers see the whole account.
 //
 // The meta column family also holds "layout" -> kLayoutVersion. A store written by an older
 // layout is deleted and rebuilt from offset 0 when opened (and the log says so).
@@ -47,7 +56,33 @@ class ProjectionStore {
  public:
   // 1: accounts, events, index. 2: the per-account copy of the log ("log"), list rows.
   // 3: list rows carry what the work queue's priority reads (see ListRow).
-  static constexpr int kLayoutVersion = 3;
+  // 4: account heads and their item lists as rows of their own ("items"); no "events" (the
+  // "log" copy holds every record).
+  static constexpr int kLayoutVersion = 4;
+
+  // The lists of an Account that grow with its history and that applying an event only appends
+  // to (payments also change when one is reversed: the projector then loads them), by field
+  // number.
+  enum class ItemList : uint8_t {
+    kPayments = 17,
+    kContacts = 32,
+    kCorrespondence = 33,
+    kPastPlans = 36,
+    kBureauReports = 43,
+  };
+  static constexpr int kItemListCount = 5;
+  static constexpr ItemList kItemLists[kItemListCount] = {
+      ItemList::kPayments, ItemList::kContacts, ItemList::kCorrespondence, ItemList::kPastPlans,
+      ItemList::kBureauReports};
+  // Entries per item list, in kItemLists order.
+  using ItemCounts = std::array<uint32_t, kItemListCount>;
+
+  // What the projector reads to apply events: the account without its item lists, and how
+  // many entries each list has in the store.
+  struct AccountHead {
+    v1::Account head;
+    ItemCounts items{};
+  };
 
   ~ProjectionStore();
 
@@ -63,15 +98,18 @@ class ProjectionStore {
   // "rocksdb.estimate-num-keys"), for metrics; 0 when RocksDB does not know it.
   uint64_t IntProperty(const std::string& name) const;
 
-  // Returns the account, or nullopt if it has no case.
+  // Returns the account (with every list), or nullopt if it has no case.
   Result<std::optional<v1::Account>> GetAccount(const std::string& account_id) const;
+
+  // The account's head (no item lists) and its list sizes, or nullopt if it has no case.
+  Result<std::optional<AccountHead>> GetAccountHead(const std::string& account_id) const;
+
+  // Puts the first `count` stored entries of `list` in front of what `account` holds in it.
+  Status LoadItems(const std::string& account_id, ItemList list, uint32_t count,
+                   v1::Account& account) const;
 
   // The account's list row (see ListRow), or nullopt if it has no case.
   Result<std::optional<v1::Account>> GetListRow(const std::string& account_id) const;
-
-  // An account's events in sequence order, as stored (raw envelope bytes), from `from_sequence`.
-  Result<std::vector<std::string>> GetEvents(const std::string& account_id, int64_t from_sequence,
-                                             int limit) const;
 
   // One record of the topic as the "log" column family keeps it.
   struct AccountLogRecord {
@@ -89,14 +127,16 @@ class ProjectionStore {
 
   // One batch of changes, applied atomically by Apply().
   struct Batch {
+    // The accounts the batch changed, as they are after it. Their item lists hold only the
+    // entries from items_from[id] on (those the batch appended); absent = whole lists.
     std::map<std::string, v1::Account> accounts;
-    std::vector<std::pair<v1::EventEnvelope, std::string>> events;  // envelope, raw bytes
+    std::map<std::string, ItemCounts> items_from;
     std::vector<AccountLogRecord> log_records;
     std::map<int32_t, int64_t> next_offsets;
     std::vector<std::string> index_deletes;
     std::vector<std::string> index_puts;
   };
-  Status Apply(const Batch& batch);
+  Status Apply(Batch batch);
 
   // Account ids under an index prefix (see IndexPrefix), in order, after `start_after`.
   Result<std::vector<std::string>> ScanIndex(const std::string& prefix,
@@ -111,11 +151,23 @@ class ProjectionStore {
  private:
   ProjectionStore() = default;
   std::unique_ptr<rocksdb::DB> db_;
-  // default, accounts, events, index, log, list
+  // default, accounts, index, log, list, items
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
 
 namespace rocksdb_util {
+// A RocksDB opened with its column families, for a projection store.
+struct OpenedDb {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // in the order of `families`
+};
+// Opens (creating if missing) the RocksDB at `path` with `families` (the first is the default
+// one, which holds "layout" -> `layout`). A database written by another layout is deleted and
+// created anew, empty (so its projection is rebuilt from offset 0), with a warning naming
+// `what` in the log: a store is rebuilt from the log, never patched. The caller destroys the
+// handles before the database.
+Result<OpenedDb> OpenWithLayout(const std::string& path, const std::vector<std::string>& families,
+                                int layout, const std::string& what);
 // Consumed offsets kept in a projection's meta column family ("offset/<partition>" -> next
 // offset), shared by every projection store so they all resume the same way.
 Result<std::map<int32_t, int64_t>> LoadOffsets(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* meta);

@@ -103,8 +103,8 @@ Status ServerApp::Start() {
       std::make_unique<AccountProjector>(options_.log, *store_, router_->partitions(),
                                          options_.writer.transactional_id_prefix + "-projector",
                                          options_.writer.trusted_keys);
-  if (auto e = projector_->Start()) return e;
-  // The reporting projection: its own store, consumer and offsets, rebuilt with the others.
+  // The reporting projection: its own store and offsets, rebuilt with the others, fed by the
+  // account projector's consumer (each record is read and parsed once for both).
   if (options_.reporting.close_days < 0) {
     return Error::InvalidArgument("reporting-close-days",
                                   "--reporting-close-days must not be negative");
@@ -120,7 +120,9 @@ Status ServerApp::Start() {
   reporting_projector_ = std::make_unique<reporting::ReportingProjector>(
       options_.log, *reporting_store_, router_->partitions(),
       options_.writer.transactional_id_prefix + "-reporting");
+  if (auto e = projector_->Attach(*reporting_projector_)) return e;
   if (auto e = reporting_projector_->Start()) return e;
+  if (auto e = projector_->Start()) return e;
   reporting_service_ = std::make_unique<reporting::ReportingService>(
       *reporting_store_, *reporting_projector_, clock_, options_.reporting);
   // ---- Call admission (services/api/admission.h): one Admission for every service. ----
