@@ -385,8 +385,8 @@ Status ProjectionStore::Apply(Batch batch) {
   for (auto& [id, account] : batch.accounts) {
     // The entries the batch appended become rows of their own; the head keeps their counts.
     auto from = batch.items_from.find(id);
-    // The list row is taken from the whole account: its contact entry (Prioritize asks only
-    // whether there was any contact) may be an item row written by an earlier batch.
+    // The list row is taken from the whole account: its contact entry (the account's first;
+    // Prioritize asks only whether there was any) may be an item row of an earlier batch.
     v1::Account list_row = ListRow(account);
     std::string head;
     head.reserve(4 * kItemListCount);
@@ -400,8 +400,11 @@ Status ProjectionStore::Apply(Batch batch) {
                CanonicalBytes(reflection->GetRepeatedMessage(account, field, j)))
             .PermitUncheckedError();
       }
-      if (list == ItemList::kContacts && first > 0 && list_row.contacts().empty()) {
+      if (list == ItemList::kContacts && first > 0) {
+        // Always the account's first contact, whatever the batch boundaries: a rebuild, which
+        // batches differently, must write the same list row.
         std::string contact;
+        list_row.clear_contacts();
         if (db_->Get(rocksdb::ReadOptions(), handles_[kItems], ItemKey(id, list, 0), &contact).ok()) {
           list_row.add_contacts()->ParseFromString(contact);
         }
