@@ -165,12 +165,14 @@ int main(int argc, char** argv) {
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   std::sort(round_trips_ms.begin(), round_trips_ms.end());
   std::printf("collections-txn-baseline: %d record(s) of %d bytes per transaction, %s, %.0f s\n",
-              records_per_txn, record_size, alternate ? "2 transactional ids in turn" : "1 producer",
+              records_per_txn, record_size,
+              alternate ? "2 transactional ids in turn" : "1 producer",
               elapsed);
   std::printf("  transactions     %zu (%.0f/s)\n", round_trips_ms.size(),
               static_cast<double>(round_trips_ms.size()) / elapsed);
   std::printf("  records/s        %.0f\n", static_cast<double>(records) / elapsed);
   std::printf("  round trip ms    p50 %.2f  p99 %.2f  max %.2f\n", Percentile(round_trips_ms, 0.5),
-              Percentile(round_trips_ms, 0.99), round_trips_ms.empty() ? 0.0 : round_trips_ms.back());
+              Percentile(round_trips_ms, 0.99),
+              round_trips_ms.empty() ? 0.0 : round_trips_ms.back());
   return reports.failed > 0 ? 1 : 0;
 }

@@ -1168,8 +1168,9 @@ Result<v1::CommandReply> CommandRouter::Execute(Command command, absl::Time dead
                                                 bool dry_run) {
   auto promise = std::make_shared<std::promise<Result<v1::CommandReply>>>();
   auto future = promise->get_future();
-  ExecuteAsync(std::move(command), deadline, dry_run,
-               [promise](Result<v1::CommandReply> result) { promise->set_value(std::move(result)); });
+  ExecuteAsync(std::move(command), deadline, dry_run, [promise](Result<v1::CommandReply> result) {
+    promise->set_value(std::move(result));
+  });
   return future.get();
 }
 

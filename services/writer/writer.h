@@ -140,8 +140,9 @@ const char* WriterStateName(WriterState state);
 // events in one Kafka transaction, and only after the commit succeeds writes the touched
 // accounts and command records to its store with the new offset and calls the callers'
 // completions. The next transaction begins as soon as commands are queued (no pause after a
-// commit: commands that arrive while one commits form the next group commit). A batch that does not commit drops the accounts it touched from memory; they are
-// read again from the store. At most account_cache_size accounts stay decoded in memory.
+// commit: commands that arrive while one commits form the next group commit). A batch that
+// does not commit drops the accounts it touched from memory; they are read again from the
+// store. At most account_cache_size accounts stay decoded in memory.
 //
 // Faults: a transaction that fails is aborted and its commands answered UNAVAILABLE (retry
 // with the same command_id). When the producer can no longer be used (fatal error, a commit
