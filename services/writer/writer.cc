@@ -442,6 +442,9 @@ Status PartitionWriter::Restore() {
       if (auto e = Flush(next_offset)) return e;
     }
     restored_events_ = events;
+    // Applying a poll's records is progress too: on a busy machine a thousand records of a long
+    // account can take longer than the silence allowed below.
+    if (!records.value().empty()) last_progress = absl::Now();
     if (!at_end.empty()) break;
     if (absl::Now() > next_progress) {
       LogInfo(absl::StrCat("writer[", partition_, "]"), "restoring: ", events,
