@@ -4,6 +4,7 @@
 // write, and with the store deleted; command ids stay deduplicated across restarts even when
 // their accounts long left the writer's memory.
 #define BOOST_TEST_MODULE writer_restart
+#include "services/domain/compliance_gate.h"
 #include "services/writer_store/writer_store.h"
 #include "tests/support/harness.h"
 
@@ -160,6 +161,40 @@ BOOST_AUTO_TEST_CASE(an_unreadable_store_falls_back_to_the_log) {
       BOOST_REQUIRE_MESSAGE(s.ok(), s.error_message());
       BOOST_TEST(r.deduplicated());
     }
+  }
+  BOOST_TEST(WriterDigest(dir.path, options.log.partitions) == live);
+}
+
+// A store an older release wrote (the public v1.Account as its values, no layout recorded) or
+// one kept under another contact horizon (a policy with longer windows) is not read: the
+// writers rebuild it from the log, offset 0, and reach the same state.
+BOOST_AUTO_TEST_CASE(a_store_of_another_layout_is_rebuilt_from_the_log) {
+  TempDir dir;
+  ServerOptions options = Options("old-layout", dir.path);
+  {
+    TestService service(options);
+    Populate(service);
+  }
+  const std::string live = WriterDigest(dir.path, options.log.partitions);
+  const std::string layout = WriterStore::Layout(ContactHorizon(options.writer.policy));
+  for (int p = 0; p < options.log.partitions; ++p) {
+    auto store = WriterStore::Open(WriterStorePath(dir.path) + "/partition-" + std::to_string(p));
+    BOOST_REQUIRE(store.ok());
+    auto checkpoint = store.value()->LoadCheckpoint(layout);
+    BOOST_REQUIRE(checkpoint.ok());
+    if (!checkpoint.value()) continue;
+    WriterStore::Batch batch;
+    batch.SetCheckpoint(checkpoint.value()->next_offset, checkpoint.value()->owner,
+                        "1 v1.Account");
+    BOOST_REQUIRE(!store.value()->Apply(batch).has_value());
+  }
+  {
+    TestService service(options);
+    BOOST_TEST(Sum(service.app().router().restored_from_offsets()) == 0);
+    BOOST_TEST(service.app().router().restored_events() == kAccounts * 4);
+    v1::CommandReply r;
+    BOOST_REQUIRE(Call(service.commands(), PostPayment("ACC-R2", "pay-P1", "P1", 102), &r).ok());
+    BOOST_TEST(r.deduplicated());
   }
   BOOST_TEST(WriterDigest(dir.path, options.log.partitions) == live);
 }

@@ -901,52 +901,6 @@ struct Decider {
   }
 };
 
-// The part of `state` the follow-on events depend on (balances, dates, status, plan,
-// settlement, disputes ...), without the lists that grow with history: what Decide simulates
-// its events on, so a command never copies the account's history.
-AccountState DecisionCopy(const AccountState* state) {
-  AccountState sim;
-  if (state == nullptr) return sim;
-  static const std::set<std::string> kHistory = {
-      "payments", "contacts",        "correspondence",    "promises",
-      "past_plans", "bureau_reports", "overrides",       "pending_approvals",
-      "unsigned_events", "pruned_contact_ids"};
-  const auto* reflection = state->GetReflection();
-  std::vector<const google::protobuf::FieldDescriptor*> fields;
-  reflection->ListFields(*state, &fields);
-  for (const auto* f : fields) {
-    if (f->is_repeated() && kHistory.count(f->name()) > 0) continue;
-    if (f->is_repeated()) {
-      for (int i = 0; i < reflection->FieldSize(*state, f); ++i) {
-        reflection->AddMessage(&sim, f)->CopyFrom(reflection->GetRepeatedMessage(*state, f, i));
-      }
-    } else if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
-      reflection->MutableMessage(&sim, f)->CopyFrom(reflection->GetMessage(*state, f));
-    } else {
-      switch (f->cpp_type()) {
-        case google::protobuf::FieldDescriptor::CPPTYPE_STRING:
-          reflection->SetString(&sim, f, reflection->GetString(*state, f));
-          break;
-        case google::protobuf::FieldDescriptor::CPPTYPE_BOOL:
-          reflection->SetBool(&sim, f, reflection->GetBool(*state, f));
-          break;
-        case google::protobuf::FieldDescriptor::CPPTYPE_INT32:
-          reflection->SetInt32(&sim, f, reflection->GetInt32(*state, f));
-          break;
-        case google::protobuf::FieldDescriptor::CPPTYPE_INT64:
-          reflection->SetInt64(&sim, f, reflection->GetInt64(*state, f));
-          break;
-        case google::protobuf::FieldDescriptor::CPPTYPE_ENUM:
-          reflection->SetEnumValue(&sim, f, reflection->GetEnumValue(*state, f));
-          break;
-        default:
-          break;  // AccountState has no other scalar types
-      }
-    }
-  }
-  return sim;
-}
-
 }  // namespace
 
 Result<std::vector<v1::EventEnvelope>> Decide(const AccountState* state, const Command& command,
@@ -960,7 +914,14 @@ Result<std::vector<v1::EventEnvelope>> Decide(const AccountState* state, const C
 
   // Follow-on events: a changed status, and the aging bucket when the balance crossed zero.
   const absl::Time at = OccurredAt(command, received);
-  AccountState sim = DecisionCopy(state);
+  // The follow-on events depend on balances, dates, status, plan, settlement and disputes, not
+  // on the lists that grow with history: simulate on a copy without them.
+  AccountState sim;
+  if (state != nullptr) {
+    sim = CopyWithout(*state, {"payments", "contacts", "correspondence", "promises", "past_plans",
+                               "bureau_reports", "overrides", "pending_approvals",
+                               "unsigned_events", "pruned_contact_ids"});
+  }
   std::vector<v1::EventEnvelope> out;
   auto apply = [&](v1::EventEnvelope e) {
     e.set_sequence(sim.version() + 1);

@@ -6,12 +6,15 @@
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "collections/state/v1/account_state.pb.h"
 #include "collections/v1/account.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <string>
+#include <string_view>
 
 namespace collections::internal {
 
@@ -45,6 +48,11 @@ inline int64_t SaturatingSub(int64_t a, int64_t b) {
     return b < 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
   return diff;
 }
+
+// A copy of `state` without the repeated fields named in `skip` (e.g. the lists that grow with
+// history), for simulations that do not read them: no per-command copy of the history.
+state::v1::AccountState CopyWithout(const state::v1::AccountState& state,
+                                    std::initializer_list<std::string_view> skip);
 
 inline bool IsSet(const v1::LocalDate& d) { return d.year() != 0; }
 

@@ -116,9 +116,12 @@ std::optional<absl::Time> NextDueTime(const AccountState& state, const DomainSet
 std::vector<v1::EventEnvelope> DecideTime(const AccountState& state, absl::Time now,
                                           const DomainSettings& settings) {
   std::vector<v1::EventEnvelope> out;
-  // Most commands find nothing due: only then is the state copied to simulate on.
+  // Most commands find nothing due: only then is the state copied to simulate on, without the
+  // lists the time rules do not read.
   if (auto next = NextTimeEvent(state, settings); !next || next->at > now) return out;
-  AccountState sim = state;
+  AccountState sim = CopyWithout(state, {"payments", "contacts", "past_plans", "bureau_reports",
+                                         "overrides", "pending_approvals", "unsigned_events",
+                                         "pruned_contact_ids"});
   // Each step moves the account past one due instant; the guard only stops a bug from
   // looping forever (a century of daily events is far below it).
   for (int guard = 0; guard < 100000; ++guard) {

@@ -225,6 +225,12 @@ BOOST_AUTO_TEST_CASE(decisions_on_a_long_history_equal_those_on_its_recent_facts
   for (const auto& e : long_log.events) Evolve(whole, e, absl::InfiniteDuration());
 
   BOOST_TEST(long_log.state.contacts_size() < whole.contacts_size() / 5);
+  // The copy Decide and the time rules simulate on leaves out only what it is told to.
+  BOOST_TEST(internal::CopyWithout(long_log.state, {}).DebugString() ==
+             long_log.state.DebugString());
+  BOOST_TEST(internal::CopyWithout(long_log.state, {"payments"}).payments_size() == 0);
+  BOOST_TEST(internal::CopyWithout(long_log.state, {"payments"}).contacts_size() ==
+             long_log.state.contacts_size());
   BOOST_TEST(long_log.state.contacts_size() == recent.state.contacts_size());
 
   struct Probe {
