@@ -26,7 +26,8 @@ namespace collections {
 //
 // Column families:
 //   default   meta: "offset/<partition>" -> next offset to consume (decimal)
-//   accounts  account id -> collections.v1.Account (deterministic bytes)
+//   accounts  account id -> the account's head (below): item counts, then the
+//             collections.v1.Account without its item lists (deterministic bytes)
 //   index     dimension, '\0', value, '\0', account id -> "" (status, bucket, assignee, queue,
 //             creditor), for ListAccounts and GetWorkQueue
 //   log       account (4-byte big-endian length, bytes), partition (4 bytes), offset (8 bytes,
