@@ -10,6 +10,7 @@
 #include "projections/compliance/compliance_service.h"
 #include "projections/projector/projector.h"
 #include "projections/store/store.h"
+#include "services/bench/history_fill.h"
 #include "services/common/flags.h"
 #include "services/common/log.h"
 #include "services/domain/hashing.h"
@@ -46,11 +47,7 @@ double Percentile(std::vector<double> values, double q) {
 
 std::string AccountId(const std::string& run, int64_t n) { return absl::StrCat(run, "-", n); }
 
-google::protobuf::Timestamp Ts(int64_t seconds) {
-  google::protobuf::Timestamp t;
-  t.set_seconds(seconds);
-  return t;
-}
+using bench::Ts;
 
 // The events of one account: CaseOpened, then payments, chained as the writer chains them.
 std::vector<v1::EventEnvelope> AccountEvents(const std::string& account, int events) {
@@ -92,39 +89,6 @@ std::vector<v1::EventEnvelope> AccountEvents(const std::string& account, int eve
   return out;
 }
 
-// Appends accounts [from, to) with `events` events each, in transactions of a few thousand
-// records per partition.
-Status Fill(const kafka::LogOptions& log, int32_t partitions, const std::string& run,
-            int64_t from, int64_t to, int events) {
-  auto producer = kafka::TransactionalProducer::Create(log, absl::StrCat(run, "-filler-", from));
-  if (!producer) return producer.error();
-  if (auto e = producer.value()->Init(30000)) return e;
-  std::map<int32_t, std::vector<kafka::Record>> pending;
-  auto flush = [&](int32_t p) -> Status {
-    auto& records = pending[p];
-    if (records.empty()) return std::nullopt;
-    auto result = producer.value()->Append(p, records);
-    if (result.outcome != kafka::AppendResult::Outcome::kCommitted) {
-      return Error{Errc::kUnavailable, "FILL_FAILED", result.message, {}, {}};
-    }
-    records.clear();
-    return std::nullopt;
-  };
-  for (int64_t n = from; n < to; ++n) {
-    const std::string account = AccountId(run, n);
-    const int32_t p = kafka::PartitionFor(account, partitions);
-    for (auto& e : AccountEvents(account, events)) {
-      pending[p].push_back({account, e.SerializeAsString(), {}, 0});
-    }
-    if (pending[p].size() >= 2000) {
-      if (auto e = flush(p)) return e;
-    }
-  }
-  for (int32_t p = 0; p < partitions; ++p) {
-    if (auto e = flush(p)) return e;
-  }
-  return std::nullopt;
-}
 
 // A ComplianceService on loopback: the scan one, or the index one.
 struct Served {
@@ -292,7 +256,8 @@ int main(int argc, char** argv) {
     for (int64_t size : steps) {
       if (size > filled) {
         const auto t0 = Clock::now();
-        if (auto e = Fill(log, topic_partitions, run, filled, size, events)) {
+        if (auto e = bench::FillTopic(log, topic_partitions, run, filled, size, events,
+                                      AccountEvents)) {
           std::fprintf(stderr, "collections-read-bench: filling: %s\n", e->message.c_str());
           return 1;
         }

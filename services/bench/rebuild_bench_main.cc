@@ -16,6 +16,7 @@
 #include "projections/reporting/reporting_projector.h"
 #include "projections/reporting/reporting_store.h"
 #include "projections/store/store.h"
+#include "services/bench/history_fill.h"
 #include "services/common/flags.h"
 #include "services/common/log.h"
 #include "services/domain/hashing.h"
@@ -54,11 +55,7 @@ double CpuSeconds() {
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
-google::protobuf::Timestamp Ts(int64_t seconds) {
-  google::protobuf::Timestamp t;
-  t.set_seconds(seconds);
-  return t;
-}
+using bench::Ts;
 
 // One account's history: CaseOpened, then a rotation of contact attempts (most), payments,
 // letters and promises, chained as the writer chains them.
@@ -124,49 +121,6 @@ std::vector<v1::EventEnvelope> AccountEvents(const std::string& account, int eve
   return out;
 }
 
-// Appends accounts [from, to) with `events` events each, interleaved across accounts the way
-// live traffic is (one event of each account in turn), in transactions of a few thousand
-// records per partition.
-Status Fill(const kafka::LogOptions& log, int32_t partitions, const std::string& run,
-            int64_t from, int64_t to, int events) {
-  auto producer = kafka::TransactionalProducer::Create(log, absl::StrCat(run, "-filler-", from));
-  if (!producer) return producer.error();
-  if (auto e = producer.value()->Init(30000)) return e;
-  std::map<int32_t, std::vector<kafka::Record>> pending;
-  auto flush = [&](int32_t p) -> Status {
-    auto& records = pending[p];
-    if (records.empty()) return std::nullopt;
-    auto result = producer.value()->Append(p, records);
-    if (result.outcome != kafka::AppendResult::Outcome::kCommitted) {
-      return Error{Errc::kUnavailable, "FILL_FAILED", result.message, {}, {}};
-    }
-    records.clear();
-    return std::nullopt;
-  };
-  // A slice of accounts at a time keeps memory small while still interleaving their events.
-  constexpr int64_t kSlice = 500;
-  for (int64_t first = from; first < to; first += kSlice) {
-    const int64_t last = std::min(to, first + kSlice);
-    std::vector<std::vector<v1::EventEnvelope>> histories;
-    for (int64_t n = first; n < last; ++n) {
-      histories.push_back(AccountEvents(absl::StrCat(run, "-", n), events));
-    }
-    for (int i = 0; i < events; ++i) {
-      for (auto& history : histories) {
-        const v1::EventEnvelope& e = history[i];
-        const int32_t p = kafka::PartitionFor(e.account_id(), partitions);
-        pending[p].push_back({e.account_id(), e.SerializeAsString(), {}, 0});
-        if (pending[p].size() >= 2000) {
-          if (auto error = flush(p)) return error;
-        }
-      }
-    }
-  }
-  for (int32_t p = 0; p < partitions; ++p) {
-    if (auto e = flush(p)) return e;
-  }
-  return std::nullopt;
-}
 
 // Reads every partition from offset 0 to its current end with the service's reader and does
 // nothing with the records. Returns the records read.
@@ -252,7 +206,9 @@ int main(int argc, char** argv) {
   };
   if (accounts > 0) {
     const auto t0 = SteadyClock::now();
-    if (auto e = Fill(log, topic_partitions, run, 0, accounts, events)) return fail("filling", *e);
+    if (auto e = bench::FillTopic(log, topic_partitions, run, 0, accounts, events, AccountEvents)) {
+      return fail("filling", *e);
+    }
     std::printf("filled %lld accounts x %d events in %.1f s\n", static_cast<long long>(accounts),
                 events, SecondsSince(t0));
   }
@@ -331,7 +287,8 @@ int main(int argc, char** argv) {
       Status fill_status;
       const auto fill_started = SteadyClock::now();
       std::thread filler([&] {
-        fill_status = Fill(log, topic_partitions, run + "-live", 0, live_accounts, events);
+        fill_status = bench::FillTopic(log, topic_partitions, run + "-live", 0, live_accounts,
+                                       events, AccountEvents);
         filling = false;
       });
       std::vector<int64_t> lags;
