@@ -15,6 +15,16 @@ namespace collections::bench {
 
 google::protobuf::Timestamp Ts(int64_t seconds);
 
+// `events` events of `account`, one every `spacing_seconds` from 2025-01-01, chained as the
+// writer chains them: the first a CaseOpened in USD of `principal_minor`, every one (the first
+// too, after its CaseOpened) completed by body(event, sequence) before it is hashed.
+std::vector<v1::EventEnvelope> ChainedHistory(
+    const std::string& account, int events, int64_t spacing_seconds, const std::string& actor,
+    int64_t principal_minor, const std::function<void(v1::EventEnvelope&, int)>& body);
+
+// Makes `e` a PaymentPosted of 10.00 USD by ACH, applied to principal.
+void SetPayment(v1::EventEnvelope& e, int sequence);
+
 // The events of one account, `events` of them, chained as the writer chains them.
 using HistoryOf = std::function<std::vector<v1::EventEnvelope>(const std::string& account,
                                                                int events)>;

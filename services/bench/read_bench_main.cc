@@ -13,7 +13,6 @@
 #include "services/bench/history_fill.h"
 #include "services/common/flags.h"
 #include "services/common/log.h"
-#include "services/domain/hashing.h"
 #include "services/kafka/kafka.h"
 
 #include "absl/strings/numbers.h"
@@ -47,46 +46,13 @@ double Percentile(std::vector<double> values, double q) {
 
 std::string AccountId(const std::string& run, int64_t n) { return absl::StrCat(run, "-", n); }
 
-using bench::Ts;
 
 // The events of one account: CaseOpened, then payments, chained as the writer chains them.
 std::vector<v1::EventEnvelope> AccountEvents(const std::string& account, int events) {
-  std::vector<v1::EventEnvelope> out;
-  std::string prev;
-  const int64_t start = 1735689600;  // 2025-01-01
-  for (int i = 1; i <= events; ++i) {
-    v1::EventEnvelope e;
-    e.set_event_id(absl::StrCat(account, "-e", i));
-    e.set_account_id(account);
-    e.set_sequence(i);
-    e.set_command_id(absl::StrCat(account, "-c", i));
-    *e.mutable_occurred_at() = Ts(start + i * 86400);
-    *e.mutable_recorded_at() = Ts(start + i * 86400);
-    e.mutable_actor()->set_id("read-bench");
-    if (i == 1) {
-      auto* open = e.mutable_case_opened();
-      open->set_creditor("Bench Bank");
-      open->set_debtor_name("Bench Debtor");
-      open->set_currency("USD");
-      open->mutable_balances()->set_principal_minor(1000000);
-      open->set_time_zone("America/Chicago");
-      open->mutable_due_date()->set_year(2025);
-      open->mutable_due_date()->set_month(1);
-      open->mutable_due_date()->set_day(1);
-    } else {
-      auto* pay = e.mutable_payment_posted();
-      pay->set_payment_id(absl::StrCat("p", i));
-      pay->mutable_amount()->set_amount_minor(1000);
-      pay->mutable_amount()->set_currency("USD");
-      pay->set_method(v1::PAYMENT_METHOD_ACH);
-      pay->mutable_applied()->set_principal_minor(1000);
-    }
-    e.set_prev_hash(prev);
-    e.set_hash(ChainHash(e));
-    prev = e.hash();
-    out.push_back(std::move(e));
-  }
-  return out;
+  return bench::ChainedHistory(account, events, 86400, "read-bench", 1000000,
+                               [](v1::EventEnvelope& e, int i) {
+                                 if (i > 1) bench::SetPayment(e, i);
+                               });
 }
 
 

@@ -19,7 +19,6 @@
 #include "services/bench/history_fill.h"
 #include "services/common/flags.h"
 #include "services/common/log.h"
-#include "services/domain/hashing.h"
 #include "services/kafka/kafka.h"
 
 #include "absl/strings/str_cat.h"
@@ -55,42 +54,16 @@ double CpuSeconds() {
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
-using bench::Ts;
 
 // One account's history: CaseOpened, then a rotation of contact attempts (most), payments,
 // letters and promises, chained as the writer chains them.
 std::vector<v1::EventEnvelope> AccountEvents(const std::string& account, int events) {
-  std::vector<v1::EventEnvelope> out;
-  std::string prev;
-  const int64_t start = 1735689600;  // 2025-01-01
-  for (int i = 1; i <= events; ++i) {
-    v1::EventEnvelope e;
-    e.set_event_id(absl::StrCat(account, "-e", i));
-    e.set_account_id(account);
-    e.set_sequence(i);
-    e.set_command_id(absl::StrCat(account, "-c", i));
-    *e.mutable_occurred_at() = Ts(start + i * 3600);
-    *e.mutable_recorded_at() = Ts(start + i * 3600);
-    e.mutable_actor()->set_id("rebuild-bench");
+  auto body = [&account](v1::EventEnvelope& e, int i) {
     if (i == 1) {
-      auto* open = e.mutable_case_opened();
-      open->set_creditor("Bench Bank");
-      open->set_debtor_name("Bench Debtor");
-      open->set_currency("USD");
-      open->mutable_balances()->set_principal_minor(100000000);
-      open->set_time_zone("America/Chicago");
-      open->mutable_due_date()->set_year(2025);
-      open->mutable_due_date()->set_month(1);
-      open->mutable_due_date()->set_day(1);
-      open->set_assignee(absl::StrCat("collector-", account.size() % 7));
-      open->set_queue("early");
+      e.mutable_case_opened()->set_assignee(absl::StrCat("collector-", account.size() % 7));
+      e.mutable_case_opened()->set_queue("early");
     } else if (i % 5 == 0) {
-      auto* pay = e.mutable_payment_posted();
-      pay->set_payment_id(absl::StrCat("p", i));
-      pay->mutable_amount()->set_amount_minor(1000);
-      pay->mutable_amount()->set_currency("USD");
-      pay->set_method(v1::PAYMENT_METHOD_ACH);
-      pay->mutable_applied()->set_principal_minor(1000);
+      bench::SetPayment(e, i);
     } else if (i % 7 == 0) {
       auto* letter = e.mutable_correspondence_sent()->mutable_correspondence();
       letter->set_correspondence_id(absl::StrCat("l", i));
@@ -113,12 +86,8 @@ std::vector<v1::EventEnvelope> AccountEvents(const std::string& account, int eve
       contact->set_address("+13125550100");
       contact->set_outcome(v1::CONTACT_OUTCOME_NO_ANSWER);
     }
-    e.set_prev_hash(prev);
-    e.set_hash(ChainHash(e));
-    prev = e.hash();
-    out.push_back(std::move(e));
-  }
-  return out;
+  };
+  return bench::ChainedHistory(account, events, 3600, "rebuild-bench", 100000000, body);
 }
 
 
