@@ -8,6 +8,7 @@
 #include "absl/time/civil_time.h"
 
 #include "services/domain/tests/chicago_account.h"
+#include "services/domain/tests/outcome_kind.h"
 
 #include <boost/test/unit_test.hpp>
 
@@ -89,20 +90,6 @@ std::vector<std::string> Types(const std::vector<v1::EventEnvelope>& events) {
   for (const auto& e : events)
     out.push_back(EventType(e).substr(std::string("collections.v1.").size()));
   return out;
-}
-
-std::string Kind(const CommandOutcome& o) {
-  switch (o.kind) {
-    case CommandOutcome::Kind::kRefused:
-      return "refused " + o.error->reason;
-    case CommandOutcome::Kind::kRepeat:
-      return "repeat";
-    case CommandOutcome::Kind::kAppend:
-      return o.error ? "append+refused " + o.error->reason : "append";
-    case CommandOutcome::Kind::kDryRun:
-      return "dry-run";
-  }
-  return "?";
 }
 
 BOOST_AUTO_TEST_CASE(events_are_stamped_chained_and_signed_as_one_run) {

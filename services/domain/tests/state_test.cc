@@ -8,6 +8,7 @@
 #include "absl/time/civil_time.h"
 
 #include "services/domain/tests/chicago_account.h"
+#include "services/domain/tests/outcome_kind.h"
 
 #include <boost/test/unit_test.hpp>
 
@@ -80,20 +81,6 @@ struct Log {
     return out;
   }
 };
-
-std::string Kind(const CommandOutcome& o) {
-  switch (o.kind) {
-    case CommandOutcome::Kind::kRefused:
-      return "refused " + o.error->reason;
-    case CommandOutcome::Kind::kRepeat:
-      return "repeat";
-    case CommandOutcome::Kind::kAppend:
-      return o.error ? "append+refused " + o.error->reason : "append";
-    case CommandOutcome::Kind::kDryRun:
-      return "dry-run";
-  }
-  return "?";
-}
 
 // What a user sees of a decision: outcome, rule, reason, counters, when it is allowed.
 std::string Seen(const CommandOutcome& o) {
