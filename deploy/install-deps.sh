@@ -8,7 +8,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 packages=(build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  librocksdb-dev librdkafka-dev libboost-test-dev libabsl-dev libssl-dev
+  librocksdb-dev librdkafka-dev libboost-test-dev libabsl-dev libssl-dev libsodium-dev
   libspdlog-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev
   tzdata kcat ccache jq openjdk-17-jre-headless maven
   chromium fonts-dejavu-core)  # headless Chromium renders collectionsctl's timeline in a test

@@ -3,14 +3,19 @@
 # time-driven events they cause) through the writer's own command pipeline into a topic, then
 # measures, each in a process of its own: a restore from offset 0 (the baseline), a restart from
 # the writers' store checkpoint, memory once serving, and PostPayment/RecordContactAttempt latency
-# on a 10-event account against a 5,000-event one.
+# on a 10-event account against a 5,000-event one; then builds the account and reporting
+# projections of the topic in one pass and times the audit reads of one account (GetAuditTrail,
+# ReplayAccount, VerifyAuditTrail) against a scan of its partition and the monthly aging, CEI and
+# roll-rate reports against a scan of every fact.
 #
 #   deploy/scale-bench.sh [--size tiny|small|2m|5m|10m|20m] [--bootstrap HOST:PORT] [--topic NAME]
 #                         [--skip-load] [--cache-size N] [--baseline] [--no-build]
 #
 # Sizes (accounts x commands each): tiny 50 x 8 (seconds; run by ctest, in one process, and it
 # fails unless both restarts reach the same state), small 10,000 x 20, 2m 100,000 x 20,
-# 5m 250,000 x 20, 10m 500,000 x 20, 20m 1,000,000 x 20 (20 commands make about 25 events).
+# 5m 250,000 x 20, 10m 500,000 x 20, 20m 1,000,000 x 20 (20 commands make about 25 events);
+# from small up the accounts open over 12 months (one in twelve each month, from January 2020)
+# and the reports are those of July 2020.
 # The load runs the commands on every core and appends from several transactional producers at
 # once, printing progress (events, rate, ETA) every 10 s; --baseline then times a bare
 # librdkafka producer writing as many records of the same size, the machine's ceiling in the
@@ -38,7 +43,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$size" in
-  tiny) accounts=50 per=8 big=60 samples=20 ;;
+  tiny) accounts=50 per=8 big=60 samples=20 months=1 ;;
   small) accounts=10000 per=20 big=5000 samples=200 ;;
   2m) accounts=100000 per=20 big=5000 samples=200 ;;
   5m) accounts=250000 per=20 big=5000 samples=200 ;;
@@ -46,9 +51,10 @@ case "$size" in
   20m) accounts=1000000 per=20 big=5000 samples=200 ;;
   *) echo "--size must be tiny, small, 2m, 5m, 10m or 20m" >&2; exit 2 ;;
 esac
+months=${months:-12}
 if $build; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$build_dir" --target collections-scale-bench >&2
+  cmake --build "$build_dir" --target collections-scale-bench collections-read-bench >&2
 fi
 if [ -z "$bootstrap" ]; then
   export KAFKA_PORT=${KAFKA_PORT:-19094} KAFKA_SECURITY=none
@@ -62,8 +68,9 @@ mkdir -p "$work"
 bench=("$build_dir/services/bench/collections-scale-bench" --bootstrap "$bootstrap" --topic "$topic"
   --prefix "SB-$size" --accounts "$accounts" --events-per-account "$per" --big-events "$big"
   --samples "$samples" --account-cache-size "$cache" --store "$work/writer-store"
+  --history-months "$months"
   --signing-key "$repo/.local/scale-bench/signing.key")
-trap 'rm -rf "$work/writer-store"' EXIT
+trap 'rm -rf "$work/writer-store" "$work/read" "$work/read-reporting"' EXIT
 echo "== topic $topic at $bootstrap: $accounts accounts x $per commands, one of $big"
 if [ "$size" = tiny ]; then
   "${bench[@]}" --phase all
@@ -75,3 +82,12 @@ load "restart from offset 0"
 "${bench[@]}" --phase restart-zero
 load "restart from the checkpoint, latency"
 "${bench[@]}" --phase restart
+# The compliance officer's reads of one account and the monthly reports on the same topic: the
+# account and reporting projections are built in one pass over it (as a server rebuilding them
+# would), then GetAuditTrail / ReplayAccount / VerifyAuditTrail of random accounts are timed
+# against a scan of their partition, and the aging, CEI and roll-rate reports of a month in the
+# middle of the history against a scan of every fact.
+load "audit reads and monthly reports"
+"$build_dir/services/bench/collections-read-bench" --bootstrap "$bootstrap" --topic "$topic" \
+  --sizes 0 --samples "$samples" --scan-samples 3 --db "$work/read" --run-id "rb-$run" \
+  --reports "$( [ "$months" -ge 7 ] && echo 2020-07 || echo 2020-01 )" --report-samples 5

@@ -205,7 +205,7 @@ Result<ReportInput> ReportingStore::ReadInput(absl::CivilDay base_date, absl::Ci
     if (!DecodeState(std::string_view(snaps->value().data(), snaps->value().size()), &state)) {
       return CorruptRow("reporting snapshot row of " + id);
     }
-    input.base.emplace(id, std::move(state));
+    input.base.emplace_hint(input.base.end(), id, std::move(state));  // ids come in order
   }
   if (!accounts->status().ok()) return StorageError(accounts->status(), "reading accounts");
   if (!snaps->status().ok()) return StorageError(snaps->status(), "reading reporting snapshots");

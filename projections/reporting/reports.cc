@@ -305,16 +305,41 @@ std::map<std::string, Position> PositionsFrom(const ReportInput& input, absl::Ci
                                               absl::CivilDay known_at) {
   if (!input.base_date) return PositionsAsOf(input.facts, as_of, known_at);
   const absl::CivilDay base = *input.base_date;
-  std::map<std::string, PositionState> states = input.base;
+  // Only the accounts a fact moves are copied and folded; the others keep their snapshot's
+  // position (a report reads every account's snapshot, and most did not move in the period).
+  std::map<std::string, PositionState> moved;
   for (const auto& f : input.facts) {
     const absl::CivilDay business = ToDay(f.business_date());
     const absl::CivilDay recorded = ToDay(f.recorded_date());
     // Facts with both dates <= base are in the snapshot already.
     if (business > as_of || recorded > known_at || std::max(business, recorded) <= base) continue;
-    Fold(states[f.account_id()], f);
+    auto it = moved.find(f.account_id());
+    if (it == moved.end()) {
+      auto snapshot = input.base.find(f.account_id());
+      it = moved
+               .emplace(f.account_id(),
+                        snapshot != input.base.end() ? snapshot->second : PositionState{})
+               .first;
+    }
+    Fold(it->second, f);
   }
   std::map<std::string, Position> out;
-  for (auto& [id, state] : states) out.emplace(id, std::move(state.position));
+  auto next_moved = moved.begin();
+  for (const auto& [id, state] : input.base) {
+    // Both maps are in key order: the moved accounts before this one go in first.
+    for (; next_moved != moved.end() && next_moved->first < id; ++next_moved) {
+      out.emplace_hint(out.end(), next_moved->first, std::move(next_moved->second.position));
+    }
+    if (next_moved != moved.end() && next_moved->first == id) {
+      out.emplace_hint(out.end(), id, std::move(next_moved->second.position));
+      ++next_moved;
+    } else {
+      out.emplace_hint(out.end(), id, state.position);
+    }
+  }
+  for (; next_moved != moved.end(); ++next_moved) {
+    out.emplace_hint(out.end(), next_moved->first, std::move(next_moved->second.position));
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <sodium.h>
 
 #include <array>
 #include <fstream>
@@ -71,6 +72,37 @@ std::string WritePem(EVP_PKEY* key, bool private_key) {
 
 bool IsEd25519(EVP_PKEY* key) { return key != nullptr && EVP_PKEY_id(key) == EVP_PKEY_ED25519; }
 
+// libsodium must be initialised once before use; sodium_init is itself thread-safe and
+// idempotent, this only keeps the call in one place.
+void InitSodium() {
+  static const bool ready = sodium_init() >= 0;
+  // Without a working libsodium the process cannot sign or check anything at all.
+  if (!ready) throw std::runtime_error("libsodium failed to initialise");
+}
+
+// libsodium's 64-byte secret key from the key's 32-byte seed (RFC 8032's private key).
+std::shared_ptr<const std::string> SodiumSecret(EVP_PKEY* key) {
+  InitSodium();
+  std::array<unsigned char, crypto_sign_SEEDBYTES> seed{};
+  size_t length = seed.size();
+  auto* secret = new std::string(crypto_sign_SECRETKEYBYTES, '\0');
+  std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> pub{};
+  const bool ok = EVP_PKEY_get_raw_private_key(key, seed.data(), &length) == 1 &&
+                  length == seed.size() &&
+                  crypto_sign_seed_keypair(pub.data(),
+                                           reinterpret_cast<unsigned char*>(secret->data()),
+                                           seed.data()) == 0;
+  sodium_memzero(seed.data(), seed.size());
+  if (!ok) {
+    delete secret;
+    throw std::runtime_error("Ed25519 private key cannot be read");
+  }
+  return std::shared_ptr<const std::string>(secret, [](const std::string* s) {
+    sodium_memzero(const_cast<char*>(s->data()), s->size());
+    delete s;
+  });
+}
+
 }  // namespace
 
 std::string SignatureInput(const std::vector<std::string>& hashes) {
@@ -118,19 +150,15 @@ Result<SigningKey> SigningKey::LoadPem(const std::string& path) {
   return key;
 }
 
+SigningKey::SigningKey(std::shared_ptr<void> key)
+    : key_(std::move(key)), secret_(SodiumSecret(Key(key_))) {}
+
 std::string SigningKey::Sign(std::string_view message) const {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  std::string signature(64, '\0');
-  size_t length = signature.size();
-  if (ctx == nullptr || EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, Key(key_)) != 1 ||
-      EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(signature.data()), &length,
-                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1) {
-    EVP_MD_CTX_free(ctx);
-    // Ed25519 signing with a valid key cannot fail short of memory exhaustion.
-    throw std::runtime_error("Ed25519 signing failed");
-  }
-  EVP_MD_CTX_free(ctx);
-  signature.resize(length);
+  std::string signature(crypto_sign_BYTES, '\0');
+  // Ed25519 signing with a valid key cannot fail.
+  crypto_sign_detached(reinterpret_cast<unsigned char*>(signature.data()), nullptr,
+                       reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                       reinterpret_cast<const unsigned char*>(secret_->data()));
   return signature;
 }
 
@@ -169,19 +197,22 @@ Result<VerifyingKey> VerifyingKey::FromRaw(std::string_view raw32) {
   return VerifyingKey(Own(key));
 }
 
-bool VerifyingKey::Verify(std::string_view message, std::string_view signature) const {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = ctx != nullptr &&
-            EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, Key(key_)) == 1 &&
-            EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
-                             signature.size(),
-                             reinterpret_cast<const unsigned char*>(message.data()),
-                             message.size()) == 1;
-  EVP_MD_CTX_free(ctx);
-  return ok;
+VerifyingKey::VerifyingKey(std::shared_ptr<void> key)
+    : key_(std::move(key)), raw_(RawPublic(Key(key_))) {
+  InitSodium();
 }
 
-std::string VerifyingKey::PublicKeyRaw() const { return RawPublic(Key(key_)); }
+bool VerifyingKey::Verify(std::string_view message, std::string_view signature) const {
+  if (signature.size() != crypto_sign_BYTES || raw_.size() != crypto_sign_PUBLICKEYBYTES) {
+    return false;
+  }
+  return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature.data()),
+                                     reinterpret_cast<const unsigned char*>(message.data()),
+                                     message.size(),
+                                     reinterpret_cast<const unsigned char*>(raw_.data())) == 0;
+}
+
+std::string VerifyingKey::PublicKeyRaw() const { return raw_; }
 std::string VerifyingKey::key_id() const { return KeyId(PublicKeyRaw()); }
 
 void SignRun(const SigningKey& key, const std::vector<v1::EventEnvelope*>& run) {

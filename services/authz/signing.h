@@ -11,7 +11,8 @@
 
 namespace collections::authz {
 
-// Ed25519 (OpenSSL 3, EVP_PKEY_ED25519) for the writer's signatures on the log, and the one
+// Ed25519 for the writer's signatures on the log (keys read and written as PEM with OpenSSL 3;
+// signing and verification by libsodium, RFC 8032 signatures either way), and the one
 // definition of what is signed. A signature on an event covers a run of the account's events
 // ending with it (EventSignature in events.proto); since each event's hash chains to the one
 // before, a valid signature vouches for the run and, through prev_hash, for what it extends.
@@ -39,8 +40,10 @@ class SigningKey {
   std::string key_id() const;
 
  private:
-  explicit SigningKey(std::shared_ptr<void> key) : key_(std::move(key)) {}
+  explicit SigningKey(std::shared_ptr<void> key);
   std::shared_ptr<void> key_;  // EVP_PKEY
+  // libsodium's secret key (seed || public key), derived once; wiped when the last copy goes.
+  std::shared_ptr<const std::string> secret_;
 };
 
 // An Ed25519 public key: all a verifier needs. Copyable; Verify is thread-safe.
@@ -56,8 +59,9 @@ class VerifyingKey {
   std::string key_id() const;
 
  private:
-  explicit VerifyingKey(std::shared_ptr<void> key) : key_(std::move(key)) {}
+  explicit VerifyingKey(std::shared_ptr<void> key);
   std::shared_ptr<void> key_;
+  std::string raw_;  // the 32-byte public key libsodium verifies with
 };
 
 // First 16 hex digits of SHA-256 of a raw 32-byte Ed25519 public key.

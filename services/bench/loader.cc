@@ -242,14 +242,14 @@ double Baseline(const kafka::LogOptions& log, int32_t partitions, const kafka::R
 
 absl::Time HistoryDay(int k) { return kBase + absl::Hours(24) * k; }
 
-Command HistoryCommand(const std::string& id, int k, int commands) {
+Command HistoryCommand(const std::string& id, int k, int commands, int first_day) {
   if (k == 0) return Open(id, commands);
   const std::string command_id = absl::StrCat("h", k);
   switch (k % 4) {
     case 1:
       return Contact(id, command_id, /*call=*/true);
     case 2:
-      return Promise(id, command_id, HistoryDay(k));
+      return Promise(id, command_id, HistoryDay(first_day + k));
     case 3:
       return Payment(id, command_id, 1000);
     default:
@@ -279,6 +279,9 @@ LoadStats LoadHistory(const LoadOptions& o, const WriterOptions& writer,
   // Account i of the load: 0 is the long-history account (started first, as it takes longest),
   // 1 the short one, then the numbered ones.
   const int64_t total_accounts = o.accounts + 2;
+  // The numbered accounts open on one of `history_months` 30-day steps, in turn.
+  const int months = std::max(1, o.history_months);
+  auto first_day = [&](int64_t i) { return i < 2 ? 0 : static_cast<int>((i - 2) % months) * 30; };
   auto account = [&](int64_t i, int* commands) {
     if (i == 0) {
       *commands = o.big_commands;
@@ -316,11 +319,12 @@ LoadStats LoadHistory(const LoadOptions& o, const WriterOptions& writer,
       const int32_t p = kafka::PartitionFor(id, partitions);
       AccountState state;
       int64_t local_events = 0;
+      const int day0 = first_day(i);
       for (int k = 0; k < count && !failed; ++k) {
-        Command command = HistoryCommand(id, k, count);
+        Command command = HistoryCommand(id, k, count, day0);
         CommandInput input;
         input.command = &command;
-        input.now = HistoryDay(k);
+        input.now = HistoryDay(day0 + k);
         CommandOutcome out = RunCommand(state, k > 0, input, settings);
         auto& records = pending[p];
         auto add = [&](const v1::EventEnvelope& e) {

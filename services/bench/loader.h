@@ -15,8 +15,8 @@ namespace collections::bench {
 absl::Time HistoryDay(int k);
 
 // The k-th command of account `id` with a history of `commands` commands: k = 0 opens the case,
-// then contacts, promises and payments in turn.
-Command HistoryCommand(const std::string& id, int k, int commands);
+// then contacts, promises and payments in turn, on day first_day + k.
+Command HistoryCommand(const std::string& id, int k, int commands, int first_day = 0);
 
 // Single commands of the same shapes, for latency measurements.
 Command ContactCommand(const std::string& id, const std::string& command_id, bool call);
@@ -31,6 +31,10 @@ struct LoadOptions {
   int commands_per_account = 20;
   int small_commands = 10;
   int big_commands = 5000;
+  // The numbered accounts' histories start in turn on day 0, 30, ..., 30 * (history_months - 1)
+  // of the calendar (HistoryDay), so the portfolio's facts spread over that many months and a
+  // monthly report reads a share of them. The latency accounts start on day 0.
+  int history_months = 1;
   // Threads running commands through the pipeline (CPU-bound: decide, gate, hash, sign,
   // serialise). 0 = one per core.
   int generators = 0;

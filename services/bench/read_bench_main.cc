@@ -9,17 +9,24 @@
 // ComplianceServices over loopback gRPC, so the numbers include the wire but not TLS.
 #include "projections/compliance/compliance_service.h"
 #include "projections/projector/projector.h"
+#include "projections/reporting/reporting_projector.h"
+#include "projections/reporting/reporting_service.h"
+#include "projections/reporting/reporting_store.h"
+#include "projections/reporting/reports.h"
 #include "projections/store/store.h"
 #include "services/bench/history_fill.h"
 #include "services/common/flags.h"
 #include "services/common/log.h"
+#include "services/domain/clock.h"
 #include "services/kafka/kafka.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "collections/v1/compliance_service.grpc.pb.h"
+#include "collections/v1/reporting_service.grpc.pb.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -29,13 +36,14 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <vector>
 
 namespace collections {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 double Percentile(std::vector<double> values, double q) {
   if (values.empty()) return 0;
@@ -82,9 +90,9 @@ void Deadline(grpc::ClientContext& ctx) {
 
 // One call; returns milliseconds, or -1 on failure (printed once).
 double Time(const std::function<grpc::Status()>& call) {
-  const auto t0 = Clock::now();
+  const auto t0 = Steady::now();
   grpc::Status s = call();
-  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  const double ms = std::chrono::duration<double, std::milli>(Steady::now() - t0).count();
   if (!s.ok()) {
     std::fprintf(stderr, "call failed: %d %s\n", s.error_code(), s.error_message().c_str());
     return -1;
@@ -130,6 +138,131 @@ Latencies Measure(v1::ComplianceService::Stub& stub, const std::vector<std::stri
   return out;
 }
 
+// The reporting side (--reports): the monthly aging, CEI and roll-rate reports of one month
+// through ReportingService (the month-end snapshots plus that month's facts) and, as the same-run
+// baseline, the same reports computed from a scan of every fact in the store (the old path),
+// which must give the same bytes.
+struct Reports {
+  Reports(reporting::ReportingStore& store, reporting::ReportingProjector& projector,
+          absl::Time now)
+      : clock(now), service(store, projector, clock, {}) {
+    int port = 0;
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&service);
+    server = builder.BuildAndStart();
+    stub = v1::ReportingService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  }
+  ~Reports() { server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5)); }
+  ManualClock clock;
+  reporting::ReportingService service;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<v1::ReportingService::Stub> stub;
+};
+
+void SetDate(v1::LocalDate* d, absl::CivilDay day) {
+  d->set_year(static_cast<int32_t>(day.year()));
+  d->set_month(day.month());
+  d->set_day(day.day());
+}
+
+// Times the three monthly reports of `month` (its first day) `samples` times each through the
+// service and once from a full scan; prints p50/p99 and whether both paths agree. Returns 1 on a
+// failed call or a disagreement.
+int MeasureReports(Reports& reports, const reporting::ReportingStore& store,
+                   absl::CivilDay month, int samples) {
+  const absl::CivilDay end = reporting::MonthEnd(month);
+  const absl::CivilDay known = end;  // the month as known at its close
+  v1::GetAgingReportResponse aging;
+  v1::GetCollectionEffectivenessResponse cei;
+  v1::GetRollRatesResponse rolls;
+  std::vector<double> aging_ms, cei_ms, roll_ms;
+  for (int i = 0; i < samples; ++i) {
+    aging_ms.push_back(Time([&] {
+      grpc::ClientContext ctx;
+      Deadline(ctx);
+      v1::GetAgingReportRequest r;
+      SetDate(r.mutable_as_of(), end);
+      SetDate(r.mutable_as_known_at(), known);
+      r.set_group_by(v1::REPORT_GROUP_BY_CREDITOR);
+      return reports.stub->GetAgingReport(&ctx, r, &aging);
+    }));
+    cei_ms.push_back(Time([&] {
+      grpc::ClientContext ctx;
+      Deadline(ctx);
+      v1::GetCollectionEffectivenessRequest r;
+      SetDate(r.mutable_start(), month);
+      SetDate(r.mutable_end(), end);
+      SetDate(r.mutable_as_known_at(), known);
+      return reports.stub->GetCollectionEffectiveness(&ctx, r, &cei);
+    }));
+    roll_ms.push_back(Time([&] {
+      grpc::ClientContext ctx;
+      Deadline(ctx);
+      v1::GetRollRatesRequest r;
+      SetDate(r.mutable_month(), month);
+      SetDate(r.mutable_as_known_at(), known);
+      return reports.stub->GetRollRates(&ctx, r, &rolls);
+    }));
+  }
+  // The baseline: every fact ever recorded, read from the store, then the same pure reports.
+  const auto t0 = Steady::now();
+  auto all = store.ScanFacts(absl::CivilDay(1970, 1, 1), absl::CivilDay(9999, 12, 31));
+  if (!all) {
+    std::fprintf(stderr, "collections-read-bench: scanning facts: %s\n",
+                 all.error().message.c_str());
+    return 1;
+  }
+  const double read_ms = std::chrono::duration<double, std::milli>(Steady::now() - t0).count();
+  auto timed = [](auto&& build) {
+    const auto t = Steady::now();
+    auto out = build();
+    return std::make_pair(std::move(out),
+                          std::chrono::duration<double, std::milli>(Steady::now() - t).count());
+  };
+  auto [scan_aging, aging_scan_ms] = timed([&] {
+    return reporting::BuildAging(all.value(), end, known, v1::REPORT_GROUP_BY_CREDITOR, false);
+  });
+  auto [scan_cei, cei_scan_ms] =
+      timed([&] { return reporting::BuildCollectionEffectiveness(all.value(), month, end, known); });
+  auto [scan_rolls, roll_scan_ms] =
+      timed([&] { return reporting::BuildRollRates(all.value(), month, known); });
+  // The service also says whether the period is still open; the pure functions leave it unset.
+  scan_aging.set_provisional(aging.provisional());
+  scan_cei.set_provisional(cei.provisional());
+  scan_rolls.set_provisional(rolls.provisional());
+  int64_t in_month = 0;
+  for (const auto& f : all.value()) {
+    const auto& d = f.business_date();
+    if (d.year() == month.year() && d.month() == month.month()) ++in_month;
+  }
+  std::printf("-- reports of %04d-%02d known at its close: %lld facts in the store, %lld dated "
+              "in the month\n",
+              static_cast<int>(month.year()), month.month(),
+              static_cast<long long>(all.value().size()), static_cast<long long>(in_month));
+  int rc = 0;
+  auto line = [&](const char* name, const std::vector<double>& v, double scan_ms,
+                  const google::protobuf::Message& served, const google::protobuf::Message& scan) {
+    const bool failed = std::any_of(v.begin(), v.end(), [](double ms) { return ms < 0; });
+    std::string a, b;
+    served.SerializeToString(&a);
+    scan.SerializeToString(&b);
+    const bool same = a == b;
+    if (failed || !same) rc = 1;
+    std::printf("report %-26s samples=%-3zu p50_ms=%-9.2f p99_ms=%-9.2f full_scan_ms=%.0f "
+                "(read %.0f + compute %.0f)%s\n",
+                name, v.size(), Percentile(v, 0.5), Percentile(v, 0.99), read_ms + scan_ms,
+                read_ms, scan_ms,
+                failed ? " (calls FAILED)" : same ? " same bytes" : " DIFFERENT from the scan");
+  };
+  line("GetAgingReport", aging_ms, aging_scan_ms, aging, scan_aging);
+  line("GetCollectionEffectiveness", cei_ms, cei_scan_ms, cei, scan_cei);
+  line("GetRollRates", roll_ms, roll_scan_ms, rolls, scan_rolls);
+  std::fflush(stdout);
+  return rc;
+}
+
 }  // namespace
 }  // namespace collections
 
@@ -143,6 +276,9 @@ int main(int argc, char** argv) {
   int samples = 50;
   int partitions = 4;
   std::string db_dir;
+  int scan_samples = -1;
+  std::string report_month;
+  int report_samples = 5;
   FlagParser flags(
       "collections-read-bench",
       "Measures GetAuditTrail, ReplayAccount and VerifyAuditTrail of one account (p50/p99)\n"
@@ -159,6 +295,13 @@ int main(int argc, char** argv) {
             "fill, measure random accounts of --topic as it is (e.g. one a loader filled)");
   flags.Add("events", &events, "events per account the bench appends");
   flags.Add("samples", &samples, "accounts measured per size (each: one call of each RPC)");
+  flags.Add("scan-samples", &scan_samples,
+            "accounts of the samples also measured by the scan (the baseline; each call reads a "
+            "whole partition); -1 = all of them");
+  flags.Add("reports", &report_month,
+            "also build the reporting projection in the same pass and time the aging, CEI and "
+            "roll-rate reports of this month (YYYY-MM) against a scan of every fact");
+  flags.Add("report-samples", &report_samples, "calls of each report timed");
   flags.Add("run-id", &run, "prefix of the account ids the bench appends");
   flags.Add("db", &db_dir, "where the bench's projection lives (deleted first)");
   flags.AddProperties("kafka", &log.extra, "librdkafka property for every client (key=value)",
@@ -181,6 +324,18 @@ int main(int argc, char** argv) {
                  "--partitions must be >= 1\n");
     return 2;
   }
+  std::optional<absl::CivilDay> month;
+  if (!report_month.empty()) {
+    absl::CivilMonth m;
+    if (!absl::ParseCivilTime(report_month, &m) || report_samples < 1) {
+      std::fprintf(stderr,
+                   "collections-read-bench: --reports wants a month as YYYY-MM (got '%s') and "
+                   "--report-samples >= 1\n",
+                   report_month.c_str());
+      return 2;
+    }
+    month = absl::CivilDay(m);
+  }
   if (log.topic.empty()) log.topic = absl::StrCat("collections.read-bench.", run);
   log.partitions = partitions;
   auto made = kafka::EnsureTopic(log);
@@ -193,7 +348,9 @@ int main(int argc, char** argv) {
   if (own_db) {
     db_dir = (std::filesystem::temp_directory_path() / absl::StrCat("read-bench-", run)).string();
   }
+  const std::string reporting_dir = db_dir + "-reporting";
   ProjectionStore::Destroy(db_dir).reset();  // a leftover from an earlier run, if any
+  reporting::ReportingStore::Destroy(reporting_dir).reset();
   // Everything that holds the store ends inside; the directory is removed after.
   auto measure = [&]() -> int {
     auto store = ProjectionStore::Open(db_dir);
@@ -202,6 +359,23 @@ int main(int argc, char** argv) {
       return 1;
     }
     AccountProjector projector(log, *store.value(), topic_partitions, run + "-projector");
+    // With --reports, the reporting projection rides on the same consumer (as in the server).
+    std::unique_ptr<reporting::ReportingStore> reporting_store;
+    std::unique_ptr<reporting::ReportingProjector> reporting_projector;
+    if (month) {
+      auto opened = reporting::ReportingStore::Open(reporting_dir);
+      if (!opened) {
+        std::fprintf(stderr, "collections-read-bench: %s\n", opened.error().message.c_str());
+        return 1;
+      }
+      reporting_store = std::move(opened.value());
+      reporting_projector = std::make_unique<reporting::ReportingProjector>(
+          log, *reporting_store, topic_partitions, run + "-reporting");
+      if (auto e = projector.Attach(*reporting_projector)) {
+        std::fprintf(stderr, "collections-read-bench: reporting: %s\n", e->message.c_str());
+        return 1;
+      }
+    }
     if (auto e = projector.Start()) {
       std::fprintf(stderr, "collections-read-bench: projection: %s\n", e->message.c_str());
       return 1;
@@ -221,7 +395,7 @@ int main(int argc, char** argv) {
     std::mt19937_64 random(42);
     for (int64_t size : steps) {
       if (size > filled) {
-        const auto t0 = Clock::now();
+        const auto t0 = Steady::now();
         if (auto e = bench::FillTopic(log, topic_partitions, run, filled, size, events,
                                       AccountEvents)) {
           std::fprintf(stderr, "collections-read-bench: filling: %s\n", e->message.c_str());
@@ -229,25 +403,28 @@ int main(int argc, char** argv) {
         }
         std::printf("filled accounts %lld..%lld in %.1f s\n", static_cast<long long>(filled),
                     static_cast<long long>(size),
-                    std::chrono::duration<double>(Clock::now() - t0).count());
+                    std::chrono::duration<double>(Steady::now() - t0).count());
         filled = size;
       }
       // The projection (its own thread, as in the service) catches up with what was appended:
       // on the first size the whole topic, as a rebuild would.
-      const auto t0 = Clock::now();
+      const auto t0 = Steady::now();
       for (int32_t p = 0; p < topic_partitions; ++p) {
         auto end = end_reader.value()->HighWatermark(p, 10000);
         if (!end) {
           std::fprintf(stderr, "collections-read-bench: %s\n", end.error().message.c_str());
           return 1;
         }
-        if (!projector.WaitForCoverage(p, end.value(), absl::Now() + absl::Hours(2))) {
+        if (!projector.WaitForCoverage(p, end.value(), absl::Now() + absl::Hours(2)) ||
+            (reporting_projector != nullptr &&
+             !reporting_projector->WaitForCoverage(p, end.value(),
+                                                   absl::Now() + absl::Hours(2)))) {
           std::fprintf(stderr, "collections-read-bench: the projection did not catch up\n");
           return 1;
         }
       }
       std::printf("projection caught up in %.1f s (%lld events applied so far)\n",
-                  std::chrono::duration<double>(Clock::now() - t0).count(),
+                  std::chrono::duration<double>(Steady::now() - t0).count(),
                   static_cast<long long>(projector.applied_events()));
       int64_t records = 0;
       for (const auto& [p, next] : projector.covered_offsets()) records += next;
@@ -269,7 +446,11 @@ int main(int argc, char** argv) {
       }
       const int64_t scans_before = indexed.service.scan_reads();
       auto from_index = Measure(*indexed.stub, chosen);
-      auto from_scan = Measure(*scan.stub, chosen);
+      std::vector<std::string> scanned = chosen;
+      if (scan_samples >= 0 && static_cast<size_t>(scan_samples) < scanned.size()) {
+        scanned.resize(static_cast<size_t>(scan_samples));
+      }
+      auto from_scan = Measure(*scan.stub, scanned);
       std::printf("-- %lld accounts, %lld log offsets\n", static_cast<long long>(accounts),
                   static_cast<long long>(records));
       auto line = [&](const char* path, const char* call, const std::vector<double>& v) {
@@ -291,11 +472,18 @@ int main(int argc, char** argv) {
         rc = 1;
       }
       std::fflush(stdout);
+      if (month) {
+        Reports reports(*reporting_store, *reporting_projector, absl::Now());
+        if (MeasureReports(reports, *reporting_store, *month, report_samples)) rc = 1;
+      }
     }
     projector.Stop();
     return rc;
   };
   const int rc = measure();
-  if (own_db) std::filesystem::remove_all(db_dir);
+  if (own_db) {
+    std::filesystem::remove_all(db_dir);
+    std::filesystem::remove_all(reporting_dir);
+  }
   return rc;
 }

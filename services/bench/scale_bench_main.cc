@@ -49,6 +49,7 @@ struct BenchOptions {
   int events_per_account = 20;
   int small_events = 10;
   int big_events = 5000;
+  int history_months = 1;
   int threads = 0;
   int producers = 4;
   int transaction_records = 5000;
@@ -79,6 +80,7 @@ int Load(const BenchOptions& o, const WriterOptions& writer, const kafka::LogOpt
   load.commands_per_account = o.events_per_account;
   load.small_commands = o.small_events;
   load.big_commands = o.big_events;
+  load.history_months = o.history_months;
   load.generators = o.threads;
   load.producers = o.producers;
   load.transaction_records = o.transaction_records;
@@ -233,6 +235,9 @@ int main(int argc, char** argv) {
             "commands per account (each appends about one event, plus time-driven ones)");
   flags.Add("small-events", &o.small_events, "commands of the short-history latency account");
   flags.Add("big-events", &o.big_events, "commands of the long-history latency account");
+  flags.Add("history-months", &o.history_months,
+            "months the accounts' histories start over (account n opens on day 30 x (n mod "
+            "months)), so a monthly report reads a share of the facts");
   flags.Add("threads", &o.threads,
             "loader threads running commands through the pipeline (0 = one per core)");
   flags.Add("producers", &o.producers,
@@ -281,7 +286,9 @@ int main(int argc, char** argv) {
   }
   o.partitions = partitions.value();
   // The service clock of the restart phases: just after the longest history.
-  ManualClock clock(Day(std::max({o.events_per_account, o.small_events, o.big_events}) + 1));
+  ManualClock clock(Day(std::max({30 * (std::max(1, o.history_months) - 1) + o.events_per_account,
+                                   o.small_events, o.big_events}) +
+                          1));
   if (o.phase == "load") return Load(o, writer, log);
   if (o.phase == "restart-zero") return Restart(o, writer, log, true, false, clock);
   if (o.phase == "restart") return Restart(o, writer, log, false, true, clock);
