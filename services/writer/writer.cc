@@ -1092,7 +1092,11 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
   if (!appended.producer_failed &&
       (appended.outcome == kafka::AppendResult::Outcome::kCommitted ||
        appended.outcome == kafka::AppendResult::Outcome::kNotCommitted)) {
-    ledger_.Ended(appended.offsets, appended.uncertain_records);
+    // After the broker refused records, the producer's next transaction on the same id may be
+    // aborted once and tried again inside Append (sequence numbers, see kafka.cc): that abort's
+    // marker is allowed for here.
+    ledger_.Ended(appended.offsets,
+                  appended.uncertain_records + (appended.refused_records.empty() ? 0 : 1));
   }
   if (options_.on_append) {
     options_.on_append(partition_, batch.size(), records.size(),
