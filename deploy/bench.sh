@@ -80,7 +80,7 @@ report=${report:-$work/report.md}
 deploy/certs.sh >/dev/null  # the writer's signing key
 # Plaintext on loopback as the admin principal: the benchmark measures the write path, not TLS.
 "$server" --listen "127.0.0.1:$port" --bootstrap "$bootstrap" \
-  --topic "$topic" --transactional-id-prefix "bench-$run" --db "$work/projection" \
+  --topic "$topic" --deployment-id "bench-$run" --db "$work/projection" \
   --plaintext --plaintext-principal admin --signing-key "$repo/.local/keys/writer-signing.key" \
   --metrics-listen "127.0.0.1:$((port + 1))" --log-level warn >"$work/service.log" 2>&1 &
 service=$!

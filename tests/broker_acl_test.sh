@@ -30,7 +30,7 @@ b=127.0.0.1:$port
 # The service's principal starts the service: it creates the topic, fences, writes, reads.
 COLLECTIONS_KEYS_DIR=$work/keys "$repo/deploy/certs.sh" "$work/certs" >/dev/null 2>&1
 "$server" --listen 127.0.0.1:0 --plaintext --bootstrap "$b" --topic "$topic" --partitions 2 \
-  --transactional-id-prefix collections-acl --db "$work/projection" \
+  --deployment-id collections-acl --db "$work/projection" \
   --access-policy "$repo/deploy/policy/access-2025.textproto" \
   --signing-key "$work/keys/writer-signing.key" \
   --kafka-config "$clients/collections-service.properties" >"$work/server.log" 2>&1 &

@@ -41,7 +41,7 @@ class ServerProcess {
         "--bootstrap=" + options.log.bootstrap,
         "--topic=" + options.log.topic,
         "--partitions=3",
-        "--transactional-id-prefix=" + options.writer.transactional_id_prefix,
+        "--deployment-id=" + options.writer.deployment_id,
         "--db=" + options.db_path};
     for (auto& flag : ServerBinarySecurityFlags(
              std::filesystem::path(options.db_path).parent_path().string())) {

@@ -332,7 +332,7 @@ BOOST_AUTO_TEST_CASE(sigterm_with_the_broker_stopped_exits_within_the_grace_peri
       "--bootstrap=" + broker.bootstrap(),
       "--topic=" + options.log.topic,
       "--partitions=3",
-      "--transactional-id-prefix=" + options.writer.transactional_id_prefix,
+      "--deployment-id=" + options.writer.deployment_id,
       "--db=" + options.db_path,
       "--shutdown-grace-ms=" + std::to_string(kGraceMs)};
   for (auto& flag : ServerBinarySecurityFlags(dir.path.string())) args.push_back(flag);

@@ -181,7 +181,7 @@ BOOST_AUTO_TEST_CASE(metrics_count_a_known_sequence_of_commands) {
   for (int i = 0; i < 100; ++i) {
     exposition = Scrape(port);
     if (exposition.find("collections_kafka_broker_rtt_seconds{client=\"" +
-                        t.service.options().writer.transactional_id_prefix + "-writer") !=
+                        t.service.options().writer.deployment_id + "-writer") !=
             std::string::npos &&
         exposition.find("collections_kafka_consumer_lag_messages{") != std::string::npos) {
       break;
@@ -258,7 +258,7 @@ BOOST_AUTO_TEST_CASE(logs_are_json_lines_with_fields_and_librdkafka_lines) {
       "--metrics-listen=127.0.0.1:" + std::to_string(metrics_port),
       "--bootstrap=" + options.log.bootstrap,
       "--partitions=3",
-      "--transactional-id-prefix=" + options.writer.transactional_id_prefix,
+      "--deployment-id=" + options.writer.deployment_id,
       "--db=" + options.db_path,
       "--log-level=debug",
       // librdkafka's own debug lines for its metadata requests: some are sure to come.

@@ -271,7 +271,7 @@ int main(int argc, char** argv) {
   log.topic = o.topic;
   log.partitions = o.partitions;
   WriterOptions writer;
-  writer.transactional_id_prefix = o.prefix;
+  writer.deployment_id = o.prefix;
   writer.signing_key = std::make_shared<const authz::SigningKey>(key.value());
   auto verifying = authz::VerifyingKey::FromPem(key.value().PublicKeyPem());
   if (!verifying) return 2;

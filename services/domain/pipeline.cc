@@ -42,6 +42,7 @@ std::optional<int64_t> Stamp(const AccountState& state, const std::string& accou
     e.set_command_fingerprint(run.fingerprint);
     e.set_command_event_count(static_cast<int32_t>(events.size()));
     e.set_command_event_index(static_cast<int32_t>(k));
+    if (!settings.deployment_id.empty()) e.set_deployment_id(settings.deployment_id);
     e.set_prev_hash(prev_hash);
     e.set_hash(ChainHash(e));
     prev_hash = e.hash();

@@ -39,6 +39,9 @@ struct PipelineSettings {
   // whose event would be larger is refused (EVENT_TOO_LARGE) before anything is staged.
   std::function<int64_t(const v1::EventEnvelope&)> record_bytes;
   int64_t max_event_bytes = 0;
+  // The writer's deployment identity, stamped on every event (EventEnvelope.deployment_id).
+  // Empty = not stamped (unit-level uses).
+  std::string deployment_id;
 };
 
 // What the log says about an earlier command with the same id on the same account.

@@ -205,8 +205,9 @@ class TransactionalProducerImpl final : public TransactionalProducer {
     return Unavailable("init_transactions: " + Describe(e.get()));
   }
 
-  AppendResult Append(int32_t partition, const std::vector<Record>& records) override {
-    AppendResult result = AppendOnce(partition, records);
+  AppendResult Append(int32_t partition, const std::vector<Record>& records,
+                      const CommitGuard& guard) override {
+    AppendResult result = AppendOnce(partition, records, guard);
     if (result.outcome == AppendResult::Outcome::kNotCommitted && !result.producer_failed &&
         result.refused_records.empty() && epoch_bumped_) {
       // A transaction after one whose records the broker refused fails with
@@ -214,7 +215,7 @@ class TransactionalProducerImpl final : public TransactionalProducer {
       // abort bumped the producer epoch, which resets the sequences. Nothing was recorded, so
       // trying the same records once more is safe, and it keeps innocent commands from failing.
       LogInfo(name_, "retrying the transaction after an epoch bump: ", result.message);
-      result = AppendOnce(partition, records);
+      result = AppendOnce(partition, records, guard);
     }
     return result;
   }
@@ -242,7 +243,8 @@ class TransactionalProducerImpl final : public TransactionalProducer {
   }
 
  private:
-  AppendResult AppendOnce(int32_t partition, const std::vector<Record>& records) {
+  AppendResult AppendOnce(int32_t partition, const std::vector<Record>& records,
+                          const CommitGuard& guard) {
     epoch_bumped_ = false;
     AppendResult result;
     if (fenced_ || failed_) {
@@ -293,6 +295,28 @@ class TransactionalProducerImpl final : public TransactionalProducer {
       }
     }
 
+    if (guard) {
+      // Wait for every delivery report (commit_transaction would wait for them first anyway),
+      // so the guard sees where the records landed before anything is committed.
+      while (batch.outstanding > 0 && std::chrono::steady_clock::now() < deadline &&
+             !Stopping(started)) {
+        producer_->flush(50);
+      }
+      bool delivered = batch.outstanding == 0;
+      std::vector<int64_t> offsets;
+      offsets.reserve(batch.slots.size());
+      for (const auto& s : batch.slots) {
+        if (s.error != RdKafka::ERR_NO_ERROR) delivered = false;
+        offsets.push_back(s.error == RdKafka::ERR_NO_ERROR ? s.offset : -1);
+      }
+      // Undelivered records fail the commit below, which reports them as it always has.
+      if (delivered) {
+        if (std::optional<std::string> veto = guard(offsets)) {
+          result.vetoed = true;
+          return Abort(result, batch, "not committed: " + *veto);
+        }
+      }
+    }
     // commit_transaction flushes (serving the delivery reports) and then commits. It is called
     // in short slices so that a broker reported gone is given up on quickly; a retriable
     // timeout resumes the same commit.
@@ -377,6 +401,16 @@ class TransactionalProducerImpl final : public TransactionalProducer {
       }
     }
     std::sort(result.refused_records.begin(), result.refused_records.end());
+    // Where the aborted records went: their offsets stay taken in the partition.
+    result.offsets.clear();
+    result.uncertain_records = 0;
+    for (const auto& s : batch.slots) {
+      result.offsets.push_back(s.error == RdKafka::ERR_NO_ERROR ? s.offset : -1);
+      if (s.error == RdKafka::ERR__PURGE_INFLIGHT || s.error == RdKafka::ERR__MSG_TIMED_OUT ||
+          s.error == RdKafka::ERR__TIMED_OUT || s.error == RdKafka::ERR_REQUEST_TIMED_OUT) {
+        ++result.uncertain_records;
+      }
+    }
     return Finish(result, std::move(what));
   }
 
@@ -710,8 +744,9 @@ class AlternatingProducer final : public TransactionalProducer {
     return std::nullopt;
   }
 
-  AppendResult Append(int32_t partition, const std::vector<Record>& records) override {
-    AppendResult result = parts_[next_]->Append(partition, records);
+  AppendResult Append(int32_t partition, const std::vector<Record>& records,
+                      const CommitGuard& guard) override {
+    AppendResult result = parts_[next_]->Append(partition, records, guard);
     // Whatever the outcome (an abort writes markers too), the other id is the free one.
     next_ = 1 - next_;
     return result;

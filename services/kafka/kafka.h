@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,7 +69,12 @@ struct AppendResult {
     kUnknown = 2,       // the commit began but its outcome could not be learnt (broker gone)
   };
   Outcome outcome = Outcome::kNotCommitted;
-  std::vector<int64_t> offsets;  // kCommitted: each record's offset
+  // kCommitted: each record's offset. kNotCommitted (the transaction was aborted): the offset
+  // of each record the broker had written before the abort, -1 for the others.
+  std::vector<int64_t> offsets;
+  // kNotCommitted: records whose write neither succeeded nor failed for sure before the abort
+  // (in flight, timed out): each may occupy an offset of the partition.
+  int64_t uncertain_records = 0;
   // kNotCommitted because the client or the broker refused records themselves (too large,
   // invalid): their indexes. A broker refuses a whole message set, so innocent records of the
   // same set are listed too; empty = no record was refused.
@@ -78,6 +84,9 @@ struct AppendResult {
   bool producer_failed = false;
   // Another producer with the same transactional.id took over: this owner must stop for good.
   bool fenced = false;
+  // kNotCommitted because the commit guard refused the transaction (see CommitGuard): its
+  // records were written but aborted, so no read_committed reader ever sees them.
+  bool vetoed = false;
   std::string message;  // what happened, for logs and callers
 };
 
@@ -100,6 +109,12 @@ struct ProducerTimeouts {
   int socket_ms = 3000;
 };
 
+// Asked once every record of a transaction has been written to the partition (their offsets,
+// in the order of the records) and before the transaction is committed: nullopt lets the commit
+// go on; a message aborts the transaction instead (AppendResult::vetoed). It adds no request
+// to the broker: the offsets come from the delivery reports the commit waits for anyway.
+using CommitGuard = std::function<std::optional<std::string>(const std::vector<int64_t>& offsets)>;
+
 // Appends batches of records to one partition, each batch in one Kafka transaction.
 // `transactional.id` fences older producers with the same id: after Init() succeeds, any
 // zombie owner of the partition can no longer commit. Errors are classified as librdkafka's
@@ -119,8 +134,10 @@ class TransactionalProducer {
   virtual Status Init(int timeout_ms) = 0;
 
   // Appends `records` to `partition` in one transaction and commits. Offsets are returned only
-  // after the commit succeeded.
-  virtual AppendResult Append(int32_t partition, const std::vector<Record>& records) = 0;
+  // after the commit succeeded. With a `guard`, the records are delivered first and the guard
+  // decides whether the transaction commits or is aborted (see CommitGuard).
+  virtual AppendResult Append(int32_t partition, const std::vector<Record>& records,
+                              const CommitGuard& guard = {}) = 0;
 
   // True after a fatal error or an operation that could not finish: replace the producer.
   virtual bool failed() const = 0;

@@ -65,9 +65,19 @@ int main(int argc, char** argv) {
   flags.Add("partitions", &options.log.partitions, "partitions when the topic is created");
   flags.Add("replication-factor", &options.log.replication_factor,
             "replication factor when the topic is created (3 in production)");
-  flags.Add("transactional-id-prefix", &options.writer.transactional_id_prefix,
-            "prefix of the writers' transactional.ids (<prefix>-writer-<partition> and "
-            "<prefix>-writer-<partition>-b, used in turn)");
+  flags.Add("deployment-id", &options.writer.deployment_id,
+            "this deployment's identity, the same for all of its processes and unique per Kafka "
+            "cluster: the partition writers' transactional.ids are <id>-writer-<partition> (and "
+            "-b), so a new process of the deployment fences the old one, and every event records "
+            "it; a partition another deployment wrote last is refused");
+  std::string adopt_from;
+  flags.Add("adopt-topic-from", &adopt_from,
+            "comma-separated deployment ids whose events this deployment accepts as the latest of "
+            "a partition it starts on: to take over a topic from a deployment stopped for good");
+  // The name before --deployment-id, kept so existing settings files and scripts still work.
+  std::string legacy_prefix;
+  flags.Add("transactional-id-prefix", &legacy_prefix,
+            "deprecated: the former name of --deployment-id");
   flags.Add("max-batch", &options.writer.max_batch, "most commands in one Kafka transaction");
   flags.Add("transaction-gap-ms", &options.writer.transaction_gap_ms,
             "pause after a commit before the next transaction; 0 (default) = none: commands "
@@ -184,6 +194,19 @@ int main(int argc, char** argv) {
                  "--max-event-bytes at least 1024 and --max-queue at least 1\n");
     return 2;
   }
+  if (!legacy_prefix.empty()) {
+    if (options.writer.deployment_id != legacy_prefix &&
+        options.writer.deployment_id != collections::WriterOptions().deployment_id) {
+      std::fprintf(stderr,
+                   "collections-server: --transactional-id-prefix (deprecated) and "
+                   "--deployment-id disagree; set --deployment-id only\n");
+      return 2;
+    }
+    collections::LogWarn("server", "--transactional-id-prefix is deprecated: use --deployment-id=",
+                         legacy_prefix);
+    options.writer.deployment_id = legacy_prefix;
+  }
+  options.writer.adopt_from = absl::StrSplit(adopt_from, ',', absl::SkipEmpty());
   options.writer.max_event_bytes = max_event_bytes;
   options.writer.account_cache_size = account_cache_size;
   {

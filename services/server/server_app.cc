@@ -3,7 +3,9 @@
 #include "services/common/log.h"
 #include "services/metrics/grpc_metrics.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "grpc/health/v1/health.pb.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -12,9 +14,29 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace collections {
+
+void DisallowPortSharing(grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+}
+
+Status ValidateDeploymentId(const std::string& id, const std::string& flag) {
+  const bool valid =
+      !id.empty() && id.size() <= kMaxDeploymentIdBytes &&
+      std::all_of(id.begin(), id.end(), [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+               c == '-';
+      });
+  if (valid) return std::nullopt;
+  return Error::InvalidArgument(
+      flag, absl::StrCat("--", flag, " must be 1 to ", kMaxDeploymentIdBytes,
+                         " letters, digits, '.', '_' or '-' (it names the deployment's Kafka "
+                         "transactional ids and is stamped on every event), not ",
+                         Quoted(id)));
+}
 
 ServerApp::ServerApp(ServerOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock) {}
@@ -83,6 +105,16 @@ Status ServerApp::Start() {
                                      ? options_.db_path + "-writer"
                                      : options_.writer_store_path;
   }
+  if (auto e = ValidateDeploymentId(options_.writer.deployment_id, "deployment-id")) return e;
+  for (const std::string& adopted : options_.writer.adopt_from) {
+    if (auto e = ValidateDeploymentId(adopted, "adopt-topic-from")) return e;
+  }
+  LogInfo("server", "deployment ", options_.writer.deployment_id, ": partition writers are ",
+          options_.writer.deployment_id, "-writer-<partition>",
+          options_.writer.adopt_from.empty()
+              ? std::string()
+              : absl::StrCat("; adopting partitions last written by ",
+                             absl::StrJoin(options_.writer.adopt_from, ", ")));
   if (options_.writer.account_cache_size < 1) {
     return Error::InvalidArgument("account-cache-size", "--account-cache-size must be at least 1");
   }
@@ -101,7 +133,7 @@ Status ServerApp::Start() {
   store_ = std::move(store.value());
   projector_ =
       std::make_unique<AccountProjector>(options_.log, *store_, router_->partitions(),
-                                         options_.writer.transactional_id_prefix + "-projector",
+                                         options_.writer.deployment_id + "-projector",
                                          options_.writer.trusted_keys);
   // The reporting projection: its own store and offsets, rebuilt with the others, fed by the
   // account projector's consumer (each record is read and parsed once for both).
@@ -119,7 +151,7 @@ Status ServerApp::Start() {
   reporting_store_ = std::move(reporting_store.value());
   reporting_projector_ = std::make_unique<reporting::ReportingProjector>(
       options_.log, *reporting_store_, router_->partitions(),
-      options_.writer.transactional_id_prefix + "-reporting");
+      options_.writer.deployment_id + "-reporting");
   if (auto e = projector_->Attach(*reporting_projector_)) return e;
   if (auto e = reporting_projector_->Start()) return e;
   if (auto e = projector_->Start()) return e;
@@ -165,6 +197,9 @@ Status ServerApp::Start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // gRPC lets a second process bind the same port (SO_REUSEPORT) unless told otherwise: two
+  // servers would then share the address and split the calls between them silently.
+  DisallowPortSharing(builder);
   builder.AddListeningPort(options_.listen, credentials, &port_);
   // ---- Call admission: transport limits and the interceptor that gives gRPC's own refusal of
   // an unparseable body the service's error details. ----
@@ -189,7 +224,10 @@ Status ServerApp::Start() {
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     return Error{Errc::kUnavailable, "LISTEN_FAILED",
-                 "could not listen on " + options_.listen + " (in use? try --listen=127.0.0.1:0)",
+                 "could not listen on " + options_.listen +
+                     ": the address is already in use (another collections-server, or another "
+                     "program, listens there) or cannot be bound. The service never shares its "
+                     "port: stop the other process, or give this one another --listen address",
                  "listen", options_.listen};
   }
   // Truthful from the first Check: a projection still rebuilding is NOT_SERVING.

@@ -19,6 +19,7 @@
 #include "services/writer/writer.h"
 
 #include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
 
 #include <condition_variable>
 #include <atomic>
@@ -67,6 +68,15 @@ struct ServerOptions {
   // Who may do what (deploy/policy/access-2025.textproto). Required.
   std::optional<authz::AccessControl> access;
 };
+
+// Every gRPC server the product starts refuses a port another process already listens on
+// (GRPC_ARG_ALLOW_REUSEPORT = 0): BuildAndStart then fails instead of sharing the port.
+void DisallowPortSharing(grpc::ServerBuilder& builder);
+
+// A deployment identity (WriterOptions::deployment_id) is 1 to kMaxDeploymentIdBytes letters,
+// digits, '.', '_' or '-'; anything else is INVALID_ARGUMENT naming `flag`.
+inline constexpr size_t kMaxDeploymentIdBytes = 100;
+Status ValidateDeploymentId(const std::string& id, const std::string& flag);
 
 // What the health service reports, per service name ("" = the whole process).
 struct HealthReport {

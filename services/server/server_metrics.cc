@@ -10,7 +10,8 @@ namespace {
 
 constexpr WriterState kWriterStates[] = {WriterState::kStarting,   WriterState::kRestoring,
                                          WriterState::kServing,    WriterState::kRecovering,
-                                         WriterState::kFenced,     WriterState::kStopped};
+                                         WriterState::kFenced,     WriterState::kStopped,
+                                         WriterState::kForeignWriter};
 
 // RocksDB properties that matter to an operator, as (metric suffix, property, help).
 struct RocksDbProperty {
@@ -46,7 +47,8 @@ void ServerApp::RegisterMetrics() {
   auto& state = metrics_.AddGauge(
       "collections_writer_state",
       "1 for the state each partition writer is in (starting, restoring, serving, recovering, "
-      "fenced, stopped), 0 for the others.",
+      "fenced, stopped, foreign_writer), 0 for the others. foreign_writer: the partition holds "
+      "records another writer wrote and its writer stopped for good (alert on it).",
       {"partition", "state"});
   options_.writer.on_state = [&state](int32_t partition, WriterState now) {
     for (WriterState s : kWriterStates) {

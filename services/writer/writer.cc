@@ -89,6 +89,7 @@ PipelineSettings PipelineSettingsFor(const WriterOptions& options) {
     return RecordBytesOf(e, source);
   };
   settings.max_event_bytes = options.max_event_bytes;
+  settings.deployment_id = options.deployment_id;
   return settings;
 }
 
@@ -106,6 +107,8 @@ const char* WriterStateName(WriterState state) {
       return "FENCED";
     case WriterState::kStopped:
       return "STOPPED";
+    case WriterState::kForeignWriter:
+      return "FOREIGN_WRITER";
   }
   return "UNKNOWN";
 }
@@ -120,14 +123,17 @@ PartitionWriter::PartitionWriter(kafka::LogOptions log, WriterOptions options, i
 
 PartitionWriter::~PartitionWriter() { Stop(); }
 
+std::string PartitionWriter::TransactionalId() const {
+  return absl::StrCat(options_.deployment_id, "-writer-", partition_);
+}
+
 Status PartitionWriter::Connect() {
   if (producer_ && !producer_->failed()) {
     // A timed-out init_transactions is resumable: the same producer carries on.
   } else {
     producer_.reset();  // bounded: see TransactionalProducer
-    std::string txn_id = absl::StrCat(options_.transactional_id_prefix, "-writer-", partition_);
     auto producer = kafka::TransactionalProducer::CreateAlternating(
-        log_, txn_id, options_.producer_timeouts, &stop_requested_);
+        log_, TransactionalId(), options_.producer_timeouts, &stop_requested_);
     if (!producer) return producer.error();
     producer_ = std::move(producer.value());
   }
@@ -136,7 +142,7 @@ Status PartitionWriter::Connect() {
 }
 
 Status PartitionWriter::Start() {
-  std::string txn_id = absl::StrCat(options_.transactional_id_prefix, "-writer-", partition_);
+  const std::string txn_id = TransactionalId();
   SetState(WriterState::kRestoring);
   if (auto e = Connect()) {
     // The first start waits up to a minute for the broker (the transaction coordinator can
@@ -152,7 +158,12 @@ Status PartitionWriter::Start() {
   }
   absl::Time started = absl::Now();
   if (auto e = Restore()) {
-    SetState(WriterState::kStopped);
+    if (e->reason == "FOREIGN_WRITER") {
+      LogError(absl::StrCat("writer[", partition_, "]"), "ALERT FOREIGN_WRITER: ", e->message);
+      std::lock_guard lock(mutex_);
+      failed_ = e->message;
+    }
+    SetState(e->reason == "FOREIGN_WRITER" ? WriterState::kForeignWriter : WriterState::kStopped);
     return e;
   }
   LogInfo(absl::StrCat("writer[", partition_, "]"), "restored ", restored_accounts_.load(),
@@ -192,6 +203,19 @@ Error PartitionWriter::UnavailableError(WriterState state) const {
                                 "); it reconnects on its own, nothing was recorded", retry),
                    {},
                    {}};
+    case WriterState::kForeignWriter:
+      return Error{Errc::kFailedPrecondition,
+                   "FOREIGN_WRITER",
+                   absl::StrCat("partition ", partition_, " has exactly one writer, and it holds "
+                                "records deployment \"", options_.deployment_id,
+                                "\" did not write (", failed_,
+                                "): its writer stopped so that it never appends after them; "
+                                "nothing was recorded. An operator must stop the other writer "
+                                "(see README \"One writer per partition\")"),
+                   {},
+                   absl::StrCat(log_.topic, "/", partition_),
+                   {{"deployment_id", options_.deployment_id},
+                    {"partition", std::to_string(partition_)}}};
     case WriterState::kFenced:
       return Error{Errc::kUnavailable,
                    "WRITER_FENCED",
@@ -249,7 +273,10 @@ void PartitionWriter::Stop() {
   StopIntake();
   if (thread_.joinable()) thread_.join();
   producer_.reset();  // bounded: purges, and does not wait for an unreachable broker
-  if (state_.load() != WriterState::kFenced) SetState(WriterState::kStopped);
+  // Fenced and foreign-writer stay as they are: what the partition is waiting for.
+  if (state_.load() != WriterState::kFenced && state_.load() != WriterState::kForeignWriter) {
+    SetState(WriterState::kStopped);
+  }
 }
 
 void PartitionWriter::Fail(const std::string& why) {
@@ -263,17 +290,47 @@ void PartitionWriter::Fail(const std::string& why) {
     error = UnavailableError(state_.load());
     queued.swap(queue_);
   }
+  if (options_.on_state) options_.on_state(partition_, state_.load());
   if (fenced) {
     LogError(absl::StrCat("writer[", partition_, "]"),
-             "FENCED: another process with transactional id ", options_.transactional_id_prefix,
-             "-writer-", partition_, " took this partition over; this process no longer writes "
-             "it (", why, ")");
+             "FENCED: another process of deployment ", options_.deployment_id,
+             " (transactional id ", TransactionalId(),
+             ") took this partition over; this process no longer writes it (", why, ")");
   } else {
     LogWarn(absl::StrCat("writer[", partition_, "]"), "the producer failed (", why,
             "); recovering: new producer, restore from the log");
   }
   Log(LogLevel::kWarn, absl::StrCat("writer[", partition_, "]"),
       absl::StrCat("state SERVING -> ", fenced ? "FENCED" : "RECOVERING"));
+  for (auto& p : queued) {
+    if (p.tick)
+      AnswerTick(p, error);
+    else
+      Answer(p, error);
+  }
+}
+
+void PartitionWriter::StopForeign(const std::string& why) {
+  std::deque<Pending> queued;
+  Error error{Errc::kFailedPrecondition, "", "", {}, {}};
+  WriterState before;
+  {
+    std::lock_guard lock(mutex_);
+    failed_ = why;
+    before = state_.exchange(WriterState::kForeignWriter);
+    error = UnavailableError(WriterState::kForeignWriter);
+    queued.swap(queue_);
+  }
+  if (options_.on_state && before != WriterState::kForeignWriter) {
+    options_.on_state(partition_, WriterState::kForeignWriter);
+  }
+  LogError(absl::StrCat("writer[", partition_, "]"), "ALERT FOREIGN_WRITER: partition ",
+           partition_, " of ", log_.topic, " holds records deployment ", options_.deployment_id,
+           " did not write (", why, "). This writer stops for good and appends nothing more to "
+           "it; stop the other writer (another deployment or producer on this topic), then "
+           "restart this process");
+  Log(LogLevel::kWarn, absl::StrCat("writer[", partition_, "]"),
+      absl::StrCat("state ", WriterStateName(before), " -> FOREIGN_WRITER"));
   for (auto& p : queued) {
     if (p.tick)
       AnswerTick(p, error);
@@ -309,6 +366,10 @@ bool PartitionWriter::Recover() {
     }
     if (producer_ && producer_->fenced()) {
       Fail(failure ? failure->message : "fenced");
+      return false;
+    }
+    if (failure && failure->reason == "FOREIGN_WRITER") {
+      StopForeign(failure->message);
       return false;
     }
     {
@@ -398,7 +459,7 @@ Status PartitionWriter::Restore() {
   kafka::LogOptions restore_log = log_;
   restore_log.extra.emplace("queued.max.messages.kbytes", "4096");
   auto reader = kafka::LogReader::Create(
-      restore_log, absl::StrCat(options_.transactional_id_prefix, "-restore-", partition_));
+      restore_log, absl::StrCat(options_.deployment_id, "-restore-", partition_));
   if (!reader) return reader.error();
   auto high = reader.value()->HighWatermark(partition_, 10000);
   if (!high) return high.error();
@@ -413,6 +474,11 @@ Status PartitionWriter::Restore() {
   int64_t events = 0;
   int64_t next_offset = from.value();
   std::set<std::string> touched;  // for the log line; capped, it is only a count
+  // The partition's latest events, when another deployment wrote them (after any of ours):
+  // who and where the run of them begins. Nothing after its start is checkpointed, so a
+  // restart that is refused the partition is refused it again.
+  std::optional<std::pair<std::string, int64_t>> foreign;
+  std::set<std::string> adopted_seen;
   for (;;) {
     if (stop_requested_) {
       return Error{Errc::kUnavailable, "SHUTTING_DOWN", "stopped while restoring", {}, {}};
@@ -431,6 +497,17 @@ Status PartitionWriter::Restore() {
                      {},
                      {}};
       }
+      if (const std::string& writer = event.deployment_id(); !writer.empty()) {
+        if (writer == options_.deployment_id) {
+          foreign.reset();
+        } else if (std::find(options_.adopt_from.begin(), options_.adopt_from.end(), writer) !=
+                   options_.adopt_from.end()) {
+          foreign.reset();
+          adopted_seen.insert(writer);
+        } else if (!foreign || foreign->first != writer) {
+          foreign = std::make_pair(writer, r.offset);
+        }
+      }
       ApplyRestored(event, r.offset);
       if (touched.size() < 100000) touched.insert(event.account_id());
       next_offset = r.offset + 1;
@@ -439,7 +516,7 @@ Status PartitionWriter::Restore() {
     if (store_failure_) return *store_failure_;
     // Checkpoint as the restore goes, so a long one is not lost to a crash, and so the dirty
     // accounts (pinned in memory until written) stay few.
-    if (dirty_accounts_.size() + dirty_commands_.size() >= 4000) {
+    if (!foreign && dirty_accounts_.size() + dirty_commands_.size() >= 4000) {
       if (auto e = Flush(next_offset)) return e;
     }
     restored_events_ = events;
@@ -461,9 +538,41 @@ Status PartitionWriter::Restore() {
                    {}};
     }
   }
+  if (foreign) {
+    // Nothing of the run is kept: memory and store start over at the next restore.
+    cache_.clear();
+    lru_.clear();
+    dirty_accounts_.clear();
+    dirty_commands_.clear();
+    return Error{Errc::kFailedPrecondition,
+                 "FOREIGN_WRITER",
+                 absl::StrCat("partition ", partition_, " of topic ", log_.topic,
+                              " was last written by deployment \"", foreign->first,
+                              "\" (from offset ", foreign->second, "), not by this deployment \"",
+                              options_.deployment_id,
+                              "\": two deployments must never write one topic, so this one "
+                              "refuses to serve it. Point each deployment at its own topic; or, "
+                              "to take the topic over from a deployment that is stopped for good, "
+                              "start with --adopt-topic-from=",
+                              foreign->first),
+                 "deployment-id",
+                 absl::StrCat(log_.topic, "/", partition_),
+                 {{"deployment_id", options_.deployment_id},
+                  {"written_by", foreign->first},
+                  {"partition", std::to_string(partition_)}}};
+  }
+  for (const std::string& from : adopted_seen) {
+    LogWarn(absl::StrCat("writer[", partition_, "]"), "adopting partition ", partition_,
+            " from deployment ", from, " (--adopt-topic-from): its events are kept, and from now "
+            "on only deployment ", options_.deployment_id, " writes it");
+  }
   if (events > 0) {
     if (auto e = Flush(next_offset)) return e;
   }
+  // Every offset from here on is this writer's, or the commit check stops it.
+  const auto ends = reader.value()->EndsReached();
+  const auto end = ends.find(partition_);
+  ledger_.Reset(end != ends.end() ? std::max(end->second, next_offset) : next_offset);
   restored_accounts_ = static_cast<int64_t>(touched.size());
   return std::nullopt;
 }
@@ -703,6 +812,7 @@ void PartitionWriter::Run() {
       Fail(failure_message_);
       continue;
     }
+    if (state_.load() == WriterState::kForeignWriter) return;
     if (producer_->failed()) {
       Fail(failure_message_);
       if (state_.load() == WriterState::kFenced) return;
@@ -752,6 +862,20 @@ void PartitionWriter::ProcessItems(std::vector<Pending*> items, bool timer_tick)
              std::vector<Pending*>(open.begin() + half, open.end())};
   }
   for (auto& part : parts) {
+    if (state_.load() == WriterState::kForeignWriter) {
+      Error error;
+      {
+        std::lock_guard lock(mutex_);
+        error = UnavailableError(WriterState::kForeignWriter);
+      }
+      for (Pending* p : part) {
+        if (p->tick)
+          AnswerTick(*p, error);
+        else
+          Answer(*p, error);
+      }
+      continue;
+    }
     if (producer_->failed()) {
       // The producer broke while isolating: these are answered by ProcessBatch's failure path.
       ProcessBatch(part, false);
@@ -954,7 +1078,20 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
     return outcome;
   }
   const absl::Time append_started = absl::Now();
-  kafka::AppendResult appended = producer_->Append(partition_, records);
+  // Before the commit: every offset of the partition since the restore must be accounted for.
+  const kafka::CommitGuard guard = [this](const std::vector<int64_t>& offsets) {
+    return ledger_.Check(offsets);
+  };
+  kafka::AppendResult appended = producer_->Append(partition_, records, guard);
+  if (!appended.producer_failed &&
+      (appended.outcome == kafka::AppendResult::Outcome::kCommitted ||
+       appended.outcome == kafka::AppendResult::Outcome::kNotCommitted)) {
+    // After the broker refused records, the producer's next transaction on the same id may be
+    // aborted once and tried again inside Append (sequence numbers, see kafka.cc): that abort's
+    // marker is allowed for here.
+    ledger_.Ended(appended.offsets,
+                  appended.uncertain_records + (appended.refused_records.empty() ? 0 : 1));
+  }
   if (options_.on_append) {
     options_.on_append(partition_, batch.size(), records.size(),
                        absl::ToDoubleSeconds(absl::Now() - append_started),
@@ -963,6 +1100,22 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
   Log(LogLevel::kDebug, "writer[" + std::to_string(partition_) + "]",
       absl::StrCat("batch of ", batch.size(), " commands, ", records.size(),
                    " events, appended in ", absl::FormatDuration(absl::Now() - append_started)));
+  if (appended.vetoed) {
+    // Someone else wrote the partition since the restore: nothing of this batch is recorded,
+    // and nothing more will be.
+    roll_back();
+    StopForeign(appended.message);
+    Error e;
+    {
+      std::lock_guard lock(mutex_);
+      e = UnavailableError(WriterState::kForeignWriter);
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (waiting(i)) Answer(*batch[i], e);
+    }
+    finish_ticks(e);
+    return outcome;
+  }
   if (appended.outcome != kafka::AppendResult::Outcome::kCommitted) {
     failure_message_ = appended.message;
     LogError(absl::StrCat("writer[", partition_, "]"), "append of ", records.size(),

@@ -9,6 +9,7 @@
 #include "services/domain/pipeline.h"
 #include "services/domain/settings.h"
 #include "services/kafka/kafka.h"
+#include "services/writer/partition_ledger.h"
 #include "services/writer_store/writer_store.h"
 
 #include "collections/v1/account.pb.h"
@@ -38,9 +39,18 @@ namespace collections {
 enum class WriterState;  // defined below
 
 struct WriterOptions {
-  // transactional.id = <prefix>-writer-<partition>. Two processes with the same prefix fence
-  // each other; give each deployment its own prefix.
-  std::string transactional_id_prefix = "collections";
+  // The deployment's identity: one per installation of the service (production, staging ...),
+  // shared by all of its processes. Each partition's transactional ids are derived from it
+  // (<deployment_id>-writer-<partition> and <deployment_id>-writer-<partition>-b, used in turn),
+  // so any process of the deployment that starts a partition's writer fences the one before;
+  // and it is stamped on every event (EventEnvelope.deployment_id), so a writer can tell a
+  // partition another deployment writes. Letters, digits, '.', '_' and '-', at most 64.
+  // Default "collections", the transactional ids of the releases before it.
+  std::string deployment_id = "collections";
+  // Deployments whose events this one accepts as the latest of a partition it restores: the
+  // way to take over a topic another deployment wrote (that deployment stopped for good).
+  // Empty: a partition last written by another deployment is refused (FOREIGN_WRITER).
+  std::vector<std::string> adopt_from;
   // Most commands in one Kafka transaction (group commit). 500: a transaction's fixed cost
   // (AddPartitions, EndTxn, markers) is paid once for many commands, and a batch still
   // commits in well under a second.
@@ -127,6 +137,9 @@ enum class WriterState {
   kRecovering = 3,  // the producer failed or the broker is unreachable: reconnecting
   kFenced = 4,      // another process took the partition over: stopped for good
   kStopped = 5,     // shut down
+  // The partition holds records this writer did not write (another deployment, another
+  // producer): stopped for good, so it never appends after them (see PartitionLedger).
+  kForeignWriter = 6,
 };
 const char* WriterStateName(WriterState state);
 
@@ -143,6 +156,11 @@ const char* WriterStateName(WriterState state);
 // commit: commands that arrive while one commits form the next group commit). A batch that
 // does not commit drops the accounts it touched from memory; they are read again from the
 // store. At most account_cache_size accounts stay decoded in memory.
+//
+// One owner per partition: every transaction's records are checked against the PartitionLedger
+// before the commit, and a restore refuses a partition whose latest events another deployment
+// wrote (WriterOptions::adopt_from). Either way the writer stops for good (kForeignWriter):
+// commands are refused FAILED_PRECONDITION (FOREIGN_WRITER) and nothing more is appended.
 //
 // Faults: a transaction that fails is aborted and its commands answered UNAVAILABLE (retry
 // with the same command_id). When the producer can no longer be used (fatal error, a commit
@@ -237,6 +255,11 @@ class PartitionWriter {
   // Leaves kServing after the producer failed: answers what is queued, then kFenced or
   // kRecovering.
   void Fail(const std::string& why);
+  // Stops for good because the partition holds records this writer did not write: answers
+  // what is queued, then kForeignWriter.
+  void StopForeign(const std::string& why);
+  // The transactional id the writer's producers are named after.
+  std::string TransactionalId() const;
   void SetState(WriterState state);
   // Records a committed event: the account's position and the command's record (and, with
   // `evolve`, applies it to the account: a restore; the live path applied it already).
@@ -272,6 +295,8 @@ class PartitionWriter {
   const Clock& clock_;
   const authz::IntegrityGate integrity_;
   std::unique_ptr<kafka::TransactionalProducer> producer_;
+  // Writer thread: the offsets of the partition since the last restore (the commit check).
+  PartitionLedger ledger_;
 
   // Writer-thread state. The store holds every committed account and command of the
   // partition; `cache_` the most recently used accounts, decoded (front = most recent).

@@ -30,7 +30,7 @@ COLLECTIONS_KEYS_DIR=$work/keys "$repo/deploy/certs.sh" "$work/certs" >/dev/null
 port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 stamp=$(date +%s%N)
 "$server" --listen "127.0.0.1:$port" --bootstrap "$bootstrap" \
-  --topic "collections.examples-test.$stamp" --transactional-id-prefix "examples-$stamp" \
+  --topic "collections.examples-test.$stamp" --deployment-id "examples-$stamp" \
   --db "$work/projection" --policy "$repo/deploy/policy/federal-2025.textproto" \
   --access-policy "$repo/deploy/policy/access-2025.textproto" \
   --tls-ca "$work/certs/ca.pem" --tls-cert "$work/certs/server.pem" --tls-key "$work/certs/server.key" \

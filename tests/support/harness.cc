@@ -164,7 +164,7 @@ ServerOptions TestOptions(const std::string& name, const std::filesystem::path& 
   o.log.bootstrap = Bootstrap();
   o.log.topic = UniqueName(name);
   o.log.partitions = 3;
-  o.writer.transactional_id_prefix = o.log.topic;
+  o.writer.deployment_id = o.log.topic;
   o.db_path = (dir / "projection").string();
   return o;
 }
