@@ -64,25 +64,38 @@ std::vector<v1::EventEnvelope> AccountEvents(const std::string& account, int eve
 }
 
 
-// A ComplianceService on loopback: the scan one, or the index one.
-struct Served {
-  Served(const kafka::LogOptions& log, int32_t partitions, const ProjectionStore* store,
-         Projector* projector)
-      : service(log, partitions) {
-    if (store != nullptr) service.use_account_index(*store, *projector);
+// A service on a loopback port of its own, and a stub calling it. Lifetime: the service must
+// outlive it.
+template <typename Grpc>
+struct Loopback {
+  explicit Loopback(grpc::Service& service) {
     int port = 0;
     grpc::ServerBuilder builder;
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // never share a port
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(&service);
     server = builder.BuildAndStart();
-    stub = v1::ComplianceService::NewStub(
+    stub = Grpc::NewStub(
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   }
-  ~Served() { server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5)); }
-  ComplianceService service;
+  ~Loopback() { server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5)); }
   std::unique_ptr<grpc::Server> server;
-  std::unique_ptr<v1::ComplianceService::Stub> stub;
+  std::unique_ptr<typename Grpc::Stub> stub;
+};
+
+// A ComplianceService on loopback: the scan one, or the index one.
+struct Served {
+  Served(const kafka::LogOptions& log, int32_t partitions, const ProjectionStore* store,
+         Projector* projector)
+      : service(log, partitions), loopback(Use(service, store, projector)) {}
+  static ComplianceService& Use(ComplianceService& service, const ProjectionStore* store,
+                                Projector* projector) {
+    if (store != nullptr) service.use_account_index(*store, *projector);
+    return service;
+  }
+  ComplianceService service;
+  Loopback<v1::ComplianceService> loopback;
+  v1::ComplianceService::Stub* stub = loopback.stub.get();
 };
 
 void Deadline(grpc::ClientContext& ctx) {
@@ -146,20 +159,11 @@ Latencies Measure(v1::ComplianceService::Stub& stub, const std::vector<std::stri
 struct Reports {
   Reports(reporting::ReportingStore& store, reporting::ReportingProjector& projector,
           absl::Time now)
-      : clock(now), service(store, projector, clock, {}) {
-    int port = 0;
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&service);
-    server = builder.BuildAndStart();
-    stub = v1::ReportingService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
-  }
-  ~Reports() { server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5)); }
+      : clock(now), service(store, projector, clock, {}), loopback(service) {}
   ManualClock clock;
   reporting::ReportingService service;
-  std::unique_ptr<grpc::Server> server;
-  std::unique_ptr<v1::ReportingService::Stub> stub;
+  Loopback<v1::ReportingService> loopback;
+  v1::ReportingService::Stub* stub = loopback.stub.get();
 };
 
 void SetDate(v1::LocalDate* d, absl::CivilDay day) {
