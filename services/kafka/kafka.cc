@@ -10,8 +10,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <future>
+#include <mutex>
 #include <thread>
 
 namespace collections::kafka {
@@ -205,8 +207,8 @@ class TransactionalProducerImpl final : public TransactionalProducer {
     return Unavailable("init_transactions: " + Describe(e.get()));
   }
 
-  AppendResult Append(int32_t partition, const std::vector<Record>& records) override {
-    AppendResult result = AppendOnce(partition, records);
+  AppendResult AppendParts(const std::vector<Part>& parts) override {
+    AppendResult result = AppendOnce(parts);
     if (result.outcome == AppendResult::Outcome::kNotCommitted && !result.producer_failed &&
         result.refused_records.empty() && epoch_bumped_) {
       // A transaction after one whose records the broker refused fails with
@@ -214,7 +216,7 @@ class TransactionalProducerImpl final : public TransactionalProducer {
       // abort bumped the producer epoch, which resets the sequences. Nothing was recorded, so
       // trying the same records once more is safe, and it keeps innocent commands from failing.
       LogInfo(name_, "retrying the transaction after an epoch bump: ", result.message);
-      result = AppendOnce(partition, records);
+      result = AppendOnce(parts);
     }
     return result;
   }
@@ -242,7 +244,7 @@ class TransactionalProducerImpl final : public TransactionalProducer {
   }
 
  private:
-  AppendResult AppendOnce(int32_t partition, const std::vector<Record>& records) {
+  AppendResult AppendOnce(const std::vector<Part>& parts) {
     epoch_bumped_ = false;
     AppendResult result;
     if (fenced_ || failed_) {
@@ -261,35 +263,41 @@ class TransactionalProducerImpl final : public TransactionalProducer {
     auto owned = std::make_unique<DeliveryBatch>();
     DeliveryBatch& batch = *owned;
     deliveries_.push_back(std::move(owned));
-    batch.slots.resize(records.size());
+    size_t total = 0;
+    for (const Part& part : parts) total += part.records->size();
+    batch.slots.resize(total);
     for (auto& slot : batch.slots) slot.batch = &batch;
     const auto started = std::chrono::steady_clock::now();
     const auto deadline = started + std::chrono::milliseconds(timeouts_.commit_ms);
 
-    for (size_t i = 0; i < records.size(); ++i) {
-      const Record& r = records[i];
-      RdKafka::Headers* headers = RdKafka::Headers::create();
-      for (const auto& [k, v] : r.headers) headers->add(k, v.data(), v.size());
-      for (;;) {
-        RdKafka::ErrorCode err = producer_->produce(
-            topic_, partition, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(r.value.data()),
-            r.value.size(), r.key.data(), r.key.size(), r.timestamp_ms, headers,
-            &batch.slots[i]);
-        if (err == RdKafka::ERR_NO_ERROR) {  // librdkafka owns `headers` now
-          ++batch.outstanding;
-          break;
+    size_t i = 0;  // the record's index across all parts
+    for (const Part& part : parts) {
+      const int32_t partition = part.partition;
+      for (const Record& r : *part.records) {
+        RdKafka::Headers* headers = RdKafka::Headers::create();
+        for (const auto& [k, v] : r.headers) headers->add(k, v.data(), v.size());
+        for (;;) {
+          RdKafka::ErrorCode err = producer_->produce(
+              topic_, partition, RdKafka::Producer::RK_MSG_COPY,
+              const_cast<char*>(r.value.data()), r.value.size(), r.key.data(), r.key.size(),
+              r.timestamp_ms, headers, &batch.slots[i]);
+          if (err == RdKafka::ERR_NO_ERROR) {  // librdkafka owns `headers` now
+            ++batch.outstanding;
+            break;
+          }
+          if (err == RdKafka::ERR__QUEUE_FULL && std::chrono::steady_clock::now() < deadline) {
+            producer_->poll(10);
+            continue;
+          }
+          delete headers;
+          batch.slots[i].error = err;
+          if (err == RdKafka::ERR__FATAL || err == RdKafka::ERR__FENCED) NoteFatal();
+          if (fenced_ || failed_) return Finish(result, "produce: " + RdKafka::err2str(err));
+          if (IsRecordRefusal(err)) result.refused_records.push_back(i);
+          return Abort(result, batch, absl::StrCat("produce of record ", i, ": ",
+                                                   RdKafka::err2str(err)));
         }
-        if (err == RdKafka::ERR__QUEUE_FULL && std::chrono::steady_clock::now() < deadline) {
-          producer_->poll(10);
-          continue;
-        }
-        delete headers;
-        batch.slots[i].error = err;
-        if (err == RdKafka::ERR__FATAL || err == RdKafka::ERR__FENCED) NoteFatal();
-        if (fenced_ || failed_) return Finish(result, "produce: " + RdKafka::err2str(err));
-        if (IsRecordRefusal(err)) result.refused_records.push_back(i);
-        return Abort(result, batch, absl::StrCat("produce of record ", i, ": ",
-                                                 RdKafka::err2str(err)));
+        ++i;
       }
     }
 
@@ -710,8 +718,8 @@ class AlternatingProducer final : public TransactionalProducer {
     return std::nullopt;
   }
 
-  AppendResult Append(int32_t partition, const std::vector<Record>& records) override {
-    AppendResult result = parts_[next_]->Append(partition, records);
+  AppendResult AppendParts(const std::vector<Part>& parts) override {
+    AppendResult result = parts_[next_]->AppendParts(parts);
     // Whatever the outcome (an abort writes markers too), the other id is the free one.
     next_ = 1 - next_;
     return result;
@@ -737,6 +745,208 @@ Result<std::unique_ptr<TransactionalProducer>> TransactionalProducer::CreateAlte
   if (!second) return second.error();
   return std::unique_ptr<TransactionalProducer>(
       new AlternatingProducer(std::move(first.value()), std::move(second.value())));
+}
+
+namespace {
+
+// One producer of a TransactionGroup and what its handles need to know about it. `failed` and
+// `fenced` mirror the producer's state for handles on other threads (only the thread appending
+// or initialising for the group touches the producer itself).
+struct Generation {
+  std::unique_ptr<TransactionalProducer> producer;
+  std::mutex init_mutex;  // one Init at a time; a resumed Init carries on where the last stopped
+  std::atomic<bool> failed{false};
+  std::atomic<bool> fenced{false};
+  void Note() {
+    if (producer->failed()) failed = true;
+    if (producer->fenced()) fenced = true;
+  }
+};
+
+class TransactionGroupImpl final : public TransactionGroup,
+                                   public std::enable_shared_from_this<TransactionGroupImpl> {
+ public:
+  TransactionGroupImpl(LogOptions options, std::string transactional_id, ProducerTimeouts timeouts)
+      : options_(std::move(options)),
+        transactional_id_(std::move(transactional_id)),
+        timeouts_(timeouts) {}
+
+  Result<std::unique_ptr<TransactionalProducer>> Producer() override;
+  void Stopping() override { stopping_ = true; }
+  int64_t transactions() const override { return transactions_.load(); }
+
+  // One writer's append waiting for (or in) a group transaction.
+  struct Request {
+    std::shared_ptr<Generation> generation;
+    TransactionalProducer::Part part;
+    AppendResult result;
+    bool done = false;
+  };
+
+  // Runs `request` in the next group transaction: the first writer to find no transaction in
+  // flight leads it (takes every queued request, appends and commits them, hands out the
+  // results), the others wait for it. Returns when `request` has its result.
+  void Append(Request& request) {
+    std::unique_lock lock(mutex_);
+    queue_.push_back(&request);
+    while (!request.done) {
+      if (committing_) {
+        settled_.wait(lock);
+        continue;
+      }
+      committing_ = true;
+      std::vector<Request*> batch;
+      batch.swap(queue_);
+      lock.unlock();
+      std::vector<Request*> retry = Commit(batch);
+      lock.lock();
+      // Innocent appends of a transaction the log refused records of: first in the next one.
+      queue_.insert(queue_.begin(), retry.begin(), retry.end());
+      committing_ = false;
+      settled_.notify_all();
+    }
+  }
+
+ private:
+  // Appends `batch` in one transaction (outside the lock); marks each request done, except the
+  // innocent ones of a transaction aborted for records the log refused, which it returns.
+  std::vector<Request*> Commit(const std::vector<Request*>& batch) {
+    std::vector<Request*> retry;
+    // Only requests on the current, healthy producer join; the others fail at once (their
+    // writers reconnect and restore).
+    std::vector<Request*> joined;
+    std::shared_ptr<Generation> generation;
+    {
+      std::lock_guard lock(producer_mutex_);
+      generation = current_;
+    }
+    for (Request* r : batch) {
+      if (r->generation != generation || r->generation->failed) {
+        r->result.outcome = AppendResult::Outcome::kNotCommitted;
+        r->result.producer_failed = true;
+        r->result.fenced = r->generation->fenced;
+        r->result.message = "the group's producer failed or was replaced";
+        r->done = true;
+      } else {
+        joined.push_back(r);
+      }
+    }
+    if (joined.empty()) return retry;
+    std::vector<TransactionalProducer::Part> parts;
+    std::vector<size_t> first;  // per joined request: the index of its first record
+    size_t total = 0;
+    for (Request* r : joined) {
+      parts.push_back(r->part);
+      first.push_back(total);
+      total += r->part.records->size();
+    }
+    AppendResult all = generation->producer->AppendParts(parts);
+    generation->Note();
+    if (all.outcome == AppendResult::Outcome::kCommitted) ++transactions_;
+    const bool refusal = all.outcome == AppendResult::Outcome::kNotCommitted &&
+                         !all.refused_records.empty() && !all.producer_failed;
+    for (size_t j = 0; j < joined.size(); ++j) {
+      Request& r = *joined[j];
+      const size_t begin = first[j];
+      const size_t end = begin + r.part.records->size();
+      AppendResult& mine = r.result;
+      mine.outcome = all.outcome;
+      mine.producer_failed = all.producer_failed;
+      mine.fenced = all.fenced;
+      mine.message = all.message;
+      if (all.outcome == AppendResult::Outcome::kCommitted) {
+        mine.offsets.assign(all.offsets.begin() + static_cast<std::ptrdiff_t>(begin),
+                            all.offsets.begin() + static_cast<std::ptrdiff_t>(end));
+      }
+      for (size_t refused : all.refused_records) {
+        if (refused >= begin && refused < end) mine.refused_records.push_back(refused - begin);
+      }
+      if (refusal && mine.refused_records.empty() && joined.size() > 1) {
+        mine = AppendResult();
+        retry.push_back(&r);  // not at fault: tried again without the others
+        continue;
+      }
+      r.done = true;
+    }
+    return retry;
+  }
+
+  const LogOptions options_;
+  const std::string transactional_id_;
+  const ProducerTimeouts timeouts_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> transactions_{0};
+
+  std::mutex producer_mutex_;
+  std::shared_ptr<Generation> current_;  // guarded by producer_mutex_
+
+  std::mutex mutex_;
+  std::condition_variable settled_;
+  std::vector<Request*> queue_;  // guarded by mutex_
+  bool committing_ = false;      // guarded by mutex_: a group transaction is in flight
+};
+
+// What a writer holds: appends through the group on the producer it was given.
+class GroupProducer final : public TransactionalProducer {
+ public:
+  GroupProducer(std::shared_ptr<TransactionGroupImpl> group,
+                std::shared_ptr<Generation> generation)
+      : group_(std::move(group)), generation_(std::move(generation)) {}
+
+  Status Init(int timeout_ms) override {
+    std::lock_guard lock(generation_->init_mutex);
+    if (generation_->failed) return Unavailable("the group's producer failed");
+    Status status = generation_->producer->Init(timeout_ms);
+    generation_->Note();
+    return status;
+  }
+
+  AppendResult AppendParts(const std::vector<Part>& parts) override {
+    // A writer appends to its own partition; several parts would join the group as one.
+    TransactionGroupImpl::Request request;
+    request.generation = generation_;
+    if (parts.size() != 1) {
+      request.result.message = "a group append holds the records of one partition";
+      return request.result;
+    }
+    request.part = parts.front();
+    group_->Append(request);
+    return std::move(request.result);
+  }
+
+  bool failed() const override { return generation_->failed || generation_->fenced; }
+  bool fenced() const override { return generation_->fenced; }
+
+ private:
+  const std::shared_ptr<TransactionGroupImpl> group_;
+  const std::shared_ptr<Generation> generation_;
+};
+
+Result<std::unique_ptr<TransactionalProducer>> TransactionGroupImpl::Producer() {
+  std::lock_guard lock(producer_mutex_);
+  if (!current_ || current_->failed || current_->fenced) {
+    if (current_ && current_->fenced) {
+      // Another group took over: no new producer may fence it back.
+      return std::unique_ptr<TransactionalProducer>(
+          new GroupProducer(shared_from_this(), current_));
+    }
+    auto producer = TransactionalProducer::CreateAlternating(options_, transactional_id_,
+                                                             timeouts_, &stopping_);
+    if (!producer) return producer.error();
+    auto generation = std::make_shared<Generation>();
+    generation->producer = std::move(producer.value());
+    current_ = std::move(generation);
+  }
+  return std::unique_ptr<TransactionalProducer>(new GroupProducer(shared_from_this(), current_));
+}
+
+}  // namespace
+
+std::shared_ptr<TransactionGroup> TransactionGroup::Create(LogOptions options,
+                                                           std::string transactional_id,
+                                                           ProducerTimeouts timeouts) {
+  return std::make_shared<TransactionGroupImpl>(std::move(options), std::move(transactional_id),
+                                                timeouts);
 }
 
 int LeakedClientHandles() { return LeakedHandleCount().load(); }

@@ -66,8 +66,8 @@ int main(int argc, char** argv) {
   flags.Add("replication-factor", &options.log.replication_factor,
             "replication factor when the topic is created (3 in production)");
   flags.Add("transactional-id-prefix", &options.writer.transactional_id_prefix,
-            "prefix of the writers' transactional.ids (<prefix>-writer-<partition> and "
-            "<prefix>-writer-<partition>-b, used in turn)");
+            "prefix of the writers' transactional.ids (<prefix>-writers and <prefix>-writers-b, "
+            "used in turn; one transaction holds the appends of every partition)");
   flags.Add("max-batch", &options.writer.max_batch, "most commands in one Kafka transaction");
   flags.Add("transaction-gap-ms", &options.writer.transaction_gap_ms,
             "pause after a commit before the next transaction; 0 (default) = none: commands "

@@ -110,13 +110,20 @@ const char* WriterStateName(WriterState state) {
   return "UNKNOWN";
 }
 
+std::string WriterTransactionalId(const WriterOptions& options) {
+  return options.transactional_id_prefix + "-writers";
+}
+
 PartitionWriter::PartitionWriter(kafka::LogOptions log, WriterOptions options, int32_t partition,
-                                 const Clock& clock)
+                                 const Clock& clock, std::shared_ptr<kafka::TransactionGroup> group)
     : log_(std::move(log)),
       options_(std::move(options)),
       partition_(partition),
       clock_(clock),
-      integrity_(options_.trusted_keys) {}
+      integrity_(options_.trusted_keys),
+      group_(group ? std::move(group)
+                   : kafka::TransactionGroup::Create(log_, WriterTransactionalId(options_),
+                                                     options_.producer_timeouts)) {}
 
 PartitionWriter::~PartitionWriter() { Stop(); }
 
@@ -125,9 +132,8 @@ Status PartitionWriter::Connect() {
     // A timed-out init_transactions is resumable: the same producer carries on.
   } else {
     producer_.reset();  // bounded: see TransactionalProducer
-    std::string txn_id = absl::StrCat(options_.transactional_id_prefix, "-writer-", partition_);
-    auto producer = kafka::TransactionalProducer::CreateAlternating(
-        log_, txn_id, options_.producer_timeouts, &stop_requested_);
+    // The group's producer, or a new one when it failed (whose Init fences the old one).
+    auto producer = group_->Producer();
     if (!producer) return producer.error();
     producer_ = std::move(producer.value());
   }
@@ -136,7 +142,7 @@ Status PartitionWriter::Connect() {
 }
 
 Status PartitionWriter::Start() {
-  std::string txn_id = absl::StrCat(options_.transactional_id_prefix, "-writer-", partition_);
+  const std::string txn_id = WriterTransactionalId(options_);
   SetState(WriterState::kRestoring);
   if (auto e = Connect()) {
     // The first start waits up to a minute for the broker (the transaction coordinator can
@@ -230,6 +236,7 @@ void PartitionWriter::StopIntake() {
     stop_requested_ = true;
     queued.swap(queue_);
   }
+  group_->Stopping();  // a commit in flight gives up after at most 1 s more
   wake_.notify_all();
   Error stopping{Errc::kUnavailable,
                  "SHUTTING_DOWN",
@@ -265,9 +272,8 @@ void PartitionWriter::Fail(const std::string& why) {
   }
   if (fenced) {
     LogError(absl::StrCat("writer[", partition_, "]"),
-             "FENCED: another process with transactional id ", options_.transactional_id_prefix,
-             "-writer-", partition_, " took this partition over; this process no longer writes "
-             "it (", why, ")");
+             "FENCED: another process with transactional id ", WriterTransactionalId(options_),
+             " took this partition over; this process no longer writes it (", why, ")");
   } else {
     LogWarn(absl::StrCat("writer[", partition_, "]"), "the producer failed (", why,
             "); recovering: new producer, restore from the log");
@@ -1070,8 +1076,10 @@ Status CommandRouter::Start() {
   auto partitions = kafka::EnsureTopic(log_);
   if (!partitions) return partitions.error();
   LogInfo("router", "topic ", log_.topic, " has ", partitions.value(), " partitions");
+  group_ = kafka::TransactionGroup::Create(log_, WriterTransactionalId(options_),
+                                          options_.producer_timeouts);
   for (int32_t p = 0; p < partitions.value(); ++p) {
-    writers_.push_back(std::make_unique<PartitionWriter>(log_, options_, p, clock_));
+    writers_.push_back(std::make_unique<PartitionWriter>(log_, options_, p, clock_, group_));
   }
   std::vector<std::future<Status>> started;
   for (auto& w : writers_) {

@@ -38,8 +38,9 @@ namespace collections {
 enum class WriterState;  // defined below
 
 struct WriterOptions {
-  // transactional.id = <prefix>-writer-<partition>. Two processes with the same prefix fence
-  // each other; give each deployment its own prefix.
+  // The writers' transactional.ids: <prefix>-writers and <prefix>-writers-b (one group commit for
+  // all partitions of the process, see kafka::TransactionGroup). Two processes with the same
+  // prefix fence each other; give each deployment its own prefix.
   std::string transactional_id_prefix = "collections";
   // Most commands in one Kafka transaction (group commit). 500: a transaction's fixed cost
   // (AddPartitions, EndTxn, markers) is paid once for many commands, and a batch still
@@ -111,6 +112,9 @@ struct WriterOptions {
   std::function<void(int32_t partition, WriterState state)> on_state;
 };
 
+// The transactional.id the writers of `options` append with (and "-b" of it).
+std::string WriterTransactionalId(const WriterOptions& options);
+
 // The record the writer appends for `event`: key = account id, value = the envelope's canonical
 // bytes, timestamp = recorded_at, CloudEvents binary-mode headers (ce_source = `source`).
 kafka::Record EventRecord(const v1::EventEnvelope& event, const std::string& source);
@@ -132,7 +136,8 @@ const char* WriterStateName(WriterState state);
 
 // The single writer of one partition of the event log.
 //
-// Start() creates a transactional producer (fencing any previous owner), opens its store
+// Start() takes a transactional producer from its TransactionGroup (shared with the other writers
+// of the process; its init fences any previous owner), opens its store
 // (WriterOptions::store_path) and reads the log after the store's checkpoint (all of it when
 // there is no usable store), then serves commands on its own thread: it takes all queued
 // commands, runs each through the domain's pipeline (RunCommand) against the state (including
@@ -165,8 +170,11 @@ class PartitionWriter {
   // Must be quick and must not call back into the writer.
   using Completion = std::function<void(Result<v1::CommandReply>)>;
 
+  // `group`: the transactions the writer appends through, shared with the other writers of the
+  // process (CommandRouter); null = a group of its own with the same transactional id, which
+  // fences any other writers of that prefix.
   PartitionWriter(kafka::LogOptions log, WriterOptions options, int32_t partition,
-                  const Clock& clock);
+                  const Clock& clock, std::shared_ptr<kafka::TransactionGroup> group = nullptr);
   ~PartitionWriter();
   PartitionWriter(const PartitionWriter&) = delete;
   PartitionWriter& operator=(const PartitionWriter&) = delete;
@@ -271,6 +279,7 @@ class PartitionWriter {
   const int32_t partition_;
   const Clock& clock_;
   const authz::IntegrityGate integrity_;
+  const std::shared_ptr<kafka::TransactionGroup> group_;
   std::unique_ptr<kafka::TransactionalProducer> producer_;
 
   // Writer-thread state. The store holds every committed account and command of the
@@ -382,6 +391,8 @@ class CommandRouter {
   // Declared before the writers: destroyed after them, so a writer's last completions still
   // find it.
   CallDeadlines deadlines_;
+  // Every writer's transactions (group commit across partitions).
+  std::shared_ptr<kafka::TransactionGroup> group_;
   std::vector<std::unique_ptr<PartitionWriter>> writers_;
 };
 
