@@ -7,9 +7,12 @@
 #include <openssl/sha.h>
 
 #include <array>
+#include <deque>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace collections::authz {
 namespace {
@@ -118,6 +121,39 @@ Result<SigningKey> SigningKey::LoadPem(const std::string& path) {
   return key;
 }
 
+struct SignatureMemo::State {
+  mutable std::mutex mutex;
+  std::unordered_map<std::string, std::string> signatures;  // message -> signature
+  std::deque<std::string> order;                            // messages, oldest first
+};
+
+SignatureMemo::SignatureMemo() : state_(std::make_unique<State>()) {}
+SignatureMemo::~SignatureMemo() = default;
+
+void SignatureMemo::Add(std::string_view message, std::string_view signature) {
+  std::lock_guard lock(state_->mutex);
+  auto [it, added] = state_->signatures.try_emplace(std::string(message), signature);
+  if (!added) return;  // Ed25519 is deterministic: the same message has the same signature
+  state_->order.push_back(it->first);
+  if (state_->order.size() > kCapacity) {
+    state_->signatures.erase(state_->order.front());
+    state_->order.pop_front();
+  }
+}
+
+bool SignatureMemo::Contains(std::string_view message, std::string_view signature) const {
+  std::lock_guard lock(state_->mutex);
+  auto it = state_->signatures.find(std::string(message));
+  return it != state_->signatures.end() && it->second == signature;
+}
+
+SigningKey::SigningKey(std::shared_ptr<void> key)
+    : key_(std::move(key)),
+      key_id_(KeyId(RawPublic(Key(key_)))),
+      memo_(std::make_shared<SignatureMemo>()) {}
+
+VerifyingKey SigningKey::verifying_key() const { return VerifyingKey(key_, memo_); }
+
 std::string SigningKey::Sign(std::string_view message) const {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   std::string signature(64, '\0');
@@ -131,13 +167,13 @@ std::string SigningKey::Sign(std::string_view message) const {
   }
   EVP_MD_CTX_free(ctx);
   signature.resize(length);
+  memo_->Add(message, signature);
   return signature;
 }
 
 std::string SigningKey::PublicKeyRaw() const { return RawPublic(Key(key_)); }
 std::string SigningKey::PublicKeyPem() const { return WritePem(Key(key_), false); }
 std::string SigningKey::PrivateKeyPem() const { return WritePem(Key(key_), true); }
-std::string SigningKey::key_id() const { return KeyId(PublicKeyRaw()); }
 
 Result<VerifyingKey> VerifyingKey::FromPem(std::string_view pem) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
@@ -169,7 +205,13 @@ Result<VerifyingKey> VerifyingKey::FromRaw(std::string_view raw32) {
   return VerifyingKey(Own(key));
 }
 
+VerifyingKey::VerifyingKey(std::shared_ptr<void> key, std::shared_ptr<const SignatureMemo> memo)
+    : key_(std::move(key)), key_id_(KeyId(RawPublic(Key(key_)))), memo_(std::move(memo)) {}
+
+VerifyingKey VerifyingKey::WithoutMemo() const { return VerifyingKey(key_); }
+
 bool VerifyingKey::Verify(std::string_view message, std::string_view signature) const {
+  if (memo_ != nullptr && memo_->Contains(message, signature)) return true;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   bool ok = ctx != nullptr &&
             EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, Key(key_)) == 1 &&
@@ -182,7 +224,6 @@ bool VerifyingKey::Verify(std::string_view message, std::string_view signature) 
 }
 
 std::string VerifyingKey::PublicKeyRaw() const { return RawPublic(Key(key_)); }
-std::string VerifyingKey::key_id() const { return KeyId(PublicKeyRaw()); }
 
 void SignRun(const SigningKey& key, const std::vector<v1::EventEnvelope*>& run) {
   if (run.empty()) return;

@@ -224,8 +224,7 @@ int main(int argc, char** argv) {
     }
     if (!options.writer.trusted_keys.empty()) {
       // The key being used must stay verifiable too.
-      options.writer.trusted_keys.push_back(
-          collections::authz::VerifyingKey::FromPem(key->PublicKeyPem()).value());
+      options.writer.trusted_keys.push_back(key->verifying_key());
     }
     if (!kafka_config.empty()) {
       auto props = collections::LoadProperties(kafka_config, "kafka-config");
