@@ -972,9 +972,11 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
                        absl::ToDoubleSeconds(absl::Now() - append_started),
                        appended.outcome == kafka::AppendResult::Outcome::kCommitted);
   }
-  Log(LogLevel::kDebug, "writer[" + std::to_string(partition_) + "]",
-      absl::StrCat("batch of ", batch.size(), " commands, ", records.size(),
-                   " events, appended in ", absl::FormatDuration(absl::Now() - append_started)));
+  if (LogLevel::kDebug >= MinLogLevel()) {  // not worth formatting on every batch otherwise
+    Log(LogLevel::kDebug, "writer[" + std::to_string(partition_) + "]",
+        absl::StrCat("batch of ", batch.size(), " commands, ", records.size(),
+                     " events, appended in ", absl::FormatDuration(absl::Now() - append_started)));
+  }
   if (appended.outcome != kafka::AppendResult::Outcome::kCommitted) {
     failure_message_ = appended.message;
     LogError(absl::StrCat("writer[", partition_, "]"), "append of ", records.size(),
