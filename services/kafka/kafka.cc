@@ -755,6 +755,9 @@ namespace {
 struct Generation {
   std::unique_ptr<TransactionalProducer> producer;
   std::mutex init_mutex;  // one Init at a time; a resumed Init carries on where the last stopped
+  // Init succeeded: later Inits return at once, never touching the producer another thread may
+  // be appending with.
+  std::atomic<bool> initialized{false};
   std::atomic<bool> failed{false};
   std::atomic<bool> fenced{false};
   void Note() {
@@ -773,6 +776,14 @@ class TransactionGroupImpl final : public TransactionGroup,
 
   Result<std::unique_ptr<TransactionalProducer>> Producer() override;
   void Stopping() override { stopping_ = true; }
+  void Close() override {
+    std::shared_ptr<Generation> closing;
+    {
+      std::lock_guard lock(producer_mutex_);
+      closing.swap(current_);
+    }
+    // The producer closes (bounded) with its last handle, here when every writer let go.
+  }
   int64_t transactions() const override { return transactions_.load(); }
 
   // One writer's append waiting for (or in) a group transaction.
@@ -896,8 +907,10 @@ class GroupProducer final : public TransactionalProducer {
   Status Init(int timeout_ms) override {
     std::lock_guard lock(generation_->init_mutex);
     if (generation_->failed) return Unavailable("the group's producer failed");
+    if (generation_->initialized) return std::nullopt;
     Status status = generation_->producer->Init(timeout_ms);
     generation_->Note();
+    if (!status) generation_->initialized = true;
     return status;
   }
 

@@ -187,6 +187,9 @@ class TransactionGroup {
   virtual Result<std::unique_ptr<TransactionalProducer>> Producer() = 0;
   // The owner shuts down: a commit or abort in flight gives up after at most 1 s more.
   virtual void Stopping() = 0;
+  // Lets go of the current producer once the writers have stopped (it closes with its last
+  // handle); a later Producer() would make a new one.
+  virtual void Close() = 0;
   // Transactions the group has committed (each may hold appends of several partitions).
   virtual int64_t transactions() const = 0;
 };

@@ -1106,6 +1106,7 @@ void CommandRouter::Stop() {
   std::vector<std::thread> stopping;
   for (auto& w : writers_) stopping.emplace_back([&w] { w->Stop(); });
   for (auto& t : stopping) t.join();
+  if (group_) group_->Close();  // the writers let go of their producers: close the shared one
   // Every writer has answered everything it took; nothing is left to wait for.
   deadlines_.Stop();
 }
