@@ -6,8 +6,10 @@
 // acknowledged command is in the log exactly once.
 #define BOOST_TEST_MODULE ownership
 #include "services/kafka/kafka.h"
+#include "services/writer/partition_ledger.h"
 #include "tests/support/harness.h"
 
+#include "absl/strings/str_cat.h"
 #include "collections/v1/compliance_service.grpc.pb.h"
 
 #include <fcntl.h>
@@ -21,6 +23,7 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -103,6 +106,115 @@ v1::VerifyAuditTrailResponse VerifyAll(TestService& service) {
   auto s = stub->VerifyAuditTrail(&ctx, request, &verdict);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.error_message());
   return verdict;
+}
+
+// A writer's ledger kept through the producer, as the writer keeps it (kafka::CommitGuard).
+struct LedgerGuard final : kafka::CommitGuard {
+  PartitionLedger ledger;
+  int checks = 0;
+  int ended = 0;
+  std::optional<std::string> Check(const std::vector<int64_t>& offsets) override {
+    ++checks;
+    return ledger.Check(offsets);
+  }
+  void Ended(const std::vector<int64_t>& offsets, int64_t uncertain) override {
+    ++ended;
+    ledger.Ended(offsets, uncertain);
+  }
+};
+
+kafka::Record Bytes(size_t size) {
+  kafka::Record r;
+  r.key = "k";
+  r.value = std::string(size, 'x');
+  return r;
+}
+
+// The partitions' ends once the last markers have landed, from a read_committed reader.
+int64_t EndOf(const kafka::LogOptions& log, int32_t partition) {
+  auto reader = kafka::LogReader::Create(log, UniqueName("own-end"));
+  BOOST_REQUIRE(reader.ok());
+  auto high = reader.value()->HighWatermark(partition, 10000);
+  BOOST_REQUIRE(high.ok());
+  return high.value();
+}
+
+// One Kafka transaction holding the appends of several partitions (the writers' shared
+// producers): every partition's ledger counts its own records and exactly one marker per
+// transaction that held them, through commits, a transaction aborted for a record the broker
+// refused, the producer's own retry after it, and a veto; one partition's veto aborts the whole
+// transaction and names only that partition, and the others commit when tried again.
+BOOST_AUTO_TEST_CASE(one_transaction_over_several_partitions_keeps_every_ledger_exact) {
+  kafka::LogOptions log;
+  log.bootstrap = Bootstrap();
+  log.topic = UniqueName("own-group");
+  log.partitions = 3;
+  log.topic_config = {{"max.message.bytes", "2000"}};
+  BOOST_REQUIRE(kafka::EnsureTopic(log).ok());
+  auto made = kafka::TransactionalProducer::CreateAlternating(log, UniqueName("own-writers"));
+  BOOST_REQUIRE(made.ok());
+  auto& producer = *made.value();
+  Status init = producer.Init(30000);
+  for (int i = 0; init && i < 10; ++i) init = producer.Init(30000);
+  BOOST_REQUIRE_MESSAGE(!init, init->message);
+  LedgerGuard guards[3];
+  for (auto& g : guards) g.ledger.Reset(0);  // a new topic: every partition is empty
+  const std::vector<kafka::Record> two = {Bytes(100), Bytes(100)};
+  const std::vector<kafka::Record> too_large = {Bytes(3000)};
+  auto all_three = [&] {
+    return producer.AppendParts(
+        {{0, &two, &guards[0]}, {1, &two, &guards[1]}, {2, &two, &guards[2]}});
+  };
+  auto expect_exact = [&](std::vector<int32_t> partitions) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the last markers land
+    for (int32_t p : partitions) {
+      BOOST_TEST(guards[p].ledger.base() + guards[p].ledger.accounted() == EndOf(log, p),
+                 "partition " << p);
+    }
+  };
+
+  for (int i = 0; i < 3; ++i) {
+    auto r = all_three();
+    BOOST_REQUIRE_MESSAGE(r.outcome == kafka::AppendResult::Outcome::kCommitted, r.message);
+  }
+  expect_exact({0, 1, 2});
+  // Partition 1's record is refused by the broker: the whole transaction is aborted, and
+  // partitions 0 and 1 each get its abort marker (0 also its aborted records).
+  auto refused = producer.AppendParts({{0, &two, &guards[0]}, {1, &too_large, &guards[1]}});
+  BOOST_TEST((refused.outcome == kafka::AppendResult::Outcome::kNotCommitted));
+  BOOST_TEST(!refused.refused_records.empty());
+  BOOST_TEST(!refused.vetoed);
+  // The producer may abort and retry the next transactions of that id on its own (sequence
+  // numbers); none of that is mistaken for another writer.
+  for (int i = 0; i < 4; ++i) {
+    auto r = all_three();
+    BOOST_REQUIRE_MESSAGE(r.outcome == kafka::AppendResult::Outcome::kCommitted, r.message);
+  }
+  expect_exact({0, 1, 2});
+
+  // Another producer writes partition 2: the next transaction over all three is vetoed for
+  // partition 2 alone, and nothing of it is committed.
+  auto foreign = kafka::TransactionalProducer::Create(log, UniqueName("own-intruder"));
+  BOOST_REQUIRE(foreign.ok());
+  init = foreign.value()->Init(30000);
+  for (int i = 0; init && i < 10; ++i) init = foreign.value()->Init(30000);
+  BOOST_REQUIRE_MESSAGE(!init, init->message);
+  BOOST_REQUIRE(foreign.value()->Append(2, {Bytes(100)}).outcome ==
+                kafka::AppendResult::Outcome::kCommitted);
+  const int checks_before = guards[0].checks + guards[1].checks + guards[2].checks;
+  auto vetoed = all_three();
+  BOOST_TEST((vetoed.outcome == kafka::AppendResult::Outcome::kNotCommitted));
+  BOOST_TEST(vetoed.vetoed);
+  BOOST_TEST(vetoed.vetoed_parts.size() == 1u);
+  BOOST_TEST(vetoed.vetoed_parts.count(2) == 1u);
+  BOOST_TEST(vetoed.message.find("partition 2") != std::string::npos, vetoed.message);
+  // Every partition of the transaction was checked before the commit.
+  BOOST_TEST(guards[0].checks + guards[1].checks + guards[2].checks == checks_before + 3);
+  // The others, tried again without partition 2, commit: the aborted transaction's records and
+  // marker in their partitions are their own.
+  auto retried = producer.AppendParts({{0, &two, &guards[0]}, {1, &two, &guards[1]}});
+  BOOST_TEST((retried.outcome == kafka::AppendResult::Outcome::kCommitted), retried.message);
+  expect_exact({0, 1});
 }
 
 BOOST_AUTO_TEST_CASE(a_second_server_on_the_same_port_does_not_start) {
@@ -236,6 +348,71 @@ BOOST_AUTO_TEST_CASE(two_deployments_started_on_one_empty_topic_stop_at_the_firs
   BOOST_TEST(events[0].envelope.account_id() == x);
   BOOST_TEST(events[0].envelope.deployment_id() == a.writer.deployment_id);
   BOOST_TEST(VerifyAll(first).intact());
+}
+
+// The writers of a process share their transactions: when one partition holds a record its
+// writer did not write, only that writer stops (FOREIGN_WRITER); the commands of the other
+// partitions, sent at the same moment and so in the same transactions, are committed.
+BOOST_AUTO_TEST_CASE(a_foreign_record_stops_only_its_partition_while_the_others_commit) {
+  TempDir a_dir, b_dir;
+  ServerOptions a = TestOptions("own-shared", a_dir.path);
+  const int32_t partitions = a.log.partitions;
+  const std::vector<std::string> accounts = OnePerPartition("SHR", partitions);
+  TestService first(a);
+  v1::CommandReply reply;
+  for (const auto& id : accounts) {
+    BOOST_REQUIRE(Call(first.commands(), OpenCase(id, "open"), &reply).ok());
+  }
+  // Another deployment, started by mistake with --adopt-topic-from, writes partition 0.
+  ServerOptions b = a;
+  b.db_path = (b_dir.path / "projection").string();
+  b.writer.deployment_id = UniqueName("intruder");
+  b.writer.adopt_from = {a.writer.deployment_id};
+  {
+    TestService second(b);
+    BOOST_REQUIRE(Call(second.commands(), PostPayment(accounts[0], "intruder", "PI", 1), &reply)
+                      .ok());
+  }
+  // Every partition of the first process gets a command at the same moment, twice.
+  std::set<std::string> acked;
+  for (int round = 0; round < 2; ++round) {
+    std::vector<grpc::Status> answers(partitions);
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (int32_t p = 0; p < partitions; ++p) {
+      threads.emplace_back([&, p] {
+        ++ready;
+        while (ready.load() < partitions) std::this_thread::yield();
+        v1::CommandReply r;
+        answers[p] = Call(first.commands(),
+                          PostPayment(accounts[p], absl::StrCat("pay-", round),
+                                      absl::StrCat("P", round), 1),
+                          &r);
+      });
+    }
+    for (auto& t : threads) t.join();
+    BOOST_TEST(answers[0].error_code() == grpc::StatusCode::FAILED_PRECONDITION,
+               answers[0].error_message());
+    BOOST_TEST(ErrorReason(answers[0]) == "FOREIGN_WRITER");
+    for (int32_t p = 1; p < partitions; ++p) {
+      BOOST_TEST(answers[p].ok(), "partition " << p << ": " << answers[p].error_message());
+      if (answers[p].ok()) acked.insert(absl::StrCat(accounts[p], "/pay-", round));
+    }
+  }
+  const auto states = first.app().router().states();
+  BOOST_TEST(static_cast<int>(states[0]) == static_cast<int>(WriterState::kForeignWriter));
+  for (int32_t p = 1; p < partitions; ++p) {
+    BOOST_TEST(static_cast<int>(states[p]) == static_cast<int>(WriterState::kServing));
+  }
+  // What was acknowledged is in the log once; nothing of partition 0's refused commands is.
+  std::map<std::string, int> logged;
+  for (const auto& e : ReadTopic(a.log.topic)) {
+    if (e.envelope.command_id().rfind("pay-", 0) == 0 && e.envelope.command_event_index() == 0) {
+      ++logged[e.envelope.account_id() + "/" + e.envelope.command_id()];
+    }
+  }
+  for (const auto& id : acked) BOOST_TEST(logged[id] == 1, id);
+  BOOST_TEST(logged.size() == acked.size());
 }
 
 BOOST_AUTO_TEST_CASE(a_second_process_of_the_same_deployment_fences_the_first) {

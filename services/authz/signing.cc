@@ -8,9 +8,12 @@
 #include <sodium.h>
 
 #include <array>
+#include <deque>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace collections::authz {
 namespace {
@@ -150,8 +153,39 @@ Result<SigningKey> SigningKey::LoadPem(const std::string& path) {
   return key;
 }
 
+struct SignatureMemo::State {
+  mutable std::mutex mutex;
+  std::unordered_map<std::string, std::string> signatures;  // message -> signature
+  std::deque<std::string> order;                            // messages, oldest first
+};
+
+SignatureMemo::SignatureMemo() : state_(std::make_unique<State>()) {}
+SignatureMemo::~SignatureMemo() = default;
+
+void SignatureMemo::Add(std::string_view message, std::string_view signature) {
+  std::lock_guard lock(state_->mutex);
+  auto [it, added] = state_->signatures.try_emplace(std::string(message), signature);
+  if (!added) return;  // Ed25519 is deterministic: the same message has the same signature
+  state_->order.push_back(it->first);
+  if (state_->order.size() > kCapacity) {
+    state_->signatures.erase(state_->order.front());
+    state_->order.pop_front();
+  }
+}
+
+bool SignatureMemo::Contains(std::string_view message, std::string_view signature) const {
+  std::lock_guard lock(state_->mutex);
+  auto it = state_->signatures.find(std::string(message));
+  return it != state_->signatures.end() && it->second == signature;
+}
+
 SigningKey::SigningKey(std::shared_ptr<void> key)
-    : key_(std::move(key)), secret_(SodiumSecret(Key(key_))) {}
+    : key_(std::move(key)),
+      secret_(SodiumSecret(Key(key_))),
+      key_id_(KeyId(RawPublic(Key(key_)))),
+      memo_(std::make_shared<SignatureMemo>()) {}
+
+VerifyingKey SigningKey::verifying_key() const { return VerifyingKey(key_, memo_); }
 
 std::string SigningKey::Sign(std::string_view message) const {
   std::string signature(crypto_sign_BYTES, '\0');
@@ -159,13 +193,13 @@ std::string SigningKey::Sign(std::string_view message) const {
   crypto_sign_detached(reinterpret_cast<unsigned char*>(signature.data()), nullptr,
                        reinterpret_cast<const unsigned char*>(message.data()), message.size(),
                        reinterpret_cast<const unsigned char*>(secret_->data()));
+  memo_->Add(message, signature);
   return signature;
 }
 
 std::string SigningKey::PublicKeyRaw() const { return RawPublic(Key(key_)); }
 std::string SigningKey::PublicKeyPem() const { return WritePem(Key(key_), false); }
 std::string SigningKey::PrivateKeyPem() const { return WritePem(Key(key_), true); }
-std::string SigningKey::key_id() const { return KeyId(PublicKeyRaw()); }
 
 Result<VerifyingKey> VerifyingKey::FromPem(std::string_view pem) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
@@ -197,12 +231,19 @@ Result<VerifyingKey> VerifyingKey::FromRaw(std::string_view raw32) {
   return VerifyingKey(Own(key));
 }
 
-VerifyingKey::VerifyingKey(std::shared_ptr<void> key)
-    : key_(std::move(key)), raw_(RawPublic(Key(key_))) {
+VerifyingKey::VerifyingKey(std::shared_ptr<void> key, std::shared_ptr<const SignatureMemo> memo)
+    : key_(std::move(key)),
+      raw_(RawPublic(Key(key_))),
+      key_id_(KeyId(raw_)),
+      memo_(std::move(memo)) {
   InitSodium();
 }
 
+VerifyingKey VerifyingKey::WithoutMemo() const { return VerifyingKey(key_); }
+
 bool VerifyingKey::Verify(std::string_view message, std::string_view signature) const {
+  // The memo only answers for the exact pairs this process signed; anything else runs Ed25519.
+  if (memo_ != nullptr && memo_->Contains(message, signature)) return true;
   if (signature.size() != crypto_sign_BYTES || raw_.size() != crypto_sign_PUBLICKEYBYTES) {
     return false;
   }
@@ -213,7 +254,6 @@ bool VerifyingKey::Verify(std::string_view message, std::string_view signature) 
 }
 
 std::string VerifyingKey::PublicKeyRaw() const { return raw_; }
-std::string VerifyingKey::key_id() const { return KeyId(PublicKeyRaw()); }
 
 void SignRun(const SigningKey& key, const std::vector<v1::EventEnvelope*>& run) {
   if (run.empty()) return;

@@ -23,6 +23,30 @@ inline constexpr std::string_view kSignatureAlgorithm = "Ed25519";
 // "collections.v1.EventSignature" || 0x00 || SHA-256(hash_1 || ... || hash_n).
 std::string SignatureInput(const std::vector<std::string>& hashes);
 
+// The signatures a SigningKey made lately, so that a VerifyingKey of the same key in the same
+// process (SigningKey::verifying_key) accepts exactly those (message, signature) pairs without
+// running Ed25519 again: a signature this process computed with the private key verifies with
+// its public key by construction, so the answer is the one the full check gives. Anything else
+// (another key, other bytes, a pair no longer remembered) is checked in full. Bounded (the most
+// recent kCapacity signatures: a projection reading what the writers just appended finds them).
+// Thread-safe; shared by the copies of a key.
+class SignatureMemo {
+ public:
+  static constexpr size_t kCapacity = 16384;
+  SignatureMemo();
+  ~SignatureMemo();
+  SignatureMemo(const SignatureMemo&) = delete;
+  SignatureMemo& operator=(const SignatureMemo&) = delete;
+  void Add(std::string_view message, std::string_view signature);
+  bool Contains(std::string_view message, std::string_view signature) const;
+
+ private:
+  struct State;
+  const std::unique_ptr<State> state_;
+};
+
+class VerifyingKey;
+
 // An Ed25519 private key. Copyable (shares the immutable key); Sign is thread-safe.
 class SigningKey {
  public:
@@ -37,13 +61,18 @@ class SigningKey {
   std::string PublicKeyRaw() const;                  // 32 bytes
   std::string PublicKeyPem() const;                  // SubjectPublicKeyInfo PEM
   std::string PrivateKeyPem() const;                 // PKCS#8 PEM
-  std::string key_id() const;
+  const std::string& key_id() const { return key_id_; }
+  // Its public key, remembering what this key signed (see SignatureMemo): the key to verify the
+  // process's own writing with.
+  VerifyingKey verifying_key() const;
 
  private:
   explicit SigningKey(std::shared_ptr<void> key);
   std::shared_ptr<void> key_;  // EVP_PKEY
   // libsodium's secret key (seed || public key), derived once; wiped when the last copy goes.
   std::shared_ptr<const std::string> secret_;
+  std::string key_id_;
+  std::shared_ptr<SignatureMemo> memo_;
 };
 
 // An Ed25519 public key: all a verifier needs. Copyable; Verify is thread-safe.
@@ -56,12 +85,19 @@ class VerifyingKey {
 
   bool Verify(std::string_view message, std::string_view signature) const;
   std::string PublicKeyRaw() const;
-  std::string key_id() const;
+  const std::string& key_id() const { return key_id_; }
+  // The same key without the memo of SigningKey::verifying_key: every Verify runs Ed25519 (for
+  // an examiner's check of the whole trail).
+  VerifyingKey WithoutMemo() const;
 
  private:
-  explicit VerifyingKey(std::shared_ptr<void> key);
+  friend class SigningKey;
+  explicit VerifyingKey(std::shared_ptr<void> key,
+                        std::shared_ptr<const SignatureMemo> memo = nullptr);
   std::shared_ptr<void> key_;
   std::string raw_;  // the 32-byte public key libsodium verifies with
+  std::string key_id_;
+  std::shared_ptr<const SignatureMemo> memo_;  // what the matching SigningKey signed, or null
 };
 
 // First 16 hex digits of SHA-256 of a raw 32-byte Ed25519 public key.

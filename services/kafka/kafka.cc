@@ -10,8 +10,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <future>
+#include <mutex>
 #include <thread>
 
 namespace collections::kafka {
@@ -205,9 +207,9 @@ class TransactionalProducerImpl final : public TransactionalProducer {
     return Unavailable("init_transactions: " + Describe(e.get()));
   }
 
-  AppendResult Append(int32_t partition, const std::vector<Record>& records,
-                      const CommitGuard& guard) override {
-    AppendResult result = AppendOnce(partition, records, guard);
+  AppendResult AppendParts(const std::vector<Part>& parts) override {
+    AppendResult result = AppendOnce(parts);
+    NoteEnded(parts, result);
     if (result.outcome == AppendResult::Outcome::kNotCommitted && !result.producer_failed &&
         result.refused_records.empty() && epoch_bumped_) {
       // A transaction after one whose records the broker refused fails with
@@ -215,7 +217,8 @@ class TransactionalProducerImpl final : public TransactionalProducer {
       // abort bumped the producer epoch, which resets the sequences. Nothing was recorded, so
       // trying the same records once more is safe, and it keeps innocent commands from failing.
       LogInfo(name_, "retrying the transaction after an epoch bump: ", result.message);
-      result = AppendOnce(partition, records, guard);
+      result = AppendOnce(parts);
+      NoteEnded(parts, result);
     }
     return result;
   }
@@ -243,9 +246,34 @@ class TransactionalProducerImpl final : public TransactionalProducer {
   }
 
  private:
-  AppendResult AppendOnce(int32_t partition, const std::vector<Record>& records,
-                          const CommitGuard& guard) {
+  // Tells each part's guard that the transaction just tried ended, when it did: committed, or
+  // aborted with the producer still usable (either leaves one marker in each of its partitions).
+  // A failed producer's transaction is settled by the next owner's Init; the writers restore.
+  void NoteEnded(const std::vector<Part>& parts, const AppendResult& result) {
+    if (result.producer_failed || result.outcome == AppendResult::Outcome::kUnknown) return;
+    size_t begin = 0;
+    for (const Part& part : parts) {
+      const size_t end = begin + part.records->size();
+      if (part.guard) {
+        std::vector<int64_t> offsets;
+        int64_t uncertain = 0;
+        offsets.reserve(end - begin);
+        for (size_t k = begin; k < end; ++k) {
+          offsets.push_back(k < result.offsets.size() ? result.offsets[k] : -1);
+          if (result.outcome == AppendResult::Outcome::kNotCommitted && k < uncertain_.size() &&
+              uncertain_[k]) {
+            ++uncertain;
+          }
+        }
+        part.guard->Ended(offsets, uncertain);
+      }
+      begin = end;
+    }
+  }
+
+  AppendResult AppendOnce(const std::vector<Part>& parts) {
     epoch_bumped_ = false;
+    uncertain_.clear();
     AppendResult result;
     if (fenced_ || failed_) {
       result.producer_failed = true;
@@ -263,57 +291,79 @@ class TransactionalProducerImpl final : public TransactionalProducer {
     auto owned = std::make_unique<DeliveryBatch>();
     DeliveryBatch& batch = *owned;
     deliveries_.push_back(std::move(owned));
-    batch.slots.resize(records.size());
+    size_t total = 0;
+    for (const Part& part : parts) total += part.records->size();
+    batch.slots.resize(total);
     for (auto& slot : batch.slots) slot.batch = &batch;
     const auto started = std::chrono::steady_clock::now();
     const auto deadline = started + std::chrono::milliseconds(timeouts_.commit_ms);
 
-    for (size_t i = 0; i < records.size(); ++i) {
-      const Record& r = records[i];
-      RdKafka::Headers* headers = RdKafka::Headers::create();
-      for (const auto& [k, v] : r.headers) headers->add(k, v.data(), v.size());
-      for (;;) {
-        RdKafka::ErrorCode err = producer_->produce(
-            topic_, partition, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(r.value.data()),
-            r.value.size(), r.key.data(), r.key.size(), r.timestamp_ms, headers,
-            &batch.slots[i]);
-        if (err == RdKafka::ERR_NO_ERROR) {  // librdkafka owns `headers` now
-          ++batch.outstanding;
-          break;
+    size_t i = 0;  // the record's index across all parts
+    for (const Part& part : parts) {
+      const int32_t partition = part.partition;
+      for (const Record& r : *part.records) {
+        RdKafka::Headers* headers = RdKafka::Headers::create();
+        for (const auto& [k, v] : r.headers) headers->add(k, v.data(), v.size());
+        for (;;) {
+          RdKafka::ErrorCode err = producer_->produce(
+              topic_, partition, RdKafka::Producer::RK_MSG_COPY,
+              const_cast<char*>(r.value.data()), r.value.size(), r.key.data(), r.key.size(),
+              r.timestamp_ms, headers, &batch.slots[i]);
+          if (err == RdKafka::ERR_NO_ERROR) {  // librdkafka owns `headers` now
+            ++batch.outstanding;
+            break;
+          }
+          if (err == RdKafka::ERR__QUEUE_FULL && std::chrono::steady_clock::now() < deadline) {
+            producer_->poll(10);
+            continue;
+          }
+          delete headers;
+          batch.slots[i].error = err;
+          if (err == RdKafka::ERR__FATAL || err == RdKafka::ERR__FENCED) NoteFatal();
+          if (fenced_ || failed_) return Finish(result, "produce: " + RdKafka::err2str(err));
+          if (IsRecordRefusal(err)) result.refused_records.push_back(i);
+          return Abort(result, batch, absl::StrCat("produce of record ", i, ": ",
+                                                   RdKafka::err2str(err)));
         }
-        if (err == RdKafka::ERR__QUEUE_FULL && std::chrono::steady_clock::now() < deadline) {
-          producer_->poll(10);
-          continue;
-        }
-        delete headers;
-        batch.slots[i].error = err;
-        if (err == RdKafka::ERR__FATAL || err == RdKafka::ERR__FENCED) NoteFatal();
-        if (fenced_ || failed_) return Finish(result, "produce: " + RdKafka::err2str(err));
-        if (IsRecordRefusal(err)) result.refused_records.push_back(i);
-        return Abort(result, batch, absl::StrCat("produce of record ", i, ": ",
-                                                 RdKafka::err2str(err)));
+        ++i;
       }
     }
 
-    if (guard) {
+    if (std::any_of(parts.begin(), parts.end(), [](const Part& p) { return p.guard; })) {
       // Wait for every delivery report (commit_transaction would wait for them first anyway),
-      // so the guard sees where the records landed before anything is committed.
+      // so the guards see where the records landed before anything is committed.
       while (batch.outstanding > 0 && std::chrono::steady_clock::now() < deadline &&
              !Stopping(started)) {
         producer_->flush(50);
       }
       bool delivered = batch.outstanding == 0;
-      std::vector<int64_t> offsets;
-      offsets.reserve(batch.slots.size());
       for (const auto& s : batch.slots) {
         if (s.error != RdKafka::ERR_NO_ERROR) delivered = false;
-        offsets.push_back(s.error == RdKafka::ERR_NO_ERROR ? s.offset : -1);
       }
       // Undelivered records fail the commit below, which reports them as it always has.
       if (delivered) {
-        if (std::optional<std::string> veto = guard(offsets)) {
+        // Every guard is asked, so each partition with records it did not write is named.
+        size_t begin = 0;
+        for (size_t p = 0; p < parts.size(); ++p) {
+          const size_t end = begin + parts[p].records->size();
+          if (parts[p].guard) {
+            std::vector<int64_t> offsets;
+            offsets.reserve(end - begin);
+            for (size_t k = begin; k < end; ++k) offsets.push_back(batch.slots[k].offset);
+            if (std::optional<std::string> veto = parts[p].guard->Check(offsets)) {
+              result.vetoed_parts.emplace(p, std::move(*veto));
+            }
+          }
+          begin = end;
+        }
+        if (!result.vetoed_parts.empty()) {
           result.vetoed = true;
-          return Abort(result, batch, "not committed: " + *veto);
+          std::string why;
+          for (const auto& [p, veto] : result.vetoed_parts) {
+            absl::StrAppend(&why, why.empty() ? "" : "; ", "partition ", parts[p].partition,
+                            ": ", veto);
+          }
+          return Abort(result, batch, "not committed: " + why);
         }
       }
     }
@@ -404,11 +454,14 @@ class TransactionalProducerImpl final : public TransactionalProducer {
     // Where the aborted records went: their offsets stay taken in the partition.
     result.offsets.clear();
     result.uncertain_records = 0;
-    for (const auto& s : batch.slots) {
+    uncertain_.assign(batch.slots.size(), false);
+    for (size_t i = 0; i < batch.slots.size(); ++i) {
+      const auto& s = batch.slots[i];
       result.offsets.push_back(s.error == RdKafka::ERR_NO_ERROR ? s.offset : -1);
       if (s.error == RdKafka::ERR__PURGE_INFLIGHT || s.error == RdKafka::ERR__MSG_TIMED_OUT ||
           s.error == RdKafka::ERR__TIMED_OUT || s.error == RdKafka::ERR_REQUEST_TIMED_OUT) {
         ++result.uncertain_records;
+        uncertain_[i] = true;
       }
     }
     return Finish(result, std::move(what));
@@ -475,6 +528,7 @@ class TransactionalProducerImpl final : public TransactionalProducer {
   bool failed_ = false;
   bool fenced_ = false;
   std::unique_ptr<RdKafka::Topic> topic_handle_;  // see WarmUpTopic
+  std::vector<bool> uncertain_;  // per record of the last abort: may have taken an offset
   bool epoch_bumped_ = false;  // the last abort followed a sequence error (librdkafka bumps)
 };
 
@@ -744,9 +798,8 @@ class AlternatingProducer final : public TransactionalProducer {
     return std::nullopt;
   }
 
-  AppendResult Append(int32_t partition, const std::vector<Record>& records,
-                      const CommitGuard& guard) override {
-    AppendResult result = parts_[next_]->Append(partition, records, guard);
+  AppendResult AppendParts(const std::vector<Part>& parts) override {
+    AppendResult result = parts_[next_]->AppendParts(parts);
     // Whatever the outcome (an abort writes markers too), the other id is the free one.
     next_ = 1 - next_;
     return result;
@@ -772,6 +825,229 @@ Result<std::unique_ptr<TransactionalProducer>> TransactionalProducer::CreateAlte
   if (!second) return second.error();
   return std::unique_ptr<TransactionalProducer>(
       new AlternatingProducer(std::move(first.value()), std::move(second.value())));
+}
+
+namespace {
+
+// One producer of a TransactionGroup and what its handles need to know about it. `failed` and
+// `fenced` mirror the producer's state for handles on other threads (only the thread appending
+// or initialising for the group touches the producer itself).
+struct Generation {
+  std::unique_ptr<TransactionalProducer> producer;
+  std::mutex init_mutex;  // one Init at a time; a resumed Init carries on where the last stopped
+  // Init succeeded: later Inits return at once, never touching the producer another thread may
+  // be appending with.
+  std::atomic<bool> initialized{false};
+  std::atomic<bool> failed{false};
+  std::atomic<bool> fenced{false};
+  void Note() {
+    if (producer->failed()) failed = true;
+    if (producer->fenced()) fenced = true;
+  }
+};
+
+class TransactionGroupImpl final : public TransactionGroup,
+                                   public std::enable_shared_from_this<TransactionGroupImpl> {
+ public:
+  TransactionGroupImpl(LogOptions options, std::string transactional_id, ProducerTimeouts timeouts)
+      : options_(std::move(options)),
+        transactional_id_(std::move(transactional_id)),
+        timeouts_(timeouts) {}
+
+  Result<std::unique_ptr<TransactionalProducer>> Producer() override;
+  void Stopping() override { stopping_ = true; }
+  void Close() override {
+    std::shared_ptr<Generation> closing;
+    {
+      std::lock_guard lock(producer_mutex_);
+      closing.swap(current_);
+    }
+    // The producer closes (bounded) with its last handle, here when every writer let go.
+  }
+  int64_t transactions() const override { return transactions_.load(); }
+
+  // One writer's append waiting for (or in) a group transaction.
+  struct Request {
+    std::shared_ptr<Generation> generation;
+    TransactionalProducer::Part part;
+    AppendResult result;
+    bool done = false;
+  };
+
+  // Runs `request` in the next group transaction: the first writer to find no transaction in
+  // flight leads it (takes every queued request, appends and commits them, hands out the
+  // results), the others wait for it. Returns when `request` has its result.
+  void Append(Request& request) {
+    std::unique_lock lock(mutex_);
+    queue_.push_back(&request);
+    while (!request.done) {
+      if (committing_) {
+        settled_.wait(lock);
+        continue;
+      }
+      committing_ = true;
+      std::vector<Request*> batch;
+      batch.swap(queue_);
+      lock.unlock();
+      std::vector<Request*> retry = Commit(batch);
+      lock.lock();
+      // Innocent appends of a transaction the log refused records of: first in the next one.
+      queue_.insert(queue_.begin(), retry.begin(), retry.end());
+      committing_ = false;
+      settled_.notify_all();
+    }
+  }
+
+ private:
+  // Appends `batch` in one transaction (outside the lock); marks each request done, except the
+  // innocent ones of a transaction aborted for records the log refused, which it returns.
+  std::vector<Request*> Commit(const std::vector<Request*>& batch) {
+    std::vector<Request*> retry;
+    // Only requests on the current, healthy producer join; the others fail at once (their
+    // writers reconnect and restore).
+    std::vector<Request*> joined;
+    std::shared_ptr<Generation> generation;
+    {
+      std::lock_guard lock(producer_mutex_);
+      generation = current_;
+    }
+    for (Request* r : batch) {
+      if (r->generation != generation || r->generation->failed) {
+        r->result.outcome = AppendResult::Outcome::kNotCommitted;
+        r->result.producer_failed = true;
+        r->result.fenced = r->generation->fenced;
+        r->result.message = "the group's producer failed or was replaced";
+        r->done = true;
+      } else {
+        joined.push_back(r);
+      }
+    }
+    if (joined.empty()) return retry;
+    std::vector<TransactionalProducer::Part> parts;
+    std::vector<size_t> first;  // per joined request: the index of its first record
+    size_t total = 0;
+    for (Request* r : joined) {
+      parts.push_back(r->part);
+      first.push_back(total);
+      total += r->part.records->size();
+    }
+    AppendResult all = generation->producer->AppendParts(parts);
+    generation->Note();
+    if (all.outcome == AppendResult::Outcome::kCommitted) ++transactions_;
+    // Aborted for the records of some writers (refused by the log, or vetoed by their guard):
+    // the others are not at fault and try again without them.
+    const bool their_fault = all.outcome == AppendResult::Outcome::kNotCommitted &&
+                             !all.producer_failed &&
+                             (!all.refused_records.empty() || !all.vetoed_parts.empty());
+    for (size_t j = 0; j < joined.size(); ++j) {
+      Request& r = *joined[j];
+      const size_t begin = first[j];
+      const size_t end = begin + r.part.records->size();
+      AppendResult& mine = r.result;
+      mine.outcome = all.outcome;
+      mine.producer_failed = all.producer_failed;
+      mine.fenced = all.fenced;
+      mine.message = all.message;
+      if (all.offsets.size() == total) {
+        mine.offsets.assign(all.offsets.begin() + static_cast<std::ptrdiff_t>(begin),
+                            all.offsets.begin() + static_cast<std::ptrdiff_t>(end));
+      }
+      for (size_t refused : all.refused_records) {
+        if (refused >= begin && refused < end) mine.refused_records.push_back(refused - begin);
+      }
+      if (auto veto = all.vetoed_parts.find(j); veto != all.vetoed_parts.end()) {
+        mine.vetoed = true;
+        mine.vetoed_parts.emplace(0, veto->second);
+        mine.message = "not committed: " + veto->second;
+      }
+      if (their_fault && mine.refused_records.empty() && !mine.vetoed && joined.size() > 1) {
+        mine = AppendResult();
+        retry.push_back(&r);  // not at fault: tried again without the others
+        continue;
+      }
+      r.done = true;
+    }
+    return retry;
+  }
+
+  const LogOptions options_;
+  const std::string transactional_id_;
+  const ProducerTimeouts timeouts_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> transactions_{0};
+
+  std::mutex producer_mutex_;
+  std::shared_ptr<Generation> current_;  // guarded by producer_mutex_
+
+  std::mutex mutex_;
+  std::condition_variable settled_;
+  std::vector<Request*> queue_;  // guarded by mutex_
+  bool committing_ = false;      // guarded by mutex_: a group transaction is in flight
+};
+
+// What a writer holds: appends through the group on the producer it was given.
+class GroupProducer final : public TransactionalProducer {
+ public:
+  GroupProducer(std::shared_ptr<TransactionGroupImpl> group,
+                std::shared_ptr<Generation> generation)
+      : group_(std::move(group)), generation_(std::move(generation)) {}
+
+  Status Init(int timeout_ms) override {
+    std::lock_guard lock(generation_->init_mutex);
+    if (generation_->failed) return Unavailable("the group's producer failed");
+    if (generation_->initialized) return std::nullopt;
+    Status status = generation_->producer->Init(timeout_ms);
+    generation_->Note();
+    if (!status) generation_->initialized = true;
+    return status;
+  }
+
+  AppendResult AppendParts(const std::vector<Part>& parts) override {
+    // A writer appends to its own partition; several parts would join the group as one.
+    TransactionGroupImpl::Request request;
+    request.generation = generation_;
+    if (parts.size() != 1) {
+      request.result.message = "a group append holds the records of one partition";
+      return request.result;
+    }
+    request.part = parts.front();
+    group_->Append(request);
+    return std::move(request.result);
+  }
+
+  bool failed() const override { return generation_->failed || generation_->fenced; }
+  bool fenced() const override { return generation_->fenced; }
+
+ private:
+  const std::shared_ptr<TransactionGroupImpl> group_;
+  const std::shared_ptr<Generation> generation_;
+};
+
+Result<std::unique_ptr<TransactionalProducer>> TransactionGroupImpl::Producer() {
+  std::lock_guard lock(producer_mutex_);
+  if (!current_ || current_->failed || current_->fenced) {
+    if (current_ && current_->fenced) {
+      // Another group took over: no new producer may fence it back.
+      return std::unique_ptr<TransactionalProducer>(
+          new GroupProducer(shared_from_this(), current_));
+    }
+    auto producer = TransactionalProducer::CreateAlternating(options_, transactional_id_,
+                                                             timeouts_, &stopping_);
+    if (!producer) return producer.error();
+    auto generation = std::make_shared<Generation>();
+    generation->producer = std::move(producer.value());
+    current_ = std::move(generation);
+  }
+  return std::unique_ptr<TransactionalProducer>(new GroupProducer(shared_from_this(), current_));
+}
+
+}  // namespace
+
+std::shared_ptr<TransactionGroup> TransactionGroup::Create(LogOptions options,
+                                                           std::string transactional_id,
+                                                           ProducerTimeouts timeouts) {
+  return std::make_shared<TransactionGroupImpl>(std::move(options), std::move(transactional_id),
+                                                timeouts);
 }
 
 int LeakedClientHandles() { return LeakedHandleCount().load(); }

@@ -84,9 +84,11 @@ struct AppendResult {
   bool producer_failed = false;
   // Another producer with the same transactional.id took over: this owner must stop for good.
   bool fenced = false;
-  // kNotCommitted because the commit guard refused the transaction (see CommitGuard): its
+  // kNotCommitted because a commit guard refused the transaction (see CommitGuard): its
   // records were written but aborted, so no read_committed reader ever sees them.
   bool vetoed = false;
+  // With `vetoed`: the parts whose guard refused (index in AppendParts' `parts`) and why.
+  std::map<size_t, std::string> vetoed_parts;
   std::string message;  // what happened, for logs and callers
 };
 
@@ -109,11 +111,26 @@ struct ProducerTimeouts {
   int socket_ms = 3000;
 };
 
-// Asked once every record of a transaction has been written to the partition (their offsets,
-// in the order of the records) and before the transaction is committed: nullopt lets the commit
-// go on; a message aborts the transaction instead (AppendResult::vetoed). It adds no request
-// to the broker: the offsets come from the delivery reports the commit waits for anyway.
-using CommitGuard = std::function<std::optional<std::string>(const std::vector<int64_t>& offsets)>;
+// Follows one part (one partition's records) through the transactions of an append, so its
+// owner can account for every offset of the partition (the writer's PartitionLedger). Check is
+// asked once every record of a transaction has been written (their offsets, in the order of the
+// part's records) and before the transaction is committed: nullopt lets the commit go on; a
+// message aborts the transaction instead (AppendResult::vetoed). Ended is told of every
+// transaction that held the part and ended with the producer still usable, committed or aborted
+// (each leaves one marker in the partition), including a transaction the producer aborts and
+// tries again on its own and one a TransactionGroup retries without another writer's records:
+// the records at `offsets` (-1 = not landed) are the part's, and `uncertain` of them may have
+// taken an offset each. It adds no request to the broker: the offsets come from the delivery
+// reports the commit waits for anyway.
+//
+// Called on the thread running the transaction (in a TransactionGroup, possibly another
+// writer's) while the part's owner waits for its append: no locking needed.
+class CommitGuard {
+ public:
+  virtual ~CommitGuard() = default;
+  virtual std::optional<std::string> Check(const std::vector<int64_t>& offsets) = 0;
+  virtual void Ended(const std::vector<int64_t>& offsets, int64_t uncertain) = 0;
+};
 
 // Appends batches of records to one partition, each batch in one Kafka transaction.
 // `transactional.id` fences older producers with the same id: after Init() succeeds, any
@@ -136,8 +153,21 @@ class TransactionalProducer {
   // Appends `records` to `partition` in one transaction and commits. Offsets are returned only
   // after the commit succeeded. With a `guard`, the records are delivered first and the guard
   // decides whether the transaction commits or is aborted (see CommitGuard).
-  virtual AppendResult Append(int32_t partition, const std::vector<Record>& records,
-                              const CommitGuard& guard = {}) = 0;
+  AppendResult Append(int32_t partition, const std::vector<Record>& records,
+                      CommitGuard* guard = nullptr) {
+    return AppendParts({{partition, &records, guard}});
+  }
+  // The same for records of several partitions in one transaction: `offsets` and
+  // `refused_records` index the records of all parts in order, as if concatenated. Every part's
+  // guard is asked before the commit; one veto aborts the whole transaction
+  // (AppendResult::vetoed_parts says whose).
+  struct Part {
+    int32_t partition = 0;
+    const std::vector<Record>* records = nullptr;
+    // Optional; called on the thread running the transaction, while the part's owner waits.
+    CommitGuard* guard = nullptr;
+  };
+  virtual AppendResult AppendParts(const std::vector<Part>& parts) = 0;
 
   // True after a fatal error or an operation that could not finish: replace the producer.
   virtual bool failed() const = 0;
@@ -161,6 +191,46 @@ class TransactionalProducer {
       const LogOptions& options, const std::string& transactional_id,
       const ProducerTimeouts& timeouts = ProducerTimeouts(),
       const std::atomic<bool>* stopping = nullptr);
+};
+
+// Group commit across partitions: the partition writers of one process append through one
+// transactional producer (a pair used in turn, see CreateAlternating), and appends that arrive
+// while a transaction is in flight are joined into the next one, whatever their partition. A
+// Kafka transaction has a fixed cost that does not depend on its size (AddPartitionsToTxn, EndTxn
+// and its markers; in librdkafka 2.0.2 also about 2 ms of CPU for each transaction, its main
+// thread polling while a sub-millisecond timer is pending), so with dozens of partitions, each
+// with a few commands in flight, one transaction for all of them costs a fraction of one per
+// partition. Per-partition order is kept: a writer appends its next batch only after the
+// previous one returned.
+//
+// Ownership is per group: `transactional_id` names the group, and a new group with the same id
+// (another process, or a restart) fences every writer of the old one. A transaction that fails
+// fails for every writer in it; a producer that can no longer be used is replaced by the first
+// writer that reconnects (Producer() then makes a new one, whose init fences the old one), and
+// the others follow as they recover. Records the log refuses (too large, invalid), and a
+// writer's records its CommitGuard vetoes, fail only their own append: the appends of the other
+// writers in that transaction are retried without them (their guards were told of the aborted
+// transaction, whose records and marker took offsets of their partitions).
+//
+// Thread-safety: all of it; each handle from Producer() is used by one writer thread. Lifetime:
+// shared by the writers (the producer lives while a handle or the group holds it).
+class TransactionGroup {
+ public:
+  static std::shared_ptr<TransactionGroup> Create(
+      LogOptions options, std::string transactional_id,
+      ProducerTimeouts timeouts = ProducerTimeouts());
+  virtual ~TransactionGroup() = default;
+  // A producer for one writer: the group's current one, or a new one when there is none or the
+  // current one failed (its Init then fences the old one). Each handle appends through the group;
+  // once the producer behind it fails, the handle reports failed() and a new handle is needed.
+  virtual Result<std::unique_ptr<TransactionalProducer>> Producer() = 0;
+  // The owner shuts down: a commit or abort in flight gives up after at most 1 s more.
+  virtual void Stopping() = 0;
+  // Lets go of the current producer once the writers have stopped (it closes with its last
+  // handle); a later Producer() would make a new one.
+  virtual void Close() = 0;
+  // Transactions the group has committed (each may hold appends of several partitions).
+  virtual int64_t transactions() const = 0;
 };
 
 // Kafka client handles whose destruction did not finish within its bound and were left closing

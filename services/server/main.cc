@@ -67,8 +67,9 @@ int main(int argc, char** argv) {
             "replication factor when the topic is created (3 in production)");
   flags.Add("deployment-id", &options.writer.deployment_id,
             "this deployment's identity, the same for all of its processes and unique per Kafka "
-            "cluster: the partition writers' transactional.ids are <id>-writer-<partition> (and "
-            "-b), so a new process of the deployment fences the old one, and every event records "
+            "cluster: the writers' transactional.ids are <id>-writers and <id>-writers-b "
+            "(one transaction holds the appends of every partition), so a new process of the "
+            "deployment fences the old one, and every event records "
             "it; a partition another deployment wrote last is refused");
   std::string adopt_from;
   flags.Add("adopt-topic-from", &adopt_from,
@@ -247,8 +248,7 @@ int main(int argc, char** argv) {
     }
     if (!options.writer.trusted_keys.empty()) {
       // The key being used must stay verifiable too.
-      options.writer.trusted_keys.push_back(
-          collections::authz::VerifyingKey::FromPem(key->PublicKeyPem()).value());
+      options.writer.trusted_keys.push_back(key->verifying_key());
     }
     if (!kafka_config.empty()) {
       auto props = collections::LoadProperties(kafka_config, "kafka-config");

@@ -84,9 +84,9 @@ Status ServerApp::Start() {
                                   "everything it writes");
   }
   if (options_.writer.trusted_keys.empty()) {
-    auto own = authz::VerifyingKey::FromPem(options_.writer.signing_key->PublicKeyPem());
-    if (!own) return own.error();
-    options_.writer.trusted_keys.push_back(own.value());
+    // Remembers what this process signed: the projections' checks of the writers' own events
+    // skip Ed25519 for exactly those signatures (authz::SignatureMemo).
+    options_.writer.trusted_keys.push_back(options_.writer.signing_key->verifying_key());
   }
   LogInfo("server", "signing with Ed25519 key ", options_.writer.signing_key->key_id(),
           "; trusting ", options_.writer.trusted_keys.size(), " key(s)");
@@ -178,7 +178,10 @@ Status ServerApp::Start() {
                                                             admission_.get());
   compliance_service_->use_account_index(*store_, *projector_);
   compliance_service_->set_call_guard(guard_.get());
-  compliance_service_->set_trusted_keys(options_.writer.trusted_keys);
+  // An examiner's verification runs Ed25519 on every signature, remembered or not.
+  std::vector<authz::VerifyingKey> examiner_keys;
+  for (const auto& key : options_.writer.trusted_keys) examiner_keys.push_back(key.WithoutMemo());
+  compliance_service_->set_trusted_keys(std::move(examiner_keys));
   reporting_service_->set_call_guard(guard_.get());
   // The per-principal rate limit counts the authenticated caller.
   admission_->SetPrincipalResolver([this](const grpc::ServerContextBase& context) {

@@ -64,7 +64,8 @@ void ServerApp::RegisterMetrics() {
       "Time to append and commit one transaction (produce, flush, commit_transaction).",
       {"partition"}, metrics::LatencyBuckets());
   auto& transactions = metrics_.AddCounter("collections_writer_transactions_total",
-                                           "Transactions the writers appended, by outcome.",
+                                           "Appends of the partition writers (each one a "
+                                           "partition's share of a Kafka transaction), by outcome.",
                                            {"partition", "outcome"});
   auto& events = metrics_.AddCounter("collections_writer_events_total",
                                      "Events the writers committed to the log.", {"partition"});

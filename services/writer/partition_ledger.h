@@ -9,8 +9,11 @@ namespace collections {
 
 // Accounts for every offset of one partition since its writer last read the partition to its
 // end, from what the writer already knows: where its own records landed (the delivery reports
-// of its transactions) and how many transactions it ended (each leaves one commit or abort
-// marker, which takes an offset). An offset it cannot account for was written by someone else:
+// of its transactions) and how many transactions that held its records ended (each leaves one
+// commit or abort marker in every partition it held, which takes an offset there). A
+// transaction shared with other partitions' writers (kafka::TransactionGroup) counts once here,
+// with only this partition's records; one the producer or the group tried again counts once per
+// attempt: the producer reports each through kafka::CommitGuard. An offset it cannot account for was written by someone else:
 // a second writer the transactional ids do not fence (another deployment on the same topic),
 // or any other producer. The writer asks before every commit, so it never commits after a
 // record that is not its own, and no request is added to the broker for it.

@@ -113,27 +113,30 @@ const char* WriterStateName(WriterState state) {
   return "UNKNOWN";
 }
 
+std::string WriterTransactionalId(const WriterOptions& options) {
+  return options.deployment_id + "-writers";
+}
+
 PartitionWriter::PartitionWriter(kafka::LogOptions log, WriterOptions options, int32_t partition,
-                                 const Clock& clock)
+                                 const Clock& clock, std::shared_ptr<kafka::TransactionGroup> group)
     : log_(std::move(log)),
       options_(std::move(options)),
       partition_(partition),
       clock_(clock),
-      integrity_(options_.trusted_keys) {}
+      integrity_(options_.trusted_keys),
+      group_(group ? std::move(group)
+                   : kafka::TransactionGroup::Create(log_, WriterTransactionalId(options_),
+                                                     options_.producer_timeouts)) {}
 
 PartitionWriter::~PartitionWriter() { Stop(); }
-
-std::string PartitionWriter::TransactionalId() const {
-  return absl::StrCat(options_.deployment_id, "-writer-", partition_);
-}
 
 Status PartitionWriter::Connect() {
   if (producer_ && !producer_->failed()) {
     // A timed-out init_transactions is resumable: the same producer carries on.
   } else {
     producer_.reset();  // bounded: see TransactionalProducer
-    auto producer = kafka::TransactionalProducer::CreateAlternating(
-        log_, TransactionalId(), options_.producer_timeouts, &stop_requested_);
+    // The group's producer, or a new one when it failed (whose Init fences the old one).
+    auto producer = group_->Producer();
     if (!producer) return producer.error();
     producer_ = std::move(producer.value());
   }
@@ -142,7 +145,7 @@ Status PartitionWriter::Connect() {
 }
 
 Status PartitionWriter::Start() {
-  const std::string txn_id = TransactionalId();
+  const std::string txn_id = WriterTransactionalId(options_);
   SetState(WriterState::kRestoring);
   if (auto e = Connect()) {
     // The first start waits up to a minute for the broker (the transaction coordinator can
@@ -254,6 +257,7 @@ void PartitionWriter::StopIntake() {
     stop_requested_ = true;
     queued.swap(queue_);
   }
+  group_->Stopping();  // a commit in flight gives up after at most 1 s more
   wake_.notify_all();
   Error stopping{Errc::kUnavailable,
                  "SHUTTING_DOWN",
@@ -294,8 +298,8 @@ void PartitionWriter::Fail(const std::string& why) {
   if (fenced) {
     LogError(absl::StrCat("writer[", partition_, "]"),
              "FENCED: another process of deployment ", options_.deployment_id,
-             " (transactional id ", TransactionalId(),
-             ") took this partition over; this process no longer writes it (", why, ")");
+             " (transactional ids ", WriterTransactionalId(options_),
+             " and -b) took this partition over; this process no longer writes it (", why, ")");
   } else {
     LogWarn(absl::StrCat("writer[", partition_, "]"), "the producer failed (", why,
             "); recovering: new producer, restore from the log");
@@ -1079,27 +1083,20 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
   }
   const absl::Time append_started = absl::Now();
   // Before the commit: every offset of the partition since the restore must be accounted for.
-  const kafka::CommitGuard guard = [this](const std::vector<int64_t>& offsets) {
-    return ledger_.Check(offsets);
-  };
-  kafka::AppendResult appended = producer_->Append(partition_, records, guard);
-  if (!appended.producer_failed &&
-      (appended.outcome == kafka::AppendResult::Outcome::kCommitted ||
-       appended.outcome == kafka::AppendResult::Outcome::kNotCommitted)) {
-    // After the broker refused records, the producer's next transaction on the same id may be
-    // aborted once and tried again inside Append (sequence numbers, see kafka.cc): that abort's
-    // marker is allowed for here.
-    ledger_.Ended(appended.offsets,
-                  appended.uncertain_records + (appended.refused_records.empty() ? 0 : 1));
-  }
+  // The producer keeps the ledger up to date itself (LedgerGuard): every transaction that held
+  // these records and ended, including one it or the group aborted and tried again, leaves its
+  // marker and records there.
+  kafka::AppendResult appended = producer_->Append(partition_, records, &ledger_guard_);
   if (options_.on_append) {
     options_.on_append(partition_, batch.size(), records.size(),
                        absl::ToDoubleSeconds(absl::Now() - append_started),
                        appended.outcome == kafka::AppendResult::Outcome::kCommitted);
   }
-  Log(LogLevel::kDebug, "writer[" + std::to_string(partition_) + "]",
-      absl::StrCat("batch of ", batch.size(), " commands, ", records.size(),
-                   " events, appended in ", absl::FormatDuration(absl::Now() - append_started)));
+  if (LogLevel::kDebug >= MinLogLevel()) {  // not worth formatting on every batch otherwise
+    Log(LogLevel::kDebug, "writer[" + std::to_string(partition_) + "]",
+        absl::StrCat("batch of ", batch.size(), " commands, ", records.size(),
+                     " events, appended in ", absl::FormatDuration(absl::Now() - append_started)));
+  }
   if (appended.vetoed) {
     // Someone else wrote the partition since the restore: nothing of this batch is recorded,
     // and nothing more will be.
@@ -1217,8 +1214,10 @@ Status CommandRouter::Start() {
   auto partitions = kafka::EnsureTopic(log_);
   if (!partitions) return partitions.error();
   LogInfo("router", "topic ", log_.topic, " has ", partitions.value(), " partitions");
+  group_ = kafka::TransactionGroup::Create(log_, WriterTransactionalId(options_),
+                                          options_.producer_timeouts);
   for (int32_t p = 0; p < partitions.value(); ++p) {
-    writers_.push_back(std::make_unique<PartitionWriter>(log_, options_, p, clock_));
+    writers_.push_back(std::make_unique<PartitionWriter>(log_, options_, p, clock_, group_));
   }
   std::vector<std::future<Status>> started;
   for (auto& w : writers_) {
@@ -1243,6 +1242,7 @@ void CommandRouter::Stop() {
   std::vector<std::thread> stopping;
   for (auto& w : writers_) stopping.emplace_back([&w] { w->Stop(); });
   for (auto& t : stopping) t.join();
+  if (group_) group_->Close();  // the writers let go of their producers: close the shared one
   // Every writer has answered everything it took; nothing is left to wait for.
   deadlines_.Stop();
 }

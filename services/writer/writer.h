@@ -40,12 +40,13 @@ enum class WriterState;  // defined below
 
 struct WriterOptions {
   // The deployment's identity: one per installation of the service (production, staging ...),
-  // shared by all of its processes. Each partition's transactional ids are derived from it
-  // (<deployment_id>-writer-<partition> and <deployment_id>-writer-<partition>-b, used in turn),
-  // so any process of the deployment that starts a partition's writer fences the one before;
-  // and it is stamped on every event (EventEnvelope.deployment_id), so a writer can tell a
-  // partition another deployment writes. Letters, digits, '.', '_' and '-', at most 64.
-  // Default "collections", the transactional ids of the releases before it.
+  // shared by all of its processes. The writers' transactional ids are derived from it
+  // (<deployment_id>-writers and <deployment_id>-writers-b, used in turn by the process's one
+  // kafka::TransactionGroup, whose transactions hold the appends of every partition), so a
+  // process of the deployment that starts fences every writer of the one before; and it is
+  // stamped on every event (EventEnvelope.deployment_id), so a writer can tell a partition
+  // another deployment writes. Letters, digits, '.', '_' and '-', at most 64.
+  // Default "collections".
   std::string deployment_id = "collections";
   // Deployments whose events this one accepts as the latest of a partition it restores: the
   // way to take over a topic another deployment wrote (that deployment stopped for good).
@@ -121,6 +122,9 @@ struct WriterOptions {
   std::function<void(int32_t partition, WriterState state)> on_state;
 };
 
+// The transactional.id the writers of `options` append with (and "-b" of it).
+std::string WriterTransactionalId(const WriterOptions& options);
+
 // The record the writer appends for `event`: key = account id, value = the envelope's canonical
 // bytes, timestamp = recorded_at, CloudEvents binary-mode headers (ce_source = `source`).
 kafka::Record EventRecord(const v1::EventEnvelope& event, const std::string& source);
@@ -145,7 +149,8 @@ const char* WriterStateName(WriterState state);
 
 // The single writer of one partition of the event log.
 //
-// Start() creates a transactional producer (fencing any previous owner), opens its store
+// Start() takes a transactional producer from its TransactionGroup (shared with the other writers
+// of the process; its init fences any previous owner), opens its store
 // (WriterOptions::store_path) and reads the log after the store's checkpoint (all of it when
 // there is no usable store), then serves commands on its own thread: it takes all queued
 // commands, runs each through the domain's pipeline (RunCommand) against the state (including
@@ -183,8 +188,11 @@ class PartitionWriter {
   // Must be quick and must not call back into the writer.
   using Completion = std::function<void(Result<v1::CommandReply>)>;
 
+  // `group`: the transactions the writer appends through, shared with the other writers of the
+  // process (CommandRouter); null = a group of its own with the same transactional ids, which
+  // fences any other writers of the deployment.
   PartitionWriter(kafka::LogOptions log, WriterOptions options, int32_t partition,
-                  const Clock& clock);
+                  const Clock& clock, std::shared_ptr<kafka::TransactionGroup> group = nullptr);
   ~PartitionWriter();
   PartitionWriter(const PartitionWriter&) = delete;
   PartitionWriter& operator=(const PartitionWriter&) = delete;
@@ -258,8 +266,6 @@ class PartitionWriter {
   // Stops for good because the partition holds records this writer did not write: answers
   // what is queued, then kForeignWriter.
   void StopForeign(const std::string& why);
-  // The transactional id the writer's producers are named after.
-  std::string TransactionalId() const;
   void SetState(WriterState state);
   // Records a committed event: the account's position and the command's record (and, with
   // `evolve`, applies it to the account: a restore; the live path applied it already).
@@ -294,9 +300,28 @@ class PartitionWriter {
   const int32_t partition_;
   const Clock& clock_;
   const authz::IntegrityGate integrity_;
+  const std::shared_ptr<kafka::TransactionGroup> group_;
   std::unique_ptr<kafka::TransactionalProducer> producer_;
-  // Writer thread: the offsets of the partition since the last restore (the commit check).
+  // The offsets of the partition since the last restore (the commit check). Writer thread,
+  // and the thread running a group transaction while this writer waits for its append.
   PartitionLedger ledger_;
+  // Hands the ledger to the producer: each transaction holding this partition's records is
+  // checked before its commit, and every one that ended is accounted for, however many
+  // partitions it held and however often the group or the producer tried it.
+  class LedgerGuard final : public kafka::CommitGuard {
+   public:
+    explicit LedgerGuard(PartitionLedger& ledger) : ledger_(ledger) {}
+    std::optional<std::string> Check(const std::vector<int64_t>& offsets) override {
+      return ledger_.Check(offsets);
+    }
+    void Ended(const std::vector<int64_t>& offsets, int64_t uncertain) override {
+      ledger_.Ended(offsets, uncertain);
+    }
+
+   private:
+    PartitionLedger& ledger_;
+  };
+  LedgerGuard ledger_guard_{ledger_};
 
   // Writer-thread state. The store holds every committed account and command of the
   // partition; `cache_` the most recently used accounts, decoded (front = most recent).
@@ -407,6 +432,8 @@ class CommandRouter {
   // Declared before the writers: destroyed after them, so a writer's last completions still
   // find it.
   CallDeadlines deadlines_;
+  // Every writer's transactions (group commit across partitions).
+  std::shared_ptr<kafka::TransactionGroup> group_;
   std::vector<std::unique_ptr<PartitionWriter>> writers_;
 };
 

@@ -39,6 +39,29 @@ BOOST_AUTO_TEST_CASE(a_signature_verifies_with_the_public_key_alone) {
   BOOST_TEST(!other->Verify("message", sig));
 }
 
+// The key a process verifies its own writing with remembers what it signed, and still refuses
+// anything else: other bytes, another signature, a signature of another key, and a pair it no
+// longer remembers is checked in full (and verifies when genuine).
+BOOST_AUTO_TEST_CASE(the_own_verifying_key_gives_the_answers_of_the_full_check) {
+  SigningKey key = SigningKey::Generate();
+  VerifyingKey own = key.verifying_key();
+  BOOST_TEST(own.key_id() == key.key_id());
+  const std::string sig = key.Sign("message");
+  BOOST_TEST(own.Verify("message", sig));
+  BOOST_TEST(own.WithoutMemo().Verify("message", sig));
+  BOOST_TEST(!own.Verify("messagf", sig));
+  std::string altered = sig;
+  altered[10] ^= 0x01;
+  BOOST_TEST(!own.Verify("message", altered));
+  SigningKey other = SigningKey::Generate();
+  BOOST_TEST(!own.Verify("message", other.Sign("message")));
+  BOOST_TEST(!other.verifying_key().Verify("message", sig));
+  // Past the memo's capacity the first signature is forgotten and verified in full.
+  for (size_t i = 0; i < SignatureMemo::kCapacity; ++i) key.Sign("filler " + std::to_string(i));
+  BOOST_TEST(own.Verify("message", sig));
+  BOOST_TEST(!own.Verify("message", altered));
+}
+
 BOOST_AUTO_TEST_CASE(keys_round_trip_through_pem_and_reject_other_key_types) {
   SigningKey key = SigningKey::Generate();
   auto again = SigningKey::FromPem(key.PrivateKeyPem());
