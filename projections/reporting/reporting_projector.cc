@@ -12,6 +12,8 @@ Status ReportingProjection::ApplyBatch(const std::vector<ProjectedEvent>& events
   ReportingStore::Batch batch;
   batch.next_offsets = next_offsets;
   std::map<std::string, std::map<absl::CivilDay, PositionState>> snapshots;  // loaded, by account
+  // As loaded, before this batch, for the aggregate deltas.
+  std::map<std::string, std::map<absl::CivilDay, PositionState>> before;
   std::map<std::string, absl::CivilDay> changed_from;  // the first month-end a fact moved
   for (const auto& e : events) {
     const std::string& id = e.event.account_id();
@@ -29,6 +31,7 @@ Status ReportingProjection::ApplyBatch(const std::vector<ProjectedEvent>& events
     if (snaps == snapshots.end()) {
       auto stored = store_.GetSnapshots(id);
       if (!stored) return stored.error();
+      before.emplace(id, stored.value());
       snaps = snapshots.emplace(id, std::move(stored.value())).first;
     }
     FoldIntoSnapshots(snaps->second, *fact);
@@ -41,6 +44,10 @@ Status ReportingProjection::ApplyBatch(const std::vector<ProjectedEvent>& events
   for (const auto& [id, from] : changed_from) {
     const auto& all = snapshots.at(id);
     batch.snapshots[id].insert(all.lower_bound(from), all.end());
+    // The aggregate rows move by the account's contribution after the batch minus before it,
+    // at the month-ends from `from` on (the earlier snapshots did not change).
+    AddSnapshotDeltas(batch.aggregates, before.at(id), from, -1);
+    AddSnapshotDeltas(batch.aggregates, all, from, +1);
   }
   return store_.Apply(batch);
 }

@@ -77,7 +77,10 @@ grpc::Status ReportingService::GetAgingReport(grpc::ServerContext* context,
                        options_.close_days);
   if (!known) return ToGrpcStatus(known.error());
   if (auto e = WaitFor(context, request->min_positions())) return ToGrpcStatus(*e);
-  auto input = store_.ReadInput(SnapshotDateFor(as_of.value(), known.value()), as_of.value());
+  // Listing the accounts needs every account's snapshot; the figures alone need only the
+  // accounts the facts after the snapshot move, and the aggregate of the others.
+  auto input = store_.ReadInput(SnapshotDateFor(as_of.value(), known.value()), as_of.value(),
+                                request->include_accounts());
   if (!input) return ToGrpcStatus(input.error());
   *reply = BuildAging(input.value(), as_of.value(), known.value(), request->group_by(),
                       request->include_accounts());

@@ -12,6 +12,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <set>
 
 namespace collections::reporting {
 namespace {
@@ -32,6 +33,16 @@ std::string LateKey(const v1::ReportFact& f) {
 }
 
 std::string SnapshotPrefix(const std::string& account_id) { return account_id + '\0'; }
+
+bool ParseDayKey(std::string_view key, absl::CivilDay* day) {
+  if (key.size() != 8) return false;
+  const std::string s(key);
+  return absl::ParseCivilTime(s.substr(0, 4) + "-" + s.substr(4, 2) + "-" + s.substr(6, 2), day);
+}
+
+std::string AggregateRowKey(absl::CivilDay month_end, const AggregateKey& key) {
+  return DayKey(month_end) + EncodeAggregateKey(key);
+}
 
 Error CorruptRow(const std::string& what) {
   return Error{Errc::kInternal, "CORRUPT_ROW", what + " does not parse", {}, {}};
@@ -61,7 +72,8 @@ Result<std::unique_ptr<ReportingStore>> ReportingStore::Open(const std::string& 
   // A store of an older layout lacks the snapshots and the late index the reports read: it is
   // rebuilt from the log, never patched.
   auto opened = rocksdb_util::OpenWithLayout(
-      path, {rocksdb::kDefaultColumnFamilyName, "accounts", "facts", "late", "snapshots"},
+      path, {rocksdb::kDefaultColumnFamilyName, "accounts", "facts", "late", "snapshots",
+             "aggregates"},
       kReportingLayout, "reporting store");
   if (!opened) return opened.error();
   std::unique_ptr<ReportingStore> store(new ReportingStore());
@@ -128,6 +140,29 @@ Status ReportingStore::Apply(const Batch& batch) {
           .PermitUncheckedError();
     }
   }
+  // The aggregate rows are read, added to and written back: the projector is their only
+  // writer (one thread), and a row that sums to zero is deleted, so the rows do not depend on
+  // how the log was cut into batches.
+  for (const auto& [month_end, deltas] : batch.aggregates) {
+    for (const auto& [key, delta] : deltas) {
+      const std::string row = AggregateRowKey(month_end, key);
+      std::string value;
+      rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), handles_[5], row, &value);
+      AggregateSums sums;
+      if (got.ok()) {
+        if (!DecodeSums(value, &sums)) return CorruptRow("a reporting aggregate row");
+      } else if (!got.IsNotFound()) {
+        return StorageError(got, "reading a reporting aggregate row");
+      }
+      sums.accounts += delta.accounts;
+      sums.balance_minor += delta.balance_minor;
+      if (sums.Zero()) {
+        wb.Delete(handles_[5], row).PermitUncheckedError();
+      } else {
+        wb.Put(handles_[5], row, EncodeSums(sums)).PermitUncheckedError();
+      }
+    }
+  }
   rocksdb_util::PutOffsets(wb, handles_[0], batch.next_offsets);
   rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &wb);
   if (!s.ok()) return StorageError(s, "applying a reporting batch");
@@ -165,12 +200,11 @@ Result<std::map<absl::CivilDay, PositionState>> ReportingStore::GetSnapshots(
   const std::string prefix = SnapshotPrefix(account_id);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[4]));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    const std::string day = it->key().ToString().substr(prefix.size());
     absl::CivilDay date;
     PositionState state;
-    if (day.size() != 8 || !absl::ParseCivilTime(day.substr(0, 4) + "-" + day.substr(4, 2) + "-" +
-                                                     day.substr(6, 2),
-                                                 &date) ||
+    if (!ParseDayKey(std::string_view(it->key().data() + prefix.size(),
+                                      it->key().size() - prefix.size()),
+                     &date) ||
         !DecodeState(std::string_view(it->value().data(), it->value().size()), &state)) {
       return CorruptRow("reporting snapshot row of " + account_id);
     }
@@ -180,11 +214,42 @@ Result<std::map<absl::CivilDay, PositionState>> ReportingStore::GetSnapshots(
   return out;
 }
 
-Result<ReportInput> ReportingStore::ReadInput(absl::CivilDay base_date, absl::CivilDay last) const {
+Status ReportingStore::ReadAggregateInto(const rocksdb::ReadOptions& options,
+                                         absl::CivilDay month_end, Aggregate& out,
+                                         int64_t* rows) const {
+  // Every row of a month-end <= month_end: the keys start with the month-end's date.
+  std::string limit = DayKey(month_end + 1);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, handles_[5]));
+  for (it->SeekToFirst(); it->Valid() && it->key().compare(limit) < 0; it->Next()) {
+    AggregateKey key;
+    AggregateSums sums;
+    if (it->key().size() < 8 ||
+        !DecodeAggregateKey(std::string_view(it->key().data() + 8, it->key().size() - 8),
+                            &key) ||
+        !DecodeSums(std::string_view(it->value().data(), it->value().size()), &sums)) {
+      return CorruptRow("a reporting aggregate row");
+    }
+    AddSums(out, key, sums);
+    if (rows != nullptr) ++*rows;
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading reporting aggregates");
+  return std::nullopt;
+}
+
+Result<Aggregate> ReportingStore::ReadAggregate(absl::CivilDay month_end) const {
+  Aggregate out;
+  if (auto e = ReadAggregateInto(rocksdb::ReadOptions(), month_end, out, nullptr)) return *e;
+  return out;
+}
+
+Result<ReportInput> ReportingStore::ReadInput(absl::CivilDay base_date, absl::CivilDay last,
+                                              bool every_account, ReadStats* stats) const {
   ReportInput input;
   input.base_date = base_date;
+  ReadStats read;
   // One RocksDB snapshot for every read below: a batch applied meanwhile is seen in full or
-  // not at all, so no fact is both outside the snapshots read and outside the facts read.
+  // not at all, so no fact is both outside the snapshots (or aggregates) read and outside the
+  // facts read.
   struct Pinned {
     rocksdb::DB& db;
     const rocksdb::Snapshot* snapshot;
@@ -192,23 +257,6 @@ Result<ReportInput> ReportingStore::ReadInput(absl::CivilDay base_date, absl::Ci
   } pinned{*db_, db_->GetSnapshot()};
   rocksdb::ReadOptions options;
   options.snapshot = pinned.snapshot;
-  // Each account's last snapshot on or before base_date: one seek per account.
-  const std::string base_key = DayKey(base_date);
-  std::unique_ptr<rocksdb::Iterator> accounts(db_->NewIterator(options, handles_[1]));
-  std::unique_ptr<rocksdb::Iterator> snaps(db_->NewIterator(options, handles_[4]));
-  for (accounts->SeekToFirst(); accounts->Valid(); accounts->Next()) {
-    const std::string id = accounts->key().ToString();
-    const std::string prefix = SnapshotPrefix(id);
-    snaps->SeekForPrev(prefix + base_key);
-    if (!snaps->Valid() || !snaps->key().starts_with(prefix)) continue;
-    PositionState state;
-    if (!DecodeState(std::string_view(snaps->value().data(), snaps->value().size()), &state)) {
-      return CorruptRow("reporting snapshot row of " + id);
-    }
-    input.base.emplace_hint(input.base.end(), id, std::move(state));  // ids come in order
-  }
-  if (!accounts->status().ok()) return StorageError(accounts->status(), "reading accounts");
-  if (!snaps->status().ok()) return StorageError(snaps->status(), "reading reporting snapshots");
   if (last > base_date) {
     if (auto e = ScanFactsInto(options, base_date + 1, last, input.facts)) return *e;
   }
@@ -222,6 +270,53 @@ Result<ReportInput> ReportingStore::ReadInput(absl::CivilDay base_date, absl::Ci
     if (ToDay(fact.business_date()) <= base_date) input.facts.push_back(std::move(fact));
   }
   if (!it->status().ok()) return StorageError(it->status(), "reading reporting late facts");
+  read.facts = static_cast<int64_t>(input.facts.size());
+
+  const std::string base_key = DayKey(base_date);
+  std::unique_ptr<rocksdb::Iterator> snaps(db_->NewIterator(options, handles_[4]));
+  // The account's last snapshot on or before base_date, if any, into `base` (and `months`).
+  std::map<std::string, absl::CivilDay> months;
+  auto read_snapshot = [&](const std::string& id) -> Status {
+    const std::string prefix = SnapshotPrefix(id);
+    snaps->SeekForPrev(prefix + base_key);
+    if (!snaps->Valid() || !snaps->key().starts_with(prefix)) return std::nullopt;
+    PositionState state;
+    absl::CivilDay month;
+    if (!ParseDayKey(std::string_view(snaps->key().data() + prefix.size(),
+                                      snaps->key().size() - prefix.size()),
+                     &month) ||
+        !DecodeState(std::string_view(snaps->value().data(), snaps->value().size()), &state)) {
+      return CorruptRow("reporting snapshot row of " + id);
+    }
+    ++read.snapshots;
+    input.base.emplace_hint(input.base.end(), id, std::move(state));  // ids come in order
+    months.emplace_hint(months.end(), id, month);
+    return std::nullopt;
+  };
+  if (every_account) {
+    std::unique_ptr<rocksdb::Iterator> accounts(db_->NewIterator(options, handles_[1]));
+    for (accounts->SeekToFirst(); accounts->Valid(); accounts->Next()) {
+      if (auto e = read_snapshot(accounts->key().ToString())) return *e;
+    }
+    if (!accounts->status().ok()) return StorageError(accounts->status(), "reading accounts");
+  } else {
+    // Only the accounts a fact moves; every other one is in the aggregate.
+    std::set<std::string> moved;
+    for (const auto& f : input.facts) {
+      if (MovesPosition(f.kind())) moved.insert(f.account_id());
+    }
+    for (const auto& id : moved) {
+      if (auto e = read_snapshot(id)) return *e;
+    }
+    Aggregate unmoved;
+    if (auto e = ReadAggregateInto(options, base_date, unmoved, &read.aggregate_rows)) return *e;
+    for (const auto& [id, state] : input.base) {
+      AddContribution(unmoved, state, months.at(id), -1);
+    }
+    input.unmoved = std::move(unmoved);
+  }
+  if (!snaps->status().ok()) return StorageError(snaps->status(), "reading reporting snapshots");
+  if (stats != nullptr) *stats = read;
   return input;
 }
 

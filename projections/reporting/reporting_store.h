@@ -35,6 +35,10 @@ namespace collections::reporting {
 //             the back-dated facts only (recorded date after business date)
 //   snapshots account id, '\0', month-end "YYYYMMDD" -> EncodeState(PositionState): the
 //             account's month-end snapshots (reports.h, FoldIntoSnapshots)
+//   aggregates month-end "YYYYMMDD", EncodeAggregateKey -> EncodeSums: the change at that
+//             month-end of the sums over every account's last snapshot (reports.h,
+//             AddSnapshotDeltas); the aggregate at C is the sum of the rows of month-ends <= C.
+//             Rows that sum to zero are deleted, so a live and a rebuilt store hold the same rows
 //
 // Facts are keyed by business date first so a report reads only the dates it needs; the
 // snapshots carry each account's position into a report's first month and the late index
@@ -70,6 +74,8 @@ class ReportingStore {
     std::vector<v1::ReportFact> facts;
     // Snapshots the batch changed (created or moved), by account and month-end.
     std::map<std::string, std::map<absl::CivilDay, PositionState>> snapshots;
+    // What those snapshot changes add to the aggregate rows (read, added to and written back).
+    AggregateDeltas aggregates;
     std::map<int32_t, int64_t> next_offsets;
   };
   Status Apply(const Batch& batch);
@@ -77,12 +83,26 @@ class ReportingStore {
   // Facts with business date in [from, to], in key order (date, account, sequence).
   Result<std::vector<v1::ReportFact>> ScanFacts(absl::CivilDay from, absl::CivilDay to) const;
 
-  // A report's input from the aggregates (reports.h, ReportInput): the snapshots at
-  // `base_date` (each account's last snapshot on or before it), the facts with business date in
-  // (base_date, last] and the back-dated facts recorded after base_date with business date <=
-  // base_date. Reads one seek per account, the report's own dates and the late index from
-  // base_date on, never the whole history.
-  Result<ReportInput> ReadInput(absl::CivilDay base_date, absl::CivilDay last) const;
+  // What ReadInput read, for the benchmark.
+  struct ReadStats {
+    int64_t snapshots = 0;       // snapshot rows (one per account read)
+    int64_t aggregate_rows = 0;  // aggregate rows summed
+    int64_t facts = 0;           // facts and late facts
+  };
+
+  // A report's input (reports.h, ReportInput): the facts with business date in (base_date,
+  // last], the back-dated facts recorded after base_date with business date <= base_date, and
+  // the snapshots at `base_date` (each account's last snapshot on or before it) of the accounts
+  // those facts move, plus the aggregate at base_date of every other account (`unmoved`). So it
+  // reads the report's own dates, the late index from base_date on, one seek per moved account
+  // and the aggregate rows, never one row per account of the portfolio. With `every_account`
+  // (an aging report that lists its accounts) it reads every account's snapshot instead of the
+  // aggregate.
+  Result<ReportInput> ReadInput(absl::CivilDay base_date, absl::CivilDay last,
+                                bool every_account = false, ReadStats* stats = nullptr) const;
+
+  // The aggregate at month-end `month_end`: the sum of the aggregate rows of month-ends <= it.
+  Result<Aggregate> ReadAggregate(absl::CivilDay month_end) const;
 
   // SHA-256 over every key and value of every column family, in order: two stores with the
   // same digest hold the same bytes.
@@ -92,13 +112,15 @@ class ReportingStore {
   ReportingStore() = default;
   Status ScanFactsInto(const rocksdb::ReadOptions& options, absl::CivilDay from,
                        absl::CivilDay to, std::vector<v1::ReportFact>& out) const;
+  Status ReadAggregateInto(const rocksdb::ReadOptions& options, absl::CivilDay month_end,
+                           Aggregate& out, int64_t* rows) const;
   std::unique_ptr<rocksdb::DB> db_;
-  // default, accounts, facts, late, snapshots
+  // default, accounts, facts, late, snapshots, aggregates
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
 
-// The layout this build writes; 1 had no late index and no snapshots.
-inline constexpr int kReportingLayout = 2;
+// The layout this build writes; 1 had no late index and no snapshots, 2 no aggregates.
+inline constexpr int kReportingLayout = 3;
 
 // The key of a fact in the facts column family.
 std::string FactKey(const v1::ReportFact& fact);

@@ -5,6 +5,7 @@
 #include "services/domain/internal.h"
 
 #include <algorithm>
+#include <limits>
 #include <tuple>
 
 namespace collections::reporting {
@@ -32,20 +33,12 @@ GroupKey KeyFor(v1::ReportGroupBy by, const std::string& creditor, const std::st
   }
 }
 
-// Facts that move an account's position (balance, owner of the work, on or off the book).
-bool MovesPosition(v1::ReportFactKind kind) {
-  switch (kind) {
-    case v1::REPORT_FACT_KIND_PLACEMENT:
-    case v1::REPORT_FACT_KIND_ASSIGNMENT:
-    case v1::REPORT_FACT_KIND_PAYMENT:
-    case v1::REPORT_FACT_KIND_REVERSAL:
-    case v1::REPORT_FACT_KIND_ADJUSTMENT:
-    case v1::REPORT_FACT_KIND_WRITE_OFF:
-    case v1::REPORT_FACT_KIND_OFF_BOOK:
-      return true;
-    default:
-      return false;
-  }
+// An exact aggregate balance as a report figure: sums of positive balances saturate at int64's
+// limits as Sum would have, whatever the order of the additions.
+int64_t Saturate(__int128 v) {
+  if (v > std::numeric_limits<int64_t>::max()) return std::numeric_limits<int64_t>::max();
+  if (v < std::numeric_limits<int64_t>::min()) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(v);
 }
 
 bool IsActivity(v1::ReportFactKind kind) {
@@ -77,6 +70,21 @@ void AddCorrections(const std::vector<v1::ReportFact>& facts, absl::CivilDay fro
 constexpr absl::CivilDay kBeginning(1, 1, 1);
 
 }  // namespace
+
+bool MovesPosition(v1::ReportFactKind kind) {
+  switch (kind) {
+    case v1::REPORT_FACT_KIND_PLACEMENT:
+    case v1::REPORT_FACT_KIND_ASSIGNMENT:
+    case v1::REPORT_FACT_KIND_PAYMENT:
+    case v1::REPORT_FACT_KIND_REVERSAL:
+    case v1::REPORT_FACT_KIND_ADJUSTMENT:
+    case v1::REPORT_FACT_KIND_WRITE_OFF:
+    case v1::REPORT_FACT_KIND_OFF_BOOK:
+      return true;
+    default:
+      return false;
+  }
+}
 
 int64_t BasisPoints(int64_t numerator, int64_t denominator) {
   const __int128 scaled = static_cast<__int128>(numerator) * 10000;
@@ -294,6 +302,99 @@ absl::CivilDay SnapshotDateFor(absl::CivilDay first, absl::CivilDay known_at) {
   return absl::CivilDay(absl::CivilMonth(e + 1)) - 1;
 }
 
+void AddSums(Aggregate& into, const AggregateKey& key, const AggregateSums& delta) {
+  if (delta.Zero()) return;
+  auto [it, inserted] = into.try_emplace(key, delta);
+  if (inserted) return;
+  it->second.accounts += delta.accounts;
+  it->second.balance_minor += delta.balance_minor;
+  if (it->second.Zero()) into.erase(it);
+}
+
+void AddContribution(Aggregate& into, const PositionState& state, absl::CivilDay month_end,
+                     int sign) {
+  const Position& p = state.position;
+  if (!IsReceivable(p)) return;
+  AddSums(into,
+          AggregateKey{p.creditor, p.queue, p.assignee, p.currency,
+                       std::max(p.due_date, month_end - kAgedOutDays)},
+          AggregateSums{sign, static_cast<__int128>(sign) * p.balance_minor});
+}
+
+void AddSnapshotDeltas(AggregateDeltas& into,
+                       const std::map<absl::CivilDay, PositionState>& snapshots,
+                       absl::CivilDay from, int sign) {
+  auto it = snapshots.lower_bound(from);
+  for (; it != snapshots.end(); ++it) {
+    Aggregate& delta = into[it->first];
+    AddContribution(delta, it->second, it->first, sign);
+    if (it != snapshots.begin()) {
+      const auto& before = *std::prev(it);
+      AddContribution(delta, before.second, before.first, -sign);
+    }
+    if (delta.empty()) into.erase(it->first);
+  }
+}
+
+namespace {
+
+void PutZigZag(std::string& out, int64_t v) {
+  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+
+bool GetZigZag(std::string_view& in, int64_t* v) {
+  uint64_t z = 0;
+  if (!GetVarint(in, &z)) return false;
+  *v = static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
+  return true;
+}
+
+constexpr char kAggregateVersion = 1;
+
+}  // namespace
+
+std::string EncodeAggregateKey(const AggregateKey& key) {
+  std::string out(1, kAggregateVersion);
+  PutString(out, key.creditor);
+  PutString(out, key.queue);
+  PutString(out, key.assignee);
+  PutString(out, key.currency);
+  PutDay(out, key.due_date);
+  return out;
+}
+
+bool DecodeAggregateKey(std::string_view in, AggregateKey* key) {
+  if (in.empty() || in.front() != kAggregateVersion) return false;
+  in.remove_prefix(1);
+  return GetString(in, &key->creditor) && GetString(in, &key->queue) &&
+         GetString(in, &key->assignee) && GetString(in, &key->currency) &&
+         GetDay(in, &key->due_date) && in.empty();
+}
+
+std::string EncodeSums(const AggregateSums& sums) {
+  std::string out(1, kAggregateVersion);
+  PutZigZag(out, sums.accounts);
+  // The balance as its high and low 64 bits.
+  PutZigZag(out, static_cast<int64_t>(sums.balance_minor >> 64));
+  PutVarint(out, static_cast<uint64_t>(sums.balance_minor));
+  return out;
+}
+
+bool DecodeSums(std::string_view in, AggregateSums* sums) {
+  if (in.empty() || in.front() != kAggregateVersion) return false;
+  in.remove_prefix(1);
+  int64_t high = 0;
+  uint64_t low = 0;
+  if (!GetZigZag(in, &sums->accounts) || !GetZigZag(in, &high) || !GetVarint(in, &low) ||
+      !in.empty()) {
+    return false;
+  }
+  sums->balance_minor =
+      static_cast<__int128>(static_cast<unsigned __int128>(static_cast<__int128>(high)) << 64 |
+                            static_cast<unsigned __int128>(low));
+  return true;
+}
+
 bool NeededBeyondSnapshot(const v1::ReportFact& f, absl::CivilDay base_date,
                           absl::CivilDay last) {
   const absl::CivilDay business = ToDay(f.business_date());
@@ -311,8 +412,12 @@ std::map<std::string, Position> PositionsFrom(const ReportInput& input, absl::Ci
   for (const auto& f : input.facts) {
     const absl::CivilDay business = ToDay(f.business_date());
     const absl::CivilDay recorded = ToDay(f.recorded_date());
-    // Facts with both dates <= base are in the snapshot already.
-    if (business > as_of || recorded > known_at || std::max(business, recorded) <= base) continue;
+    // Facts with both dates <= base are in the snapshot already; facts that move no position
+    // leave the account as its snapshot (or, with `unmoved`, as the aggregate) has it.
+    if (business > as_of || recorded > known_at || std::max(business, recorded) <= base ||
+        !MovesPosition(f.kind())) {
+      continue;
+    }
     auto it = moved.find(f.account_id());
     if (it == moved.end()) {
       auto snapshot = input.base.find(f.account_id());
@@ -343,15 +448,24 @@ std::map<std::string, Position> PositionsFrom(const ReportInput& input, absl::Ci
   return out;
 }
 
+namespace {
+
+// Days past due of a receivable (something owed) due on `due`.
+int32_t OwedDaysPastDue(absl::CivilDay due, absl::CivilDay as_of) {
+  return static_cast<int32_t>(std::clamp<int64_t>(as_of - due, 0, 100000));
+}
+
+}  // namespace
+
 int32_t DaysPastDue(const Position& p, absl::CivilDay as_of) {
   if (p.balance_minor <= 0) return 0;
-  return static_cast<int32_t>(std::clamp<int64_t>(as_of - p.due_date, 0, 100000));
+  return OwedDaysPastDue(p.due_date, as_of);
 }
 
 v1::GetAgingReportResponse BuildAging(const std::vector<v1::ReportFact>& facts,
                                       absl::CivilDay as_of, absl::CivilDay known_at,
                                       v1::ReportGroupBy group_by, bool include_accounts) {
-  return BuildAging(ReportInput{facts, std::nullopt, {}}, as_of, known_at, group_by,
+  return BuildAging(ReportInput{facts, std::nullopt, {}, std::nullopt}, as_of, known_at, group_by,
                     include_accounts);
 }
 
@@ -387,6 +501,20 @@ v1::GetAgingReportResponse BuildAging(const ReportInput& input, absl::CivilDay a
       *a->mutable_due_date() = ToDate(p.due_date);
       a->set_days_past_due(dpd);
       a->set_bucket(bucket);
+    }
+  }
+  if (input.unmoved) {
+    // Every receivable the facts do not move, by its aggregate key: all balances are positive,
+    // so the saturating sums come out as the per-account loop above would make them.
+    for (const auto& [k, sums] : *input.unmoved) {
+      if (sums.accounts <= 0) continue;
+      const int64_t balance = Saturate(sums.balance_minor);
+      Cell& c = cells[{KeyFor(group_by, k.creditor, k.queue, k.assignee), k.currency,
+                       BucketFor(OwedDaysPastDue(k.due_date, as_of))}];
+      c.count += sums.accounts;
+      c.balance = Sum(c.balance, balance);
+      totals[k.currency].count += sums.accounts;
+      totals[k.currency].balance = Sum(totals[k.currency].balance, balance);
     }
   }
   for (const auto& [key, c] : cells) {
@@ -561,7 +689,7 @@ v1::GetActivityReportResponse BuildActivity(const std::vector<v1::ReportFact>& f
 v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(
     const std::vector<v1::ReportFact>& facts, absl::CivilDay start, absl::CivilDay end,
     absl::CivilDay known_at) {
-  return BuildCollectionEffectiveness(ReportInput{facts, std::nullopt, {}}, start, end, known_at);
+  return BuildCollectionEffectiveness(ReportInput{facts, std::nullopt, {}, std::nullopt}, start, end, known_at);
 }
 
 v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(const ReportInput& input,
@@ -603,6 +731,20 @@ v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(const Report
           Sum(c.closing_current_receivables_minor(), p.balance_minor));
     }
   }
+  if (input.unmoved) {
+    // Unmoved receivables are receivables at both ends, with the same balance.
+    for (const auto& [k, sums] : *input.unmoved) {
+      if (sums.accounts <= 0) continue;
+      const int64_t balance = Saturate(sums.balance_minor);
+      auto& c = row(k.currency);
+      c.set_opening_receivables_minor(Sum(c.opening_receivables_minor(), balance));
+      c.set_closing_total_receivables_minor(Sum(c.closing_total_receivables_minor(), balance));
+      if (OwedDaysPastDue(k.due_date, end) == 0) {
+        c.set_closing_current_receivables_minor(
+            Sum(c.closing_current_receivables_minor(), balance));
+      }
+    }
+  }
   for (auto& [currency, c] : by_currency) {
     const int64_t base = Sum(c.opening_receivables_minor(), c.new_placements_minor());
     c.set_numerator_minor(Sum(base, -c.closing_total_receivables_minor()));
@@ -622,7 +764,7 @@ v1::GetCollectionEffectivenessResponse BuildCollectionEffectiveness(const Report
 
 v1::GetRollRatesResponse BuildRollRates(const std::vector<v1::ReportFact>& facts,
                                         absl::CivilDay month, absl::CivilDay known_at) {
-  return BuildRollRates(ReportInput{facts, std::nullopt, {}}, month, known_at);
+  return BuildRollRates(ReportInput{facts, std::nullopt, {}, std::nullopt}, month, known_at);
 }
 
 v1::GetRollRatesResponse BuildRollRates(const ReportInput& input, absl::CivilDay month,
@@ -655,6 +797,25 @@ v1::GetRollRatesResponse BuildRollRates(const ReportInput& input, absl::CivilDay
     r.set_account_count(r.account_count() + 1);
     r.set_from_balance_minor(Sum(r.from_balance_minor(), p.balance_minor));
     r.set_to_balance_minor(Sum(r.to_balance_minor(), q.balance_minor));
+  }
+  if (input.unmoved) {
+    // An unmoved receivable stays one with the same balance: it never exits, only ages.
+    for (const auto& [k, sums] : *input.unmoved) {
+      if (sums.accounts <= 0) continue;
+      const int64_t balance = Saturate(sums.balance_minor);
+      const v1::AgingBucket from_bucket = BucketFor(OwedDaysPastDue(k.due_date, from));
+      const v1::AgingBucket to_bucket = BucketFor(OwedDaysPastDue(k.due_date, to));
+      int64_t& bucket = bucket_balance[{k.currency, from_bucket}];
+      bucket = Sum(bucket, balance);
+      v1::RollRate& r = pairs[{k.currency, from_bucket, false, to_bucket}];
+      r.set_currency(k.currency);
+      r.set_from_bucket(from_bucket);
+      r.set_to_bucket(to_bucket);
+      r.set_exited(false);
+      r.set_account_count(r.account_count() + sums.accounts);
+      r.set_from_balance_minor(Sum(r.from_balance_minor(), balance));
+      r.set_to_balance_minor(Sum(r.to_balance_minor(), balance));
+    }
   }
   for (auto& [key, r] : pairs) {
     r.set_rate_basis_points(

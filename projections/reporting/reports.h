@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -75,14 +76,84 @@ absl::CivilDay SnapshotDateFor(absl::CivilDay first, absl::CivilDay known_at);
 bool NeededBeyondSnapshot(const v1::ReportFact& fact, absl::CivilDay base_date,
                           absl::CivilDay last);
 
-// What a report reads. The full scan (no base_date) passes every fact; the aggregate path
+// True for the facts that move an account's position (balance, owner of the work, on or off
+// the book); the others are activity only.
+bool MovesPosition(v1::ReportFactKind kind);
+
+// ---- Aggregates of the accounts a report's facts do not move ----
+//
+// An account with no fact in a report's window keeps its snapshot's position on every date the
+// report looks at, and for such an account the reports need only this: is it a receivable, and
+// if so its creditor, queue, assignee, currency, due date (its bucket on any later date) and
+// balance. So per month-end C the store keeps the sums, over every account's last snapshot on or
+// before C, of that contribution, keyed by those fields; a report reads them at its base date,
+// takes out the accounts its facts move (read one by one as before) and never reads the others.
+//
+// Days past due from which every date is in the last aging bucket (180+): a due date that many
+// days or more before the month-end of the snapshot that contributes it is stored as that
+// month-end minus kAgedOutDays, so the old accounts of a month share a few keys. Exact for every
+// date on or after that month-end, the only dates a report asks of it.
+inline constexpr int kAgedOutDays = 180;
+
+struct AggregateKey {
+  std::string creditor, queue, assignee, currency;
+  absl::CivilDay due_date;
+  bool operator<(const AggregateKey& o) const {
+    return std::tie(creditor, queue, assignee, currency, due_date) <
+           std::tie(o.creditor, o.queue, o.assignee, o.currency, o.due_date);
+  }
+  bool operator==(const AggregateKey& o) const {
+    return std::tie(creditor, queue, assignee, currency, due_date) ==
+           std::tie(o.creditor, o.queue, o.assignee, o.currency, o.due_date);
+  }
+};
+// Exact sums (a delta may be negative, and many balances together may pass int64).
+struct AggregateSums {
+  int64_t accounts = 0;
+  __int128 balance_minor = 0;
+  bool Zero() const { return accounts == 0 && balance_minor == 0; }
+};
+using Aggregate = std::map<AggregateKey, AggregateSums>;
+// Changes to the aggregates by month-end: the aggregate at C is the sum of the deltas of every
+// month-end <= C.
+using AggregateDeltas = std::map<absl::CivilDay, Aggregate>;
+
+// Adds `sign` (+1 or -1) times what `state`, the snapshot at month-end `month_end`, contributes
+// (nothing unless IsReceivable). Drops entries that become zero.
+void AddContribution(Aggregate& into, const PositionState& state, absl::CivilDay month_end,
+                     int sign);
+
+// Adds `sign` times the deltas of an account's snapshots at month-ends >= `from`: at each such
+// month-end C_i, the contribution of its snapshot there minus that of its snapshot before
+// (nothing for the first). The projector subtracts the account's snapshots before a batch and
+// adds them after, from the first month-end the batch changed; drops entries that become zero.
+void AddSnapshotDeltas(AggregateDeltas& into,
+                       const std::map<absl::CivilDay, PositionState>& snapshots,
+                       absl::CivilDay from, int sign);
+
+// Adds `delta` into `into` (dropping entries that become zero).
+void AddSums(Aggregate& into, const AggregateKey& key, const AggregateSums& delta);
+
+// Deterministic bytes of a key and of sums (the reporting store's aggregate rows), and back.
+std::string EncodeAggregateKey(const AggregateKey& key);
+bool DecodeAggregateKey(std::string_view bytes, AggregateKey* key);
+std::string EncodeSums(const AggregateSums& sums);
+bool DecodeSums(std::string_view bytes, AggregateSums* sums);
+
+// What a report reads. The full scan (no base_date) passes every fact; the snapshot path
 // passes the month-end snapshots at `base_date` (by account) and the facts that
 // NeededBeyondSnapshot selects. Both give the same report, byte for byte, provided base_date
 // is SnapshotDateFor(the report's first position date, known_at).
+//
+// With `unmoved` set (the aggregate path), `base` holds the snapshots of the accounts that a
+// fact in `facts` moves (MovesPosition) only, and `unmoved` the aggregate at base_date of every
+// other account. It gives the same figures, but an aging report built from it cannot list
+// accounts (include_accounts needs every account's snapshot).
 struct ReportInput {
   std::vector<v1::ReportFact> facts;
   std::optional<absl::CivilDay> base_date;
   std::map<std::string, PositionState> base;
+  std::optional<Aggregate> unmoved;
 };
 
 // Positions at the end of `as_of` known at `known_at` from `input`; with a base, `as_of` and
