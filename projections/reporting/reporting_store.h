@@ -38,13 +38,15 @@ namespace collections::reporting {
 //   aggregates month-end "YYYYMMDD", EncodeAggregateKey -> EncodeSums: the change at that
 //             month-end of the sums over every account's last snapshot (reports.h,
 //             AddSnapshotDeltas); the aggregate at C is the sum of the rows of month-ends <= C.
-//             Rows that sum to zero are deleted, so a live and a rebuilt store hold the same rows
+//             Rows that sum to zero are deleted, so a live and a rebuilt store hold the same
+//             rows.
 //
 // Facts are keyed by business date first so a report reads only the dates it needs; the
-// snapshots carry each account's position into a report's first month and the late index
-// finds the back-dated facts a snapshot does not hold. Each consumed batch goes in with one
-// WriteBatch that also moves the offsets and the snapshots: a crash can neither apply an event
-// twice nor skip one. A store of an older layout is deleted on Open (with a warning in the log)
+// snapshots carry the position of each account a report's facts move into its first month, the
+// aggregate rows carry every other account, and the late index finds the back-dated facts a
+// snapshot does not hold. Each consumed batch goes in with one WriteBatch that also moves the
+// offsets, the snapshots and the aggregate rows: a crash can neither apply an event twice nor
+// skip one. Apply reads the aggregate rows it adds to, so one thread applies (the projector's). A store of an older layout is deleted on Open (with a warning in the log)
 // and rebuilt from offset 0. Thread-safe (RocksDB is). Lives as long as its owner
 // (ServerApp, or a test), which must outlive every projector and service using it.
 class ReportingStore {
