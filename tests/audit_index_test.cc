@@ -1,8 +1,9 @@
 // The audit of one account from the projection's copy of the log (AccountIndex) against the
 // scan of the account's partition it replaces, on a real broker and RocksDB: GetAuditTrail
 // (every page), ReplayAccount (every state mode, a bitemporal cut), VerifyAuditTrail and
-// ExportEvents of the account give the same bytes at two topic sizes, forged, unparseable and misplaced records included; and
-// verification reads the log itself, not the copy.
+// ExportEvents of the account give the same bytes at two topic sizes, forged, unparseable and
+// misplaced records included; verification reads the log itself, not the copy; and its pooled,
+// warm readers give the same answers in a row and at once, forged records included.
 #define BOOST_TEST_MODULE audit_index
 #include "projections/compliance/compliance_service.h"
 #include "services/authz/signing.h"
@@ -17,7 +18,9 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <boost/test/unit_test.hpp>
+#include <atomic>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -322,6 +325,99 @@ BOOST_AUTO_TEST_CASE(verification_reads_the_log_not_the_copy) {
   BOOST_REQUIRE(indexed.stub->VerifyAuditTrail(Context().get(), request, &response).ok());
   BOOST_TEST(response.intact());
   BOOST_TEST(response.events_checked() == 3);
+}
+
+// Verification borrows warm log readers from a small pool instead of making one per call: many
+// calls in a row and at once give the scan's answers, the readers made do not grow with the
+// calls, and records forged after the readers are warm (one of them unparseable) are reported
+// exactly as the scan reports them.
+BOOST_AUTO_TEST_CASE(warm_readers_give_the_scan_answers_and_still_find_forged_records) {
+  TempDir dir;
+  TestService service(TestOptions("audit-index-pool", dir.path));
+  const kafka::LogOptions& log = service.options().log;
+  const int32_t partitions = service.app().projector().partitions();
+  auto key = authz::VerifyingKey::FromPem(TestSigningKey().PublicKeyPem());
+  BOOST_REQUIRE(key.ok());
+  std::vector<authz::VerifyingKey> keys = {key.value()};
+  LocalService scan(log, partitions, keys);
+  LocalService indexed(log, partitions, keys, &service.app().store(), &service.app().projector());
+  const auto accounts = OpenAccounts(service, "IDX-P-", 6, 3);
+
+  auto verdict = [](v1::ComplianceService::Stub& stub, const std::string& account) {
+    v1::VerifyAuditTrailRequest request;
+    request.set_account_id(account);
+    v1::VerifyAuditTrailResponse response;
+    grpc::Status s = stub.VerifyAuditTrail(Context().get(), request, &response);
+    return StatusText(s) + response.SerializeAsString();
+  };
+  std::map<std::string, std::string> expected;
+  for (const auto& account : accounts) {
+    expected[account] = verdict(*scan.stub, account);
+    v1::VerifyAuditTrailResponse response;
+    BOOST_REQUIRE(response.ParseFromString(
+        expected[account].substr(expected[account].find('\n') + 1)));
+    BOOST_TEST(response.intact(), "account " << account);
+    BOOST_TEST(response.events_checked() == 4, "account " << account);
+  }
+
+  // In a row: one reader serves every call.
+  for (int round = 0; round < 5; ++round) {
+    for (const auto& account : accounts) {
+      BOOST_TEST(verdict(*indexed.stub, account) == expected[account], "account " << account);
+    }
+  }
+  BOOST_TEST(indexed.service.verification_readers() == 1);
+
+  // At once: at most one reader more per call in flight, however many calls.
+  constexpr int kThreads = 8;
+  constexpr int kCallsEach = 12;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < kCallsEach; ++k) {
+        const std::string& account = accounts[(t + k) % accounts.size()];
+        if (verdict(*indexed.stub, account) != expected[account]) ++wrong;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  BOOST_TEST(wrong.load() == 0);
+  BOOST_TEST(indexed.service.verification_readers() <= 1 + kThreads);
+
+  // Forged records after the readers are warm: the next link signed by nobody, and bytes that
+  // are no envelope. The warm readers read them from the log like any other record.
+  const std::string victim = accounts[2];
+  const int32_t home = kafka::PartitionFor(victim, partitions);
+  v1::EventEnvelope last;
+  for (const auto& e : ReadTopic(log.topic)) {
+    if (e.envelope.account_id() == victim) last = e.envelope;
+  }
+  BOOST_REQUIRE(last.sequence() == 4);
+  v1::EventEnvelope forged = last;
+  forged.set_sequence(last.sequence() + 1);
+  forged.set_prev_hash(last.hash());
+  forged.set_event_id("forged-after-warm");
+  forged.clear_signature();
+  forged.set_hash(ChainHash(forged));
+  ProduceRaw(log.topic, {{home, victim, forged.SerializeAsString()},
+                         {home, victim, "\x01not an envelope"}});
+  const std::string tampered = verdict(*scan.stub, victim);
+  {
+    v1::VerifyAuditTrailResponse response;
+    BOOST_REQUIRE(response.ParseFromString(tampered.substr(tampered.find('\n') + 1)));
+    BOOST_TEST(!response.intact());
+    BOOST_TEST(response.events_checked() == 6);
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& account : accounts) {
+      BOOST_TEST(verdict(*indexed.stub, account) ==
+                     (account == victim ? tampered : expected[account]),
+                 "account " << account);
+    }
+  }
+  BOOST_TEST(indexed.service.scan_reads() == 0);
+  BOOST_TEST(indexed.service.verification_readers() <= 1 + kThreads);
 }
 
 }  // namespace

@@ -29,10 +29,33 @@ std::string ClientId(const kafka::LogOptions& log, const char* what) {
 // hundred small records costs less than another fetch round trip.
 constexpr int64_t kRunGap = 256;
 
+// Readers kept warm for verification between calls: as many as the service lets read the log at
+// once by default (Admission's max_log_reads), so calls that overlap up to that limit never make
+// a new one; an idle reader costs a connection and a few client threads.
+constexpr size_t kIdleReaders = 8;
+
+// The verification readers' settings, unless the deployment set its own. A fetch the broker
+// holds at the end of the log (fetch.wait.max.ms) delays the next fetch on that connection, which
+// may be the next call's first, so it is held briefly; and a reader that kept a backoff from a
+// fetch error (fetch.error.backoff.ms, 500 ms by default) would hand it to the next call. The
+// local queue (queued.min.messages) stays at librdkafka's default on purpose: 2.0.2 stops
+// fetching a partition for a whole second once its queue reaches that size, which a small value
+// would hit in the middle of a run; prefetching ends instead when the reader goes back to the
+// pool without partitions.
+kafka::LogOptions ReadBackOptions(kafka::LogOptions options) {
+  options.extra.emplace("fetch.wait.max.ms", "5");
+  options.extra.emplace("fetch.error.backoff.ms", "10");
+  return options;
+}
+
 }  // namespace
 
 AccountIndex::AccountIndex(const AuditLog& log, const ProjectionStore& store, Projector& projector)
-    : log_(log), store_(store), projector_(projector) {}
+    : log_(log),
+      store_(store),
+      projector_(projector),
+      readers_(std::make_unique<ReaderPool>(ReadBackOptions(log.log()), "audit-verify",
+                                            kIdleReaders)) {}
 
 AccountIndex::~AccountIndex() = default;
 
@@ -98,8 +121,12 @@ Status AccountIndex::ScanAccountFromLog(const std::string& account_id, absl::Tim
                                       });
   if (status) return status;
   if (offsets.empty()) return std::nullopt;
-  auto reader = kafka::LogReader::Create(log_.log(), ClientId(log_.log(), "verify"));
-  if (!reader) return reader.error();
+  // A warm reader from the pool: a new client would first connect and fetch the topic's
+  // metadata, which costs more than the reads themselves. It goes back only if the call ends
+  // cleanly (reader.Keep()); after an error or a timeout it is destroyed.
+  auto checked_out = readers_->Checkout();
+  if (!checked_out) return checked_out.error();
+  ReaderPool::Lease reader = std::move(checked_out).value();
   LoggedRecord record;
   size_t i = 0;
   while (i < offsets.size()) {
@@ -108,12 +135,12 @@ Status AccountIndex::ScanAccountFromLog(const std::string& account_id, absl::Tim
     while (j < offsets.size() && offsets[j] - offsets[j - 1] <= kRunGap) ++j;
     const int64_t first = offsets[i];
     const int64_t last = offsets[j - 1];
-    if (auto e = reader.value()->Assign({{partition, first}})) return *e;
+    if (auto e = reader->Assign({{partition, first}})) return *e;
     size_t next = i;  // the next indexed offset of this run still to meet
     bool done = false;
     while (!done) {
       std::vector<int32_t> at_end;
-      auto records = reader.value()->Poll(500, 1000, &at_end);
+      auto records = reader->Poll(500, 1000, &at_end);
       if (!records) return records.error();
       for (auto& r : records.value()) {
         if (r.partition != partition || r.offset < first || r.offset > last) continue;
@@ -121,7 +148,10 @@ Status AccountIndex::ScanAccountFromLog(const std::string& account_id, absl::Tim
         if (next < j && offsets[next] == r.offset) {
           record = DecodeRecord(r.partition, r.offset, std::move(r.key), r.value);
           // A record that now names another account is that account's, as in a scan.
-          if (AccountOf(record) == account_id && !visit(record)) return std::nullopt;
+          if (AccountOf(record) == account_id && !visit(record)) {
+            reader.Keep();
+            return std::nullopt;
+          }
           ++next;
         }
         if (r.offset >= last) done = true;
@@ -139,6 +169,7 @@ Status AccountIndex::ScanAccountFromLog(const std::string& account_id, absl::Tim
     }
     i = j;
   }
+  reader.Keep();
   return std::nullopt;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "projections/compliance/audit_log.h"
+#include "projections/compliance/reader_pool.h"
 #include "projections/projector/projector.h"
 #include "projections/store/store.h"
 #include "services/domain/error.h"
@@ -29,7 +30,8 @@ namespace collections::compliance {
 // refused with kUnavailable / INDEX_BEHIND and the caller scans the log instead.
 //
 // Lifetime: borrows the log options, the store and the projector, which must outlive it.
-// Threading: thread-safe; the broker is asked for log ends through one reader under a mutex.
+// Threading: thread-safe; the broker is asked for log ends through one reader under a mutex, and
+// each read-back borrows a reader of its own from the pool.
 class AccountIndex {
  public:
   AccountIndex(const AuditLog& log, const ProjectionStore& store, Projector& projector);
@@ -44,13 +46,18 @@ class AccountIndex {
 
   // The same records, each read back from the log at the offset the copy names; a record the
   // log no longer holds at that offset (or holds for another account) is not visited, so the
-  // chain shows the hole. Costs one short read of the log per run of nearby offsets.
+  // chain shows the hole. Costs one short read of the log per run of nearby offsets, through a
+  // reader borrowed from a small pool kept warm across calls (see ReaderPool); a reader that
+  // failed, or a call that ran out of time, does not go back to the pool.
   Status ScanAccountFromLog(const std::string& account_id, absl::Time deadline,
                             const AuditLog::Visitor& visit) const;
 
   // How long a read waits for the projector to cover the log end before giving up (default
   // 5 s): a live projector is milliseconds behind.
   void set_max_wait(absl::Duration wait) { max_wait_ = wait; }
+
+  // Log readers ScanAccountFromLog has made so far (the pool reuses them).
+  int64_t readers_created() const { return readers_->created(); }
 
  private:
   // The partition of the account and the end of the log there, once the projection covers it.
@@ -63,6 +70,8 @@ class AccountIndex {
   absl::Duration max_wait_ = absl::Seconds(5);
   mutable std::mutex end_mutex_;
   mutable std::unique_ptr<kafka::LogReader> end_reader_;  // guarded by end_mutex_
+  // Verification's readers, reused across calls (thread-safe itself).
+  std::unique_ptr<ReaderPool> readers_;
 };
 
 }  // namespace collections::compliance

@@ -32,7 +32,8 @@ namespace collections {
 // calls over every account (export, exceptions, verification of a partition or of everything)
 // scan the whole log, logging their progress every few seconds. At most Admission::options().max_log_reads calls read the
 // log at once; more are refused at once with RESOURCE_EXHAUSTED and RetryInfo.
-// Threading: thread-safe; every call opens its own log reader and shares no mutable state.
+// Threading: thread-safe; every scan opens its own log reader and shares no mutable state;
+// verification from the index borrows a reader from the index's pool (thread-safe).
 class ComplianceService final : public v1::ComplianceService::Service {
  public:
   // `partitions` is the topic's partition count (kafka::EnsureTopic's answer). `admission`
@@ -65,6 +66,9 @@ class ComplianceService final : public v1::ComplianceService::Service {
   // How many calls about one account were answered from the index, and from a scan.
   int64_t index_reads() const { return index_reads_.load(); }
   int64_t scan_reads() const { return scan_reads_.load(); }
+  // How many log readers verification from the index has made: they are kept in a small pool
+  // and reused from call to call, so this grows with the calls that overlap, not with the calls.
+  int64_t verification_readers() const { return index_ ? index_->readers_created() : 0; }
 
  private:
   const authz::CallGuard* guard_ = nullptr;
