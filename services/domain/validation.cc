@@ -633,7 +633,8 @@ void Directions(Violations& v, const std::string& f,
               kShortReasons, false);
     if (x.short_reason() != v1::SHORT_PAYMENT_REASON_UNSPECIFIED &&
         (x.invoice_id().empty() || x.amount_minor() == 0)) {
-      v.Add(d + ".short_reason", "applies to an invoice paid short: needs invoice_id and amount_minor");
+      v.Add(d + ".short_reason",
+            "applies to an invoice paid short: needs invoice_id and amount_minor");
     }
     Text(v, d + ".note", x.note(), false);
   }

@@ -83,8 +83,9 @@ v1::RecordInvoiceRequest InvoiceOf(const std::string& id, const std::string& acc
   return With("inv-" + id, r);
 }
 
-v1::PaymentDirection ToInvoice(const std::string& invoice, int64_t amount = 0,
-                               v1::ShortPaymentReason reason = v1::SHORT_PAYMENT_REASON_UNSPECIFIED) {
+v1::PaymentDirection ToInvoice(
+    const std::string& invoice, int64_t amount = 0,
+    v1::ShortPaymentReason reason = v1::SHORT_PAYMENT_REASON_UNSPECIFIED) {
   v1::PaymentDirection d;
   d.set_invoice_id(invoice);
   d.set_amount_minor(amount);
@@ -233,7 +234,9 @@ BOOST_AUTO_TEST_CASE(pro_rata_is_exact_and_gives_the_odd_units_oldest_first) {
   auto events = c.Given(Payment("P-1", 100));
   std::map<std::string, int64_t> applied;
   for (const auto& e : events) {
-    if (e.has_payment_applied()) applied[e.payment_applied().invoice_id()] = e.payment_applied().amount_minor();
+    if (e.has_payment_applied()) {
+      applied[e.payment_applied().invoice_id()] = e.payment_applied().amount_minor();
+    }
   }
   BOOST_TEST(applied["A"] == 14);
   BOOST_TEST(applied["B"] == 28);
@@ -282,7 +285,8 @@ BOOST_AUTO_TEST_CASE(short_payment_with_a_deduction_opens_a_discrepancy_until_re
 
 BOOST_AUTO_TEST_CASE(rejected_deduction_stays_owed_and_collectible) {
   Customer c = FiveInvoices();
-  c.Given(Payment("P-1", 70000, {ToInvoice("INV-1", 70000, v1::SHORT_PAYMENT_REASON_PRICING_DISPUTE)}));
+  c.Given(Payment("P-1", 70000,
+                  {ToInvoice("INV-1", 70000, v1::SHORT_PAYMENT_REASON_PRICING_DISPUTE)}));
   v1::ResolveShortPaymentRequest resolve;
   resolve.set_discrepancy_id("P-1:INV-1");
   resolve.set_resolution(v1::DISCREPANCY_RESOLUTION_REJECTED);
@@ -510,7 +514,8 @@ BOOST_AUTO_TEST_CASE(invoices_need_a_linked_account_and_the_customers_currency) 
 
 BOOST_AUTO_TEST_CASE(a_rebuild_from_the_log_equals_the_live_state) {
   Customer c = FiveInvoices();
-  c.Given(Payment("P-1", 80000, {ToInvoice("INV-1", 80000, v1::SHORT_PAYMENT_REASON_DAMAGED_GOODS)}));
+  c.Given(Payment("P-1", 80000,
+                  {ToInvoice("INV-1", 80000, v1::SHORT_PAYMENT_REASON_DAMAGED_GOODS)}));
   c.Given(Payment("P-2", 123457));
   CustomerState rebuilt;
   for (const auto& e : c.log) EvolveCustomer(rebuilt, e);
