@@ -643,6 +643,30 @@ void EvolveAny(A& a, const v1::EventEnvelope& e, absl::Duration contact_horizon)
       if (g.has_expires_at()) *o->mutable_expires_at() = g.expires_at();
       break;
     }
+    case v1::EventEnvelope::kAccountCustomerLinked:
+      a.set_customer_id(e.account_customer_linked().customer_id());
+      a.set_commercial(e.account_customer_linked().commercial());
+      break;
+    // A customer's own events (services/customer) are on the customer's stream, never on an
+    // account's: an account has nothing to apply from them.
+    case v1::EventEnvelope::kCustomerOpened:
+    case v1::EventEnvelope::kCustomerAccountLinked:
+    case v1::EventEnvelope::kCustomerAccountUnlinked:
+    case v1::EventEnvelope::kInvoiceRecorded:
+    case v1::EventEnvelope::kCustomerPaymentReceived:
+    case v1::EventEnvelope::kPaymentApplied:
+    case v1::EventEnvelope::kUnappliedCashRecorded:
+    case v1::EventEnvelope::kUnappliedCashApplied:
+    case v1::EventEnvelope::kShortPaymentDiscrepancyOpened:
+    case v1::EventEnvelope::kShortPaymentDiscrepancyResolved:
+    case v1::EventEnvelope::kDuplicatePaymentRefunded:
+    case v1::EventEnvelope::kInvoiceAdjusted:
+    case v1::EventEnvelope::kInvoiceDisputed:
+    case v1::EventEnvelope::kInvoiceDisputeResolved:
+    case v1::EventEnvelope::kCreditLimitSet:
+    case v1::EventEnvelope::kCreditHoldRecommended:
+    case v1::EventEnvelope::kCreditHoldApproved:
+    case v1::EventEnvelope::kCreditHoldReleased:
     case v1::EventEnvelope::PAYLOAD_NOT_SET:
       break;
   }

@@ -28,6 +28,11 @@ inline constexpr int kMaxPhones = 20;
 inline constexpr int kMaxEmails = 20;  // each of emails, verified_emails, invalid_emails
 inline constexpr int kMaxAddressLines = 6;
 inline constexpr int kMaxInstalments = 600;
+// Customers (customer_aggregate.h): contacts of a company, roles of one contact, and the
+// directions one payment may carry.
+inline constexpr int kMaxCustomerContacts = 50;
+inline constexpr int kMaxCustomerContactRoles = 10;
+inline constexpr int kMaxPaymentDirections = 500;
 
 // Numbers.
 // Largest amount accepted anywhere, and the largest any balance component, the total balance

@@ -39,6 +39,14 @@ struct DomainSettings {
   std::set<std::string> override_roles = {"compliance_officer"};
   std::set<std::string> settlement_approver_roles = {"supervisor"};
   std::set<std::string> write_off_approver_roles = {"supervisor"};
+  // Customers (customer_aggregate.h). A credit memo on an invoice above this amount needs a
+  // write-off approver (write_off_approver_roles) other than the person who asked for it, as a
+  // small-balance write-off above its threshold does. 10000 = 100.00.
+  int64_t credit_memo_threshold_minor = 10000;
+  // Who may recommend a credit hold, and who approves (or releases) one; an approver never
+  // approves a hold they recommended (four eyes).
+  std::set<std::string> credit_hold_recommender_roles = {"collector", "supervisor"};
+  std::set<std::string> credit_hold_approver_roles = {"supervisor"};
 };
 
 }  // namespace collections

@@ -3,6 +3,7 @@
 #include "services/common/time_zone.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/currency.h"
+#include "services/domain/customer_aggregate.h"
 #include "services/domain/limits.h"
 
 #include "absl/strings/str_cat.h"
@@ -259,6 +260,10 @@ struct Validator {
   Violations& v;
 
   void operator()(const v1::OpenCaseRequest& r) const {
+    if (r.account_id().starts_with(kCustomerStreamPrefix)) {
+      v.Add("account_id", absl::StrCat("must not start with \"", std::string(kCustomerStreamPrefix),
+                                       "\": that prefix keys the customers' streams"));
+    }
     Text(v, "creditor", r.creditor(), true);
     Text(v, "debtor_name", r.debtor_name(), true);
     ContactPoints(v, "contact_points", r.contact_points());
@@ -573,35 +578,200 @@ struct Validator {
   }
 };
 
-}  // namespace
-
-Status ValidateRequest(const Command& command) {
-  Violations v;
-  const size_t bytes =
-      std::visit([](const auto& r) -> size_t { return r.ByteSizeLong(); }, command);
+// Fields 1-6, which every request (case or customer) shares.
+template <typename Request>
+void CommonFields(Violations& v, const Request& r) {
+  const size_t bytes = r.ByteSizeLong();
   if (bytes > kMaxRequestBytes) {
     v.Add("request", absl::StrCat("is ", bytes, " bytes serialized; at most ", kMaxRequestBytes));
   }
-  Id(v, "command_id", CommandId(command));
-  if (auto expected = ExpectedVersion(command); expected && *expected < 0)
+  Id(v, "command_id", r.command_id());
+  if (r.has_expected_version() && r.expected_version() < 0)
     v.Add("expected_version", "must not be negative");
-  Actor(v, CommandActor(command));
-  Id(v, "correlation_id", CorrelationId(command), false);
-  std::visit(
-      [&v](const auto& r) {
-        Text(v, "late_entry_reason", r.late_entry_reason(), false);
-        if (!r.has_occurred_at()) return;
-        const size_t before = v.size();
-        Timestamp(v, "occurred_at", r.occurred_at());
-        const int64_t seconds = r.occurred_at().seconds();
-        if (v.size() == before &&
-            (seconds < kMinBusinessTimeSeconds || seconds > kMaxBusinessTimeSeconds)) {
-          v.Add("occurred_at.seconds",
-                "business time must be within 0001-01-02T00:00:00Z..9999-12-30T23:59:59Z, so "
-                "that its local date is a calendar date in every zone");
+  Actor(v, r.actor());
+  Id(v, "correlation_id", r.correlation_id(), false);
+  Text(v, "late_entry_reason", r.late_entry_reason(), false);
+  if (!r.has_occurred_at()) return;
+  const size_t before = v.size();
+  Timestamp(v, "occurred_at", r.occurred_at());
+  const int64_t seconds = r.occurred_at().seconds();
+  if (v.size() == before &&
+      (seconds < kMinBusinessTimeSeconds || seconds > kMaxBusinessTimeSeconds)) {
+    v.Add("occurred_at.seconds",
+          "business time must be within 0001-01-02T00:00:00Z..9999-12-30T23:59:59Z, so "
+          "that its local date is a calendar date in every zone");
+  }
+}
+
+Status AsError(Violations& v) {
+  if (v.empty()) return std::nullopt;
+  std::vector<FieldViolation> list = v.Take();
+  Error error = Error::InvalidArgument(list.front().field, list.front().description);
+  if (list.size() > 1)
+    error.message = absl::StrCat(list.size(), " fields of the request are invalid");
+  error.violations = std::move(list);
+  return error;
+}
+
+constexpr char kShortReasons[] =
+    "DEDUCTION, PRICING_DISPUTE, DAMAGED_GOODS, SHORT_SHIPMENT, PROMOTIONAL_ALLOWANCE, "
+    "EARLY_PAYMENT_DISCOUNT, OTHER";
+
+void Directions(Violations& v, const std::string& f,
+                const google::protobuf::RepeatedPtrField<v1::PaymentDirection>& list) {
+  if (!Count(v, f, list.size(), kMaxPaymentDirections)) return;
+  for (int i = 0; i < list.size(); ++i) {
+    const std::string d = Index(f, i);
+    const v1::PaymentDirection& x = list.Get(i);
+    if (x.invoice_id().empty() == x.account_id().empty()) {
+      v.Add(d, "names exactly one of invoice_id and account_id");
+    }
+    Id(v, d + ".invoice_id", x.invoice_id(), false);
+    Id(v, d + ".account_id", x.account_id(), false);
+    Amount(v, d + ".amount_minor", x.amount_minor(), Sign::kNonNegative);
+    EnumValue(v, d + ".short_reason", x.short_reason(), v1::ShortPaymentReason_IsValid,
+              kShortReasons, false);
+    if (x.short_reason() != v1::SHORT_PAYMENT_REASON_UNSPECIFIED &&
+        (x.invoice_id().empty() || x.amount_minor() == 0)) {
+      v.Add(d + ".short_reason",
+            "applies to an invoice paid short: needs invoice_id and amount_minor");
+    }
+    Text(v, d + ".note", x.note(), false);
+  }
+}
+
+struct CustomerValidator {
+  Violations& v;
+
+  void operator()(const v1::OpenCustomerRequest& r) const {
+    EnumValue(v, "kind", r.kind(), v1::CustomerKind_IsValid, "PERSON, COMPANY");
+    Text(v, "name", r.name(), true);
+    if (Count(v, "contacts", r.contacts_size(), kMaxCustomerContacts)) {
+      for (int i = 0; i < r.contacts_size(); ++i) {
+        const std::string f = Index("contacts", i);
+        const v1::CustomerContact& c = r.contacts(i);
+        Id(v, f + ".contact_id", c.contact_id());
+        Text(v, f + ".name", c.name(), true);
+        if (Count(v, f + ".roles", c.roles_size(), kMaxCustomerContactRoles)) {
+          for (int j = 0; j < c.roles_size(); ++j) Id(v, Index(f + ".roles", j), c.roles(j));
         }
-      },
-      command);
+        Email(v, f + ".email", c.email(), false);
+        if (!c.phone().number().empty()) Phone(v, f + ".phone", c.phone());
+        for (int j = 0; j < i; ++j) {
+          if (r.contacts(j).contact_id() == c.contact_id() && !c.contact_id().empty()) {
+            v.Add(f + ".contact_id", "repeats contacts[" + std::to_string(j) + "].contact_id");
+            break;
+          }
+        }
+      }
+    }
+    Currency(v, "currency", r.currency());
+    TimeZone(v, "time_zone", r.time_zone(), true);
+    EnumValue(v, "cash_application_rule", r.cash_application_rule(),
+              v1::CashApplicationRule_IsValid, "OLDEST_FIRST, PRO_RATA", false);
+  }
+  void operator()(const v1::LinkCustomerAccountRequest& r) const {
+    Id(v, "linked_account_id", r.linked_account_id());
+    Text(v, "reason", r.reason(), false);
+    Id(v, "moved_from_customer_id", r.moved_from_customer_id(), false);
+    if (!r.moved_from_customer_id().empty() && r.moved_from_customer_id() == r.customer_id())
+      v.Add("moved_from_customer_id", "is this customer");
+    if (!r.moved_from_customer_id().empty() && r.reason().empty())
+      v.Add("reason", "is required when an account moves between customers");
+  }
+  void operator()(const v1::UnlinkCustomerAccountRequest& r) const {
+    Id(v, "linked_account_id", r.linked_account_id());
+    Text(v, "reason", r.reason(), true);
+    Id(v, "moved_to_customer_id", r.moved_to_customer_id(), false);
+    if (!r.moved_to_customer_id().empty() && r.moved_to_customer_id() == r.customer_id())
+      v.Add("moved_to_customer_id", "is this customer");
+  }
+  void operator()(const v1::RecordInvoiceRequest& r) const {
+    const v1::Invoice& i = r.invoice();
+    Id(v, "invoice.invoice_id", i.invoice_id());
+    Text(v, "invoice.number", i.number(), true, kMaxIdBytes);
+    Id(v, "invoice.account_id", i.account_id());
+    Date(v, "invoice.invoice_date", i.invoice_date(), true);
+    Date(v, "invoice.due_date", i.due_date(), true);
+    if (ValidDate(i.invoice_date()) && ValidDate(i.due_date()) &&
+        absl::CivilDay(i.due_date().year(), i.due_date().month(), i.due_date().day()) <
+            absl::CivilDay(i.invoice_date().year(), i.invoice_date().month(),
+                           i.invoice_date().day())) {
+      v.Add("invoice.due_date", "is before invoice.invoice_date");
+    }
+    Money(v, "invoice.amount", i.amount());
+  }
+  void operator()(const v1::ReceiveCustomerPaymentRequest& r) const {
+    Id(v, "payment_id", r.payment_id());
+    Money(v, "amount", r.amount());
+    EnumValue(v, "method", r.method(), v1::PaymentMethod_IsValid, kPaymentMethods);
+    Text(v, "payer_reference", r.payer_reference(), false, kMaxIdBytes);
+    Date(v, "received_date", r.received_date(), true);
+    Directions(v, "directions", r.directions());
+    Id(v, "refund_id", r.refund_id(), false);
+  }
+  void operator()(const v1::ApplyUnappliedCashRequest& r) const {
+    Id(v, "application_id", r.application_id());
+    Amount(v, "amount_minor", r.amount_minor(), Sign::kNonNegative);
+    Directions(v, "directions", r.directions());
+  }
+  void operator()(const v1::ResolveShortPaymentRequest& r) const {
+    Id(v, "discrepancy_id", r.discrepancy_id());
+    EnumValue(v, "resolution", r.resolution(), v1::DiscrepancyResolution_IsValid,
+              "ACCEPTED, REJECTED");
+    Text(v, "note", r.note(), false);
+    Id(v, "adjustment_id", r.adjustment_id(),
+       r.resolution() == v1::DISCREPANCY_RESOLUTION_ACCEPTED);
+  }
+  void operator()(const v1::AdjustInvoiceRequest& r) const {
+    Id(v, "adjustment_id", r.adjustment_id());
+    Id(v, "invoice_id", r.invoice_id());
+    EnumValue(v, "kind", r.kind(), v1::InvoiceAdjustmentKind_IsValid, "CREDIT_MEMO, DEBIT_MEMO");
+    Amount(v, "amount_minor", r.amount_minor(), Sign::kPositive);
+    Text(v, "reason", r.reason(), true);
+  }
+  void operator()(const v1::DisputeInvoiceRequest& r) const {
+    Id(v, "invoice_id", r.invoice_id());
+    Id(v, "dispute_id", r.dispute_id());
+    Text(v, "reason", r.reason(), true);
+  }
+  void operator()(const v1::ResolveInvoiceDisputeRequest& r) const {
+    Id(v, "invoice_id", r.invoice_id());
+    Id(v, "dispute_id", r.dispute_id());
+    Text(v, "resolution", r.resolution(), true);
+  }
+  void operator()(const v1::SetCreditLimitRequest& r) const {
+    Amount(v, "limit.amount_minor", r.limit().amount_minor(), Sign::kNonNegative);
+    Currency(v, "limit.currency", r.limit().currency());
+    Text(v, "reason", r.reason(), true);
+  }
+  void operator()(const v1::RecommendCreditHoldRequest& r) const {
+    Id(v, "hold_id", r.hold_id());
+    Text(v, "reason", r.reason(), true);
+  }
+  void operator()(const v1::ApproveCreditHoldRequest& r) const {
+    Id(v, "hold_id", r.hold_id());
+    Text(v, "note", r.note(), false);
+  }
+  void operator()(const v1::ReleaseCreditHoldRequest& r) const {
+    Id(v, "hold_id", r.hold_id());
+    Text(v, "reason", r.reason(), true);
+  }
+};
+
+}  // namespace
+
+Status ValidateCustomerRequest(const CustomerCommand& command) {
+  Violations v;
+  std::visit([&v](const auto& r) { CommonFields(v, r); }, command);
+  Id(v, "customer_id", CustomerIdOf(command));
+  std::visit(CustomerValidator{v}, command);
+  return AsError(v);
+}
+
+Status ValidateRequest(const Command& command) {
+  Violations v;
+  std::visit([&v](const auto& r) { CommonFields(v, r); }, command);
   Id(v, "account_id", AccountId(command));
   std::visit(Validator{v}, command);
   if (v.empty()) return std::nullopt;
