@@ -55,6 +55,7 @@ struct BenchOptions {
   int transaction_records = 5000;
   int progress_seconds = 10;
   bool baseline = false;
+  bool verbose = false;
   std::string store = ".local/scale-bench/writer-store";
   std::string signing_key = ".local/scale-bench/signing.key";
   int64_t cache_size = 1000;
@@ -254,8 +255,11 @@ int main(int argc, char** argv) {
   flags.Add("account-cache-size", &o.cache_size, "accounts each writer keeps in memory");
   flags.Add("samples", &o.samples, "commands timed per latency figure");
   flags.Add("phase", &o.phase, "load, restart-zero, restart or all");
+  flags.Add("verbose", &o.verbose,
+            "log the service's progress lines too (e.g. each writer's restore progress every "
+            "5 s), to see how far a long restore from offset 0 has come");
   if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
-  MinLogLevel() = LogLevel::kError;
+  MinLogLevel() = o.verbose ? LogLevel::kInfo : LogLevel::kError;
 
   std::filesystem::create_directories(std::filesystem::path(o.signing_key).parent_path());
   if (!std::filesystem::exists(o.signing_key)) {
