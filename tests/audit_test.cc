@@ -88,6 +88,10 @@ void Produce(const std::string& topic, const std::vector<LoggedEvent>& records,
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   BOOST_REQUIRE(conf->set("bootstrap.servers", Bootstrap(), err) == RdKafka::Conf::CONF_OK);
   BOOST_REQUIRE(conf->set("dr_cb", &failures, err) == RdKafka::Conf::CONF_OK);
+  // The copy's topic was just created: a first send may be retried while its leader is elected,
+  // and only an idempotent producer keeps a partition's records in order (and once) through
+  // retries. A reordered copy would show breaks the test did not make.
+  BOOST_REQUIRE(conf->set("enable.idempotence", "true", err) == RdKafka::Conf::CONF_OK);
   std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
   BOOST_REQUIRE_MESSAGE(producer, err);
   for (size_t i = 0; i < records.size(); ++i) {
