@@ -176,7 +176,7 @@ BOOST_AUTO_TEST_CASE(a_store_of_another_layout_is_rebuilt_from_the_log) {
     Populate(service);
   }
   const std::string live = WriterDigest(dir.path, options.log.partitions);
-  const std::string layout = WriterStore::Layout(ContactHorizon(options.writer.policy));
+  const std::string layout = WriterStore::Layout(StateHorizonFor(options.writer.policy, options.writer.domain));
   for (int p = 0; p < options.log.partitions; ++p) {
     auto store = WriterStore::Open(WriterStorePath(dir.path) + "/partition-" + std::to_string(p));
     BOOST_REQUIRE(store.ok());

@@ -27,6 +27,7 @@
 #include "absl/time/civil_time.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -131,25 +132,34 @@ int Restart(const BenchOptions& o, WriterOptions writer, const kafka::LogOptions
   // Latency: the same commands on an account with a short history and on one with a long one.
   const absl::Duration deadline_slack = absl::Seconds(30);
   CommandRouter* serving = router.get();
-  auto time = [&](const std::string& id, bool contact) {
-    std::vector<double> micros;
+  // p50 and p95 of each account's commands, the two accounts in turn so that whatever else the
+  // machine does weighs on both alike.
+  using Percentiles = std::pair<double, double>;
+  auto time = [&](const std::array<std::string, 2>& ids, bool contact) {
+    std::array<std::vector<double>, 2> micros;
     for (int i = 0; i < o.samples; ++i) {
-      const std::string command_id = absl::StrCat("lat-", contact ? "c" : "p", "-", i, "-",
-                                                  absl::ToUnixNanos(absl::Now()));
-      Command command = contact ? bench::ContactCommand(id, command_id, /*call=*/false)
-                                : bench::PaymentCommand(id, command_id, 1);
-      const auto t0 = std::chrono::steady_clock::now();
-      auto result = serving->Execute(std::move(command), absl::Now() + deadline_slack);
-      const auto t1 = std::chrono::steady_clock::now();
-      if (!result && result.error().code != Errc::kFailedPrecondition) {
-        std::fprintf(stderr, "latency: %s\n", result.error().message.c_str());
-        continue;
+      for (size_t a = 0; a < ids.size(); ++a) {
+        const std::string command_id = absl::StrCat("lat-", contact ? "c" : "p", "-", i, "-",
+                                                    absl::ToUnixNanos(absl::Now()));
+        Command command = contact ? bench::ContactCommand(ids[a], command_id, /*call=*/false)
+                                  : bench::PaymentCommand(ids[a], command_id, 1);
+        const auto t0 = std::chrono::steady_clock::now();
+        auto result = serving->Execute(std::move(command), absl::Now() + deadline_slack);
+        const auto t1 = std::chrono::steady_clock::now();
+        if (!result && result.error().code != Errc::kFailedPrecondition) {
+          std::fprintf(stderr, "latency: %s\n", result.error().message.c_str());
+          continue;
+        }
+        micros[a].push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
       }
-      micros.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
     }
-    std::sort(micros.begin(), micros.end());
-    if (micros.empty()) return std::pair<double, double>{0, 0};
-    return std::pair<double, double>{micros[micros.size() / 2], micros[micros.size() * 95 / 100]};
+    std::array<Percentiles, 2> out{};
+    for (size_t a = 0; a < ids.size(); ++a) {
+      auto& m = micros[a];
+      std::sort(m.begin(), m.end());
+      if (!m.empty()) out[a] = {m[m.size() / 2], m[m.size() * 95 / 100]};
+    }
+    return out;
   };
   const std::string small = o.prefix + "-small", big = o.prefix + "-big";
   // The pipeline alone (decide, gate, stamp, sign; no Kafka): what a command costs the writer's
@@ -161,6 +171,14 @@ int Restart(const BenchOptions& o, WriterOptions writer, const kafka::LogOptions
     if (!store) return 0.0;
     auto account = store.value()->GetAccount(id);
     if (!account || !account.value()) return 0.0;
+    if (!contact) {
+      const auto& s = *account.value();
+      std::printf("writer state of %s: %zu bytes (%d payments, %d promises, %d contacts kept; "
+                  "%d payment, %d promise, %d contact ids pruned)\n",
+                  id.c_str(), s.ByteSizeLong(), s.payments_size(), s.promises_size(),
+                  s.contacts_size(), s.pruned_payment_ids_size(), s.pruned_promise_ids_size(),
+                  s.pruned_contact_ids_size());
+    }
     std::vector<double> micros;
     for (int i = 0; i < o.samples; ++i) {
       AccountState state = *account.value();
@@ -199,11 +217,11 @@ int Restart(const BenchOptions& o, WriterOptions writer, const kafka::LogOptions
               static_cast<long long>(again.restored_events()));
   serving = &again;
   // One warm-up each: loads the account into the writer's memory.
-  time(small, false);
-  time(big, false);
+  time({small, big}, false);
   for (bool contact : {false, true}) {
-    auto [small_p50, small_p95] = time(small, contact);
-    auto [big_p50, big_p95] = time(big, contact);
+    const auto measured = time({small, big}, contact);
+    auto [small_p50, small_p95] = measured[0];
+    auto [big_p50, big_p95] = measured[1];
     std::printf("latency %s: %d-event account p50 %.0f us p95 %.0f us; %d-event account p50 "
                 "%.0f us p95 %.0f us; ratio p50 %.2f\n",
                 contact ? "RecordContactAttempt" : "PostPayment", o.small_events, small_p50,

@@ -56,13 +56,27 @@ std::optional<absl::Time> NextDueTime(const AccountState& state, const DomainSet
 // Applies one event to the account. `state` is empty (default) before the first event.
 // Sets version = sequence and last_hash = hash. Never fails: events are facts.
 void Evolve(v1::Account& state, const v1::EventEnvelope& event);
+// How far back the writer's state keeps the history its rules may still read (see Evolve).
+// The default keeps everything.
+struct StateHorizon {
+  // Contacts, and promises kept, broken or cancelled: pruned once they are this much older
+  // than the latest recorded_at applied (compliance_gate.h's ContactHorizon).
+  absl::Duration contacts = absl::InfiniteDuration();
+  // Payments: pruned once they were posted this much before the latest recorded_at applied;
+  // a payment may be reversed for DomainSettings::payment_reversal_days after it was posted.
+  absl::Duration payments = absl::InfiniteDuration();
+};
+
 // The same for the writer's state, which is also bounded: after the event, contacts that took
-// place more than `contact_horizon` before the latest recorded_at applied so far are pruned
+// place more than `horizon.contacts` before the latest recorded_at applied so far are pruned
 // (the event's recorded time, never a clock, so a restore from the log reaches the same state),
 // keeping of them only what the rules read (first communication, a conversation held, their
 // ids). Outbound letters, e-mails and texts delivered or returned are kept while no bureau
-// report was made and no conversation held (F16 reads them). InfiniteDuration() prunes nothing.
-void Evolve(AccountState& state, const v1::EventEnvelope& event, absl::Duration contact_horizon);
+// report was made and no conversation held (F16 reads them). Promises resolved that long ago
+// go too, and payments posted more than `horizon.payments` before it; of both only the hash of
+// their id is kept, so an id stays unique on the account for ever. StateHorizon{} prunes
+// nothing.
+void Evolve(AccountState& state, const v1::EventEnvelope& event, const StateHorizon& horizon);
 
 // The status the account's facts call for (closed, sold, settled, paid, charged off, legal,
 // placed, disputed, in a plan, open: the first that holds).
@@ -74,8 +88,8 @@ int32_t DaysPastDue(const v1::Account& state, absl::Time now);
 int32_t DaysPastDue(const AccountState& state, absl::Time now);
 v1::AgingBucket BucketFor(int32_t days_past_due);
 
-// The stable 64-bit hash (FNV-1a) a pruned contact's id is remembered by.
-uint64_t ContactIdHash(const std::string& contact_id);
+// The stable 64-bit hash (FNV-1a) a pruned contact's, promise's or payment's id is remembered by.
+uint64_t PrunedIdHash(const std::string& id);
 
 // Sum of the components.
 int64_t Total(const v1::Balances& balances);

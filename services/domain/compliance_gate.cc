@@ -410,6 +410,15 @@ absl::Duration ContactHorizon(const v1::CompliancePolicy& policy) {
   return LongestWindow(policy) + absl::Hours(policy.contact_backdate_hours()) + absl::Hours(24);
 }
 
+StateHorizon StateHorizonFor(const v1::CompliancePolicy& policy, const DomainSettings& settings) {
+  StateHorizon h;
+  h.contacts = ContactHorizon(policy);
+  if (settings.payment_reversal_days > 0) {
+    h.payments = absl::Hours(24) * settings.payment_reversal_days;
+  }
+  return h;
+}
+
 GateDecision Gate(const AccountState& state, const Command& command, absl::Time at,
                   const v1::CompliancePolicy& policy) {
   GateDecision out;

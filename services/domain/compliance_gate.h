@@ -88,5 +88,8 @@ absl::Duration LongestWindow(const v1::CompliancePolicy& policy);
 // plus how late a contact may be recorded without a late-entry authorisation, plus a day. The
 // writer store records it: a store kept under another horizon is rebuilt from the log.
 absl::Duration ContactHorizon(const v1::CompliancePolicy& policy);
+// The writer state's horizons: ContactHorizon(policy) for contacts and resolved promises, and
+// settings.payment_reversal_days for payments (0: payments are kept for ever).
+StateHorizon StateHorizonFor(const v1::CompliancePolicy& policy, const DomainSettings& settings);
 
 }  // namespace collections

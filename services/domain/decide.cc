@@ -160,6 +160,12 @@ Status CheckAmountLimits(const std::string& account_id, const AccountState* befo
   return std::nullopt;
 }
 
+// Whether `id` is among the hashes of pruned ids (PrunedIdHash).
+bool Pruned(const google::protobuf::RepeatedField<uint64_t>& hashes, const std::string& id) {
+  const uint64_t hashed = PrunedIdHash(id);
+  return std::find(hashes.begin(), hashes.end(), hashed) != hashes.end();
+}
+
 struct Decider {
   const AccountState* state;
   absl::Time received;
@@ -224,7 +230,8 @@ struct Decider {
                                     "account " + r.account_id() + " is in " + state->currency() +
                                         "; the payment is in " + r.amount().currency());
     }
-    if (FindPayment(*state, r.payment_id()) != nullptr) {
+    if (FindPayment(*state, r.payment_id()) != nullptr ||
+        Pruned(state->pruned_payment_ids(), r.payment_id())) {
       return Refuse(Errc::kAlreadyExists, "PAYMENT_EXISTS",
                     "payment " + r.payment_id() + " is already posted on account " + r.account_id(),
                     "payment_id", r.payment_id());
@@ -283,6 +290,16 @@ struct Decider {
 
   Decision operator()(const v1::ReversePaymentRequest& r) const {
     const v1::PaymentRecord* payment = FindPayment(*state, r.payment_id());
+    const int window_days = settings.payment_reversal_days;
+    if ((payment == nullptr && Pruned(state->pruned_payment_ids(), r.payment_id())) ||
+        (payment != nullptr && window_days > 0 &&
+         received - ToTime(payment->posted_at()) > absl::Hours(24) * window_days)) {
+      return Refuse(Errc::kFailedPrecondition, "PAYMENT_REVERSAL_WINDOW_PASSED",
+                    absl::StrCat("payment ", r.payment_id(), " was posted more than ", window_days,
+                                 " days ago; a payment is reversed within ", window_days,
+                                 " days of its posting (correct an older one with an adjustment)"),
+                    "payment_id", r.payment_id());
+    }
     if (payment == nullptr) {
       return Refuse(Errc::kNotFound, "PAYMENT_NOT_FOUND",
                     "account " + r.account_id() + " has no payment " + r.payment_id(), "payment_id",
@@ -378,9 +395,7 @@ struct Decider {
   Decision operator()(const v1::RecordContactAttemptRequest& r) const {
     if (auto e = Open("RecordContactAttempt")) return *e;
     // Recent contacts by id, older (pruned) ones by the hash of their id.
-    const uint64_t hashed = ContactIdHash(r.contact_id());
-    bool exists = false;
-    for (uint64_t h : state->pruned_contact_ids()) exists = exists || h == hashed;
+    bool exists = Pruned(state->pruned_contact_ids(), r.contact_id());
     for (const auto& c : state->contacts()) exists = exists || c.contact_id() == r.contact_id();
     if (exists) {
       return Refuse(Errc::kAlreadyExists, "CONTACT_EXISTS",
@@ -499,7 +514,8 @@ struct Decider {
     if (r.amount().currency() != state->currency()) {
       return Error::InvalidArgument("amount.currency", "the account is in " + state->currency());
     }
-    if (FindPromise(*state, r.promise_id()) != nullptr) {
+    if (FindPromise(*state, r.promise_id()) != nullptr ||
+        Pruned(state->pruned_promise_ids(), r.promise_id())) {
       return Refuse(Errc::kAlreadyExists, "PROMISE_EXISTS", "promise " + r.promise_id() + " exists",
                     "promise_id", r.promise_id());
     }
@@ -526,6 +542,11 @@ struct Decider {
 
   Decision operator()(const v1::CancelPromiseToPayRequest& r) const {
     const v1::Promise* p = FindPromise(*state, r.promise_id());
+    if (p == nullptr && Pruned(state->pruned_promise_ids(), r.promise_id())) {
+      return Refuse(Errc::kFailedPrecondition, "PROMISE_NOT_PENDING",
+                    "promise " + r.promise_id() + " was kept, broken or cancelled long ago",
+                    "promise_id", r.promise_id());
+    }
     if (p == nullptr) {
       return Refuse(Errc::kNotFound, "PROMISE_NOT_FOUND", "no promise " + r.promise_id(),
                     "promise_id", r.promise_id());
@@ -920,12 +941,13 @@ Result<std::vector<v1::EventEnvelope>> Decide(const AccountState* state, const C
   if (state != nullptr) {
     sim = CopyWithout(*state, {"payments", "contacts", "correspondence", "promises", "past_plans",
                                "bureau_reports", "overrides", "pending_approvals",
-                               "unsigned_events", "pruned_contact_ids"});
+                               "unsigned_events", "pruned_contact_ids", "pruned_payment_ids",
+                               "pruned_promise_ids"});
   }
   std::vector<v1::EventEnvelope> out;
   auto apply = [&](v1::EventEnvelope e) {
     e.set_sequence(sim.version() + 1);
-    Evolve(sim, e, absl::InfiniteDuration());
+    Evolve(sim, e, StateHorizon{});
     out.push_back(std::move(e));
   };
   for (auto& e : decided.value()) apply(std::move(e));

@@ -365,32 +365,61 @@ bool BureauMessage(const v1::ContactRecord& c) {
           c.outcome() == v1::CONTACT_OUTCOME_UNDELIVERABLE);
 }
 
-// Drops the contacts older than the horizon before the latest recorded time (see Evolve).
-void Prune(AccountState& a, const v1::EventEnvelope& e, absl::Duration horizon) {
+// Removes from `list` the entries `drop` selects, remembering each one's id hash in `pruned`;
+// the order of the rest is kept.
+template <typename List, typename Drop, typename Id>
+void PruneList(List* list, google::protobuf::RepeatedField<uint64_t>* pruned, Drop drop, Id id) {
+  int kept = 0;
+  for (int i = 0; i < list->size(); ++i) {
+    if (drop(list->Get(i))) {
+      pruned->Add(PrunedIdHash(id(list->Get(i))));
+      continue;
+    }
+    if (kept != i) list->SwapElements(kept, i);
+    ++kept;
+  }
+  if (kept < list->size()) list->DeleteSubrange(kept, list->size() - kept);
+}
+
+// Drops the payments posted longer than the payment horizon before the latest recorded time.
+void PrunePayments(AccountState& a, const v1::EventEnvelope& e, absl::Duration horizon) {
   if (horizon == absl::InfiniteDuration() || !e.has_recorded_at()) return;
-  absl::Time cutoff = ToTime(e.recorded_at()) - horizon;
+  const absl::Time cutoff = ToTime(e.recorded_at()) - horizon;
+  PruneList(
+      a.mutable_payments(), a.mutable_pruned_payment_ids(),
+      [&](const v1::PaymentRecord& p) { return ToTime(p.posted_at()) < cutoff; },
+      [](const v1::PaymentRecord& p) -> const std::string& { return p.payment_id(); });
+}
+
+// Drops the contacts, and the promises resolved, longer than the horizon before the latest
+// recorded time (see Evolve).
+void Prune(AccountState& a, const v1::EventEnvelope& e, const StateHorizon& horizon) {
+  PrunePayments(a, e, horizon.payments);
+  if (horizon.contacts == absl::InfiniteDuration() || !e.has_recorded_at()) return;
+  absl::Time cutoff = ToTime(e.recorded_at()) - horizon.contacts;
   if (a.has_pruned_before() && cutoff <= ToTime(a.pruned_before())) {
     cutoff = ToTime(a.pruned_before());
   } else {
     *a.mutable_pruned_before() = ToProto(cutoff);
   }
   const bool keep_messages = a.bureau_reports().empty() && !a.conversation_held();
-  auto* contacts = a.mutable_contacts();
-  int kept = 0;
-  for (int i = 0; i < contacts->size(); ++i) {
-    const v1::ContactRecord& c = contacts->Get(i);
-    if (ToTime(c.at()) >= cutoff || (keep_messages && BureauMessage(c))) {
-      if (kept != i) contacts->SwapElements(kept, i);
-      ++kept;
-      continue;
-    }
-    a.add_pruned_contact_ids(ContactIdHash(c.contact_id()));
-  }
-  if (kept < contacts->size()) contacts->DeleteSubrange(kept, contacts->size() - kept);
+  PruneList(
+      a.mutable_contacts(), a.mutable_pruned_contact_ids(),
+      [&](const v1::ContactRecord& c) {
+        return ToTime(c.at()) < cutoff && !(keep_messages && BureauMessage(c));
+      },
+      [](const v1::ContactRecord& c) -> const std::string& { return c.contact_id(); });
+  PruneList(
+      a.mutable_promises(), a.mutable_pruned_promise_ids(),
+      [&](const v1::Promise& p) {
+        return p.status() != v1::PROMISE_STATUS_PENDING && p.has_resolved_at() &&
+               ToTime(p.resolved_at()) < cutoff;
+      },
+      [](const v1::Promise& p) -> const std::string& { return p.promise_id(); });
 }
 
 template <typename A>
-void EvolveAny(A& a, const v1::EventEnvelope& e, absl::Duration contact_horizon) {
+void EvolveAny(A& a, const v1::EventEnvelope& e, const StateHorizon& horizon) {
   constexpr bool kState = std::is_same_v<A, AccountState>;
   switch (e.payload_case()) {
     case v1::EventEnvelope::kAccessDenied: {
@@ -679,17 +708,17 @@ void EvolveAny(A& a, const v1::EventEnvelope& e, absl::Duration contact_horizon)
   a.set_version(e.sequence());
   *a.mutable_updated_at() = e.recorded_at();
   a.set_last_hash(e.hash());
-  if constexpr (kState) Prune(a, e, contact_horizon);
+  if constexpr (kState) Prune(a, e, horizon);
 }
 
 }  // namespace
 
 void Evolve(v1::Account& state, const v1::EventEnvelope& event) {
-  EvolveAny(state, event, absl::InfiniteDuration());
+  EvolveAny(state, event, StateHorizon{});
 }
 
-void Evolve(AccountState& state, const v1::EventEnvelope& event, absl::Duration contact_horizon) {
-  EvolveAny(state, event, contact_horizon);
+void Evolve(AccountState& state, const v1::EventEnvelope& event, const StateHorizon& horizon) {
+  EvolveAny(state, event, horizon);
 }
 
 namespace internal {
@@ -749,9 +778,9 @@ AccountState CopyWithout(const AccountState& state, std::initializer_list<std::s
 
 }  // namespace internal
 
-uint64_t ContactIdHash(const std::string& contact_id) {
+uint64_t PrunedIdHash(const std::string& id) {
   uint64_t h = 14695981039346656037ULL;
-  for (unsigned char ch : contact_id) {
+  for (unsigned char ch : id) {
     h ^= ch;
     h *= 1099511628211ULL;
   }

@@ -61,7 +61,7 @@ std::optional<int64_t> Stamp(const AccountState& state, const std::string& accou
 
 void ApplyAll(AccountState& state, const std::vector<v1::EventEnvelope>& events,
               const PipelineSettings& settings) {
-  const absl::Duration horizon = ContactHorizon(*settings.policy);
+  const StateHorizon horizon = StateHorizonFor(*settings.policy, *settings.domain);
   for (const auto& e : events) Evolve(state, e, horizon);
 }
 

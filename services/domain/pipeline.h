@@ -82,7 +82,7 @@ struct CommandOutcome {
 // Runs `input` against `state`, the committed account as the log leaves it (plus whatever
 // the caller staged before in the same transaction); `exists` is false when the account has
 // no event yet (then `state` must be empty). Events the outcome carries are applied to
-// `state` in place (Evolve, with the policy's ContactHorizon), so the caller keeps no copy:
+// `state` in place (Evolve, with StateHorizonFor the settings), so the caller keeps no copy:
 // should the append fail, the caller must drop `state` and read the committed account again.
 // Nothing here copies the account or walks its whole history: the cost of a command depends
 // on what the policy's windows hold, not on how many events the account has.

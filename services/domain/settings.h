@@ -29,6 +29,11 @@ struct DomainSettings {
   // ReserveContact: an unused reservation expires this long after its instant (the
   // compliance policy's reservation_ttl_seconds; the server copies it here).
   int reservation_ttl_seconds = 600;
+  // A payment may be reversed (returned, charged back) this many days after it was posted, by
+  // the service clock; later, PAYMENT_REVERSAL_WINDOW_PASSED (an adjustment corrects it).
+  // 540 covers the longest card chargeback window. The writer keeps a payment's details only
+  // this long. 0 = no limit, every payment kept.
+  int payment_reversal_days = 540;
   // Payment allocation: oldest component first. Principal is the debt itself, interest
   // accrues on it afterwards, fees and costs are charged last.
   std::array<Component, 4> allocation_order = {Component::kPrincipal, Component::kInterest,

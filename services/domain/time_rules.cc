@@ -121,7 +121,8 @@ std::vector<v1::EventEnvelope> DecideTime(const AccountState& state, absl::Time 
   if (auto next = NextTimeEvent(state, settings); !next || next->at > now) return out;
   AccountState sim = CopyWithout(state, {"payments", "contacts", "past_plans", "bureau_reports",
                                          "overrides", "pending_approvals", "unsigned_events",
-                                         "pruned_contact_ids"});
+                                         "pruned_contact_ids", "pruned_payment_ids",
+                                         "pruned_promise_ids"});
   // Each step moves the account past one due instant; the guard only stops a bug from
   // looping forever (a century of daily events is far below it).
   for (int guard = 0; guard < 100000; ++guard) {
@@ -130,7 +131,7 @@ std::vector<v1::EventEnvelope> DecideTime(const AccountState& state, absl::Time 
     for (auto& e : next->events) {
       *e.mutable_occurred_at() = ToProto(next->at);
       e.set_sequence(sim.version() + 1);
-      Evolve(sim, e, absl::InfiniteDuration());
+      Evolve(sim, e, StateHorizon{});
       out.push_back(std::move(e));
       v1::AccountStatus status = DeriveStatus(sim);
       if (status != sim.status()) {
@@ -139,7 +140,7 @@ std::vector<v1::EventEnvelope> DecideTime(const AccountState& state, absl::Time 
         s.mutable_status_changed()->set_to(status);
         *s.mutable_occurred_at() = ToProto(next->at);
         s.set_sequence(sim.version() + 1);
-        Evolve(sim, s, absl::InfiniteDuration());
+        Evolve(sim, s, StateHorizon{});
         out.push_back(std::move(s));
       }
     }

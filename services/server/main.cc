@@ -96,6 +96,9 @@ int main(int argc, char** argv) {
   auto& domain = options.writer.domain;
   flags.Add("promise-grace-days", &domain.promise_grace_days,
             "days after a promise's due date before it breaks");
+  flags.Add("payment-reversal-days", &domain.payment_reversal_days,
+            "days after its posting a payment may still be reversed (0 = no limit; the writer "
+            "keeps every payment's details that long)");
   flags.Add("plan-grace-days", &domain.plan_grace_days,
             "days after an instalment's due date before it is missed");
   flags.Add("plan-missed-to-default", &domain.plan_missed_to_default,

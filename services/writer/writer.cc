@@ -121,6 +121,7 @@ PartitionWriter::PartitionWriter(kafka::LogOptions log, WriterOptions options, i
                                  const Clock& clock, std::shared_ptr<kafka::TransactionGroup> group)
     : log_(std::move(log)),
       options_(std::move(options)),
+      horizon_(StateHorizonFor(options_.policy, options_.domain)),
       partition_(partition),
       clock_(clock),
       integrity_(options_.trusted_keys),
@@ -427,7 +428,7 @@ Result<int64_t> PartitionWriter::OpenStore(int64_t log_end) {
     }
     store_ = std::move(opened.value());
   }
-  auto checkpoint = store_->LoadCheckpoint(WriterStore::Layout(ContactHorizon(options_.policy)));
+  auto checkpoint = store_->LoadCheckpoint(WriterStore::Layout(horizon_));
   std::string why;
   if (!checkpoint) {
     why = checkpoint.error().message;
@@ -640,7 +641,7 @@ Status PartitionWriter::Flush(int64_t next_offset) {
     const size_t split = key.find('\0');
     batch.PutCommand(key.substr(0, split), key.substr(split + 1), record);
   }
-  batch.SetCheckpoint(next_offset, owner_, WriterStore::Layout(ContactHorizon(options_.policy)));
+  batch.SetCheckpoint(next_offset, owner_, WriterStore::Layout(horizon_));
   if (auto e = store_->Apply(batch)) {
     store_failure_ = *e;
     return e;
@@ -676,7 +677,7 @@ void PartitionWriter::ApplyRestored(const v1::EventEnvelope& event, int64_t offs
 void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t offset,
                                      bool evolve) {
   AccountState& account = Mutable(event.account_id());
-  if (evolve) Evolve(account, event, ContactHorizon(options_.policy));
+  if (evolve) Evolve(account, event, horizon_);
   account.mutable_last_position()->set_partition(partition_);
   account.mutable_last_position()->set_offset(offset);
   const std::string key = CommandKey(event.account_id(), event.command_id());

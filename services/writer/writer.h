@@ -297,6 +297,7 @@ class PartitionWriter {
 
   const kafka::LogOptions log_;
   const WriterOptions options_;
+  const StateHorizon horizon_;  // of options_' policy and domain settings
   const int32_t partition_;
   const Clock& clock_;
   const authz::IntegrityGate integrity_;

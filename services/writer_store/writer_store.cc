@@ -23,7 +23,7 @@ constexpr char kOwnerKey[] = "m/topic";
 // v1.Account, layout 1), kept under a contact horizon. A store of another layout or horizon
 // is not read: the writer rebuilds it from the log.
 constexpr char kLayoutKey[] = "m/layout";
-constexpr char kLayoutVersion[] = "2";
+constexpr char kLayoutVersion[] = "3";
 
 Error StoreError(const std::string& what, const rocksdb::Status& s) {
   return Error{Errc::kUnavailable, "WRITER_STORE", what + ": " + s.ToString(), {}, {}};
@@ -210,9 +210,13 @@ Status WriterStore::Destroy(const std::string& path) {
   return std::nullopt;
 }
 
-std::string WriterStore::Layout(absl::Duration contact_horizon) {
-  return absl::StrCat(kLayoutVersion, " AccountState, contact horizon ",
-                      absl::ToInt64Seconds(contact_horizon), " s");
+std::string WriterStore::Layout(const StateHorizon& horizon) {
+  auto seconds = [](absl::Duration d) {
+    return d == absl::InfiniteDuration() ? std::string("none")
+                                         : absl::StrCat(absl::ToInt64Seconds(d), " s");
+  };
+  return absl::StrCat(kLayoutVersion, " AccountState, contact horizon ", seconds(horizon.contacts),
+                      ", payment horizon ", seconds(horizon.payments));
 }
 
 Result<std::optional<WriterStore::Checkpoint>> WriterStore::LoadCheckpoint(

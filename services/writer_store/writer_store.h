@@ -1,5 +1,6 @@
 #pragma once
 
+#include "services/domain/case_aggregate.h"
 #include "services/domain/error.h"
 
 #include "absl/time/time.h"
@@ -74,8 +75,8 @@ class WriterStore {
   // horizon) is kFailedPrecondition WRITER_STORE_LAYOUT naming both, and the writer rebuilds it
   // from the log.
   Result<std::optional<Checkpoint>> LoadCheckpoint(const std::string& layout) const;
-  // The layout a writer keeping accounts under `contact_horizon` reads and writes.
-  static std::string Layout(absl::Duration contact_horizon);
+  // The layout a writer keeping accounts under `horizon` reads and writes.
+  static std::string Layout(const StateHorizon& horizon);
 
   Result<std::optional<AccountState>> GetAccount(const std::string& account_id) const;
   Result<std::optional<CommandRecord>> GetCommand(const std::string& account_id,

@@ -84,7 +84,7 @@ struct Case {
       // As the writer does: business time is the command's unless the event carries its own.
       if (!e.has_occurred_at()) e.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(now));
       e.set_sequence(account.version() + 1);
-      Evolve(account, e, absl::InfiniteDuration());
+      Evolve(account, e, StateHorizon{});
       log.push_back(e);
     }
   }

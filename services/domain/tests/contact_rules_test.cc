@@ -73,7 +73,7 @@ struct Writer {
       e.set_event_id("ev-" + std::to_string(++counter));
       if (!e.has_occurred_at()) *e.mutable_occurred_at() = ToProto(occurred);
       e.set_sequence(account.version() + 1);
-      Evolve(account, e, ContactHorizon(Policy()));
+      Evolve(account, e, StateHorizon{.contacts = ContactHorizon(Policy())});
     }
   }
   std::vector<v1::EventEnvelope> AdvanceTo(absl::Time t) {

@@ -54,6 +54,22 @@ v1::PostPaymentRequest Pay(const std::string& command_id, int64_t minor) {
   return With(command_id, r);
 }
 
+// A promise of `minor` due on the local day of `due`.
+v1::RecordPromiseToPayRequest Promise(const std::string& command_id, int64_t minor,
+                                      absl::Time due) {
+  v1::RecordPromiseToPayRequest r;
+  r.set_promise_id("PR-" + command_id);
+  r.mutable_amount()->set_amount_minor(minor);
+  r.mutable_amount()->set_currency("USD");
+  const absl::CivilDay day =
+      absl::ToCivilDay(due, absl::FixedTimeZone(-6 * 3600));  // Chicago, standard time
+  r.mutable_due_date()->set_year(static_cast<int32_t>(day.year()));
+  r.mutable_due_date()->set_month(day.month());
+  r.mutable_due_date()->set_day(day.day());
+  r.set_channel(v1::CONTACT_CHANNEL_CALL);
+  return With(command_id, r);
+}
+
 // One account as the writer keeps it: commands through the pipeline, the log they append.
 struct Log {
   AccountState state;
@@ -209,7 +225,7 @@ BOOST_AUTO_TEST_CASE(decisions_on_a_long_history_equal_those_on_its_recent_facts
   history(recent, start + absl::Hours(24) * j, end, &j);
   // The whole history as one AccountState, nothing pruned.
   AccountState whole;
-  for (const auto& e : long_log.events) Evolve(whole, e, absl::InfiniteDuration());
+  for (const auto& e : long_log.events) Evolve(whole, e, StateHorizon{});
 
   BOOST_TEST(long_log.state.contacts_size() < whole.contacts_size() / 5);
   // The copy Decide and the time rules simulate on leaves out only what it is told to.
@@ -268,15 +284,22 @@ BOOST_AUTO_TEST_CASE(decisions_on_a_long_history_equal_those_on_its_recent_facts
 BOOST_AUTO_TEST_CASE(a_restore_reaches_the_live_state) {
   Log log;
   const absl::Time start = Local(2025, 1, 6, 9);
+  log.domain.payment_reversal_days = 30;
   log.When(OpenRequest(), start);
   int k = 0;
   for (int day = 0; day < 120; ++day) {
     const std::string id = std::to_string(++k);
     log.When(Contact("call-" + id, "C" + id), start + absl::Hours(24) * day + absl::Hours(1));
     if (day % 10 == 0) log.When(Pay("pay-" + id, 100), start + absl::Hours(24) * day);
+    if (day % 10 == 5) {
+      log.When(Promise("promise-" + id, 100, start + absl::Hours(24) * (day + 2)),
+               start + absl::Hours(24) * day);
+    }
   }
   BOOST_REQUIRE(log.state.pruned_contact_ids_size() > 0);
-  const absl::Duration horizon = ContactHorizon(Policy());
+  BOOST_REQUIRE(log.state.pruned_payment_ids_size() > 0);
+  BOOST_REQUIRE(log.state.pruned_promise_ids_size() > 0);
+  const StateHorizon horizon = StateHorizonFor(Policy(), log.domain);
   AccountState from_zero;
   for (const auto& e : log.events) Evolve(from_zero, e, horizon);
   BOOST_TEST(from_zero.SerializeAsString() == log.state.SerializeAsString());
@@ -289,6 +312,92 @@ BOOST_AUTO_TEST_CASE(a_restore_reaches_the_live_state) {
       Evolve(restored, log.events[i], horizon);
     }
     BOOST_TEST(restored.SerializeAsString() == log.state.SerializeAsString(), checkpoint);
+  }
+}
+
+// (d) Payments and resolved promises are bounded too: a weekly promise kept by a payment for
+// two years leaves the state holding a reversal window of payments and a contact horizon of
+// promises, the same number after one year as after two; every decision about an old payment
+// or promise equals the one on the whole history, and their ids stay taken.
+BOOST_AUTO_TEST_CASE(payments_and_promises_are_bounded_and_decide_as_the_whole_history) {
+  const absl::Time start = Local(2025, 1, 6, 9);
+  Log log;
+  log.domain.payment_reversal_days = 60;
+  log.When(OpenRequest(), start);
+  int payments_after_a_year = 0, promises_after_a_year = 0;
+  for (int week = 1; week <= 104; ++week) {
+    const absl::Time monday = start + absl::Hours(24 * 7) * week;
+    const std::string id = std::to_string(week);
+    BOOST_REQUIRE(Kind(log.When(Promise("promise-" + id, 100, monday + absl::Hours(48)),
+                                monday)) == "append");
+    auto paid = log.When(Pay("pay-" + id, 100), monday + absl::Hours(24));
+    BOOST_REQUIRE(Kind(paid) == "append");
+    BOOST_REQUIRE(paid.events.size() >= 2);  // the payment keeps the promise
+    BOOST_REQUIRE(paid.events[1].has_promise_kept());
+    if (week == 52) {
+      payments_after_a_year = log.state.payments_size();
+      promises_after_a_year = log.state.promises_size();
+    }
+  }
+  // 60 days of weekly payments, 33 days of weekly promises.
+  BOOST_TEST(log.state.payments_size() == payments_after_a_year);
+  BOOST_TEST(log.state.promises_size() == promises_after_a_year);
+  BOOST_TEST(log.state.payments_size() <= 9);
+  BOOST_TEST(log.state.promises_size() <= 5);
+  BOOST_TEST(log.state.pruned_payment_ids_size() + log.state.payments_size() == 104);
+  BOOST_TEST(log.state.pruned_promise_ids_size() + log.state.promises_size() == 104);
+  // The read model keeps every payment and promise.
+  v1::Account read_model;
+  for (const auto& e : log.events) Evolve(read_model, e);
+  BOOST_TEST(read_model.payments_size() == 104);
+  BOOST_TEST(read_model.promises_size() == 104);
+
+  AccountState whole;
+  for (const auto& e : log.events) Evolve(whole, e, StateHorizon{});
+  BOOST_REQUIRE(whole.payments_size() == 104);
+  const absl::Time now = start + absl::Hours(24 * 7) * 104 + absl::Hours(30);
+  auto reverse = [](const std::string& command_id, const std::string& payment_id) {
+    v1::ReversePaymentRequest r;
+    r.set_payment_id(payment_id);
+    r.set_reason(v1::REVERSAL_REASON_NSF);
+    return Command(With(command_id, r));
+  };
+  auto cancel = [](const std::string& command_id, const std::string& promise_id) {
+    v1::CancelPromiseToPayRequest r;
+    r.set_promise_id(promise_id);
+    r.set_reason("the consumer changed their mind");
+    return Command(With(command_id, r));
+  };
+  struct Probe {
+    const char* why;
+    Command command;
+    std::string kind;
+  };
+  const std::vector<Probe> probes = {
+      {"a payment id used two years ago", Command(Pay("pay-1", 100)), "refused PAYMENT_EXISTS"},
+      {"a reversal of a payment past the window", reverse("rev-old", "P-pay-3"),
+       "refused PAYMENT_REVERSAL_WINDOW_PASSED"},
+      {"a reversal of last week's payment", reverse("rev-new", "P-pay-104"), "append"},
+      {"a promise id used two years ago",
+       Command(Promise("promise-2", 100, now + absl::Hours(48))), "refused PROMISE_EXISTS"},
+      {"a cancellation of a promise kept long ago", cancel("cancel-old", "PR-promise-2"),
+       "refused PROMISE_NOT_PENDING"},
+      {"a new payment", Command(Pay("pay-new", 100)), "append"},
+  };
+  for (const auto& p : probes) {
+    BOOST_TEST_CONTEXT(p.why) {
+      Log bounded = log;
+      Log unbounded = log;
+      unbounded.state = whole;
+      auto a = bounded.When(p.command, now);
+      auto b = unbounded.When(p.command, now);
+      BOOST_TEST(Kind(a) == p.kind);
+      BOOST_TEST(Kind(b) == p.kind);
+      BOOST_REQUIRE(a.events.size() == b.events.size());
+      for (size_t i = 0; i < a.events.size(); ++i) {
+        BOOST_TEST(a.events[i].DebugString() == b.events[i].DebugString());
+      }
+    }
   }
 }
 

@@ -760,7 +760,7 @@ struct Account {
       e.set_account_id("ACC-1");
       if (!e.has_occurred_at()) *e.mutable_occurred_at() = internal::ToProto(now);
       e.set_sequence(state.version() + 1);
-      Evolve(state, e, absl::InfiniteDuration());
+      Evolve(state, e, StateHorizon{});
     }
     return decided;
   }

@@ -19,7 +19,7 @@ struct TempDir {
   std::filesystem::path path;
 };
 
-const std::string kLayout = WriterStore::Layout(absl::Hours(24) * 33);
+const std::string kLayout = WriterStore::Layout({.contacts = absl::Hours(24) * 33, .payments = absl::Hours(24) * 540});
 
 AccountState AccountWith(const std::string& id, int64_t version) {
   AccountState a;
@@ -137,7 +137,7 @@ namespace collections {
 namespace {
 
 // A store written by another layout (an older build's v1.Account values, or the same state
-// under another contact horizon) is not read: its checkpoint is refused, naming both layouts,
+// under another contact or payment horizon) is not read: its checkpoint is refused, naming both layouts,
 // and the writer rebuilds it from the log.
 BOOST_AUTO_TEST_CASE(a_store_of_another_layout_is_not_read) {
   TempDir dir;
@@ -146,18 +146,19 @@ BOOST_AUTO_TEST_CASE(a_store_of_another_layout_is_not_read) {
     BOOST_REQUIRE(store.ok());
     WriterStore::Batch batch;
     batch.PutAccount(AccountWith("A-1", 3));
-    batch.SetCheckpoint(7, "topic/0", WriterStore::Layout(absl::Hours(24) * 400));
+    batch.SetCheckpoint(7, "topic/0", WriterStore::Layout({.contacts = absl::Hours(24) * 33, .payments = absl::Hours(24) * 400}));
     BOOST_REQUIRE(!store.value()->Apply(batch).has_value());
   }
   auto store = WriterStore::Open(dir.path.string());
   BOOST_REQUIRE(store.ok());
-  auto same = store.value()->LoadCheckpoint(WriterStore::Layout(absl::Hours(24) * 400));
+  auto same = store.value()->LoadCheckpoint(WriterStore::Layout({.contacts = absl::Hours(24) * 33, .payments = absl::Hours(24) * 400}));
   BOOST_REQUIRE(same.ok());
   BOOST_TEST(same.value()->next_offset == 7);
   auto other = store.value()->LoadCheckpoint(kLayout);
   BOOST_REQUIRE(!other.ok());
   BOOST_TEST(other.error().reason == "WRITER_STORE_LAYOUT");
-  BOOST_TEST(other.error().message.find("2851200 s") != std::string::npos);
+  BOOST_TEST(other.error().message.find("payment horizon 46656000 s") != std::string::npos);
+  BOOST_TEST(other.error().message.find("payment horizon 34560000 s") != std::string::npos);
 }
 
 }  // namespace
