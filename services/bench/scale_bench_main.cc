@@ -35,6 +35,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -61,8 +62,17 @@ struct BenchOptions {
   std::string signing_key = ".local/scale-bench/signing.key";
   int64_t cache_size = 1000;
   int samples = 200;
+  // The latency commands append to the accounts they time: a second run on the same topic would
+  // time accounts grown by the first. Run N > 0 times a fresh pair "<prefix>-lat<N>-small" and
+  // "-big", loaded by --phase load-pair with the same N.
+  int latency_run = 0;
   std::string phase = "all";
 };
+
+// The prefix of the latency accounts of `o`'s run.
+std::string LatencyPrefix(const BenchOptions& o) {
+  return o.latency_run > 0 ? absl::StrCat(o.prefix, "-lat", o.latency_run) : o.prefix;
+}
 
 absl::Time Day(int k) { return bench::HistoryDay(k); }
 
@@ -161,45 +171,62 @@ int Restart(const BenchOptions& o, WriterOptions writer, const kafka::LogOptions
     }
     return out;
   };
-  const std::string small = o.prefix + "-small", big = o.prefix + "-big";
+  const std::string small = LatencyPrefix(o) + "-small", big = LatencyPrefix(o) + "-big";
   // The pipeline alone (decide, gate, stamp, sign; no Kafka): what a command costs the writer's
   // thread, on a copy of each account as the writer holds it.
   const PipelineSettings settings = PipelineSettingsFor(writer);
-  auto pipeline = [&](const std::string& id, bool contact) {
+  // Each account as its writer stored it, and its size.
+  auto stored = [&](const std::string& id) -> std::optional<AccountState> {
     const int32_t p = kafka::PartitionFor(id, o.partitions);
     auto store = WriterStore::Open(o.store + "/partition-" + std::to_string(p));
-    if (!store) return 0.0;
+    if (!store) return std::nullopt;
     auto account = store.value()->GetAccount(id);
-    if (!account || !account.value()) return 0.0;
-    if (!contact) {
-      const auto& s = *account.value();
-      std::printf("writer state of %s: %zu bytes (%d payments, %d promises, %d contacts kept; "
-                  "%d payment, %d promise, %d contact ids pruned)\n",
-                  id.c_str(), s.ByteSizeLong(), s.payments_size(), s.promises_size(),
-                  s.contacts_size(), s.pruned_payment_ids_size(), s.pruned_promise_ids_size(),
-                  s.pruned_contact_ids_size());
-    }
-    std::vector<double> micros;
+    if (!account || !account.value()) return std::nullopt;
+    const auto& s = *account.value();
+    std::printf("writer state of %s: %zu bytes (%d payments, %d promises, %d contacts kept; "
+                "%d payment, %d promise, %d contact ids pruned)\n",
+                id.c_str(), s.ByteSizeLong(), s.payments_size(), s.promises_size(),
+                s.contacts_size(), s.pruned_payment_ids_size(), s.pruned_promise_ids_size(),
+                s.pruned_contact_ids_size());
+    return *account.value();
+  };
+  // p50 of each account's pipeline run, the two in turn.
+  auto pipeline = [&](const std::array<AccountState, 2>& accounts, bool contact) {
+    std::array<std::vector<double>, 2> micros;
     for (int i = 0; i < o.samples; ++i) {
-      AccountState state = *account.value();
-      const std::string command_id = absl::StrCat("pipe-", i);
-      Command command = contact ? bench::ContactCommand(id, command_id, /*call=*/false)
-                                : bench::PaymentCommand(id, command_id, 1);
-      CommandInput input;
-      input.command = &command;
-      input.now = clock.Now();
-      const auto t0 = std::chrono::steady_clock::now();
-      CommandOutcome out = RunCommand(state, true, input, settings);
-      const auto t1 = std::chrono::steady_clock::now();
-      (void)out;
-      micros.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+      for (size_t a = 0; a < accounts.size(); ++a) {
+        AccountState state = accounts[a];
+        const std::string command_id = absl::StrCat("pipe-", i);
+        Command command =
+            contact ? bench::ContactCommand(state.account_id(), command_id, /*call=*/false)
+                    : bench::PaymentCommand(state.account_id(), command_id, 1);
+        CommandInput input;
+        input.command = &command;
+        input.now = clock.Now();
+        const auto t0 = std::chrono::steady_clock::now();
+        CommandOutcome out = RunCommand(state, true, input, settings);
+        const auto t1 = std::chrono::steady_clock::now();
+        (void)out;
+        micros[a].push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+      }
     }
-    std::sort(micros.begin(), micros.end());
-    return micros[micros.size() / 2];
+    std::array<double, 2> p50{};
+    for (size_t a = 0; a < accounts.size(); ++a) {
+      std::sort(micros[a].begin(), micros[a].end());
+      p50[a] = micros[a][micros[a].size() / 2];
+    }
+    return p50;
   };
   router.reset();  // the stores are the writers' own while they exist
+  const auto small_state = stored(small), big_state = stored(big);
+  if (!small_state || !big_state) {
+    std::fprintf(stderr, "latency: the writer stores hold no %s or %s (see --latency-run)\n",
+                 small.c_str(), big.c_str());
+    return 1;
+  }
+  pipeline({*small_state, *big_state}, false);  // warm-up
   for (bool contact : {false, true}) {
-    const double small_us = pipeline(small, contact), big_us = pipeline(big, contact);
+    const auto [small_us, big_us] = pipeline({*small_state, *big_state}, contact);
     std::printf("pipeline %s: %d-event account p50 %.0f us; %d-event account p50 %.0f us; "
                 "ratio %.2f\n",
                 contact ? "RecordContactAttempt" : "PostPayment", o.small_events, small_us,
@@ -272,7 +299,13 @@ int main(int argc, char** argv) {
             "Ed25519 key (PEM) the events are signed with; created when missing");
   flags.Add("account-cache-size", &o.cache_size, "accounts each writer keeps in memory");
   flags.Add("samples", &o.samples, "commands timed per latency figure");
-  flags.Add("phase", &o.phase, "load, restart-zero, restart or all");
+  flags.Add("phase", &o.phase,
+            "load, restart-zero, restart, all, or load-pair (only the two latency accounts of "
+            "--latency-run, then a restart that stores them)");
+  flags.Add("latency-run", &o.latency_run,
+            "time the latency accounts of this run: 0 those of the load, N > 0 a fresh pair "
+            "loaded by --phase load-pair --latency-run N (the timed commands grow the accounts "
+            "they time, so a second run on a topic needs a fresh pair)");
   flags.Add("verbose", &o.verbose,
             "log the service's progress lines too (e.g. each writer's restore progress every "
             "5 s), to see how far a long restore from offset 0 has come");
@@ -314,8 +347,19 @@ int main(int argc, char** argv) {
   if (o.phase == "load") return Load(o, writer, log);
   if (o.phase == "restart-zero") return Restart(o, writer, log, true, false, clock);
   if (o.phase == "restart") return Restart(o, writer, log, false, true, clock);
+  if (o.phase == "load-pair") {
+    if (o.latency_run <= 0) {
+      std::fprintf(stderr, "--phase load-pair needs --latency-run N with N > 0\n");
+      return 2;
+    }
+    BenchOptions pair = o;
+    pair.prefix = LatencyPrefix(o);
+    pair.accounts = 0;
+    if (int rc = Load(pair, writer, log)) return rc;
+    return Restart(o, writer, log, false, false, clock);
+  }
   if (o.phase != "all") {
-    std::fprintf(stderr, "--phase must be load, restart-zero, restart or all\n");
+    std::fprintf(stderr, "--phase must be load, restart-zero, restart, load-pair or all\n");
     return 2;
   }
   if (int rc = Load(o, writer, log)) return rc;
