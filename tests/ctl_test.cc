@@ -144,6 +144,67 @@ BOOST_AUTO_TEST_CASE(exit_codes_and_status_names_tell_apart_what_went_wrong) {
   BOOST_TEST(intact.out.rfind("intact", 0) == 0u, intact.out);
 }
 
+// A customer's receivables from the command line: each subcommand one request, its reply's
+// version printed, a retry with the same --command-id appending nothing, refusals with the
+// documented exit codes, and the customer's stream verified like an account's.
+BOOST_AUTO_TEST_CASE(customer_commands_run_a_customer_from_the_command_line) {
+  History& h = H();
+  const std::string c = " --customer C-CTL" + h.target;
+  Ran help = h.Run("receive-payment --help");
+  BOOST_TEST(help.exit_code == 0);
+  BOOST_TEST(help.out.find("--direct") != std::string::npos, help.out);
+
+  Ran opened = h.Run("open-customer --name \"Northwind Traders\" --kind company --commercial "
+                     "--time-zone America/Chicago" + c, "admin");
+  BOOST_TEST(opened.exit_code == 0, opened.err);
+  BOOST_TEST(opened.out.rfind("customer/C-CTL version 1 (", 0) == 0u, opened.out);
+  BOOST_TEST(h.Run("link-account --account ACC-JPY" + c, "admin").exit_code == 0);
+  for (const char* invoice : {"INV-1", "INV-2"}) {
+    Ran recorded = h.Run(absl::StrCat("record-invoice --invoice ", invoice,
+                                      " --account ACC-JPY --invoice-date 2025-08-01 "
+                                      "--due-date 2025-09-01 --amount-minor 20000",
+                                      c),
+                         "collector-1");
+    BOOST_TEST(recorded.exit_code == 0, recorded.err);
+  }
+  const std::string pay = "receive-payment --payment P-1 --amount-minor 15000 --payer-reference "
+                          "CHQ-1 --received-date 2025-10-07 --direct INV-1=15000:deduction "
+                          "--command-id ctl-pay-1" + c;
+  Ran paid = h.Run(pay, "collector-1");
+  BOOST_TEST(paid.exit_code == 0, paid.err);
+  BOOST_TEST(paid.out.find("customer/C-CTL version 7 (") == 0u, paid.out);
+  BOOST_TEST(paid.out.find("3 event(s)") != std::string::npos, paid.out);
+  Ran again = h.Run(pay, "collector-1");
+  BOOST_TEST(again.exit_code == 0, again.err);
+  BOOST_TEST(again.out.find("[repeat: nothing appended]") != std::string::npos, again.out);
+
+  BOOST_TEST(h.Run("dispute-invoice --invoice INV-2 --dispute D-1 --reason \"not ordered\"" + c,
+                   "collector-1").exit_code == 0);
+  Ran to_disputed = h.Run("receive-payment --payment P-2 --amount-minor 100 --received-date "
+                          "2025-10-07 --direct INV-2=100" + c, "collector-1");
+  BOOST_TEST(to_disputed.exit_code == 5);
+  BOOST_TEST(to_disputed.err.find("FAILED_PRECONDITION") != std::string::npos, to_disputed.err);
+  BOOST_TEST(to_disputed.err.find("PAYMENT_TO_DISPUTED_INVOICE") != std::string::npos,
+             to_disputed.err);
+
+  BOOST_TEST(h.Run("recommend-hold --hold H-1 --reason \"past due\"" + c, "collector-1")
+                 .exit_code == 0);
+  Ran collector_approves = h.Run("approve-hold --hold H-1" + c, "collector-1");
+  BOOST_TEST(collector_approves.exit_code == 5);
+  BOOST_TEST(collector_approves.err.find("PERMISSION_DENIED") != std::string::npos,
+             collector_approves.err);
+  Ran approved = h.Run("approve-hold --hold H-1 --json" + c, "supervisor-1");
+  BOOST_TEST(approved.exit_code == 0, approved.err);
+  BOOST_TEST(approved.out.find("\"account_id\":\"customer/C-CTL\"") != std::string::npos,
+             approved.out);
+  BOOST_TEST(h.Run("release-hold --hold H-1 --reason paid" + c, "supervisor-1").exit_code == 0);
+  BOOST_TEST(h.Run("record-invoice --invoice INV-3" + c, "collector-1").exit_code == 2);
+
+  Ran intact = h.Run("verify customer/C-CTL" + h.target);
+  BOOST_TEST(intact.exit_code == 0, intact.err);
+  BOOST_TEST(intact.out.rfind("intact", 0) == 0u, intact.out);
+}
+
 BOOST_AUTO_TEST_CASE(replay_table_is_aligned_with_amount_rule_reason_and_actor) {
   History& h = H();
   Ran replay = h.Run("replay ACC-JPY" + h.target);

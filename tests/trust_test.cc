@@ -98,8 +98,8 @@ BOOST_AUTO_TEST_CASE(role_matrix_over_every_rpc_for_every_example_principal) {
                                                "stranger"};
   int allowed = 0, denied = 0;
   for (const char* name : {"collections.v1.CaseCommandService", "collections.v1.CaseQueryService",
-                           "collections.v1.ComplianceService",
-                           "collections.v1.ReportingService"}) {
+                           "collections.v1.ComplianceService", "collections.v1.ReportingService",
+                           "collections.v1.CustomerCommandService"}) {
     const auto* svc = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
     BOOST_REQUIRE(svc != nullptr);
     for (const auto& principal : principals) {

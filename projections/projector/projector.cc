@@ -2,6 +2,7 @@
 
 #include "services/common/log.h"
 #include "services/domain/case_aggregate.h"
+#include "services/domain/customer_aggregate.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -503,6 +504,9 @@ Status AccountProjection::ApplyBatch(const std::vector<ProjectedEvent>& events,
     batch.log_records.push_back({named, e.partition, e.offset, *e.key, *e.raw});
     if (!e.parsed) continue;
     const std::string& id = e.event.account_id();
+    // A customer's stream ("customer/<id>") is no account: it keeps its audit copy above (the
+    // audit trail and its verification read customers as accounts) and nothing else here.
+    if (id.starts_with(kCustomerStreamPrefix)) continue;
     auto it = batch.accounts.find(id);
     if (it == batch.accounts.end()) {
       // Read once per batch, and only the head: the lists that grow with the history stay in

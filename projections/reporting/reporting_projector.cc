@@ -2,6 +2,7 @@
 
 #include "projections/reporting/facts.h"
 #include "projections/reporting/reports.h"
+#include "services/domain/customer_aggregate.h"
 
 #include <algorithm>
 
@@ -17,6 +18,9 @@ Status ReportingProjection::ApplyBatch(const std::vector<ProjectedEvent>& events
   std::map<std::string, absl::CivilDay> changed_from;  // the first month-end a fact moved
   for (const auto& e : events) {
     const std::string& id = e.event.account_id();
+    // The reports are about accounts: a customer's stream ("customer/<id>") adds nothing to
+    // them (its invoices and payments are the customer read side's).
+    if (id.starts_with(kCustomerStreamPrefix)) continue;
     auto it = batch.briefs.find(id);
     if (it == batch.briefs.end()) {
       auto stored = store_.GetBrief(id);

@@ -1,5 +1,6 @@
 #include "services/api/case_command_service.h"
 
+#include "services/api/command_call.h"
 #include "services/api/deadline.h"
 #include "services/api/error_mapping.h"
 #include "services/domain/case_aggregate.h"
@@ -42,34 +43,12 @@ template <typename Request>
 grpc::ServerUnaryReactor* CaseCommandService::Execute(grpc::CallbackServerContext* context,
                                                       const char* method, Request request,
                                                       v1::CommandReply* reply) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto refuse = [reactor](grpc::Status status) {
-    reactor->Finish(std::move(status));
-    return reactor;
-  };
-  // Who is calling decides, before anything else, whether the call runs at all; the actor the
-  // events record is that caller, whatever the request says.
-  auto caller = guard_.Authorize(*context, method);
-  if (!caller) return refuse(ToGrpcStatus(caller.error()));
-  if (admission_ != nullptr) {
-    if (auto refused = admission_->Admit(*context, &request)) return refuse(*refused);
-  }
-  // The request as sent is checked first (a malformed actor is still wrong input, even though
-  // the service replaces its id and role with the caller's).
-  if (auto e = ValidateRequest(Command(request))) return refuse(ToGrpcStatus(*e));
-  if (auto e = guard_.StampActor(caller.value(), request.mutable_actor())) {
-    return refuse(ToGrpcStatus(*e));
-  }
-  router_.ExecuteAsync(Command(std::move(request)), CallDeadline(context), /*dry_run=*/false,
-                       [reactor, reply](Result<v1::CommandReply> result) {
-                         if (!result) {
-                           reactor->Finish(ToGrpcStatus(result.error()));
-                           return;
-                         }
-                         *reply = std::move(result.value());
-                         reactor->Finish(grpc::Status::OK);
-                       });
-  return reactor;
+  return ExecuteCommandCall(
+      context, method, std::move(request), reply, guard_, admission_,
+      [](const Request& r) { return ValidateRequest(Command(r)); },
+      [this](Request r, absl::Time deadline, CommandCompletion done) {
+        router_.ExecuteAsync(Command(std::move(r)), deadline, /*dry_run=*/false, std::move(done));
+      });
 }
 
 // Every command RPC is the same: the request is the domain command.

@@ -26,7 +26,11 @@ IntegrityGate::Outcome IntegrityGate::Admit(Account& account, const v1::EventEnv
   const std::string& last_hash = held.empty() ? account.last_hash() : held.back().hash();
 
   auto quarantine = [&](const std::string& reason, const std::string& detail) {
-    if (account.account_id().empty()) account.set_account_id(event.account_id());
+    if constexpr (requires { account.account_id(); }) {
+      if (account.account_id().empty()) account.set_account_id(event.account_id());
+    } else {
+      if (account.customer_id().empty()) account.set_customer_id(event.customer_id());
+    }
     auto* q = account.mutable_quarantine();
     q->set_sequence(event.sequence());
     q->set_event_id(event.event_id());
@@ -84,6 +88,9 @@ IntegrityGate::Outcome IntegrityGate::Admit(Account& account, const v1::EventEnv
 template IntegrityGate::Outcome IntegrityGate::Admit(v1::Account&, const v1::EventEnvelope&,
                                                      int32_t, int64_t) const;
 template IntegrityGate::Outcome IntegrityGate::Admit(state::v1::AccountState&,
+                                                     const v1::EventEnvelope&, int32_t,
+                                                     int64_t) const;
+template IntegrityGate::Outcome IntegrityGate::Admit(state::v1::CustomerState&,
                                                      const v1::EventEnvelope&, int32_t,
                                                      int64_t) const;
 

@@ -3,6 +3,7 @@
 #include "services/authz/signing.h"
 
 #include "collections/state/v1/account_state.pb.h"
+#include "collections/state/v1/customer_state.pb.h"
 #include "collections/v1/account.pb.h"
 #include "collections/v1/events.pb.h"
 
@@ -39,8 +40,9 @@ class IntegrityGate {
   // Checks `event` against `account` (as stored, with its unsigned_events and quarantine) and
   // updates those two fields of it; the caller then Evolves `account` with Outcome::apply.
   // `partition`/`offset` locate the event for the quarantine record. `Account` is the read
-  // model (v1::Account, the projector) or the writer's internal state::v1::AccountState: the
-  // same fields, the same outcome.
+  // model (v1::Account, the projector) or the writer's internal state::v1::AccountState, or a
+  // customer's stream (state::v1::CustomerState, keyed "customer/<id>"): the same fields, the
+  // same outcome.
   template <typename Account>
   Outcome Admit(Account& account, const v1::EventEnvelope& event, int32_t partition,
                 int64_t offset) const;

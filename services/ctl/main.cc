@@ -12,7 +12,9 @@
 #include "services/authz/tls.h"
 #include "services/common/csv.h"
 #include "services/common/flags.h"
+#include "services/ctl/ctl_client.h"
 #include "services/ctl/ctl_format.h"
+#include "services/ctl/customer_commands.h"
 #include "services/ctl/timeline.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/hashing.h"
@@ -41,13 +43,6 @@
 namespace collections::ctl {
 namespace {
 
-constexpr const char kProgram[] = "collectionsctl";
-constexpr const char kExitCodes[] =
-    "Exit codes: 0 ok (chain intact), 1 chain broken, 2 bad usage, 3 the service could not be\n"
-    "reached or failed (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL ...), 4 not found (NOT_FOUND),\n"
-    "5 refused (PERMISSION_DENIED, UNAUTHENTICATED, INVALID_ARGUMENT, FAILED_PRECONDITION),\n"
-    "6 the output file could not be written. Errors name the gRPC status, its reason and every\n"
-    "field violation.";
 const std::string kOverview = std::string(
     "collectionsctl: compliance tooling for the collections case service. Every answer is\n"
     "computed by the service from the Kafka event log (the system of record), not from a\n"
@@ -71,98 +66,11 @@ const std::string kOverview = std::string(
     "\"What happened on account X, and prove nothing was altered\":\n"
     "  collectionsctl replay X && collectionsctl verify X\n"
     "\n"
-    "Run `collectionsctl COMMAND --help` for a command's flags.\n") + kExitCodes;
-
-// Flags every command accepts, so they may come before or after the command name.
-struct CommonFlags {
-  std::string target = "127.0.0.1:50051";
-  int timeout_seconds = 600;
-  // Mutual TLS: who we are is the client certificate. Defaults: the local CA and the
-  // certificates deploy/certs.sh makes under .local/certs, as `as`.
-  std::string as;  // principal; default per command (audit: compliance-officer-1)
-  std::string certs_dir = ".local/certs";
-  std::string ca, cert, key;
-  bool plaintext = false;
-};
-
-void AddCommon(FlagParser& flags, CommonFlags& common) {
-  flags.SetEnvPrefix("COLLECTIONSCTL_");
-  flags.Add("target", &common.target, "address of the collections service (host:port)");
-  flags.Add("timeout-seconds", &common.timeout_seconds,
-            "deadline of each call; reading a large log for --all or a period takes a while");
-  flags.Add("as", &common.as,
-            "call as this principal: uses <certs-dir>/<as>.pem and .key (default: "
-            "compliance-officer-1 for replay/verify/export, reporting-reader for report)");
-  flags.Add("certs-dir", &common.certs_dir, "where deploy/certs.sh put the certificates");
-  flags.Add("tls-ca", &common.ca, "CA certificate (default: <certs-dir>/ca.pem)");
-  flags.Add("tls-cert", &common.cert, "client certificate (default: <certs-dir>/<as>.pem)");
-  flags.Add("tls-key", &common.key, "client key (default: <certs-dir>/<as>.key)");
-  flags.Add("plaintext", &common.plaintext,
-            "connect without TLS (only a server started with --plaintext accepts it)");
-}
-
-// The certificates directory: `dir` as given, except that the default (.local/certs, relative
-// to the repository root) falls back to the certs beside the installed tool
-// (<repo>/.local/bin/collectionsctl -> <repo>/.local/certs), so the tool deploy/up.sh installs
-// works from any directory.
-std::string CertsDir(const std::string& dir) {
-  if (dir != ".local/certs" || std::filesystem::exists(dir)) return dir;
-  std::error_code error;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (error) return dir;
-  const auto beside = exe.parent_path().parent_path() / "certs";
-  return std::filesystem::exists(beside, error) ? beside.string() : dir;
-}
-
-std::shared_ptr<grpc::Channel> OpenChannel(const CommonFlags& common,
-                                           const std::string& default_principal) {
-  grpc::ChannelArguments args;
-  // A replay step carries the whole account; a long history makes large messages.
-  args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
-  if (common.plaintext) {
-    return grpc::CreateCustomChannel(common.target, grpc::InsecureChannelCredentials(), args);
-  }
-  const std::string as = common.as.empty() ? default_principal : common.as;
-  const std::string certs = CertsDir(common.certs_dir);
-  auto creds = authz::MutualTlsChannelCredentials(
-      common.ca.empty() ? certs + "/ca.pem" : common.ca,
-      common.cert.empty() ? certs + "/" + as + ".pem" : common.cert,
-      common.key.empty() ? certs + "/" + as + ".key" : common.key);
-  if (!creds) {
-    std::fprintf(stderr, "%s: %s (run deploy/certs.sh, or pass --tls-ca/--tls-cert/--tls-key)\n",
-                 kProgram, creds.error().message.c_str());
-    std::exit(kExitUsage);
-  }
-  return grpc::CreateCustomChannel(common.target, creds.value(), args);
-}
+    "Run `collectionsctl COMMAND --help` for a command's flags.\n\n") +
+    CustomerCommandsOverview() + kExitCodes;
 
 std::unique_ptr<v1::ComplianceService::Stub> Connect(const CommonFlags& common) {
   return v1::ComplianceService::NewStub(OpenChannel(common, "compliance-officer-1"));
-}
-
-std::unique_ptr<grpc::ClientContext> Context(const CommonFlags& common) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::seconds(common.timeout_seconds));
-  return context;
-}
-
-// Prints what the service answered, by name with its rich details, and returns the exit
-// code the README documents for it.
-int ServiceError(const CommonFlags& common, const grpc::Status& status) {
-  const int code = static_cast<int>(status.error_code());
-  std::string text = DescribeStatus(code, status.error_message(), status.error_details());
-  std::fprintf(stderr, "%s: %s: %s", kProgram, common.target.c_str(), text.c_str());
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    std::fprintf(stderr,
-                 "  (is the service running? deploy/up.sh starts it; --target names another)\n");
-  }
-  return ExitCodeFor(code);
-}
-
-int Usage(const std::string& message) {
-  std::fprintf(stderr, "%s: %s (see --help)\n", kProgram, message.c_str());
-  return kExitUsage;
 }
 
 // RFC 3339 instant ("2025-10-01T12:00:00Z", offsets allowed) or, with `date_ok`, a UTC date
@@ -926,12 +834,16 @@ int Main(int argc, char** argv) {
     for (const auto& c : kCommands) {
       if (std::string(argv[i]) == c.name) command_at = i;
     }
+    for (std::string_view c : CustomerCommandNames()) {
+      if (argv[i] == c) command_at = i;
+    }
   }
   if (command_at < 0) {
     CommonFlags common;
     FlagParser flags("collectionsctl [flags] COMMAND", kOverview);
     AddCommon(flags, common);
-    flags.AcceptPositional("COMMAND", "replay, verify, export, timeline or report");
+    flags.AcceptPositional("COMMAND",
+                           "replay, verify, export, timeline, report or a customer command");
     if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
     return Usage(flags.positional().empty() ? "no command given"
                                             : "unknown command " + flags.positional()[0]);
@@ -947,7 +859,7 @@ int Main(int argc, char** argv) {
       return c.run(static_cast<int>(args.size()), args.data());
     }
   }
-  return kExitUsage;
+  return RunCustomerCommand(argv[command_at], static_cast<int>(args.size()), args.data());
 }
 
 }  // namespace collections::ctl

@@ -47,23 +47,33 @@ absl::Time EarliestClaimed(const Command& command, absl::Time received) {
 
 }  // namespace
 
-Result<std::optional<v1::LateEntry>> CheckBusinessTime(const Command& command, absl::Time received,
-                                                       const v1::CompliancePolicy& policy) {
-  const absl::Time occurred = OccurredAt(command, received);
+namespace {
+
+// What business time judges of a command, whichever stream it is for.
+struct ClaimedTime {
+  absl::Time occurred;  // occurred_at, else when the writer took the command
+  absl::Time earliest;  // the earliest business instant the command claims
+  BackdateFamily family;
+  const v1::Actor* actor;
+  const std::string* late_entry_reason;
+  std::string stream_id;  // the account id, or the customer's stream key
+};
+
+Result<std::optional<v1::LateEntry>> CheckClaimedTime(const ClaimedTime& c, absl::Time received,
+                                                      const v1::CompliancePolicy& policy) {
   const absl::Duration skew = absl::Seconds(policy.future_skew_seconds());
-  if (occurred > received + skew) {
+  if (c.occurred > received + skew) {
     return Error::InvalidArgument(
-        "occurred_at", "occurred_at " + Rfc3339(occurred) + " is in the future: the service clock " +
-                           "reads " + Rfc3339(received) + " and allows " +
+        "occurred_at", "occurred_at " + Rfc3339(c.occurred) + " is in the future: the service " +
+                           "clock reads " + Rfc3339(received) + " and allows " +
                            absl::StrCat(policy.future_skew_seconds()) + " s of clock skew");
   }
-  const BackdateFamily family = BackdateFamilyOf(command, policy);
-  const absl::Duration late_by = received - EarliestClaimed(command, received);
+  const BackdateFamily& family = c.family;
+  const absl::Duration late_by = received - c.earliest;
   if (late_by <= family.limit) return std::optional<v1::LateEntry>();
 
-  const v1::Actor& actor = CommandActor(command);
-  const std::string& reason =
-      std::visit([](const auto& r) -> const std::string& { return r.late_entry_reason(); }, command);
+  const v1::Actor& actor = *c.actor;
+  const std::string& reason = *c.late_entry_reason;
   const std::string limit_text = absl::FormatDuration(family.limit);
   if (!HasLateEntryRole(actor, policy)) {
     std::string roles;
@@ -73,7 +83,7 @@ Result<std::optional<v1::LateEntry>> CheckBusinessTime(const Command& command, a
                 family.name + " actions may be recorded at most " + limit_text +
                 " late. A late entry needs an actor with role " + roles +
                 " and a late_entry_reason",
-            "occurred_at", AccountId(command)};
+            "occurred_at", c.stream_id};
     e.metadata = {{"family", family.name},
                   {"limit_seconds", absl::StrCat(absl::ToInt64Seconds(family.limit))},
                   {"policy_version", policy.version()}};
@@ -96,6 +106,42 @@ Result<std::optional<v1::LateEntry>> CheckBusinessTime(const Command& command, a
   mark.set_role(actor.role());
   mark.set_reason(reason);
   return std::optional<v1::LateEntry>(std::move(mark));
+}
+
+template <typename CommandVariant>
+const std::string& LateEntryReason(const CommandVariant& command) {
+  return std::visit([](const auto& r) -> const std::string& { return r.late_entry_reason(); },
+                    command);
+}
+
+}  // namespace
+
+Result<std::optional<v1::LateEntry>> CheckBusinessTime(const Command& command, absl::Time received,
+                                                       const v1::CompliancePolicy& policy) {
+  const absl::Time occurred = OccurredAt(command, received);
+  return CheckClaimedTime({occurred, EarliestClaimed(command, received),
+                           BackdateFamilyOf(command, policy), &CommandActor(command),
+                           &LateEntryReason(command), AccountId(command)},
+                          received, policy);
+}
+
+BackdateFamily BackdateFamilyOf(const CustomerCommand& command,
+                                const v1::CompliancePolicy& policy) {
+  if (std::holds_alternative<v1::ReceiveCustomerPaymentRequest>(command) ||
+      std::holds_alternative<v1::ApplyUnappliedCashRequest>(command)) {
+    return {"payment", absl::Hours(24) * policy.payment_backdate_days()};
+  }
+  return {"other", absl::Hours(24) * policy.other_backdate_days()};
+}
+
+Result<std::optional<v1::LateEntry>> CheckBusinessTime(const CustomerCommand& command,
+                                                       absl::Time received,
+                                                       const v1::CompliancePolicy& policy) {
+  const absl::Time occurred = CustomerOccurredAt(command, received);
+  return CheckClaimedTime({occurred, occurred, BackdateFamilyOf(command, policy),
+                           &CustomerCommandActor(command), &LateEntryReason(command),
+                           CustomerStreamKey(CustomerIdOf(command))},
+                          received, policy);
 }
 
 }  // namespace collections

@@ -3,6 +3,7 @@
 #include "services/compliance/engine.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/command.h"
+#include "services/domain/customer_aggregate.h"
 #include "services/domain/error.h"
 
 #include "absl/time/time.h"
@@ -66,6 +67,14 @@ struct BackdateFamily {
   absl::Duration limit;
 };
 BackdateFamily BackdateFamilyOf(const Command& command, const v1::CompliancePolicy& policy);
+
+// The same rules for a customer's command, on the customer's stream: a payment received (or
+// unapplied cash applied) is of the "payment" family, everything else "other".
+Result<std::optional<v1::LateEntry>> CheckBusinessTime(const CustomerCommand& command,
+                                                       absl::Time received,
+                                                       const v1::CompliancePolicy& policy);
+BackdateFamily BackdateFamilyOf(const CustomerCommand& command,
+                                const v1::CompliancePolicy& policy);
 
 // The refusal a blocked command gets: FAILED_PRECONDITION, reason = the rule id, the rule's
 // reason and when the action becomes allowed, if knowable.

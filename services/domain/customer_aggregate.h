@@ -62,6 +62,19 @@ inline const std::string& CustomerCommandId(const CustomerCommand& c) {
 inline const v1::Actor& CustomerCommandActor(const CustomerCommand& c) {
   return std::visit([](const auto& r) -> const v1::Actor& { return r.actor(); }, c);
 }
+inline std::optional<int64_t> CustomerExpectedVersion(const CustomerCommand& c) {
+  return std::visit(
+      [](const auto& r) -> std::optional<int64_t> {
+        if (r.has_expected_version()) return r.expected_version();
+        return std::nullopt;
+      },
+      c);
+}
+inline const std::string& CustomerCorrelationId(const CustomerCommand& c) {
+  return std::visit([](const auto& r) -> const std::string& { return r.correlation_id(); }, c);
+}
+// Business time of the command: occurred_at if given, else `received`.
+absl::Time CustomerOccurredAt(const CustomerCommand& c, absl::Time received);
 // Name of the command, e.g. "ReceiveCustomerPayment".
 std::string CustomerCommandName(const CustomerCommand& c);
 

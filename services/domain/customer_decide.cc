@@ -828,15 +828,6 @@ bool MayMakeCurrent(const CustomerCommand& c) {
 
 }  // namespace
 
-std::string CustomerCommandName(const CustomerCommand& c) {
-  std::string name = std::visit([](const auto& r) { return r.GetDescriptor()->name(); }, c);
-  constexpr std::string_view kSuffix = "Request";
-  if (name.size() > kSuffix.size() && name.ends_with(kSuffix)) {
-    name.resize(name.size() - kSuffix.size());
-  }
-  return name;
-}
-
 Result<std::vector<v1::EventEnvelope>> DecideCustomer(const CustomerState* state,
                                                       const CustomerCommand& command,
                                                       absl::Time received,
@@ -884,25 +875,9 @@ Result<std::vector<v1::EventEnvelope>> DecideCustomer(const CustomerState* state
 }
 
 v1::EventEnvelope CustomerAccessDeniedEvent(const Error& error, const CustomerCommand& command) {
-  v1::EventEnvelope e;
+  v1::EventEnvelope e = AccessDeniedFor(error, CustomerCommandName(command), command);
   e.set_account_id(CustomerStreamKey(CustomerIdOf(command)));
   e.set_customer_id(CustomerIdOf(command));
-  auto* d = e.mutable_access_denied();
-  d->set_command(CustomerCommandName(command));
-  const v1::Actor& actor = CustomerCommandActor(command);
-  d->set_principal(actor.id());
-  d->set_role(actor.role());
-  for (const auto& [k, v] : error.metadata) {
-    if (k == "privilege") d->set_privilege(v);
-  }
-  d->set_reason(error.reason);
-  std::visit(
-      [&](const auto& r) {
-        d->set_command_request(r.SerializeAsString());
-        d->set_command_type(r.GetDescriptor()->full_name());
-      },
-      command);
-  if (error.reason == "SUPERVISOR_APPROVAL_REQUIRED") d->set_subject(error.subject);
   return e;
 }
 

@@ -981,24 +981,7 @@ bool IsRecordedDenial(const Error& error) {
 }
 
 v1::EventEnvelope AccessDeniedEvent(const Error& error, const Command& command) {
-  v1::EventEnvelope e;
-  auto* d = e.mutable_access_denied();
-  d->set_command(CommandName(command));
-  const v1::Actor& actor = CommandActor(command);
-  d->set_principal(actor.id());
-  d->set_role(actor.role());
-  for (const auto& [k, v] : error.metadata) {
-    if (k == "privilege") d->set_privilege(v);
-  }
-  d->set_reason(error.reason);
-  std::visit(
-      [&](const auto& r) {
-        d->set_command_request(r.SerializeAsString());
-        d->set_command_type(r.GetDescriptor()->full_name());
-      },
-      command);
-  if (error.reason == "SUPERVISOR_APPROVAL_REQUIRED") d->set_subject(error.subject);
-  return e;
+  return internal::AccessDeniedFor(error, CommandName(command), command);
 }
 
 }  // namespace collections

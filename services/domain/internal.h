@@ -3,11 +3,13 @@
 // Helpers shared by the domain's .cc files. Not part of the module's contract.
 
 #include "services/common/time_zone.h"
+#include "services/domain/error.h"
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "collections/state/v1/account_state.pb.h"
 #include "collections/v1/account.pb.h"
+#include "collections/v1/events.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 
 #include <cstdint>
@@ -15,6 +17,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <variant>
 
 namespace collections::internal {
 
@@ -144,6 +147,32 @@ bool PlanActive(const A& a) {
 inline bool DisputeOpen(const v1::Dispute& d) {
   return d.status() == v1::DISPUTE_STATUS_OPEN ||
          d.status() == v1::DISPUTE_STATUS_VERIFICATION_SENT;
+}
+
+// The AccessDenied event recording `error` (a refused privileged action, IsRecordedDenial) for
+// `command`, one request of a command variant (a case Command or a CustomerCommand): principal,
+// role, privilege, reason, the request's bytes and, for an approval still to be given, the
+// subject waiting for it. `name` is the command's name ("PostAdjustment", "AdjustInvoice").
+template <typename CommandVariant>
+v1::EventEnvelope AccessDeniedFor(const Error& error, const std::string& name,
+                                  const CommandVariant& command) {
+  v1::EventEnvelope e;
+  auto* d = e.mutable_access_denied();
+  d->set_command(name);
+  for (const auto& [k, v] : error.metadata) {
+    if (k == "privilege") d->set_privilege(v);
+  }
+  d->set_reason(error.reason);
+  std::visit(
+      [&](const auto& r) {
+        d->set_principal(r.actor().id());
+        d->set_role(r.actor().role());
+        d->set_command_request(r.SerializeAsString());
+        d->set_command_type(r.GetDescriptor()->full_name());
+      },
+      command);
+  if (error.reason == "SUPERVISOR_APPROVAL_REQUIRED") d->set_subject(error.subject);
+  return e;
 }
 
 }  // namespace collections::internal

@@ -21,9 +21,11 @@ struct RunOf {
   std::string fingerprint;
 };
 
-// Numbers, stamps, chains and signs `events` as one run after `state`. Does not touch `state`.
+// Numbers, stamps, chains and signs `events` as one run after `state` (an account's or a
+// customer's: what they share is the stream's version and last hash). Does not touch `state`.
 // Returns the size of the first event over settings.max_event_bytes, if any.
-std::optional<int64_t> Stamp(const AccountState& state, const std::string& account_id,
+template <typename StreamState>
+std::optional<int64_t> Stamp(const StreamState& state, const std::string& account_id,
                              std::vector<v1::EventEnvelope>& events, const RunOf& run,
                              absl::Time now, const PipelineSettings& settings) {
   std::vector<std::string> run_hashes;
@@ -71,6 +73,47 @@ CommandOutcome Refused(CommandOutcome outcome, Error error) {
   return outcome;
 }
 
+// The same command id on the same stream: another request with it is refused.
+Error CommandIdReused(const std::string& command_id, const std::string& stream_id) {
+  return Error{Errc::kAlreadyExists, "COMMAND_ID_REUSED",
+               "command_id " + command_id + " was already used on account " + stream_id +
+                   " for a different request; use a new command_id",
+               "command_id", command_id};
+}
+
+// expected_version, when given, must be the stream's version.
+std::optional<Error> CheckVersion(std::optional<int64_t> expected, int64_t version,
+                                  const std::string& stream_id) {
+  if (!expected || *expected == version) return std::nullopt;
+  return Error{Errc::kAborted, "VERSION_MISMATCH",
+               absl::StrCat("account ", stream_id, " is at version ", version,
+                            ", the command expected ", *expected,
+                            "; read the account and decide again"),
+               "expected_version", stream_id};
+}
+
+// A stream whose log holds an event that is not the service's takes no command.
+template <typename StreamState>
+std::optional<Error> CheckQuarantine(const StreamState& state, bool exists,
+                                     const std::string& stream_id) {
+  if (!exists || !state.has_quarantine()) return std::nullopt;
+  return Error{Errc::kFailedPrecondition, "ACCOUNT_QUARANTINED",
+               absl::StrCat("account ", stream_id,
+                            " is quarantined: its log holds an event that is not the service's "
+                            "(sequence ",
+                            state.quarantine().sequence(), ", ", state.quarantine().reason(),
+                            "); nothing is appended until it is resolved"),
+               "", stream_id};
+}
+
+Error TooLarge(int64_t bytes, const PipelineSettings& settings, const std::string& stream_id) {
+  return Error{Errc::kInvalidArgument, "EVENT_TOO_LARGE",
+               absl::StrCat("the command would append an event of ", bytes,
+                            " bytes; the limit is ", settings.max_event_bytes,
+                            " bytes per event: shorten its longest fields"),
+               "request", stream_id};
+}
+
 }  // namespace
 
 std::vector<v1::EventEnvelope> RunTime(AccountState& state, absl::Time now,
@@ -106,11 +149,7 @@ CommandOutcome RunCommand(AccountState& state, bool exists, const CommandInput& 
   bool retry_of_block = false;
   if (!input.dry_run && input.prior != nullptr) {
     if (input.prior->fingerprint != fingerprint) {
-      return Refused(std::move(outcome),
-                     Error{Errc::kAlreadyExists, "COMMAND_ID_REUSED",
-                           "command_id " + CommandId(command) + " was already used on account " +
-                               account_id + " for a different request; use a new command_id",
-                           "command_id", CommandId(command)});
+      return Refused(std::move(outcome), CommandIdReused(CommandId(command), account_id));
     }
     if (!input.prior->blocked) {
       outcome.kind = CommandOutcome::Kind::kRepeat;
@@ -123,25 +162,11 @@ CommandOutcome RunCommand(AccountState& state, bool exists, const CommandInput& 
   if (exists) outcome.time_events = RunTime(state, now, settings);
 
   const int64_t version = exists ? state.version() : 0;
-  if (auto expected = ExpectedVersion(command); expected && *expected != version) {
-    return Refused(
-        std::move(outcome),
-        Error{Errc::kAborted, "VERSION_MISMATCH",
-              absl::StrCat("account ", account_id, " is at version ", version,
-                           ", the command expected ", *expected,
-                           "; read the account and decide again"),
-              "expected_version", account_id});
+  if (auto e = CheckVersion(ExpectedVersion(command), version, account_id)) {
+    return Refused(std::move(outcome), std::move(*e));
   }
-  if (exists && state.has_quarantine()) {
-    return Refused(
-        std::move(outcome),
-        Error{Errc::kFailedPrecondition, "ACCOUNT_QUARANTINED",
-              absl::StrCat("account ", account_id,
-                           " is quarantined: its log holds an event that is not the service's "
-                           "(sequence ",
-                           state.quarantine().sequence(), ", ", state.quarantine().reason(),
-                           "); nothing is appended until it is resolved"),
-              "", account_id});
+  if (auto e = CheckQuarantine(state, exists, account_id)) {
+    return Refused(std::move(outcome), std::move(*e));
   }
   // Business time: the service clock is the authority (a pre-flight asks about any time).
   std::optional<v1::LateEntry> late;
@@ -186,17 +211,66 @@ CommandOutcome RunCommand(AccountState& state, bool exists, const CommandInput& 
     for (auto& e : events) *e.mutable_late_entry() = *late;
   }
   if (auto too_large = Stamp(state, account_id, events, run, now, settings)) {
-    return Refused(std::move(outcome),
-                   Error{Errc::kInvalidArgument, "EVENT_TOO_LARGE",
-                         absl::StrCat("the command would append an event of ", *too_large,
-                                      " bytes; the limit is ", settings.max_event_bytes,
-                                      " bytes per event: shorten its longest fields"),
-                         "request", account_id});
+    return Refused(std::move(outcome), TooLarge(*too_large, settings, account_id));
   }
   ApplyAll(state, events, settings);
   outcome.kind = CommandOutcome::Kind::kAppend;
   outcome.events = std::move(events);
   outcome.error = std::move(gated.refusal);
+  return outcome;
+}
+
+CommandOutcome RunCustomerCommand(CustomerState& state, bool exists,
+                                  const CustomerCommandInput& input,
+                                  const PipelineSettings& settings) {
+  const CustomerCommand& command = *input.command;
+  const std::string stream_id = CustomerStreamKey(CustomerIdOf(command));
+  const absl::Time now = input.now;
+  CommandOutcome outcome;
+  if (auto e = ValidateCustomerRequest(command)) return Refused(std::move(outcome), *e);
+  const std::string fingerprint =
+      std::visit([](const auto& r) { return Fingerprint(r); }, command);
+  const std::string& command_id = CustomerCommandId(command);
+  if (input.prior != nullptr) {
+    // No compliance block on a customer: a repeat is always the earlier outcome.
+    if (input.prior->fingerprint != fingerprint) {
+      return Refused(std::move(outcome), CommandIdReused(command_id, stream_id));
+    }
+    outcome.kind = CommandOutcome::Kind::kRepeat;
+    return outcome;
+  }
+  const int64_t version = exists ? state.version() : 0;
+  if (auto e = CheckVersion(CustomerExpectedVersion(command), version, stream_id)) {
+    return Refused(std::move(outcome), std::move(*e));
+  }
+  if (auto e = CheckQuarantine(state, exists, stream_id)) {
+    return Refused(std::move(outcome), std::move(*e));
+  }
+  auto late = CheckBusinessTime(command, now, *settings.policy);
+  if (!late) return Refused(std::move(outcome), late.error());
+  RunOf run{command_id, CustomerCommandActor(command), CustomerCorrelationId(command),
+            CustomerOccurredAt(command, now), fingerprint};
+  auto decided = DecideCustomer(exists ? &state : nullptr, command, now, *settings.domain);
+  std::vector<v1::EventEnvelope> events;
+  if (!decided && IsRecordedDenial(decided.error())) {
+    // As for an account: the refused privileged action is on the customer's trail.
+    events.push_back(CustomerAccessDeniedEvent(decided.error(), command));
+    outcome.error = decided.error();
+  } else if (!decided) {
+    return Refused(std::move(outcome), decided.error());
+  } else {
+    events = std::move(decided.value());
+    if (late.value()) {
+      for (auto& e : events) *e.mutable_late_entry() = *late.value();
+    }
+  }
+  if (auto too_large = Stamp(state, stream_id, events, run, now, settings)) {
+    Error refusal = outcome.error ? *outcome.error : TooLarge(*too_large, settings, stream_id);
+    return Refused(std::move(outcome), std::move(refusal));
+  }
+  for (const auto& e : events) EvolveCustomer(state, e);
+  outcome.kind = CommandOutcome::Kind::kAppend;
+  outcome.events = std::move(events);
   return outcome;
 }
 

@@ -2,6 +2,7 @@
 
 #include "services/domain/case_aggregate.h"
 #include "services/domain/command.h"
+#include "services/domain/customer_aggregate.h"
 #include "services/domain/error.h"
 #include "services/domain/settings.h"
 
@@ -94,5 +95,23 @@ CommandOutcome RunCommand(AccountState& state, bool exists, const CommandInput& 
 // `state` in place. Empty when nothing is due.
 std::vector<v1::EventEnvelope> RunTime(AccountState& state, absl::Time now,
                                        const PipelineSettings& settings);
+
+// One customer command through the pipeline (customer_aggregate.h).
+struct CustomerCommandInput {
+  const CustomerCommand* command = nullptr;  // required
+  absl::Time now;                            // the service clock when the writer took it
+  const PriorCommand* prior = nullptr;       // nullptr: the command id is new on the stream
+};
+
+// RunCommand for a customer's stream ("customer/<id>"): validation, the repeat of a command
+// id, the expected version, the quarantine, business time, DecideCustomer, the AccessDenied
+// event of a refused privileged action, and the same stamping, chaining and signing as an
+// account's events. `state` is the committed customer (empty, `exists` false, before its first
+// event); the outcome's events are applied to it in place (EvolveCustomer), so should the
+// append fail the caller drops `state`. No time-driven events and no compliance gate: a
+// customer's rules are decided by DecideCustomer alone (kDryRun is never returned).
+CommandOutcome RunCustomerCommand(CustomerState& state, bool exists,
+                                  const CustomerCommandInput& input,
+                                  const PipelineSettings& settings);
 
 }  // namespace collections

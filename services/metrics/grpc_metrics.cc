@@ -15,6 +15,7 @@ namespace collections::metrics {
 namespace {
 
 constexpr const char* kCommandService = "collections.v1.CaseCommandService";
+constexpr const char* kCustomerCommandService = "collections.v1.CustomerCommandService";
 
 class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
@@ -165,7 +166,7 @@ void RpcMetricsFactory::Record(const std::string& method, const grpc::Status& st
   const std::string rpc = slash == std::string::npos ? method : method.substr(slash + 1);
   requests_.WithLabels({service, rpc, StatusCodeName(status.error_code())}).Increment();
   duration_.WithLabels({service, rpc}).Observe(seconds);
-  if (service == kCommandService) {
+  if (service == kCommandService || service == kCustomerCommandService) {
     const Outcome outcome = Classify(status);
     commands_.WithLabels({rpc, outcome.outcome, outcome.rule}).Increment();
   }

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "collections/v1/customer_command_service.pb.h"
 #include "grpc/health/v1/health.pb.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -191,12 +192,18 @@ Status ServerApp::Start() {
   });
 
   command_service_ = std::make_unique<CaseCommandService>(*router_, *guard_, admission_.get());
+  customer_command_service_ =
+      std::make_unique<CustomerCommandService>(*router_, *guard_, admission_.get());
   query_service_ =
       std::make_unique<CaseQueryService>(*store_, *projector_, clock_, admission_.get());
   query_service_->set_call_guard(guard_.get());
   // Touching the descriptor links the vendored health.proto into the binary, so reflection can
   // describe grpc.health.v1.Health (the built-in service does not register it).
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  // The same for the customer commands' file, which holds a service and no message: nothing
+  // else references it, so a static link would drop its descriptor (and reflection with it).
+  google::protobuf::internal::AssignDescriptors(
+      &descriptor_table_collections_2fv1_2fcustomer_5fcommand_5fservice_2eproto);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -221,6 +228,7 @@ Status ServerApp::Start() {
   }
   // ---- end of call admission ----
   builder.RegisterService(command_service_.get());
+  builder.RegisterService(customer_command_service_.get());
   builder.RegisterService(query_service_.get());
   builder.RegisterService(compliance_service_.get());
   builder.RegisterService(reporting_service_.get());
@@ -285,6 +293,7 @@ void ServerApp::PublishHealth(const HealthReport& report) {
   const bool first = !published_.has_value();
   const HealthReport before = published_.value_or(HealthReport());
   set(kCommandService, report.commands, before.commands, first);
+  set(kCustomerCommandService, report.commands, before.commands, first);
   set(kQueryService, report.queries, before.queries, first);
   set(kComplianceService, report.compliance, before.compliance, first);
   set(kReportingService, report.reporting, before.reporting, first);

@@ -9,6 +9,7 @@
 #include "projections/store/store.h"
 #include "services/api/admission.h"
 #include "services/api/case_command_service.h"
+#include "services/api/customer_command_service.h"
 #include "services/authz/access_control.h"
 #include "services/authz/call_guard.h"
 #include "services/authz/tls.h"
@@ -104,6 +105,8 @@ class ServerApp {
 
   // The service names the health service answers for.
   static constexpr const char* kCommandService = "collections.v1.CaseCommandService";
+  // Served by the same writers as kCommandService: healthy when they are.
+  static constexpr const char* kCustomerCommandService = "collections.v1.CustomerCommandService";
   static constexpr const char* kQueryService = "collections.v1.CaseQueryService";
   static constexpr const char* kComplianceService = "collections.v1.ComplianceService";
   static constexpr const char* kReportingService = "collections.v1.ReportingService";
@@ -144,6 +147,7 @@ class ServerApp {
   std::unique_ptr<ProjectionStore> store_;
   std::unique_ptr<Projector> projector_;
   std::unique_ptr<CaseCommandService> command_service_;
+  std::unique_ptr<CustomerCommandService> customer_command_service_;
   std::unique_ptr<CaseQueryService> query_service_;
   std::unique_ptr<ComplianceService> compliance_service_;
   std::unique_ptr<reporting::ReportingStore> reporting_store_;

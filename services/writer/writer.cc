@@ -24,8 +24,13 @@ std::string CommandKey(const std::string& account_id, const std::string& command
   return key + command_id;
 }
 
-std::string FingerprintOf(const Command& command) {
+template <typename CommandVariant>
+std::string FingerprintOf(const CommandVariant& command) {
   return std::visit([](const auto& r) { return Fingerprint(r); }, command);
+}
+
+bool IsCustomerStream(const std::string& stream_id) {
+  return stream_id.starts_with(kCustomerStreamPrefix);
 }
 
 }  // namespace
@@ -407,6 +412,8 @@ Result<int64_t> PartitionWriter::OpenStore(int64_t log_end) {
   lru_.clear();
   dirty_accounts_.clear();
   dirty_commands_.clear();
+  customers_.clear();
+  dirty_customers_.clear();
   if (store_failure_) store_.reset();
   store_failure_.reset();
   if (path.empty()) {
@@ -521,7 +528,8 @@ Status PartitionWriter::Restore() {
     if (store_failure_) return *store_failure_;
     // Checkpoint as the restore goes, so a long one is not lost to a crash, and so the dirty
     // accounts (pinned in memory until written) stay few.
-    if (!foreign && dirty_accounts_.size() + dirty_commands_.size() >= 4000) {
+    if (!foreign &&
+        dirty_accounts_.size() + dirty_commands_.size() + dirty_customers_.size() >= 4000) {
       if (auto e = Flush(next_offset)) return e;
     }
     restored_events_ = events;
@@ -549,6 +557,8 @@ Status PartitionWriter::Restore() {
     lru_.clear();
     dirty_accounts_.clear();
     dirty_commands_.clear();
+    customers_.clear();
+    dirty_customers_.clear();
     return Error{Errc::kFailedPrecondition,
                  "FOREIGN_WRITER",
                  absl::StrCat("partition ", partition_, " of topic ", log_.topic,
@@ -616,6 +626,27 @@ AccountState& PartitionWriter::Mutable(const std::string& account_id) {
   return *account;
 }
 
+CustomerState* PartitionWriter::CommittedCustomer(const std::string& stream_id) {
+  auto it = customers_.find(stream_id);
+  if (it == customers_.end()) {
+    Result<std::optional<CustomerState>> stored = store_->GetCustomer(stream_id);
+    if (!stored) {
+      store_failure_ = stored.error();
+      return nullptr;
+    }
+    if (!stored.value().has_value()) return nullptr;
+    it = customers_.emplace(stream_id, std::move(*stored.value())).first;
+  }
+  return &it->second;
+}
+
+CustomerState& PartitionWriter::MutableCustomer(const std::string& stream_id) {
+  CustomerState* customer = CommittedCustomer(stream_id);
+  if (customer == nullptr) customer = &customers_[stream_id];
+  dirty_customers_.insert(stream_id);
+  return *customer;
+}
+
 std::optional<CommandRecord> PartitionWriter::CommittedCommand(const std::string& account_id,
                                                                const std::string& command_id) {
   if (auto it = dirty_commands_.find(CommandKey(account_id, command_id));
@@ -637,6 +668,7 @@ Status PartitionWriter::Flush(int64_t next_offset) {
     batch.PutAccount(account);
     batch.SetDue(id, due_before, NextDueTime(account, options_.domain));
   }
+  for (const auto& id : dirty_customers_) batch.PutCustomer(id, customers_.at(id));
   for (const auto& [key, record] : dirty_commands_) {
     const size_t split = key.find('\0');
     batch.PutCommand(key.substr(0, split), key.substr(split + 1), record);
@@ -648,6 +680,7 @@ Status PartitionWriter::Flush(int64_t next_offset) {
   }
   dirty_accounts_.clear();
   dirty_commands_.clear();
+  dirty_customers_.clear();
   Trim();
   return std::nullopt;
 }
@@ -660,26 +693,45 @@ void PartitionWriter::Trim() {
     cache_.erase(id);
     lru_.pop_back();
   }
+  // Customers are few next to accounts: when over the limit, any clean ones go.
+  for (auto it = customers_.begin(); customers_.size() > limit && it != customers_.end();) {
+    if (dirty_customers_.count(it->first) > 0) {
+      ++it;
+    } else {
+      it = customers_.erase(it);
+    }
+  }
 }
 
 void PartitionWriter::ApplyRestored(const v1::EventEnvelope& event, int64_t offset) {
-  AccountState& account = Mutable(event.account_id());
-  auto outcome = integrity_.Admit(account, event, partition_, offset);
-  if (outcome.quarantined_now) {
-    LogError(absl::StrCat("writer[", partition_, "]"), "ALERT integrity: account ",
-             event.account_id(), " quarantined at sequence ", event.sequence(), " (offset ",
-             offset, "): ", account.quarantine().reason(), ": ", account.quarantine().detail(),
-             "; it refuses commands until an operator investigates");
-  }
-  for (const auto& e : outcome.apply) ApplyCommitted(e, offset, /*evolve=*/true);
+  // An account's stream or a customer's: the same integrity gate either way.
+  auto admit = [&](auto& stream) {
+    auto outcome = integrity_.Admit(stream, event, partition_, offset);
+    if (outcome.quarantined_now) {
+      LogError(absl::StrCat("writer[", partition_, "]"), "ALERT integrity: account ",
+               event.account_id(), " quarantined at sequence ", event.sequence(), " (offset ",
+               offset, "): ", stream.quarantine().reason(), ": ", stream.quarantine().detail(),
+               "; it refuses commands until an operator investigates");
+    }
+    return outcome.apply;
+  };
+  const auto apply = IsCustomerStream(event.account_id())
+                         ? admit(MutableCustomer(event.account_id()))
+                         : admit(Mutable(event.account_id()));
+  for (const auto& e : apply) ApplyCommitted(e, offset, /*evolve=*/true);
 }
 
 void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t offset,
                                      bool evolve) {
-  AccountState& account = Mutable(event.account_id());
-  if (evolve) Evolve(account, event, horizon_);
-  account.mutable_last_position()->set_partition(partition_);
-  account.mutable_last_position()->set_offset(offset);
+  if (IsCustomerStream(event.account_id())) {
+    CustomerState& customer = MutableCustomer(event.account_id());
+    if (evolve) EvolveCustomer(customer, event);
+  } else {
+    AccountState& account = Mutable(event.account_id());
+    if (evolve) Evolve(account, event, horizon_);
+    account.mutable_last_position()->set_partition(partition_);
+    account.mutable_last_position()->set_offset(offset);
+  }
   const std::string key = CommandKey(event.account_id(), event.command_id());
   CommandRecord& record = dirty_commands_[key];
   if (event.command_event_index() == 0) {
@@ -731,6 +783,17 @@ void PartitionWriter::Submit(Command command, bool dry_run, Completion done) {
   p.command = std::move(command);
   p.dry_run = dry_run;
   p.done = std::move(done);
+  Enqueue(std::move(p));
+}
+
+void PartitionWriter::Submit(CustomerCommand command, Completion done) {
+  Pending p;
+  p.customer = std::move(command);
+  p.done = std::move(done);
+  Enqueue(std::move(p));
+}
+
+void PartitionWriter::Enqueue(Pending p) {
   std::optional<Error> refusal;
   {
     std::lock_guard lock(mutex_);
@@ -836,7 +899,10 @@ void PartitionWriter::ProcessItems(std::vector<Pending*> items, bool timer_tick)
     // Alone in its transaction and still refused: the command itself is at fault.
     for (Pending* p : open) {
       LogWarn(absl::StrCat("writer[", partition_, "]"), "the log refused the events of command ",
-              p->tick ? std::string("(clock)") : CommandId(p->command), ": ", outcome.message);
+              p->tick ? std::string("(clock)")
+                      : p->customer ? CustomerCommandId(*p->customer)
+                                    : CommandId(p->command),
+              ": ", outcome.message);
       Error refused{Errc::kInvalidArgument,
                     "EVENT_REFUSED",
                     "the event log refused this command's events (" + outcome.message +
@@ -967,12 +1033,60 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
     }
   }
 
+  // A second command with a key staged in this batch: the same request shares the first one's
+  // reply, another is refused. Returns true when the command is settled that way.
+  auto repeated_in_batch = [&](size_t i, const std::string& stream_id,
+                               const std::string& command_id) {
+    Pending& p = *batch[i];
+    auto it = staged_commands.find(p.key);
+    if (p.dry_run || it == staged_commands.end()) return false;
+    if (batch[it->second]->fingerprint != p.fingerprint) {
+      deferred[i] = Error{Errc::kAlreadyExists, "COMMAND_ID_REUSED",
+                          "command_id " + command_id + " was already used on account " +
+                              stream_id + " for a different request; use a new command_id",
+                          "command_id", command_id};
+    } else {
+      same_as[i] = it->second;
+    }
+    return true;
+  };
+  auto store_unavailable = [&] {
+    return Error{Errc::kUnavailable, "WRITER_STORE",
+                 "the writer could not read its state (" + store_failure_->message +
+                     "); nothing was recorded, retry with the same command_id",
+                 {}, {}};
+  };
+  auto prior_of = [](const std::optional<CommandRecord>& earlier) {
+    PriorCommand prior;
+    if (earlier) {
+      prior.fingerprint = earlier->fingerprint;
+      prior.refused = earlier->refusal.has_value();
+      prior.blocked = earlier->blocked;
+    }
+    return prior;
+  };
+  // The answer to a repeat of a committed command: its recorded refusal, or its reply again.
+  auto answer_repeat = [](Pending& p, CommandRecord& earlier) {
+    if (earlier.refusal) {
+      Answer(p, *earlier.refusal);
+    } else {
+      v1::CommandReply repeat = std::move(earlier.reply);
+      repeat.set_deduplicated(true);
+      Answer(p, std::move(repeat));
+    }
+  };
+  // Customers created by this batch, kept aside until the commit (as `created` for accounts).
+  std::unordered_map<std::string, CustomerState> created_customers;
+
   for (size_t i = 0; i < batch.size(); ++i) {
     Pending& p = *batch[i];
     if (p.tick || p.answered) continue;
-    const std::string& account_id = AccountId(p.command);
-    p.key = CommandKey(account_id, CommandId(p.command));
-    p.fingerprint = FingerprintOf(p.command);
+    const std::string account_id = p.customer ? CustomerStreamKey(CustomerIdOf(*p.customer))
+                                              : AccountId(p.command);
+    const std::string& command_id =
+        p.customer ? CustomerCommandId(*p.customer) : CommandId(p.command);
+    p.key = CommandKey(account_id, command_id);
+    p.fingerprint = p.customer ? FingerprintOf(*p.customer) : FingerprintOf(p.command);
     // A refusal decided on state this batch staged holds only if the batch commits.
     auto reply = [&](Result<v1::CommandReply> r) {
       if (staged.count(account_id) > 0)
@@ -980,59 +1094,64 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
       else
         Answer(p, std::move(r));
     };
-    if (auto e = ValidateRequest(p.command)) {
+    if (auto e = p.customer ? ValidateCustomerRequest(*p.customer) : ValidateRequest(p.command)) {
       Answer(p, *e);
       continue;
     }
-    if (auto it = staged_commands.find(p.key); !p.dry_run && it != staged_commands.end()) {
-      if (batch[it->second]->fingerprint != p.fingerprint) {
-        deferred[i] = Error{Errc::kAlreadyExists, "COMMAND_ID_REUSED",
-                            "command_id " + CommandId(p.command) + " was already used on account " +
-                                account_id + " for a different request; use a new command_id",
-                            "command_id", CommandId(p.command)};
+    if (repeated_in_batch(i, account_id, command_id)) continue;
+    std::optional<CommandRecord> earlier;
+    if (!p.dry_run) earlier = CommittedCommand(account_id, command_id);
+    const PriorCommand prior = prior_of(earlier);
+    CommandOutcome result;
+    if (p.customer) {
+      bool exists = false;
+      CustomerState* state = nullptr;
+      if (!store_failure_) {
+        if (auto it = created_customers.find(account_id); it != created_customers.end()) {
+          state = &it->second;
+        } else {
+          state = CommittedCustomer(account_id);
+        }
+        exists = state != nullptr;
+      }
+      if (store_failure_) {
+        Answer(p, store_unavailable());
         continue;
       }
-      same_as[i] = it->second;
-      continue;
-    }
-    std::optional<CommandRecord> earlier;
-    if (!p.dry_run) earlier = CommittedCommand(account_id, CommandId(p.command));
-    bool exists = false;
-    AccountState* state = store_failure_ ? nullptr : state_of(account_id, &exists);
-    if (store_failure_) {
-      Answer(p, Error{Errc::kUnavailable, "WRITER_STORE",
-                      "the writer could not read its state (" + store_failure_->message +
-                          "); nothing was recorded, retry with the same command_id",
-                      {}, {}});
-      continue;
-    }
-    PriorCommand prior;
-    if (earlier) {
-      prior.fingerprint = earlier->fingerprint;
-      prior.refused = earlier->refusal.has_value();
-      prior.blocked = earlier->blocked;
-    }
-    AccountState scratch;  // a new account: kept only if the command appends
-    CommandInput input;
-    input.command = &p.command;
-    input.now = now;
-    input.dry_run = p.dry_run;
-    input.prior = earlier ? &prior : nullptr;
-    CommandOutcome result =
-        RunCommand(state != nullptr ? *state : scratch, exists, input, settings);
-    if (!result.time_events.empty()) {
-      clock_events += static_cast<int64_t>(result.time_events.size());
-      stage(account_id, result.time_events, kClock);
+      CustomerState scratch;  // a new customer: kept only if the command appends
+      CustomerCommandInput input;
+      input.command = &*p.customer;
+      input.now = now;
+      input.prior = earlier ? &prior : nullptr;
+      result = RunCustomerCommand(state != nullptr ? *state : scratch, exists, input, settings);
+      if (state == nullptr && result.kind == CommandOutcome::Kind::kAppend) {
+        created_customers[account_id] = std::move(scratch);
+      }
+    } else {
+      bool exists = false;
+      AccountState* state = store_failure_ ? nullptr : state_of(account_id, &exists);
+      if (store_failure_) {
+        Answer(p, store_unavailable());
+        continue;
+      }
+      AccountState scratch;  // a new account: kept only if the command appends
+      CommandInput input;
+      input.command = &p.command;
+      input.now = now;
+      input.dry_run = p.dry_run;
+      input.prior = earlier ? &prior : nullptr;
+      result = RunCommand(state != nullptr ? *state : scratch, exists, input, settings);
+      if (!result.time_events.empty()) {
+        clock_events += static_cast<int64_t>(result.time_events.size());
+        stage(account_id, result.time_events, kClock);
+      }
+      if (state == nullptr && result.kind == CommandOutcome::Kind::kAppend) {
+        created[account_id] = std::move(scratch);
+      }
     }
     switch (result.kind) {
       case CommandOutcome::Kind::kRepeat:
-        if (earlier->refusal) {
-          Answer(p, *earlier->refusal);
-        } else {
-          v1::CommandReply repeat = std::move(earlier->reply);
-          repeat.set_deduplicated(true);
-          Answer(p, std::move(repeat));
-        }
+        answer_repeat(p, *earlier);
         continue;
       case CommandOutcome::Kind::kRefused:
         reply(std::move(*result.error));
@@ -1048,7 +1167,6 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
       case CommandOutcome::Kind::kAppend:
         break;
     }
-    if (state == nullptr) created[account_id] = std::move(scratch);
     refusals[i] = std::move(result.error);
     record_indexes[i] = stage(account_id, result.events, i);
     staged_commands[p.key] = i;
@@ -1058,7 +1176,11 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
   // command reads the committed account from the store again.
   auto roll_back = [&] {
     for (const auto& id : staged) {
-      if (created.count(id) > 0) continue;
+      if (created.count(id) > 0 || created_customers.count(id) > 0) continue;
+      if (IsCustomerStream(id)) {
+        customers_.erase(id);
+        continue;
+      }
       if (auto it = cache_.find(id); it != cache_.end()) {
         lru_.erase(it->second.lru);
         cache_.erase(it);
@@ -1157,6 +1279,13 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
   }
   // Committed: the state the pipeline moved is now the committed one, and callers hear OK.
   for (const auto& id : staged) {
+    if (IsCustomerStream(id)) {
+      if (auto it = created_customers.find(id); it != created_customers.end()) {
+        customers_[id] = std::move(it->second);
+      }
+      dirty_customers_.insert(id);
+      continue;
+    }
     if (auto it = created.find(id); it != created.end()) {
       lru_.push_front(id);
       auto& entry = cache_[id];
@@ -1295,24 +1424,54 @@ int64_t CommandRouter::restored_events() const {
   return n;
 }
 
+void CommandRouter::Route(
+    const std::string& stream_id, absl::Time deadline, PartitionWriter::Completion done,
+    const std::function<void(PartitionWriter&, PartitionWriter::Completion)>& submit) {
+  if (writers_.empty()) {
+    done(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", "the command writers are not started",
+               {}, {}});
+    return;
+  }
+  int32_t p = kafka::PartitionFor(stream_id, partitions());
+  // Registered before it is queued, so that a writer answering at once finds it.
+  std::shared_ptr<CallDeadlines::Call> call = deadlines_.Add(deadline, std::move(done));
+  submit(*writers_[p], [this, call](Result<v1::CommandReply> result) {
+    deadlines_.Settle(call, std::move(result));
+  });
+}
+
 void CommandRouter::ExecuteAsync(Command command, absl::Time deadline, bool dry_run,
                                  PartitionWriter::Completion done) {
   if (auto e = ValidateRequest(command)) {
     done(*e);
     return;
   }
-  if (writers_.empty()) {
-    done(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", "the command writers are not started",
-               {}, {}});
+  const std::string stream_id = AccountId(command);
+  Route(stream_id, deadline, std::move(done),
+        [&](PartitionWriter& writer, PartitionWriter::Completion settle) {
+          writer.Submit(std::move(command), dry_run, std::move(settle));
+        });
+}
+
+void CommandRouter::ExecuteAsync(CustomerCommand command, absl::Time deadline,
+                                 PartitionWriter::Completion done) {
+  if (auto e = ValidateCustomerRequest(command)) {
+    done(*e);
     return;
   }
-  int32_t p = kafka::PartitionFor(AccountId(command), partitions());
-  // Registered before it is queued, so that a writer answering at once finds it.
-  std::shared_ptr<CallDeadlines::Call> call = deadlines_.Add(deadline, std::move(done));
-  writers_[p]->Submit(std::move(command), dry_run,
-                      [this, call](Result<v1::CommandReply> result) {
-                        deadlines_.Settle(call, std::move(result));
-                      });
+  Route(CustomerStreamKey(CustomerIdOf(command)), deadline, std::move(done),
+        [&](PartitionWriter& writer, PartitionWriter::Completion settle) {
+          writer.Submit(std::move(command), std::move(settle));
+        });
+}
+
+Result<v1::CommandReply> CommandRouter::Execute(CustomerCommand command, absl::Time deadline) {
+  auto promise = std::make_shared<std::promise<Result<v1::CommandReply>>>();
+  auto future = promise->get_future();
+  ExecuteAsync(std::move(command), deadline, [promise](Result<v1::CommandReply> result) {
+    promise->set_value(std::move(result));
+  });
+  return future.get();
 }
 
 Result<v1::CommandReply> CommandRouter::Execute(Command command, absl::Time deadline,

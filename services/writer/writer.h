@@ -5,6 +5,7 @@
 #include "services/compliance/policy.h"
 #include "services/domain/clock.h"
 #include "services/domain/command.h"
+#include "services/domain/customer_aggregate.h"
 #include "services/domain/error.h"
 #include "services/domain/pipeline.h"
 #include "services/domain/settings.h"
@@ -213,6 +214,10 @@ class PartitionWriter {
   // reason it was refused (at once, on the calling thread, when the writer cannot take it).
   // Nobody waits on a thread meanwhile: the gRPC handlers complete their calls from `done`.
   void Submit(Command command, bool dry_run, Completion done);
+  // The same for a customer's command: it runs on the customer's stream ("customer/<id>",
+  // CustomerStreamKey), which must be of this writer's partition, through the same steps
+  // (command id, expected version, stamping, chain, signature, one transaction).
+  void Submit(CustomerCommand command, Completion done);
   // The same, for callers that block: the future completes when `done` would be called.
   std::future<Result<v1::CommandReply>> Submit(Command command, bool dry_run = false);
 
@@ -236,7 +241,8 @@ class PartitionWriter {
     bool dry_run = false;  // evaluate only (CheckContact): decide and gate, append nothing
     std::promise<Result<int64_t>> tick_done;
     Command command;
-    std::string key;          // account id + '\0' + command id
+    std::optional<CustomerCommand> customer;  // set: a customer's command (`command` unused)
+    std::string key;          // stream id (account id or customer stream key) + '\0' + command id
     std::string fingerprint;  // SHA-256 of the request
     Completion done;
     bool answered = false;  // `done` (or `tick_done`) has its value
@@ -273,6 +279,8 @@ class PartitionWriter {
   // Restore: the integrity gate first, then ApplyCommitted for what it releases.
   void ApplyRestored(const v1::EventEnvelope& event, int64_t offset);
   void Run();
+  // Queues `p` unless the writer cannot take it (then answers it at once).
+  void Enqueue(Pending p);
   // Decides and appends `items` in one transaction; isolates commands whose records the log
   // refuses and commits the others without them.
   void ProcessItems(std::vector<Pending*> items, bool timer_tick);
@@ -285,6 +293,9 @@ class PartitionWriter {
   AccountState* Committed(const std::string& account_id);
   // The committed account to change (created when new): marks it dirty.
   AccountState& Mutable(const std::string& account_id);
+  // The same for a customer's stream ("customer/<id>").
+  CustomerState* CommittedCustomer(const std::string& stream_id);
+  CustomerState& MutableCustomer(const std::string& stream_id);
   std::optional<CommandRecord> CommittedCommand(const std::string& account_id,
                                                 const std::string& command_id);
   // Writes what changed since the last flush, with `next_offset`, in one batch; then trims the
@@ -333,6 +344,11 @@ class PartitionWriter {
   // command records.
   std::unordered_map<std::string, std::optional<absl::Time>> dirty_accounts_;
   std::unordered_map<std::string, CommandRecord> dirty_commands_;
+  // Customers (stream key -> state), decoded as they are used; the store has them all. Trimmed
+  // to account_cache_size after each flush, like the accounts. Changed since the last flush:
+  // dirty_customers_.
+  std::unordered_map<std::string, CustomerState> customers_;
+  std::set<std::string> dirty_customers_;
   std::string owner_;              // "<topic>/<partition>", recorded with the checkpoint
   std::optional<Error> store_failure_;  // the store could not be read or written: recover
   bool simulated_crash_ = false;   // crash_before_store_write_for_test fired
@@ -410,6 +426,11 @@ class CommandRouter {
                     PartitionWriter::Completion done);
   // The same, waiting for the outcome on the calling thread.
   Result<v1::CommandReply> Execute(Command command, absl::Time deadline, bool dry_run = false);
+  // A customer's command, routed by its stream key "customer/<id>" with the same partitioner
+  // as accounts (so one customer's commands are ordered by one writer); otherwise as above.
+  void ExecuteAsync(CustomerCommand command, absl::Time deadline,
+                    PartitionWriter::Completion done);
+  Result<v1::CommandReply> Execute(CustomerCommand command, absl::Time deadline);
 
   // True when every partition writer is serving.
   bool serving() const;
@@ -427,6 +448,11 @@ class CommandRouter {
   std::vector<int64_t> restored_from_offsets() const;
 
  private:
+  // Registers `done` with the deadline timer and hands the writer of `stream_id`'s partition a
+  // completion that settles it.
+  void Route(const std::string& stream_id, absl::Time deadline, PartitionWriter::Completion done,
+             const std::function<void(PartitionWriter&, PartitionWriter::Completion)>& submit);
+
   const kafka::LogOptions log_;
   const WriterOptions options_;
   const Clock& clock_;

@@ -19,9 +19,10 @@ namespace {
 
 constexpr char kOffsetKey[] = "m/offset";
 constexpr char kOwnerKey[] = "m/topic";
-// What the account values are: the writer's internal AccountState (not the public
-// v1.Account, layout 1), kept under a contact horizon. A store of another layout or horizon
-// is not read: the writer rebuilds it from the log.
+// What the values are: the writer's internal AccountState (not the public v1.Account, layout
+// 1), kept under a contact horizon, and from layout 3 on the customers' CustomerState. A store
+// of another layout or horizon is not read: the writer rebuilds it from the log (a layout-2
+// store would lack the customers of its partition).
 constexpr char kLayoutKey[] = "m/layout";
 constexpr char kLayoutVersion[] = "3";
 
@@ -39,6 +40,7 @@ uint64_t GetBigEndian(const char* p) {
 }
 
 std::string AccountKey(const std::string& account_id) { return "a/" + account_id; }
+std::string CustomerKey(const std::string& stream_id) { return "u/" + stream_id; }
 std::string CommandKey(const std::string& account_id, const std::string& command_id) {
   std::string key = "c/" + account_id;
   key.push_back('\0');
@@ -136,6 +138,12 @@ void WriterStore::Batch::PutAccount(const AccountState& account) {
   impl_->batch.Put(AccountKey(account.account_id()), value).PermitUncheckedError();
 }
 
+void WriterStore::Batch::PutCustomer(const std::string& stream_id, const CustomerState& customer) {
+  std::string value;
+  customer.SerializeToString(&value);
+  impl_->batch.Put(CustomerKey(stream_id), value).PermitUncheckedError();
+}
+
 void WriterStore::Batch::PutCommand(const std::string& account_id, const std::string& command_id,
                                     const CommandRecord& record) {
   impl_->batch.Put(CommandKey(account_id, command_id), EncodeCommandRecord(record))
@@ -215,8 +223,8 @@ std::string WriterStore::Layout(const StateHorizon& horizon) {
     return d == absl::InfiniteDuration() ? std::string("none")
                                          : absl::StrCat(absl::ToInt64Seconds(d), " s");
   };
-  return absl::StrCat(kLayoutVersion, " AccountState, contact horizon ", seconds(horizon.contacts),
-                      ", payment horizon ", seconds(horizon.payments));
+  return absl::StrCat(kLayoutVersion, " AccountState+CustomerState, contact horizon ",
+                      seconds(horizon.contacts), ", payment horizon ", seconds(horizon.payments));
 }
 
 Result<std::optional<WriterStore::Checkpoint>> WriterStore::LoadCheckpoint(
@@ -254,6 +262,19 @@ Result<std::optional<AccountState>> WriterStore::GetAccount(const std::string& a
                  "account " + account_id + " in the writer store is unreadable", {}, {}};
   }
   return std::optional<AccountState>(std::move(account));
+}
+
+Result<std::optional<CustomerState>> WriterStore::GetCustomer(const std::string& stream_id) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), CustomerKey(stream_id), &value);
+  if (s.IsNotFound()) return std::optional<CustomerState>();
+  if (!s.ok()) return StoreError("reading customer " + stream_id, s);
+  CustomerState customer;
+  if (!customer.ParseFromString(value)) {
+    return Error{Errc::kInternal, "WRITER_STORE_CORRUPT",
+                 "customer " + stream_id + " in the writer store is unreadable", {}, {}};
+  }
+  return std::optional<CustomerState>(std::move(customer));
 }
 
 Result<std::optional<CommandRecord>> WriterStore::GetCommand(const std::string& account_id,

@@ -5,6 +5,7 @@
 
 #include "absl/time/time.h"
 #include "collections/state/v1/account_state.pb.h"
+#include "collections/state/v1/customer_state.pb.h"
 #include "collections/v1/case_service.pb.h"
 
 #include <cstdint>
@@ -21,6 +22,7 @@ class Env;
 namespace collections {
 
 using AccountState = state::v1::AccountState;
+using CustomerState = state::v1::CustomerState;
 
 // What the writer remembers of a committed command: enough to answer a repeat of it.
 struct CommandRecord {
@@ -43,7 +45,9 @@ std::optional<CommandRecord> DecodeCommandRecord(const std::string& bytes);
 //   m/topic                       the topic and partition the state belongs to
 //   m/layout                      what the values are (Layout()); absent = layout 1, v1.Account
 //   a/<account id>                the writer's internal collections.state.v1.AccountState
-//   c/<account id>\0<command id>  an encoded CommandRecord
+//   u/<customer stream key>       a customer's collections.state.v1.CustomerState, keyed by its
+//                                 stream ("customer/<id>"; layout 3 on)
+//   c/<stream id>\0<command id>   an encoded CommandRecord (an account's or a customer's)
 //   d/<due, unix micros 8B BE><account id>   the account's next time-driven event is due
 //
 // Every change goes in with one Batch that also moves m/offset, so the store always holds the
@@ -79,6 +83,8 @@ class WriterStore {
   static std::string Layout(const StateHorizon& horizon);
 
   Result<std::optional<AccountState>> GetAccount(const std::string& account_id) const;
+  // The customer whose stream key is `stream_id` ("customer/<id>"); nullopt when it has none.
+  Result<std::optional<CustomerState>> GetCustomer(const std::string& stream_id) const;
   Result<std::optional<CommandRecord>> GetCommand(const std::string& account_id,
                                                   const std::string& command_id) const;
   // Accounts whose next time-driven event is due at or before `now`, earliest first, at most
@@ -95,6 +101,7 @@ class WriterStore {
     Batch();
     ~Batch();
     void PutAccount(const AccountState& account);
+    void PutCustomer(const std::string& stream_id, const CustomerState& customer);
     void PutCommand(const std::string& account_id, const std::string& command_id,
                     const CommandRecord& record);
     void SetDue(const std::string& account_id, std::optional<absl::Time> before,

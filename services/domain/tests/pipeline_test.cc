@@ -253,5 +253,109 @@ BOOST_AUTO_TEST_CASE(time_driven_events_come_first_and_a_dry_run_records_nothing
   BOOST_TEST(log.state.version() == dry.version, "only the time-driven events were applied");
 }
 
+// A customer's stream through the same pipeline: numbered, chained and signed like an
+// account's; a repeated command id is the earlier outcome; a stale expected_version is
+// refused; a refused credit-memo approval is appended as AccessDenied on the customer.
+template <typename Request>
+Request AsCollector(const std::string& command_id, Request r) {
+  r.set_command_id(command_id);
+  r.set_customer_id("C-1");
+  r.mutable_actor()->set_id("collector-1");
+  r.mutable_actor()->set_role("collector");
+  return r;
+}
+
+v1::LocalDate Day(int y, int m, int d) {
+  v1::LocalDate out;
+  out.set_year(y);
+  out.set_month(m);
+  out.set_day(d);
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(a_customer_stream_is_stamped_chained_signed_and_deduplicated) {
+  DomainSettings domain;
+  int ids = 0;
+  int signed_runs = 0;
+  PipelineSettings settings;
+  settings.domain = &domain;
+  settings.policy = &Policy();
+  settings.new_event_id = [&ids] { return "ev-" + std::to_string(++ids); };
+  settings.sign = [&signed_runs](const std::vector<std::string>&, v1::EventEnvelope* last) {
+    ++signed_runs;
+    last->mutable_signature()->set_key_id("test-key");
+  };
+  const absl::Time now = Local(2025, 10, 1, 10);
+  CustomerState state;
+  std::vector<v1::EventEnvelope> log;
+  auto run = [&](const CustomerCommand& command, const PriorCommand* prior = nullptr) {
+    CustomerCommandInput input;
+    input.command = &command;
+    input.now = now;
+    input.prior = prior;
+    CommandOutcome out = RunCustomerCommand(state, state.version() > 0, input, settings);
+    for (const auto& e : out.events) log.push_back(e);
+    return out;
+  };
+
+  v1::OpenCustomerRequest open = AsCollector("c-open", v1::OpenCustomerRequest());
+  open.set_kind(v1::CUSTOMER_KIND_COMPANY);
+  open.set_name("Northwind");
+  open.set_currency("USD");
+  open.set_time_zone("America/Chicago");
+  BOOST_TEST(Kind(run(open)) == "append");
+  v1::LinkCustomerAccountRequest link = AsCollector("c-link", v1::LinkCustomerAccountRequest());
+  link.set_linked_account_id("ACC-1");
+  BOOST_TEST(Kind(run(link)) == "append");
+  v1::RecordInvoiceRequest invoice = AsCollector("c-inv", v1::RecordInvoiceRequest());
+  invoice.mutable_invoice()->set_invoice_id("INV-1");
+  invoice.mutable_invoice()->set_number("1001");
+  invoice.mutable_invoice()->set_account_id("ACC-1");
+  *invoice.mutable_invoice()->mutable_invoice_date() = Day(2025, 8, 1);
+  *invoice.mutable_invoice()->mutable_due_date() = Day(2025, 9, 1);
+  invoice.mutable_invoice()->mutable_amount()->set_amount_minor(50000);
+  invoice.mutable_invoice()->mutable_amount()->set_currency("USD");
+  BOOST_TEST(Kind(run(invoice)) == "append");
+
+  BOOST_REQUIRE(log.size() == 3u);
+  std::string prev;
+  for (size_t i = 0; i < log.size(); ++i) {
+    BOOST_TEST(log[i].account_id() == "customer/C-1");
+    BOOST_TEST(log[i].customer_id() == "C-1");
+    BOOST_TEST(log[i].sequence() == static_cast<int64_t>(i + 1));
+    BOOST_TEST(log[i].prev_hash() == prev);
+    BOOST_TEST(log[i].hash() == ChainHash(log[i]));
+    BOOST_TEST(log[i].has_signature());
+    BOOST_TEST(log[i].policy_version() == Policy().version());
+    prev = log[i].hash();
+  }
+  BOOST_TEST(signed_runs == 3);
+  BOOST_TEST(state.version() == 3);
+
+  // The same command id: the same request is a repeat, another request is refused.
+  PriorCommand prior;
+  prior.fingerprint = log[2].command_fingerprint();
+  BOOST_TEST(Kind(run(invoice, &prior)) == "repeat");
+  v1::RecordInvoiceRequest other = invoice;
+  other.mutable_invoice()->set_invoice_id("INV-2");
+  BOOST_TEST(Kind(run(other, &prior)) == "refused COMMAND_ID_REUSED");
+
+  v1::AdjustInvoiceRequest memo = AsCollector("c-memo", v1::AdjustInvoiceRequest());
+  memo.set_adjustment_id("CM-1");
+  memo.set_invoice_id("INV-1");
+  memo.set_kind(v1::INVOICE_ADJUSTMENT_KIND_CREDIT_MEMO);
+  memo.set_amount_minor(20000);
+  memo.set_reason("damaged");
+  memo.set_expected_version(2);
+  BOOST_TEST(Kind(run(memo)) == "refused VERSION_MISMATCH");
+  memo.set_expected_version(3);
+  // Above the threshold from a collector: refused, and the attempt is on the customer's trail.
+  BOOST_TEST(Kind(run(memo)) == "append+refused SUPERVISOR_APPROVAL_REQUIRED");
+  BOOST_TEST(log.back().access_denied().command() == "AdjustInvoice");
+  BOOST_TEST(log.back().account_id() == "customer/C-1");
+  BOOST_TEST(log.back().sequence() == 4);
+  BOOST_TEST(state.pending_approvals_size() == 1);
+}
+
 }  // namespace
 }  // namespace collections

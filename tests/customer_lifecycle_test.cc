@@ -1,0 +1,399 @@
+// A customer's accounts receivable end to end: CustomerCommandService over mutual TLS, the
+// real broker, the writer's store across a restart, and the event topic as a downstream
+// consumer reads it (read_committed).
+#define BOOST_TEST_MODULE customer_lifecycle
+#include "services/domain/customer_aggregate.h"
+#include "tests/support/fixture.h"
+
+#include "collections/v1/compliance_service.grpc.pb.h"
+#include "collections/v1/customer_command_service.grpc.pb.h"
+
+#include <boost/test/unit_test.hpp>
+#include <set>
+
+namespace collections::testing {
+namespace {
+
+using CustomerStub = v1::CustomerCommandService::Stub;
+
+v1::Money Usd(int64_t minor) {
+  v1::Money m;
+  m.set_amount_minor(minor);
+  m.set_currency("USD");
+  return m;
+}
+
+// Sends customer commands as a given principal ("test-suite" is admin; "collector-1",
+// "supervisor-1" and "supervisor-2" hold their roles in the shipped access policy).
+struct Customers {
+  explicit Customers(TestService& s, std::string customer = "C-1")
+      : service(s), customer_id(std::move(customer)) {}
+
+  TestService& service;
+  std::string customer_id;
+  int counter = 0;
+  v1::CommandReply last;
+  std::map<std::string, std::unique_ptr<CustomerStub>> stubs;
+
+  CustomerStub& As(const std::string& principal) {
+    auto& stub = stubs[principal];
+    if (stub == nullptr) stub = v1::CustomerCommandService::NewStub(service.channel_as(principal));
+    return *stub;
+  }
+  template <typename Request>
+  grpc::Status Send(grpc::Status (CustomerStub::*rpc)(grpc::ClientContext*, const Request&,
+                                                      v1::CommandReply*),
+                    Request r, const std::string& principal = kTestPrincipal) {
+    if (r.customer_id().empty()) r.set_customer_id(customer_id);
+    if (r.command_id().empty()) r.set_command_id("cust-" + std::to_string(++counter));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    return (As(principal).*rpc)(&ctx, r, &last);
+  }
+  template <typename Request>
+  v1::CommandReply Must(grpc::Status (CustomerStub::*rpc)(grpc::ClientContext*, const Request&,
+                                                          v1::CommandReply*),
+                        Request r, const std::string& principal = kTestPrincipal) {
+    auto s = Send(rpc, std::move(r), principal);
+    BOOST_REQUIRE_MESSAGE(s.ok(), Request::descriptor()->name()
+                                      << " as " << principal << ": " << s.error_message());
+    return last;
+  }
+
+  void Open(bool auto_release = false) {
+    v1::OpenCustomerRequest r;
+    r.set_kind(v1::CUSTOMER_KIND_COMPANY);
+    r.set_name("Northwind Traders");
+    r.set_commercial(true);
+    r.set_currency("USD");
+    r.set_time_zone("America/Chicago");
+    r.set_cash_application_rule(v1::CASH_APPLICATION_RULE_OLDEST_FIRST);
+    r.set_auto_release_hold_when_current(auto_release);
+    auto* contact = r.add_contacts();
+    contact->set_contact_id("ap-1");
+    contact->set_name("Pat Payables");
+    contact->add_roles("accounts_payable");
+    Must(&CustomerStub::OpenCustomer, r);
+  }
+  void Link(const std::string& account) {
+    v1::LinkCustomerAccountRequest r;
+    r.set_linked_account_id(account);
+    r.set_reason("master agreement");
+    Must(&CustomerStub::LinkCustomerAccount, r);
+  }
+  v1::RecordInvoiceRequest Invoice(const std::string& id, const std::string& account, int day,
+                                   int64_t minor) {
+    v1::RecordInvoiceRequest r;
+    r.mutable_invoice()->set_invoice_id(id);
+    r.mutable_invoice()->set_number("N-" + id);
+    r.mutable_invoice()->set_account_id(account);
+    *r.mutable_invoice()->mutable_invoice_date() = Date(2025, 8, day);
+    *r.mutable_invoice()->mutable_due_date() = Date(2025, 9, day);
+    *r.mutable_invoice()->mutable_amount() = Usd(minor);
+    return r;
+  }
+  v1::ReceiveCustomerPaymentRequest Payment(const std::string& id, int64_t minor,
+                                            const std::string& reference) {
+    v1::ReceiveCustomerPaymentRequest r;
+    r.set_payment_id(id);
+    *r.mutable_amount() = Usd(minor);
+    r.set_method(v1::PAYMENT_METHOD_CHEQUE);
+    r.set_payer_reference(reference);
+    *r.mutable_received_date() = Date(2025, 10, 14);
+    return r;
+  }
+  static void Direct(v1::ReceiveCustomerPaymentRequest& r, const std::string& invoice,
+                     int64_t minor,
+                     v1::ShortPaymentReason reason = v1::SHORT_PAYMENT_REASON_UNSPECIFIED) {
+    auto* d = r.add_directions();
+    d->set_invoice_id(invoice);
+    d->set_amount_minor(minor);
+    d->set_short_reason(reason);
+  }
+};
+
+// The customer's events on the topic, in sequence order (one partition: the stream's).
+std::vector<LoggedEvent> StreamOf(const std::string& topic, const std::string& customer_id) {
+  std::vector<LoggedEvent> out;
+  for (auto& e : ReadTopic(topic)) {
+    if (e.key == CustomerStreamKey(customer_id)) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// The events `reply` appended, decoded from the topic.
+std::vector<v1::EventEnvelope> EventsOf(const std::string& topic, const v1::CommandReply& reply) {
+  std::set<std::string> ids(reply.event_ids().begin(), reply.event_ids().end());
+  std::vector<v1::EventEnvelope> out;
+  for (const auto& e : ReadTopic(topic)) {
+    if (ids.count(e.envelope.event_id()) > 0) out.push_back(e.envelope);
+  }
+  return out;
+}
+
+const v1::EventEnvelope* First(const std::vector<v1::EventEnvelope>& events,
+                               v1::EventEnvelope::PayloadCase payload) {
+  for (const auto& e : events) {
+    if (e.payload_case() == payload) return &e;
+  }
+  return nullptr;
+}
+
+struct Fixture : ClockedService {
+  Fixture() : ClockedService(absl::FromCivil(absl::CivilHour(2025, 10, 15, 15),
+                                             absl::UTCTimeZone()),
+                             "customer"),
+              customers(service) {}
+  Customers customers;
+  std::string topic() const { return service.options().log.topic; }
+};
+
+BOOST_AUTO_TEST_CASE(a_customer_with_five_invoices_through_payments_memos_disputes_and_holds) {
+  Fixture f;
+  Customers& c = f.customers;
+  // An account of the customer is an ordinary case as well.
+  f.Must(&Stub::OpenCase, OpenCase("ACC-A", "open-acc-a"), "ACC-A");
+  c.Open();
+  c.Link("ACC-A");
+  c.Link("ACC-B");
+  for (int i = 1; i <= 5; ++i) {
+    c.Must(&CustomerStub::RecordInvoice,
+           c.Invoice("INV-" + std::to_string(i), i <= 3 ? "ACC-A" : "ACC-B", i, 20000));
+  }
+  BOOST_TEST(c.last.account_id() == "customer/C-1");
+  BOOST_TEST(c.last.version() == 8);  // opened, two links, five invoices
+
+  // Bad input names every wrong field, and appends nothing.
+  {
+    v1::RecordInvoiceRequest bad = c.Invoice("", "", 1, -5);
+    auto s = c.Send(&CustomerStub::RecordInvoice, bad);
+    BOOST_TEST(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    for (const char* field : {"invoice.invoice_id", "invoice.account_id",
+                              "invoice.amount.amount_minor"}) {
+      BOOST_TEST(s.error_message().find(field) != std::string::npos, s.error_message());
+    }
+    BOOST_TEST(BadRequestField(s) == "invoice.invoice_id");
+  }
+
+  // A payment directed to two invoices: both applications and the receipt are one command's
+  // events, in one transaction.
+  auto paid = c.Payment("P-1", 25000, "WIRE-100");
+  Customers::Direct(paid, "INV-2", 20000);
+  Customers::Direct(paid, "INV-4", 5000);
+  v1::CommandReply reply = c.Must(&CustomerStub::ReceiveCustomerPayment, paid);
+  auto events = EventsOf(f.topic(), reply);
+  BOOST_REQUIRE(events.size() == 3u);
+  BOOST_TEST(events[0].has_customer_payment_received());
+  BOOST_TEST(events[1].payment_applied().invoice_id() == "INV-2");
+  BOOST_TEST(events[1].payment_applied().amount_minor() == 20000);
+  BOOST_TEST(events[1].payment_applied().directed());
+  BOOST_TEST(events[1].payment_applied().invoice_open_after_minor() == 0);
+  BOOST_TEST(events[2].payment_applied().invoice_id() == "INV-4");
+  BOOST_TEST(events[2].payment_applied().invoice_open_after_minor() == 15000);
+  for (const auto& e : events) {
+    BOOST_TEST(e.customer_id() == "C-1");
+    BOOST_TEST(e.command_event_count() == 3);
+    // The actor is the authenticated caller, whatever the request said.
+    BOOST_TEST(e.actor().id() == kTestPrincipal);
+  }
+
+  // A short payment with a deduction: the rest of the invoice opens a discrepancy.
+  auto short_paid = c.Payment("P-2", 15000, "CHQ-77");
+  Customers::Direct(short_paid, "INV-1", 15000, v1::SHORT_PAYMENT_REASON_DEDUCTION);
+  events = EventsOf(f.topic(), c.Must(&CustomerStub::ReceiveCustomerPayment, short_paid,
+                                      "collector-1"));
+  const auto* opened = First(events, v1::EventEnvelope::kShortPaymentDiscrepancyOpened);
+  BOOST_REQUIRE(opened != nullptr);
+  BOOST_TEST(opened->short_payment_discrepancy_opened().discrepancy_id() == "P-2:INV-1");
+  BOOST_TEST(opened->short_payment_discrepancy_opened().amount_minor() == 5000);
+  BOOST_TEST(opened->short_payment_discrepancy_opened().reason() ==
+             v1::SHORT_PAYMENT_REASON_DEDUCTION);
+  // ... and its resolution: the deduction is accepted with a credit memo below the threshold.
+  v1::ResolveShortPaymentRequest resolve;
+  resolve.set_discrepancy_id("P-2:INV-1");
+  resolve.set_resolution(v1::DISCREPANCY_RESOLUTION_ACCEPTED);
+  resolve.set_adjustment_id("CM-DED-1");
+  resolve.set_note("promotional deduction agreed with sales");
+  events = EventsOf(f.topic(), c.Must(&CustomerStub::ResolveShortPayment, resolve, "collector-1"));
+  BOOST_REQUIRE(First(events, v1::EventEnvelope::kShortPaymentDiscrepancyResolved) != nullptr);
+  const auto* memo = First(events, v1::EventEnvelope::kInvoiceAdjusted);
+  BOOST_REQUIRE(memo != nullptr);
+  BOOST_TEST(memo->invoice_adjusted().discrepancy_id() == "P-2:INV-1");
+  BOOST_TEST(memo->invoice_adjusted().invoice_open_after_minor() == 0);
+
+  // The same cheque again: recognised as a duplicate and refunded, nothing applied.
+  events = EventsOf(f.topic(), c.Must(&CustomerStub::ReceiveCustomerPayment,
+                                      c.Payment("P-3", 15000, "CHQ-77")));
+  BOOST_REQUIRE(events.size() == 2u);
+  BOOST_TEST(events[0].customer_payment_received().duplicate_of_payment_id() == "P-2");
+  BOOST_TEST(events[1].duplicate_payment_refunded().payment_id() == "P-3");
+  BOOST_TEST(events[1].duplicate_payment_refunded().amount().amount_minor() == 15000);
+  BOOST_TEST(First(events, v1::EventEnvelope::kPaymentApplied) == nullptr);
+
+  // A credit memo above the threshold (100.00): a collector's request is refused and
+  // recorded; a supervisor then issues it.
+  v1::AdjustInvoiceRequest credit;
+  credit.set_adjustment_id("CM-2");
+  credit.set_invoice_id("INV-3");
+  credit.set_kind(v1::INVOICE_ADJUSTMENT_KIND_CREDIT_MEMO);
+  credit.set_amount_minor(15000);
+  credit.set_reason("damaged shipment");
+  auto s = c.Send(&CustomerStub::AdjustInvoice, credit, "collector-1");
+  BOOST_TEST(s.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  BOOST_TEST(ErrorReason(s) == "SUPERVISOR_APPROVAL_REQUIRED");
+  auto stream = StreamOf(f.topic(), "C-1");
+  BOOST_REQUIRE(!stream.empty());
+  BOOST_TEST(stream.back().envelope.access_denied().reason() == "SUPERVISOR_APPROVAL_REQUIRED");
+  BOOST_TEST(stream.back().envelope.access_denied().principal() == "collector-1");
+  // Asking again is refused again: only someone else, with the approval, can issue it.
+  credit.set_command_id("cm-2-again");
+  s = c.Send(&CustomerStub::AdjustInvoice, credit, "collector-1");
+  BOOST_TEST(s.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  credit.set_command_id("cm-2-approved");
+  events = EventsOf(f.topic(), c.Must(&CustomerStub::AdjustInvoice, credit, "supervisor-1"));
+  BOOST_REQUIRE(events.size() == 1u);
+  BOOST_TEST(events[0].invoice_adjusted().approved_by() == "supervisor-1");
+  BOOST_TEST(events[0].invoice_adjusted().invoice_open_after_minor() == 5000);
+
+  // A payment directed to a disputed invoice is refused, naming the rule, and appends nothing.
+  v1::DisputeInvoiceRequest dispute;
+  dispute.set_invoice_id("INV-5");
+  dispute.set_dispute_id("D-1");
+  dispute.set_reason("goods never arrived");
+  c.Must(&CustomerStub::DisputeInvoice, dispute, "collector-1");
+  const size_t before_refusal = StreamOf(f.topic(), "C-1").size();
+  auto to_disputed = c.Payment("P-4", 20000, "WIRE-200");
+  Customers::Direct(to_disputed, "INV-5", 20000);
+  s = c.Send(&CustomerStub::ReceiveCustomerPayment, to_disputed);
+  BOOST_TEST(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  BOOST_TEST(ErrorReason(s) == "PAYMENT_TO_DISPUTED_INVOICE");
+  BOOST_TEST(s.error_message().find("F14") != std::string::npos, s.error_message());
+  BOOST_TEST(StreamOf(f.topic(), "C-1").size() == before_refusal);
+
+  // A credit hold: recommended by a collector, refused to a collector's approval (the role
+  // matrix), approved by a supervisor, released.
+  v1::RecommendCreditHoldRequest recommend;
+  recommend.set_hold_id("H-1");
+  recommend.set_reason("INV-3 and INV-4 past due");
+  c.Must(&CustomerStub::RecommendCreditHold, recommend, "collector-1");
+  v1::ApproveCreditHoldRequest approve;
+  approve.set_hold_id("H-1");
+  s = c.Send(&CustomerStub::ApproveCreditHold, approve, "collector-1");
+  BOOST_TEST(s.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  BOOST_TEST(ErrorReason(s) == "RPC_NOT_ALLOWED");
+  approve.set_command_id("approve-h-1");
+  v1::CommandReply approved = c.Must(&CustomerStub::ApproveCreditHold, approve, "supervisor-1");
+
+  // The sales side's consumer, reading the topic read_committed, sees the notice with the
+  // customer it is about, routable by its headers alone.
+  bool seen = false;
+  for (const auto& e : ReadTopic(f.topic())) {
+    if (!e.envelope.has_credit_hold_approved()) continue;
+    seen = true;
+    BOOST_TEST(e.envelope.customer_id() == "C-1");
+    BOOST_TEST(e.key == "customer/C-1");
+    BOOST_TEST(e.headers.at("ce_type") == "collections.v1.CreditHoldApproved");
+    BOOST_TEST(e.headers.at("ce_subject") == "customer/C-1");
+    BOOST_TEST(e.envelope.credit_hold_approved().approved_by() == "supervisor-1");
+    BOOST_TEST(e.envelope.credit_hold_approved().recommended_by() == "collector-1");
+    BOOST_TEST(e.envelope.credit_hold_approved().exposure_minor() > 0);
+  }
+  BOOST_TEST(seen);
+  v1::ReleaseCreditHoldRequest release;
+  release.set_hold_id("H-1");
+  release.set_reason("payment plan agreed");
+  events = EventsOf(f.topic(), c.Must(&CustomerStub::ReleaseCreditHold, release, "supervisor-1"));
+  BOOST_REQUIRE(events.size() == 1u);
+  BOOST_TEST(events[0].credit_hold_released().hold_id() == "H-1");
+  BOOST_TEST(!events[0].credit_hold_released().automatic());
+
+  // The customer's stream is one hash chain with no gap, every command signed on its last event.
+  stream = StreamOf(f.topic(), "C-1");
+  std::string prev;
+  for (size_t i = 0; i < stream.size(); ++i) {
+    const auto& e = stream[i].envelope;
+    BOOST_TEST(e.sequence() == static_cast<int64_t>(i + 1));
+    BOOST_TEST(e.prev_hash() == prev);
+    prev = e.hash();
+    if (e.command_event_index() + 1 == e.command_event_count()) {
+      BOOST_TEST(e.has_signature(), "event " << e.sequence() << " is unsigned");
+    }
+    BOOST_TEST(stream[i].partition == stream[0].partition);
+  }
+  BOOST_TEST(stream.back().envelope.sequence() == approved.version() + 1);
+
+  // The audit verifies the customer's stream like an account's.
+  auto compliance = v1::ComplianceService::NewStub(f.service.channel_as("compliance-officer-1"));
+  for (const auto& e : ReadTopic(f.topic())) {
+    BOOST_REQUIRE(f.service.app().projector().WaitForPosition(e.partition, e.offset,
+                                                              absl::Now() + absl::Seconds(20)));
+  }
+  v1::VerifyAuditTrailRequest verify;
+  verify.set_account_id("customer/C-1");
+  v1::VerifyAuditTrailResponse verified;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto vs = compliance->VerifyAuditTrail(&ctx, verify, &verified);
+  BOOST_REQUIRE_MESSAGE(vs.ok(), vs.error_message());
+  BOOST_TEST(verified.intact());
+  BOOST_TEST(verified.events_checked() == static_cast<int64_t>(stream.size()));
+
+  // The accounts' read side is untouched by the customer's stream.
+  BOOST_TEST(f.Account("ACC-A").account_id() == "ACC-A");
+  v1::Account none;
+  auto missing = GetAccount(f.service.queries(), "customer/C-1", nullptr, &none);
+  BOOST_TEST(missing.error_code() == grpc::StatusCode::NOT_FOUND);
+}
+
+BOOST_AUTO_TEST_CASE(a_restart_keeps_the_customer_and_a_retry_gets_the_same_answer) {
+  Fixture f;
+  Customers& c = f.customers;
+  c.Open();
+  c.Link("ACC-A");
+  c.Must(&CustomerStub::RecordInvoice, c.Invoice("INV-1", "ACC-A", 1, 30000));
+  auto paid = c.Payment("P-1", 10000, "WIRE-1");
+  paid.set_command_id("pay-1");
+  const v1::CommandReply first = c.Must(&CustomerStub::ReceiveCustomerPayment, paid);
+  BOOST_TEST(!first.deduplicated());
+
+  f.service.Restart();
+  c.stubs.clear();
+
+  // The retry after the restart is answered from the writer's store: the same reply,
+  // nothing appended.
+  const size_t before = StreamOf(f.topic(), "C-1").size();
+  const v1::CommandReply again = c.Must(&CustomerStub::ReceiveCustomerPayment, paid);
+  BOOST_TEST(again.deduplicated());
+  BOOST_TEST(again.version() == first.version());
+  BOOST_TEST(again.position().offset() == first.position().offset());
+  BOOST_TEST(std::vector<std::string>(again.event_ids().begin(), again.event_ids().end()) ==
+             std::vector<std::string>(first.event_ids().begin(), first.event_ids().end()));
+  BOOST_TEST(StreamOf(f.topic(), "C-1").size() == before);
+  // The same command id for another request is refused.
+  auto other = c.Payment("P-9", 500, "WIRE-9");
+  other.set_command_id("pay-1");
+  auto s = c.Send(&CustomerStub::ReceiveCustomerPayment, other);
+  BOOST_TEST(s.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+
+  // The state survived: what is open on INV-1 is what the first payment left.
+  auto too_much = c.Payment("P-2", 20001, "WIRE-2");
+  Customers::Direct(too_much, "INV-1", 20001);
+  s = c.Send(&CustomerStub::ReceiveCustomerPayment, too_much);
+  BOOST_TEST(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  BOOST_TEST(s.error_message().find("has 20000 open") != std::string::npos, s.error_message());
+  BOOST_TEST(BadRequestField(s) == "directions[0].amount_minor");
+  // An out-of-date expected_version is ABORTED; the current one goes through.
+  v1::SetCreditLimitRequest limit;
+  *limit.mutable_limit() = Usd(500000);
+  limit.set_reason("annual review");
+  limit.set_expected_version(first.version() - 1);
+  s = c.Send(&CustomerStub::SetCreditLimit, limit);
+  BOOST_TEST(s.error_code() == grpc::StatusCode::ABORTED);
+  limit.set_expected_version(first.version());
+  limit.clear_command_id();
+  const v1::CommandReply next = c.Must(&CustomerStub::SetCreditLimit, limit);
+  BOOST_TEST(next.version() == first.version() + 1);
+}
+
+}  // namespace
+}  // namespace collections::testing
