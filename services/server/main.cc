@@ -121,6 +121,8 @@ int main(int argc, char** argv) {
             "delete the projection and rebuild it from offset 0 before serving");
   flags.Add("reporting-db", &options.reporting_db_path,
             "reporting projection RocksDB directory (empty = the --db directory + \"-reporting\")");
+  flags.Add("customer-db", &options.customer_db_path,
+            "customer projection RocksDB directory (empty = the --db directory + \"-customers\")");
   flags.Add("writer-store", &options.writer_store_path,
             "the partition writers' RocksDB directory (one store per partition below it; empty = "
             "the --db directory + \"-writer\"); deleting it makes the writers restore from the "

@@ -155,6 +155,20 @@ Status ServerApp::Start() {
       options_.writer.deployment_id + "-reporting");
   if (auto e = projector_->Attach(*reporting_projector_)) return e;
   if (auto e = reporting_projector_->Start()) return e;
+  // The customer projection (customers and their receivables): the same, its own store.
+  if (options_.rebuild_projection) {
+    LogInfo("server", "deleting customer projection ", customer_db_path(),
+            " to rebuild it from offset 0");
+    if (auto e = customer::CustomerStore::Destroy(customer_db_path())) return e;
+  }
+  auto customer_store = customer::CustomerStore::Open(customer_db_path());
+  if (!customer_store) return customer_store.error();
+  customer_store_ = std::move(customer_store.value());
+  customer_projector_ = std::make_unique<customer::CustomerProjector>(
+      options_.log, *customer_store_, router_->partitions(),
+      options_.writer.deployment_id + "-customers");
+  if (auto e = projector_->Attach(*customer_projector_)) return e;
+  if (auto e = customer_projector_->Start()) return e;
   if (auto e = projector_->Start()) return e;
   reporting_service_ = std::make_unique<reporting::ReportingService>(
       *reporting_store_, *reporting_projector_, clock_, options_.reporting);
@@ -171,6 +185,9 @@ Status ServerApp::Start() {
   admission_ = std::make_unique<Admission>(limits);
   projector_->waiters().set_max_waits(limits.max_parked_waits);
   reporting_service_->set_admission(admission_.get());
+  customer_query_service_ = std::make_unique<customer::CustomerQueryService>(
+      *customer_store_, *customer_projector_, clock_);
+  customer_query_service_->set_admission(admission_.get());
   // ---- end of call admission ----
   // Answers for the log, the system of record: one account's calls read the projection's
   // byte-exact copy of its records once it covers the log end, verification reads them back
@@ -184,6 +201,7 @@ Status ServerApp::Start() {
   for (const auto& key : options_.writer.trusted_keys) examiner_keys.push_back(key.WithoutMemo());
   compliance_service_->set_trusted_keys(std::move(examiner_keys));
   reporting_service_->set_call_guard(guard_.get());
+  customer_query_service_->set_call_guard(guard_.get());
   // The per-principal rate limit counts the authenticated caller.
   admission_->SetPrincipalResolver([this](const grpc::ServerContextBase& context) {
     std::string principal = authz::AuthenticatedPrincipal(context);
@@ -232,6 +250,7 @@ Status ServerApp::Start() {
   builder.RegisterService(query_service_.get());
   builder.RegisterService(compliance_service_.get());
   builder.RegisterService(reporting_service_.get());
+  builder.RegisterService(customer_query_service_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     return Error{Errc::kUnavailable, "LISTEN_FAILED",
@@ -256,6 +275,11 @@ std::string ServerApp::reporting_db_path() const {
                                             : options_.reporting_db_path;
 }
 
+std::string ServerApp::customer_db_path() const {
+  return options_.customer_db_path.empty() ? options_.db_path + "-customers"
+                                           : options_.customer_db_path;
+}
+
 std::string ServerApp::address() const {
   std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
   return absl::StrCat(host, ":", port_);
@@ -276,6 +300,7 @@ HealthReport ServerApp::Health() const {
   }
   r.queries = projector_ && projector_->caught_up();
   r.reporting = reporting_projector_ && reporting_projector_->caught_up();
+  r.customers = customer_projector_ && customer_projector_->caught_up();
   return r;
 }
 
@@ -297,6 +322,7 @@ void ServerApp::PublishHealth(const HealthReport& report) {
   set(kQueryService, report.queries, before.queries, first);
   set(kComplianceService, report.compliance, before.compliance, first);
   set(kReportingService, report.reporting, before.reporting, first);
+  set(kCustomerQueryService, report.customers, before.customers, first);
   set("", report.all(), before.all(), first);
   ready_.store(report.all());
   published_ = report;
@@ -342,6 +368,7 @@ void ServerApp::Shutdown() {
   if (router_) router_->Stop();
   if (projector_) projector_->Stop();
   if (reporting_projector_) reporting_projector_->Stop();
+  if (customer_projector_) customer_projector_->Stop();
   if (metrics_server_) metrics_server_->Stop();
   LogInfo("server", "stopped in ", absl::FormatDuration(absl::Now() - began));
 }

@@ -1,6 +1,9 @@
 #pragma once
 
 #include "projections/compliance/compliance_service.h"
+#include "projections/customer/customer_projector.h"
+#include "projections/customer/customer_query_service.h"
+#include "projections/customer/customer_store.h"
 #include "projections/projector/projector.h"
 #include "projections/query/case_query_service.h"
 #include "projections/reporting/reporting_projector.h"
@@ -44,6 +47,9 @@ struct ServerOptions {
   // The reporting projection's own RocksDB directory; empty = db_path + "-reporting". A
   // rebuild (rebuild_projection) rebuilds it too.
   std::string reporting_db_path;
+  // The customer projection's own RocksDB directory; empty = db_path + "-customers". A rebuild
+  // (rebuild_projection) rebuilds it too.
+  std::string customer_db_path;
   // The partition writers' own RocksDB stores (one per partition below it); empty = db_path +
   // "-writer". Deleting it is safe: the writers then restore from the log, offset 0.
   std::string writer_store_path;
@@ -85,7 +91,8 @@ struct HealthReport {
   bool queries = false;     // the account projection caught up with the log
   bool compliance = false;  // the log reachable (no writer recovering)
   bool reporting = false;   // the reporting projection caught up with the log
-  bool all() const { return commands && queries && compliance && reporting; }
+  bool customers = false;   // the customer projection caught up with the log
+  bool all() const { return commands && queries && compliance && reporting && customers; }
 };
 
 // The whole service in one process: partition writers, projector, RocksDB store and the gRPC
@@ -110,6 +117,7 @@ class ServerApp {
   static constexpr const char* kQueryService = "collections.v1.CaseQueryService";
   static constexpr const char* kComplianceService = "collections.v1.ComplianceService";
   static constexpr const char* kReportingService = "collections.v1.ReportingService";
+  static constexpr const char* kCustomerQueryService = "collections.v1.CustomerQueryService";
   // The health as it is now (what the monitor publishes).
   HealthReport Health() const;
 
@@ -123,6 +131,9 @@ class ServerApp {
   reporting::ReportingStore& reporting_store() { return *reporting_store_; }
   authz::CallGuard& guard() { return *guard_; }
   std::string reporting_db_path() const;
+  customer::CustomerProjector& customer_projector() { return *customer_projector_; }
+  customer::CustomerStore& customer_store() { return *customer_store_; }
+  std::string customer_db_path() const;
   metrics::Registry& metrics() { return metrics_; }
   int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
 
@@ -153,6 +164,9 @@ class ServerApp {
   std::unique_ptr<reporting::ReportingStore> reporting_store_;
   std::unique_ptr<reporting::ReportingProjector> reporting_projector_;
   std::unique_ptr<reporting::ReportingService> reporting_service_;
+  std::unique_ptr<customer::CustomerStore> customer_store_;
+  std::unique_ptr<customer::CustomerProjector> customer_projector_;
+  std::unique_ptr<customer::CustomerQueryService> customer_query_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

@@ -118,7 +118,8 @@ void ServerApp::RegisterMetrics() {
     }
     const int64_t now_ms = absl::ToUnixMillis(absl::Now());
     for (auto [name, projector] : {std::pair<const char*, Projector*>{"accounts", projector_.get()},
-                                   {"reporting", reporting_projector_.get()}}) {
+                                   {"reporting", reporting_projector_.get()},
+                                   {"customers", customer_projector_.get()}}) {
       int64_t behind = 0;
       const auto offsets = projector->applied_offsets();
       for (int32_t p = 0; p < projector->partitions(); ++p) {
@@ -142,12 +143,15 @@ void ServerApp::RegisterMetrics() {
           static_cast<double>(store_->IntProperty(property->property)));
       family->WithLabels({"reporting"}).Set(
           static_cast<double>(reporting_store_->IntProperty(property->property)));
+      family->WithLabels({"customers"}).Set(
+          static_cast<double>(customer_store_->IntProperty(property->property)));
     }
     const HealthReport report = Health();
     health.WithLabels({kCommandService}).Set(report.commands);
     health.WithLabels({kQueryService}).Set(report.queries);
     health.WithLabels({kComplianceService}).Set(report.compliance);
     health.WithLabels({kReportingService}).Set(report.reporting);
+    health.WithLabels({kCustomerQueryService}).Set(report.customers);
     health.WithLabels({""}).Set(report.all());
   });
 }

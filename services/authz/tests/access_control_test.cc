@@ -39,6 +39,8 @@ const std::vector<std::string> kComplianceRpcs = {"GetAuditTrail", "ReplayAccoun
                                                   "VerifyAuditTrail", "ExportEvents"};
 const std::vector<std::string> kReportingRpcs = {"GetAgingReport", "GetActivityReport",
                                                  "GetCollectionEffectiveness", "GetRollRates"};
+const std::vector<std::string> kCustomerQueryRpcs = {
+    "GetCustomer", "GetCustomerReconciliation", "GetShutdownReport", "GetCustomerWorkQueue"};
 
 // The documented defaults (README "Who may do what"): for every role, the RPCs it may call.
 // Everything not listed is refused.
@@ -62,6 +64,7 @@ std::map<std::string, std::set<std::string>> ExpectedMatrix() {
   // wildcard), but the domain refuses it for want of PRIVILEGE_OVERRIDE_GRANT and records the
   // attempt (AccessDenied): the door lets the call through so the attempt is on the trail.
   std::set<std::string> every_command = all("CaseCommandService", kCommandRpcs);
+  std::set<std::string> customer_queries = all("CustomerQueryService", kCustomerQueryRpcs);
   return {
       {"dialer-1", join({commands({"CheckContact", "ReserveContact", "RecordContactAttempt"}),
                          {"collections.v1.CaseQueryService/GetAccount",
@@ -72,16 +75,19 @@ std::map<std::string, std::set<std::string>> ExpectedMatrix() {
                        "UpdateFlag", "EscalateCase", "PostPayment", "RecordPromiseToPay",
                        "CancelPromiseToPay", "ProposePaymentPlan", "AcceptPaymentPlan",
                        "CancelPaymentPlan", "AgreeSettlement", "OpenDispute", "WithdrawDispute"}),
-             all("CaseQueryService", kQueryRpcs)})},
+             all("CaseQueryService", kQueryRpcs), customer_queries})},
       {"supervisor-1", join({every_command, all("CaseQueryService", kQueryRpcs),
-                             all("ReportingService", kReportingRpcs)})},
+                             all("ReportingService", kReportingRpcs), customer_queries})},
       {"compliance-officer-1",
        join({commands({"AuthorizeOverride", "CheckContact", "UpdateFlag"}),
              all("CaseQueryService", kQueryRpcs), all("ComplianceService", kComplianceRpcs),
-             all("ReportingService", kReportingRpcs)})},
-      {"reporting-reader", all("ReportingService", kReportingRpcs)},
+             all("ReportingService", kReportingRpcs), customer_queries})},
+      // Finance reads the customer statements and the shutdown report, not the customers.
+      {"reporting-reader",
+       join({all("ReportingService", kReportingRpcs),
+             all("CustomerQueryService", {"GetCustomerReconciliation", "GetShutdownReport"})})},
       {"admin", join({every_command, all("CaseQueryService", kQueryRpcs),
-                      all("ReportingService", kReportingRpcs)})},
+                      all("ReportingService", kReportingRpcs), customer_queries})},
       {"stranger", {}},
   };
 }
@@ -93,7 +99,8 @@ std::vector<std::string> EveryRpc() {
            {"CaseCommandService", kCommandRpcs},
            {"CaseQueryService", kQueryRpcs},
            {"ComplianceService", kComplianceRpcs},
-           {"ReportingService", kReportingRpcs}}) {
+           {"ReportingService", kReportingRpcs},
+           {"CustomerQueryService", kCustomerQueryRpcs}}) {
     for (const auto& r : rpcs) out.push_back("collections.v1." + service + "/" + r);
   }
   return out;
@@ -129,7 +136,7 @@ BOOST_AUTO_TEST_CASE(role_matrix_over_every_rpc_and_every_example_principal) {
       ++checked;
     }
   }
-  BOOST_TEST(checked == 7 * 42);
+  BOOST_TEST(checked == 7 * 46);
 }
 
 BOOST_AUTO_TEST_CASE(refusals_name_the_reason_and_the_roles_that_may) {
