@@ -7,6 +7,7 @@
 
 #include "collections/v1/compliance_service.grpc.pb.h"
 #include "collections/v1/customer_command_service.grpc.pb.h"
+#include "collections/v1/customer_query_service.grpc.pb.h"
 
 #include <boost/test/unit_test.hpp>
 #include <set>
@@ -111,6 +112,12 @@ struct Customers {
     d->set_short_reason(reason);
   }
 };
+
+google::protobuf::Timestamp Stamp(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(absl::ToUnixSeconds(t));
+  return ts;
+}
 
 // The customer's events on the topic, in sequence order (one partition: the stream's).
 std::vector<LoggedEvent> StreamOf(const std::string& topic, const std::string& customer_id) {
@@ -393,6 +400,121 @@ BOOST_AUTO_TEST_CASE(a_restart_keeps_the_customer_and_a_retry_gets_the_same_answ
   limit.clear_command_id();
   const v1::CommandReply next = c.Must(&CustomerStub::SetCreditLimit, limit);
   BOOST_TEST(next.version() == first.version() + 1);
+}
+
+// The read side of the same service: what the commands did, as GetCustomer, the reconciliation
+// statement and the shutdown report show it, read-your-writes from the command's position; a
+// statement asked as known at an instant stays byte for byte the same after a back-dated
+// credit memo is recorded.
+BOOST_AUTO_TEST_CASE(the_customer_queries_show_what_the_commands_did) {
+  Fixture f;
+  Customers& c = f.customers;
+  c.Open();
+  c.Link("ACC-A");
+  for (int i = 1; i <= 3; ++i) {
+    c.Must(&CustomerStub::RecordInvoice, c.Invoice("INV-" + std::to_string(i), "ACC-A", i, 20000));
+  }
+  auto paid = c.Payment("P-1", 25000, "WIRE-100");
+  Customers::Direct(paid, "INV-2", 20000);
+  Customers::Direct(paid, "INV-3", 5000);
+  c.Must(&CustomerStub::ReceiveCustomerPayment, paid);
+  v1::RecommendCreditHoldRequest recommend;
+  recommend.set_hold_id("H-1");
+  recommend.set_reason("INV-1 45 days past due");
+  c.Must(&CustomerStub::RecommendCreditHold, recommend, "collector-1");
+  v1::ApproveCreditHoldRequest approve;
+  approve.set_hold_id("H-1");
+  const v1::CommandReply approved = c.Must(&CustomerStub::ApproveCreditHold, approve,
+                                           "supervisor-1");
+
+  auto queries = v1::CustomerQueryService::NewStub(f.service.channel_as("collector-1"));
+  auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(20); };
+  v1::GetCustomerRequest get;
+  get.set_customer_id("C-1");
+  *get.mutable_min_position() = approved.position();
+  v1::GetCustomerResponse customer;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(deadline());
+    auto s = queries->GetCustomer(&ctx, get, &customer);
+    BOOST_REQUIRE_MESSAGE(s.ok(), s.error_message());
+  }
+  BOOST_TEST(customer.name() == "Northwind Traders");
+  BOOST_TEST(customer.version() == approved.version());
+  BOOST_TEST(std::vector<std::string>(customer.account_ids().begin(),
+                                      customer.account_ids().end()) ==
+             std::vector<std::string>{"ACC-A"});
+  BOOST_TEST(customer.totals().open_minor() == 35000);  // 60,000 invoiced, 25,000 paid
+  BOOST_TEST(customer.totals().open_invoices() == 2);
+  BOOST_TEST(customer.hold_status() == v1::CREDIT_HOLD_STATUS_APPROVED);
+  BOOST_REQUIRE(customer.holds_size() == 1);
+  BOOST_TEST(customer.holds(0).hold_id() == "H-1");
+  BOOST_TEST(customer.days_past_due() > 0);
+  int64_t open_on_pages = 0;
+  for (const auto& invoice : customer.invoices()) open_on_pages += invoice.open_minor();
+  BOOST_TEST(open_on_pages == 35000);
+
+  // The shutdown report lists the customer with its approved hold.
+  {
+    auto reporting = v1::CustomerQueryService::NewStub(f.service.channel_as("supervisor-1"));
+    v1::GetShutdownReportRequest r;
+    v1::GetShutdownReportResponse report;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(deadline());
+    auto s = reporting->GetShutdownReport(&ctx, r, &report);
+    BOOST_REQUIRE_MESSAGE(s.ok(), s.error_message());
+    BOOST_REQUIRE(report.entries_size() == 1);
+    BOOST_TEST(report.entries(0).customer_id() == "C-1");
+    BOOST_TEST(report.entries(0).exposure_minor() == 35000);
+  }
+
+  // October's statement as known now, as CSV.
+  const absl::Time known_at = f.clock.Now() + absl::Minutes(1);
+  auto statement = [&](absl::Time as_known_at, v1::ReportFormat format) {
+    v1::GetCustomerReconciliationRequest r;
+    r.set_customer_id("C-1");
+    *r.mutable_from() = Date(2025, 10, 1);
+    *r.mutable_to() = Date(2025, 10, 31);
+    *r.mutable_as_known_at() = Stamp(as_known_at);
+    r.set_format(format);
+    *r.mutable_min_position() = c.last.position();
+    v1::GetCustomerReconciliationResponse out;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(deadline());
+    auto s = queries->GetCustomerReconciliation(&ctx, r, &out);
+    BOOST_REQUIRE_MESSAGE(s.ok(), s.error_message());
+    return out;
+  };
+  const auto before = statement(known_at, v1::REPORT_FORMAT_CSV);
+  BOOST_TEST(before.content_type().find("text/csv") == 0, before.content_type());
+  BOOST_TEST(before.document().find("WIRE-100") != std::string::npos, before.document());
+  const auto as_message = statement(known_at, v1::REPORT_FORMAT_PROTO).statement();
+  BOOST_TEST(as_message.opening_balance_minor() == 60000);
+  BOOST_TEST(as_message.payments_minor() == 25000);
+  BOOST_TEST(as_message.closing_balance_minor() == 35000);
+  BOOST_TEST(as_message.open_items_minor() == 35000);
+  const auto printable = statement(known_at, v1::REPORT_FORMAT_HTML);
+  BOOST_TEST(printable.content_type().find("text/html") == 0, printable.content_type());
+  BOOST_TEST(printable.document().find("Northwind Traders") != std::string::npos);
+
+  // An hour later a credit memo dated before the statement was asked is recorded.
+  f.clock.Set(f.clock.Now() + absl::Hours(1));
+  v1::AdjustInvoiceRequest memo;
+  memo.set_adjustment_id("CM-LATE");
+  memo.set_invoice_id("INV-1");
+  memo.set_kind(v1::INVOICE_ADJUSTMENT_KIND_CREDIT_MEMO);
+  memo.set_amount_minor(3000);
+  memo.set_reason("pricing error found in the audit");
+  *memo.mutable_occurred_at() = Stamp(known_at - absl::Hours(2));
+  c.Must(&CustomerStub::AdjustInvoice, memo, "supervisor-1");
+
+  // As known at the first instant, the statement is the same bytes; as known now it shows
+  // the memo.
+  const auto again = statement(known_at, v1::REPORT_FORMAT_CSV);
+  BOOST_TEST(again.document() == before.document());
+  const auto now = statement(f.clock.Now(), v1::REPORT_FORMAT_PROTO).statement();
+  BOOST_TEST(now.credit_memos_minor() == 3000);
+  BOOST_TEST(now.closing_balance_minor() == 32000);
 }
 
 }  // namespace
