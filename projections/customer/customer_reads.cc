@@ -4,6 +4,7 @@
 #include "services/domain/case_aggregate.h"
 #include "services/domain/customer_aggregate.h"
 #include "services/domain/internal.h"
+#include "services/domain/limits.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -65,7 +66,7 @@ bool ValidDay(const v1::LocalDate& d, absl::CivilDay* day) {
 // Customer ids are printable ASCII without spaces (the domain's id rule): anything else can
 // name no customer, and must not reach a key.
 bool PlausibleId(const std::string& id) {
-  if (id.empty() || id.size() > 200) return false;
+  if (id.empty() || id.size() > kMaxIdBytes) return false;
   return std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
 
