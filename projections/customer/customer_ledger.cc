@@ -1,6 +1,7 @@
 #include "projections/customer/customer_ledger.h"
 
 #include "services/common/csv.h"
+#include "services/common/html.h"
 #include "services/common/time_zone.h"
 #include "services/domain/currency.h"
 #include "services/domain/internal.h"
@@ -56,22 +57,6 @@ std::string Amount(int64_t minor, const std::string& currency) {
   for (int i = 0; i < exponent; ++i) scale *= 10;
   return absl::StrFormat("%s%d.%0*d", negative ? "-" : "", magnitude / scale, exponent,
                          magnitude % scale);
-}
-
-std::string HtmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 void AppendRow(const std::vector<std::string>& cells, std::string* out) {

@@ -1,6 +1,7 @@
 #include "services/ctl/timeline.h"
 
 #include "projections/compliance/audit.h"
+#include "services/common/html.h"
 #include "services/ctl/ctl_format.h"
 #include "services/domain/case_aggregate.h"
 
@@ -14,21 +15,7 @@
 namespace collections::ctl {
 namespace {
 
-std::string Escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string Escape(std::string_view text) { return HtmlEscape(text); }
 
 double Seconds(const google::protobuf::Timestamp& t) {
   return static_cast<double>(t.seconds()) + t.nanos() / 1e9;
