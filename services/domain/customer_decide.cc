@@ -49,31 +49,8 @@ bool WithinLimit(int64_t a, int64_t b) {
   return !__builtin_add_overflow(a, b, &sum) && sum <= kMaxAmountMinor;
 }
 
-bool HasRoleIn(const v1::Actor& actor, const std::set<std::string>& roles) {
-  return roles.count(actor.role()) > 0;
-}
-
 std::string Person(const v1::Actor& actor) {
   return actor.on_behalf_of().empty() ? actor.id() : actor.on_behalf_of();
-}
-
-bool IsPerson(const v1::Actor& actor, const std::string& person) {
-  return !person.empty() && (actor.id() == person || actor.on_behalf_of() == person);
-}
-
-// A privileged action refused to the authenticated caller; recorded as AccessDenied.
-Error Denied(const v1::Actor& actor, std::string reason, const std::string& privilege,
-             std::string message, const std::string& subject, const std::set<std::string>& roles) {
-  return Error{Errc::kPermissionDenied,
-               std::move(reason),
-               std::move(message),
-               "",
-               subject,
-               {{"principal", actor.id()},
-                {"role", actor.role()},
-                {"privilege", privilege},
-                {"roles_allowed", absl::StrJoin(roles, ",")},
-                {"recorded", "AccessDenied"}}};
 }
 
 const InvoiceState* FindInvoice(const CustomerState& s, const std::string& id) {

@@ -28,37 +28,12 @@ Error AccountNotFound(const std::string& account_id) {
                 account_id);
 }
 
-bool HasRoleIn(const v1::Actor& actor, const std::set<std::string>& roles) {
-  return roles.count(actor.role()) > 0;
-}
-
-// The person behind a request: the one a service acts for, else the principal.
-bool IsPerson(const v1::Actor& actor, const std::string& person) {
-  return !person.empty() && (actor.id() == person || actor.on_behalf_of() == person);
-}
-
 const v1::PendingApproval* FindPendingApproval(const AccountState& a, const std::string& privilege,
                                                const std::string& subject) {
   for (const auto& p : a.pending_approvals()) {
     if (p.privilege() == privilege && p.subject() == subject) return &p;
   }
   return nullptr;
-}
-
-// A privileged action refused to the authenticated caller. The writer records it as an
-// AccessDenied event (IsRecordedDenial), so the attempt is on the audit trail.
-Error Denied(const v1::Actor& actor, std::string reason, const std::string& privilege,
-             std::string message, const std::string& subject, const std::set<std::string>& roles) {
-  return Error{Errc::kPermissionDenied,
-               std::move(reason),
-               std::move(message),
-               "",
-               subject,
-               {{"principal", actor.id()},
-                {"role", actor.role()},
-                {"privilege", privilege},
-                {"roles_allowed", absl::StrJoin(roles, ",")},
-                {"recorded", "AccessDenied"}}};
 }
 
 // Four eyes for an approval: someone else's request must be waiting for it.

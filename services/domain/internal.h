@@ -5,6 +5,7 @@
 #include "services/common/time_zone.h"
 #include "services/domain/error.h"
 
+#include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "collections/state/v1/account_state.pb.h"
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <set>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -173,6 +175,33 @@ v1::EventEnvelope AccessDeniedFor(const Error& error, const std::string& name,
       command);
   if (error.reason == "SUPERVISOR_APPROVAL_REQUIRED") d->set_subject(error.subject);
   return e;
+}
+
+inline bool HasRoleIn(const v1::Actor& actor, const std::set<std::string>& roles) {
+  return roles.count(actor.role()) > 0;
+}
+
+// The person behind a request: the one a service acts for, else the principal.
+inline bool IsPerson(const v1::Actor& actor, const std::string& person) {
+  return !person.empty() && (actor.id() == person || actor.on_behalf_of() == person);
+}
+
+// A privileged action refused to the authenticated caller, on an account or a customer. The
+// writer records it as an AccessDenied event (IsRecordedDenial), so the attempt is on the
+// audit trail.
+inline Error Denied(const v1::Actor& actor, std::string reason, const std::string& privilege,
+                    std::string message, const std::string& subject,
+                    const std::set<std::string>& roles) {
+  return Error{Errc::kPermissionDenied,
+               std::move(reason),
+               std::move(message),
+               "",
+               subject,
+               {{"principal", actor.id()},
+                {"role", actor.role()},
+                {"privilege", privilege},
+                {"roles_allowed", absl::StrJoin(roles, ",")},
+                {"recorded", "AccessDenied"}}};
 }
 
 }  // namespace collections::internal
