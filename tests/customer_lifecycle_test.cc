@@ -519,5 +519,175 @@ BOOST_AUTO_TEST_CASE(the_customer_queries_show_what_the_commands_did) {
   BOOST_TEST(now.closing_balance_minor() == 32000);
 }
 
+// The events of account `account_id`'s stream of one payload type, in order.
+std::vector<v1::EventEnvelope> AccountEvents(const std::string& topic, const std::string& account_id,
+                                             v1::EventEnvelope::PayloadCase payload) {
+  std::vector<v1::EventEnvelope> out;
+  for (auto& e : ReadTopic(topic)) {
+    if (e.key == account_id && e.envelope.payload_case() == payload) out.push_back(e.envelope);
+  }
+  return out;
+}
+
+v1::RecordContactAttemptRequest CallAbout(const std::string& contact_id,
+                                          const std::string& customer_id,
+                                          std::vector<std::string> others) {
+  v1::RecordContactAttemptRequest r;
+  r.set_contact_id(contact_id);
+  r.set_channel(v1::CONTACT_CHANNEL_CALL);
+  r.set_direction(v1::CONTACT_DIRECTION_OUTBOUND);
+  r.set_address("+13125550100");
+  r.set_phone_type(v1::PHONE_TYPE_CELL);
+  r.set_outcome(v1::CONTACT_OUTCOME_NO_ANSWER);
+  if (!others.empty()) {
+    r.mutable_several_debts()->set_customer_id(customer_id);
+    for (auto& o : others) r.mutable_several_debts()->add_other_account_ids(o);
+  }
+  return r;
+}
+
+// A person with two debts: the link is on both streams (at opening and later), a call about
+// both is recorded once and counted against each (F3), a cease letter naming both covers both,
+// and nothing is recorded for a request one of the debts refuses. A company's account carries
+// the customer's commercial flag.
+BOOST_AUTO_TEST_CASE(links_are_on_both_streams_and_a_call_about_two_debts_counts_against_each) {
+  Fixture f;
+  Customers person(f.service, "P-1");
+  {
+    v1::OpenCustomerRequest r;
+    r.set_kind(v1::CUSTOMER_KIND_PERSON);
+    r.set_name("Jane Doe");
+    r.set_currency("USD");
+    r.set_time_zone("America/Chicago");
+    person.Must(&CustomerStub::OpenCustomer, r);
+  }
+  // Linked at opening: OpenCase with the customer records the link on both streams.
+  v1::OpenCaseRequest open1 = OpenCase("ACC-1", "open-1");
+  open1.set_third_party_collector(true);
+  open1.set_customer_id("P-1");
+  f.Must(&Stub::OpenCase, open1, "ACC-1");
+  // Linked later.
+  v1::OpenCaseRequest open2 = OpenCase("ACC-2", "open-2");
+  open2.set_third_party_collector(true);
+  f.Must(&Stub::OpenCase, open2, "ACC-2");
+  person.Link("ACC-2");
+  for (const char* id : {"ACC-1", "ACC-2"}) {
+    auto linked = AccountEvents(f.topic(), id, v1::EventEnvelope::kAccountCustomerLinked);
+    BOOST_REQUIRE_MESSAGE(linked.size() == 1u, id);
+    BOOST_TEST(linked[0].account_customer_linked().customer_id() == "P-1");
+    BOOST_TEST(!linked[0].account_customer_linked().commercial());
+    BOOST_TEST(linked[0].actor().id() == kTestPrincipal);
+  }
+  auto customer_links = StreamOf(f.topic(), "P-1");
+  int links = 0;
+  for (const auto& e : customer_links) links += e.envelope.has_customer_account_linked() ? 1 : 0;
+  BOOST_TEST(links == 2);
+  // Retrying OpenCase with its command id appends nothing more on either stream.
+  f.Must(&Stub::OpenCase, open1, "ACC-1");
+  BOOST_TEST(f.last.deduplicated());
+  BOOST_TEST(AccountEvents(f.topic(), "ACC-1", v1::EventEnvelope::kAccountCustomerLinked).size() ==
+             1u);
+  BOOST_TEST(StreamOf(f.topic(), "P-1").size() == customer_links.size());
+
+  // A company's account carries the company's commercial flag (from its CustomerOpened).
+  f.Must(&Stub::OpenCase, OpenCase("ACC-A", "open-a"), "ACC-A");
+  f.customers.Open();
+  f.customers.Link("ACC-A");
+  auto company = AccountEvents(f.topic(), "ACC-A", v1::EventEnvelope::kAccountCustomerLinked);
+  BOOST_REQUIRE(company.size() == 1u);
+  BOOST_TEST(company[0].account_customer_linked().commercial());
+  // ... and the account's read model shows it (read-your-writes from a later command on it).
+  f.Must(&Stub::RecordContactAttempt, CallAbout("a-call", "", {}), "ACC-A");
+  BOOST_TEST(f.Account("ACC-A").commercial());
+  BOOST_TEST(f.Account("ACC-A").customer_id() == "C-1");
+
+  // An account of one customer cannot be linked to another without saying it moves, and the
+  // refusal leaves both customers' streams as they were.
+  const size_t c1_before = StreamOf(f.topic(), "C-1").size();
+  {
+    v1::LinkCustomerAccountRequest r;
+    r.set_linked_account_id("ACC-2");
+    auto s = f.customers.Send(&CustomerStub::LinkCustomerAccount, r);
+    BOOST_TEST(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+    BOOST_TEST(ErrorReason(s) == "ACCOUNT_LINKED_TO_ANOTHER_CUSTOMER", s.error_message());
+  }
+  BOOST_TEST(StreamOf(f.topic(), "C-1").size() == c1_before);
+
+  // F3: seven calls about both debts, each recorded on ACC-1 and counted on ACC-2.
+  for (int i = 1; i <= 7; ++i) {
+    auto call = CallAbout("call-" + std::to_string(i), "P-1", {"ACC-2"});
+    call.set_command_id("call-cmd-" + std::to_string(i));
+    f.Must(&Stub::RecordContactAttempt, call, "ACC-1");
+  }
+  auto counted = AccountEvents(f.topic(), "ACC-2", v1::EventEnvelope::kContactAttempted);
+  BOOST_REQUIRE(counted.size() == 7u);
+  BOOST_TEST(counted[0].contact_attempted().contact().several_debts().recorded_on_account_id() ==
+             "ACC-1");
+  BOOST_TEST(counted[0].contact_attempted().contact().contact_id() == "call-1");
+  // A retry of the last one (same command id) appends nothing on either account.
+  {
+    auto again = CallAbout("call-7", "P-1", {"ACC-2"});
+    again.set_command_id("call-cmd-7");
+    f.Must(&Stub::RecordContactAttempt, again, "ACC-1");
+    BOOST_TEST(f.last.deduplicated());
+    BOOST_TEST(AccountEvents(f.topic(), "ACC-2", v1::EventEnvelope::kContactAttempted).size() ==
+               7u);
+    BOOST_TEST(AccountEvents(f.topic(), "ACC-1", v1::EventEnvelope::kContactAttempted).size() ==
+               7u);
+  }
+  // An eighth call about ACC-2 alone is refused: the seven count against it (F1 via F3).
+  auto s = f.Send(&Stub::RecordContactAttempt, CallAbout("call-8", "", {}), "ACC-2");
+  BOOST_TEST(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  BOOST_TEST(ErrorReason(s) == "F1", s.error_message());
+  // So is an eighth call about both, sent to ACC-1, and it appends nothing on ACC-1.
+  const size_t acc1_contacts =
+      AccountEvents(f.topic(), "ACC-1", v1::EventEnvelope::kContactAttempted).size();
+  s = f.Send(&Stub::RecordContactAttempt, CallAbout("call-9", "P-1", {"ACC-2"}), "ACC-1");
+  BOOST_TEST(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  BOOST_TEST(ErrorReason(s) == "F1", s.error_message());
+  BOOST_TEST(s.error_message().find("F3") != std::string::npos, s.error_message());
+  BOOST_TEST(s.error_message().find("ACC-2") != std::string::npos, s.error_message());
+  BOOST_TEST(AccountEvents(f.topic(), "ACC-1", v1::EventEnvelope::kContactAttempted).size() ==
+             acc1_contacts);
+
+  // Another customer's debt cannot share the call; a caller cannot forge the copy marker.
+  s = f.Send(&Stub::RecordContactAttempt, CallAbout("call-10", "P-1", {"ACC-A"}), "ACC-1");
+  BOOST_TEST(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  BOOST_TEST(ErrorReason(s) == "NOT_THE_CUSTOMERS_DEBT", s.error_message());
+  auto forged = CallAbout("call-11", "P-1", {"ACC-2"});
+  forged.mutable_several_debts()->set_recorded_on_account_id("ACC-9");
+  s = f.Send(&Stub::RecordContactAttempt, forged, "ACC-1");
+  BOOST_TEST(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  BOOST_TEST(BadRequestField(s) == "several_debts.recorded_on_account_id");
+
+  // A written cease naming both debts is recorded on both.
+  v1::UpdateFlagRequest cease;
+  cease.set_reason("cease letter naming both accounts");
+  cease.mutable_cease_communication()->set_in_effect(true);
+  cease.mutable_cease_communication()->set_written(true);
+  cease.mutable_several_debts()->set_customer_id("P-1");
+  cease.mutable_several_debts()->add_other_account_ids("ACC-2");
+  cease.set_command_id("cease-1");
+  f.Must(&Stub::UpdateFlag, cease, "ACC-1");
+  auto flags = AccountEvents(f.topic(), "ACC-2", v1::EventEnvelope::kFlagChanged);
+  BOOST_REQUIRE(flags.size() == 1u);
+  BOOST_TEST(flags[0].flag_changed().cease_communication().in_effect());
+  BOOST_TEST(flags[0].flag_changed().several_debts().recorded_on_account_id() == "ACC-1");
+  // Its retry appends nothing on either.
+  f.Must(&Stub::UpdateFlag, cease, "ACC-1");
+  BOOST_TEST(f.last.deduplicated());
+  BOOST_TEST(AccountEvents(f.topic(), "ACC-2", v1::EventEnvelope::kFlagChanged).size() == 1u);
+  BOOST_TEST(AccountEvents(f.topic(), "ACC-1", v1::EventEnvelope::kFlagChanged).size() == 1u);
+
+  // Unlinking records both sides too.
+  v1::UnlinkCustomerAccountRequest unlink;
+  unlink.set_linked_account_id("ACC-2");
+  unlink.set_reason("debt sold separately");
+  person.Must(&CustomerStub::UnlinkCustomerAccount, unlink);
+  auto unlinked = AccountEvents(f.topic(), "ACC-2", v1::EventEnvelope::kAccountCustomerUnlinked);
+  BOOST_REQUIRE(unlinked.size() == 1u);
+  BOOST_TEST(unlinked[0].account_customer_unlinked().customer_id() == "P-1");
+}
+
 }  // namespace
 }  // namespace collections::testing

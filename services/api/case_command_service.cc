@@ -45,8 +45,28 @@ grpc::ServerUnaryReactor* CaseCommandService::Execute(grpc::CallbackServerContex
                                                       v1::CommandReply* reply) {
   return ExecuteCommandCall(
       context, method, std::move(request), reply, guard_, admission_,
-      [](const Request& r) { return ValidateRequest(Command(r)); },
+      [](const Request& r) -> Status {
+        if (auto e = ValidateRequest(Command(r))) return e;
+        if constexpr (std::is_same_v<Request, v1::RecordContactAttemptRequest> ||
+                      std::is_same_v<Request, v1::UpdateFlagRequest>) {
+          return RefuseCallerSetFields(r.several_debts());
+        }
+        return std::nullopt;
+      },
       [this](Request r, absl::Time deadline, CommandCompletion done) {
+        if constexpr (std::is_same_v<Request, v1::RecordContactAttemptRequest> ||
+                      std::is_same_v<Request, v1::UpdateFlagRequest>) {
+          if (r.several_debts().other_account_ids_size() > 0) {
+            steps_.SeveralDebts(std::move(r), deadline, std::move(done));
+            return;
+          }
+        }
+        if constexpr (std::is_same_v<Request, v1::OpenCaseRequest>) {
+          if (!r.customer_id().empty()) {
+            steps_.OpenLinked(std::move(r), deadline, std::move(done));
+            return;
+          }
+        }
         router_.ExecuteAsync(Command(std::move(r)), deadline, /*dry_run=*/false, std::move(done));
       });
 }
@@ -59,7 +79,21 @@ grpc::ServerUnaryReactor* CaseCommandService::Execute(grpc::CallbackServerContex
     return Execute(context, "collections.v1.CaseCommandService/" #Name, *request, reply);  \
   }
 
-COLLECTIONS_COMMAND_RPC(OpenCase)
+// OpenCase with a customer links the account too: the caller must also be allowed the link.
+grpc::ServerUnaryReactor* CaseCommandService::OpenCase(grpc::CallbackServerContext* context,
+                                                       const v1::OpenCaseRequest* request,
+                                                       v1::CommandReply* reply) {
+  if (!request->customer_id().empty()) {
+    auto allowed =
+        guard_.Authorize(*context, "collections.v1.CustomerCommandService/LinkCustomerAccount");
+    if (!allowed) {
+      grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+      reactor->Finish(ToGrpcStatus(allowed.error()));
+      return reactor;
+    }
+  }
+  return Execute(context, "collections.v1.CaseCommandService/OpenCase", *request, reply);
+}
 COLLECTIONS_COMMAND_RPC(PostPayment)
 COLLECTIONS_COMMAND_RPC(ReversePayment)
 COLLECTIONS_COMMAND_RPC(AssignCase)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "services/api/admission.h"
+#include "services/api/cross_stream.h"
 #include "services/authz/call_guard.h"
 #include "services/writer/writer.h"
 
@@ -26,7 +27,7 @@ class CaseCommandService final : public v1::CaseCommandService::CallbackService 
   // caller; both must outlive the service.
   CaseCommandService(CommandRouter& router, const authz::CallGuard& guard,
                      Admission* admission = nullptr)
-      : router_(router), guard_(guard), admission_(admission) {}
+      : router_(router), steps_(router), guard_(guard), admission_(admission) {}
 
   grpc::ServerUnaryReactor* OpenCase(grpc::CallbackServerContext* context,
       const v1::OpenCaseRequest* request, v1::CommandReply* reply) override;
@@ -96,6 +97,8 @@ class CaseCommandService final : public v1::CaseCommandService::CallbackService 
   grpc::ServerUnaryReactor* Execute(grpc::CallbackServerContext* context, const char* method,
                                     Request request, v1::CommandReply* reply);
   CommandRouter& router_;
+  // OpenCase with a customer, and requests about several debts, span streams.
+  CrossStreamSteps steps_;
   const authz::CallGuard& guard_;
   Admission* const admission_;
 };

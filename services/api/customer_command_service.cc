@@ -13,7 +13,13 @@ grpc::ServerUnaryReactor* CustomerCommandService::Execute(grpc::CallbackServerCo
       context, method, std::move(request), reply, guard_, admission_,
       [](const Request& r) { return ValidateCustomerRequest(CustomerCommand(r)); },
       [this](Request r, absl::Time deadline, CommandCompletion done) {
-        router_.ExecuteAsync(CustomerCommand(std::move(r)), deadline, std::move(done));
+        if constexpr (std::is_same_v<Request, v1::LinkCustomerAccountRequest>) {
+          steps_.Link(std::move(r), deadline, std::move(done));
+        } else if constexpr (std::is_same_v<Request, v1::UnlinkCustomerAccountRequest>) {
+          steps_.Unlink(std::move(r), deadline, std::move(done));
+        } else {
+          router_.ExecuteAsync(CustomerCommand(std::move(r)), deadline, std::move(done));
+        }
       });
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "services/api/admission.h"
+#include "services/api/cross_stream.h"
 #include "services/authz/call_guard.h"
 #include "services/writer/writer.h"
 
@@ -21,7 +22,7 @@ class CustomerCommandService final : public v1::CustomerCommandService::Callback
  public:
   CustomerCommandService(CommandRouter& router, const authz::CallGuard& guard,
                          Admission* admission = nullptr)
-      : router_(router), guard_(guard), admission_(admission) {}
+      : router_(router), steps_(router), guard_(guard), admission_(admission) {}
 
 #define COLLECTIONS_CUSTOMER_RPC(Name)                                                \
   grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* context,                \
@@ -48,6 +49,8 @@ class CustomerCommandService final : public v1::CustomerCommandService::Callback
   grpc::ServerUnaryReactor* Execute(grpc::CallbackServerContext* context, const char* method,
                                     Request request, v1::CommandReply* reply);
   CommandRouter& router_;
+  // Link and unlink are also recorded on the account's stream (CrossStreamSteps).
+  CrossStreamSteps steps_;
   const authz::CallGuard& guard_;
   Admission* const admission_;
 };

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "absl/time/time.h"
+#include "collections/state/v1/account_state.pb.h"
 #include "collections/v1/case_service.pb.h"
 
 #include <optional>
@@ -9,7 +10,9 @@
 
 namespace collections {
 
-// A command as the domain sees it: the request message of one CaseCommandService RPC.
+// A command as the domain sees it: the request message of one CaseCommandService RPC, or the
+// service's own LinkAccountToCustomerRequest (the account side of a customer link: no caller
+// can send it).
 // Every request shares fields 1-5 (command_id, expected_version, actor, correlation_id,
 // occurred_at) and account_id (10), which the accessors below read uniformly.
 using Command = std::variant<
@@ -22,7 +25,7 @@ using Command = std::variant<
     v1::OpenDisputeRequest, v1::SendDisputeVerificationRequest, v1::ResolveDisputeRequest,
     v1::WithdrawDisputeRequest, v1::PlaceWithAgencyRequest, v1::RecallFromAgencyRequest,
     v1::ReferToLegalRequest, v1::ReportToBureauRequest, v1::TransferDebtRequest,
-    v1::AuthorizeOverrideRequest, v1::ReserveContactRequest>;
+    v1::AuthorizeOverrideRequest, v1::ReserveContactRequest, state::v1::LinkAccountToCustomerRequest>;
 
 inline const std::string& CommandId(const Command& c) {
   return std::visit([](const auto& r) -> const std::string& { return r.command_id(); }, c);

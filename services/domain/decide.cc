@@ -164,6 +164,46 @@ struct Decider {
     return std::nullopt;
   }
 
+  // F3: a request about several debts of one customer is recorded only on accounts linked to
+  // that customer (the link is a recorded fact, AccountCustomerLinked, not the caller's word).
+  Status SameCustomer(const v1::SeveralDebts& d) const {
+    if (d.customer_id().empty() || state->customer_id() == d.customer_id()) return std::nullopt;
+    return Refuse(Errc::kFailedPrecondition, "NOT_THE_CUSTOMERS_DEBT",
+                  "account " + state->account_id() + " is " +
+                      (state->customer_id().empty()
+                           ? std::string("not linked to any customer")
+                           : "linked to customer " + state->customer_id()) +
+                      ", not to customer " + d.customer_id() +
+                      " (rule F3: only the customer's own debts can share a contact or a fact)",
+                  "several_debts.customer_id", d.customer_id());
+  }
+
+  Decision operator()(const state::v1::LinkAccountToCustomerRequest& r) const {
+    v1::EventEnvelope e;
+    if (r.unlink()) {
+      auto* u = e.mutable_account_customer_unlinked();
+      u->set_customer_id(r.customer_id());
+      u->set_reason(r.reason());
+      u->set_moved_to_customer_id(r.moved_to_customer_id());
+      return Events{e};
+    }
+    // An account belongs to one customer: moving it names the customer it leaves.
+    if (!state->customer_id().empty() && state->customer_id() != r.customer_id() &&
+        state->customer_id() != r.moved_from_customer_id()) {
+      return Refuse(Errc::kFailedPrecondition, "ACCOUNT_LINKED_TO_ANOTHER_CUSTOMER",
+                    "account " + state->account_id() + " belongs to customer " +
+                        state->customer_id() + "; to move it, link it with moved_from_customer_id " +
+                        state->customer_id() + " and a reason",
+                    "linked_account_id", state->account_id());
+    }
+    auto* l = e.mutable_account_customer_linked();
+    l->set_customer_id(r.customer_id());
+    l->set_reason(r.reason());
+    l->set_commercial(r.commercial());
+    l->set_moved_from_customer_id(r.moved_from_customer_id());
+    return Events{e};
+  }
+
   Decision operator()(const v1::OpenCaseRequest& r) const {
     if (state != nullptr) {
       return Refuse(Errc::kAlreadyExists, "ACCOUNT_EXISTS",
@@ -321,9 +361,11 @@ struct Decider {
 
   Decision operator()(const v1::UpdateFlagRequest& r) const {
     if (auto e = Open("UpdateFlag")) return *e;
+    if (auto e = SameCustomer(r.several_debts())) return *e;
     v1::EventEnvelope e;
     auto* f = e.mutable_flag_changed();
     f->set_reason(r.reason());
+    if (r.has_several_debts()) *f->mutable_several_debts() = r.several_debts();
     switch (r.change_case()) {
       case v1::UpdateFlagRequest::kBankruptcy:
         *f->mutable_bankruptcy() = r.bankruptcy();
@@ -369,6 +411,7 @@ struct Decider {
 
   Decision operator()(const v1::RecordContactAttemptRequest& r) const {
     if (auto e = Open("RecordContactAttempt")) return *e;
+    if (auto e = SameCustomer(r.several_debts())) return *e;
     // Recent contacts by id, older (pruned) ones by the hash of their id.
     bool exists = Pruned(state->pruned_contact_ids(), r.contact_id());
     for (const auto& c : state->contacts()) exists = exists || c.contact_id() == r.contact_id();
@@ -409,6 +452,7 @@ struct Decider {
     rec->set_outcome(r.outcome());
     rec->set_under_consent(r.under_consent());
     *rec->mutable_content() = r.content();
+    if (r.has_several_debts()) *rec->mutable_several_debts() = r.several_debts();
     if (r.has_callback_at())
       *e.mutable_contact_attempted()->mutable_callback_at() = r.callback_at();
     e.mutable_contact_attempted()->set_note(r.note());

@@ -676,6 +676,13 @@ void EvolveAny(A& a, const v1::EventEnvelope& e, const StateHorizon& horizon) {
       a.set_customer_id(e.account_customer_linked().customer_id());
       a.set_commercial(e.account_customer_linked().commercial());
       break;
+    case v1::EventEnvelope::kAccountCustomerUnlinked:
+      // Only the customer it still belongs to: a move links the new customer first.
+      if (a.customer_id() == e.account_customer_unlinked().customer_id()) {
+        a.clear_customer_id();
+        a.set_commercial(false);
+      }
+      break;
     // A customer's own events (services/customer) are on the customer's stream, never on an
     // account's: an account has nothing to apply from them.
     case v1::EventEnvelope::kCustomerOpened:

@@ -33,6 +33,8 @@ inline constexpr int kMaxInstalments = 600;
 inline constexpr int kMaxCustomerContacts = 50;
 inline constexpr int kMaxCustomerContactRoles = 10;
 inline constexpr int kMaxPaymentDirections = 500;
+// Other debts one call or consumer fact may concern (SeveralDebts.other_account_ids, F3).
+inline constexpr int kMaxSeveralDebts = 20;
 
 // Numbers.
 // Largest amount accepted anywhere, and the largest any balance component, the total balance

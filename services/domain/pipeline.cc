@@ -147,7 +147,7 @@ CommandOutcome RunCommand(AccountState& state, bool exists, const CommandInput& 
   // The command id: the same request again gets the earlier outcome; another request with
   // it is refused. A compliance block is the exception: it is judged anew.
   bool retry_of_block = false;
-  if (!input.dry_run && input.prior != nullptr) {
+  if (input.prior != nullptr) {
     if (input.prior->fingerprint != fingerprint) {
       return Refused(std::move(outcome), CommandIdReused(CommandId(command), account_id));
     }

@@ -256,6 +256,34 @@ void GraceDays(Violations& v, int32_t days) {
     v.Add("grace_days", absl::StrCat("must be 0..", kMaxGraceDays));
 }
 
+// A request about several debts of one customer (F3): the customer and the other accounts,
+// distinct, not the account the request is sent to, at most kMaxSeveralDebts.
+void SeveralDebtsField(Violations& v, const std::string& account_id, const v1::SeveralDebts& d) {
+  if (d.customer_id().empty() && d.other_account_ids().empty() &&
+      d.recorded_on_account_id().empty())
+    return;
+  Id(v, "several_debts.customer_id", d.customer_id());
+  if (d.other_account_ids().empty() && d.recorded_on_account_id().empty())
+    v.Add("several_debts.other_account_ids", "name at least one other account of the customer");
+  if (d.other_account_ids_size() > kMaxSeveralDebts) {
+    v.Add("several_debts.other_account_ids",
+          absl::StrCat("names ", d.other_account_ids_size(), " accounts; at most ",
+                       kMaxSeveralDebts));
+    return;
+  }
+  std::vector<std::string> seen;
+  for (int i = 0; i < d.other_account_ids_size(); ++i) {
+    const std::string field = absl::StrCat("several_debts.other_account_ids[", i, "]");
+    const std::string& id = d.other_account_ids(i);
+    Id(v, field, id);
+    if (id == account_id && d.recorded_on_account_id().empty())
+      v.Add(field, "is the account the request is sent to");
+    if (std::find(seen.begin(), seen.end(), id) != seen.end()) v.Add(field, "is named twice");
+    seen.push_back(id);
+  }
+  Id(v, "several_debts.recorded_on_account_id", d.recorded_on_account_id(), false);
+}
+
 struct Validator {
   Violations& v;
 
@@ -283,6 +311,13 @@ struct Validator {
     Date(v, "statute_of_limitations_date", r.statute_of_limitations_date(), false);
     Id(v, "assignee", r.assignee(), false);
     Id(v, "queue", r.queue(), false);
+    Id(v, "customer_id", r.customer_id(), false);
+  }
+  void operator()(const state::v1::LinkAccountToCustomerRequest& r) const {
+    Id(v, "customer_id", r.customer_id());
+    Text(v, "reason", r.reason(), false);
+    Id(v, "moved_from_customer_id", r.moved_from_customer_id(), false);
+    Id(v, "moved_to_customer_id", r.moved_to_customer_id(), false);
   }
   void operator()(const v1::PostPaymentRequest& r) const {
     Id(v, "payment_id", r.payment_id());
@@ -310,6 +345,7 @@ struct Validator {
   }
   void operator()(const v1::UpdateFlagRequest& r) const {
     Text(v, "reason", r.reason(), true);
+    SeveralDebtsField(v, r.account_id(), r.several_debts());
     switch (r.change_case()) {
       case v1::UpdateFlagRequest::CHANGE_NOT_SET:
         v.Add("change", "name the flag to change (bankruptcy, deceased, ...)");
@@ -382,6 +418,7 @@ struct Validator {
     if (r.has_callback_at()) Timestamp(v, "callback_at", r.callback_at());
     Text(v, "note", r.note(), false);
     Id(v, "reservation_id", r.reservation_id(), false);
+    SeveralDebtsField(v, r.account_id(), r.several_debts());
   }
   void operator()(const v1::RecordCorrespondenceRequest& r) const {
     Id(v, "correspondence_id", r.correspondence_id());

@@ -246,6 +246,11 @@ Error PartitionWriter::UnavailableError(WriterState state) const {
 void PartitionWriter::Answer(Pending& p, Result<v1::CommandReply> result) {
   if (p.answered) return;
   p.answered = true;
+  // Only the writer's own thread reads its state (a refusal at the door comes from others).
+  if (p.peek && p.customer && std::this_thread::get_id() == thread_.get_id()) {
+    if (const CustomerState* c = CommittedCustomer(CustomerStreamKey(CustomerIdOf(*p.customer))))
+      p.peek(*c);
+  }
   if (p.done) p.done(std::move(result));
 }
 
@@ -786,10 +791,11 @@ void PartitionWriter::Submit(Command command, bool dry_run, Completion done) {
   Enqueue(std::move(p));
 }
 
-void PartitionWriter::Submit(CustomerCommand command, Completion done) {
+void PartitionWriter::Submit(CustomerCommand command, Completion done, CustomerPeek peek) {
   Pending p;
   p.customer = std::move(command);
   p.done = std::move(done);
+  p.peek = std::move(peek);
   Enqueue(std::move(p));
 }
 
@@ -1066,7 +1072,7 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
     return prior;
   };
   // The answer to a repeat of a committed command: its recorded refusal, or its reply again.
-  auto answer_repeat = [](Pending& p, CommandRecord& earlier) {
+  auto answer_repeat = [this](Pending& p, CommandRecord& earlier) {
     if (earlier.refusal) {
       Answer(p, *earlier.refusal);
     } else {
@@ -1100,7 +1106,9 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
     }
     if (repeated_in_batch(i, account_id, command_id)) continue;
     std::optional<CommandRecord> earlier;
-    if (!p.dry_run) earlier = CommittedCommand(account_id, command_id);
+    // A dry run sees the command's record too: a step the service checks before it runs it
+    // again (a retried request about several debts) is a repeat, not a new contact.
+    earlier = CommittedCommand(account_id, command_id);
     const PriorCommand prior = prior_of(earlier);
     CommandOutcome result;
     if (p.customer) {
@@ -1454,14 +1462,15 @@ void CommandRouter::ExecuteAsync(Command command, absl::Time deadline, bool dry_
 }
 
 void CommandRouter::ExecuteAsync(CustomerCommand command, absl::Time deadline,
-                                 PartitionWriter::Completion done) {
+                                 PartitionWriter::Completion done,
+                                 PartitionWriter::CustomerPeek peek) {
   if (auto e = ValidateCustomerRequest(command)) {
     done(*e);
     return;
   }
   Route(CustomerStreamKey(CustomerIdOf(command)), deadline, std::move(done),
         [&](PartitionWriter& writer, PartitionWriter::Completion settle) {
-          writer.Submit(std::move(command), std::move(settle));
+          writer.Submit(std::move(command), std::move(settle), std::move(peek));
         });
 }
 

@@ -188,6 +188,11 @@ class PartitionWriter {
   // thread, or the caller's when it is refused at once, or the thread that stops the writer).
   // Must be quick and must not call back into the writer.
   using Completion = std::function<void(Result<v1::CommandReply>)>;
+  // Shown the customer's committed state, on the writer's thread, just before a customer
+  // command the writer decided (succeeded, repeated or refused) is answered, when the customer
+  // exists: how the service learns recorded facts of the customer (commercial, kind) for the
+  // steps it takes on the accounts. Must be quick and must not keep the reference.
+  using CustomerPeek = std::function<void(const CustomerState&)>;
 
   // `group`: the transactions the writer appends through, shared with the other writers of the
   // process (CommandRouter); null = a group of its own with the same transactional ids, which
@@ -217,7 +222,7 @@ class PartitionWriter {
   // The same for a customer's command: it runs on the customer's stream ("customer/<id>",
   // CustomerStreamKey), which must be of this writer's partition, through the same steps
   // (command id, expected version, stamping, chain, signature, one transaction).
-  void Submit(CustomerCommand command, Completion done);
+  void Submit(CustomerCommand command, Completion done, CustomerPeek peek = {});
   // The same, for callers that block: the future completes when `done` would be called.
   std::future<Result<v1::CommandReply>> Submit(Command command, bool dry_run = false);
 
@@ -242,6 +247,7 @@ class PartitionWriter {
     std::promise<Result<int64_t>> tick_done;
     Command command;
     std::optional<CustomerCommand> customer;  // set: a customer's command (`command` unused)
+    PartitionWriter::CustomerPeek peek;       // with `customer`: see Submit
     std::string key;          // stream id (account id or customer stream key) + '\0' + command id
     std::string fingerprint;  // SHA-256 of the request
     Completion done;
@@ -302,7 +308,8 @@ class PartitionWriter {
   // account cache to its size.
   Status Flush(int64_t next_offset);
   void Trim();
-  static void Answer(Pending& p, Result<v1::CommandReply> result);
+  // Answers `p` once; a customer command that succeeded first shows its peek the customer.
+  void Answer(Pending& p, Result<v1::CommandReply> result);
   static void AnswerTick(Pending& p, Result<int64_t> result);
   Error UnavailableError(WriterState state) const;
 
@@ -429,7 +436,7 @@ class CommandRouter {
   // A customer's command, routed by its stream key "customer/<id>" with the same partitioner
   // as accounts (so one customer's commands are ordered by one writer); otherwise as above.
   void ExecuteAsync(CustomerCommand command, absl::Time deadline,
-                    PartitionWriter::Completion done);
+                    PartitionWriter::Completion done, PartitionWriter::CustomerPeek peek = {});
   Result<v1::CommandReply> Execute(CustomerCommand command, absl::Time deadline);
 
   // True when every partition writer is serving.

@@ -770,5 +770,101 @@ BOOST_AUTO_TEST_CASE(uuid_is_version_4_text) {
   BOOST_TEST(NewUuid() != id);
 }
 
+// ---- customers: the account side of a link, several debts (F3) ----
+
+state::v1::LinkAccountToCustomerRequest LinkTo(const std::string& customer, bool commercial,
+                                               const std::string& moved_from = "") {
+  state::v1::LinkAccountToCustomerRequest r;
+  r.set_customer_id(customer);
+  r.set_commercial(commercial);
+  r.set_reason("placement");
+  r.set_moved_from_customer_id(moved_from);
+  return With("link-" + customer, r);
+}
+
+BOOST_AUTO_TEST_CASE(an_account_records_its_customer_and_moves_only_when_told_from_where) {
+  Case c = Opened();
+  auto linked = c.Run(LinkTo("C-1", true));
+  BOOST_REQUIRE(linked.ok());
+  BOOST_TEST(Types(linked.value()) == std::vector<std::string>{"AccountCustomerLinked"});
+  BOOST_TEST(c.account.customer_id() == "C-1");
+  BOOST_TEST(c.account.commercial());
+
+  // Another customer cannot take it silently: a move names the customer it leaves.
+  Error e = c.Refused(LinkTo("C-2", false));
+  BOOST_TEST(e.reason == "ACCOUNT_LINKED_TO_ANOTHER_CUSTOMER");
+  BOOST_TEST(Code(e) == static_cast<int>(Errc::kFailedPrecondition));
+  c.Must(LinkTo("C-2", false, "C-1"));
+  BOOST_TEST(c.account.customer_id() == "C-2");
+  BOOST_TEST(!c.account.commercial());
+
+  // The old customer's unlink, arriving after the move, leaves the new link alone.
+  state::v1::LinkAccountToCustomerRequest unlink = With("unlink-C-1", LinkTo("C-1", false));
+  unlink.set_unlink(true);
+  c.Must(unlink);
+  BOOST_TEST(c.account.customer_id() == "C-2");
+  unlink = With("unlink-C-2", LinkTo("C-2", false));
+  unlink.set_unlink(true);
+  auto unlinked = c.Run(unlink);
+  BOOST_REQUIRE(unlinked.ok());
+  BOOST_TEST(Types(unlinked.value()) == std::vector<std::string>{"AccountCustomerUnlinked"});
+  BOOST_TEST(c.account.customer_id().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_contact_about_several_debts_is_recorded_only_on_the_customers_accounts) {
+  Case c = Opened();
+  v1::RecordContactAttemptRequest call;
+  call.set_contact_id("call-1");
+  call.set_channel(v1::CONTACT_CHANNEL_CALL);
+  call.set_direction(v1::CONTACT_DIRECTION_OUTBOUND);
+  call.set_address("+13125550100");
+  call.set_phone_type(v1::PHONE_TYPE_CELL);
+  call.set_outcome(v1::CONTACT_OUTCOME_NO_ANSWER);
+  call.mutable_several_debts()->set_customer_id("C-1");
+  call.mutable_several_debts()->add_other_account_ids("ACC-2");
+  call = With("call-1", call);
+  // Not linked yet: the customer's word is not taken for it.
+  Error e = c.Refused(call);
+  BOOST_TEST(e.reason == "NOT_THE_CUSTOMERS_DEBT");
+  BOOST_TEST(e.field == "several_debts.customer_id");
+  c.Must(LinkTo("C-1", false));
+  auto recorded = c.Run(call);
+  BOOST_REQUIRE(recorded.ok());
+  const v1::ContactRecord& rec = recorded.value().front().contact_attempted().contact();
+  BOOST_TEST(rec.several_debts().other_account_ids(0) == "ACC-2");
+  BOOST_TEST(c.account.contacts_size() == 1);
+
+  // A cease letter naming the customer's debts: the same check, and the fact names them.
+  v1::UpdateFlagRequest cease;
+  cease.set_reason("letter naming both debts");
+  cease.mutable_cease_communication()->set_in_effect(true);
+  cease.mutable_cease_communication()->set_written(true);
+  cease.mutable_several_debts()->set_customer_id("C-9");
+  cease.mutable_several_debts()->add_other_account_ids("ACC-2");
+  cease = With("cease-1", cease);
+  BOOST_TEST(c.Refused(cease).reason == "NOT_THE_CUSTOMERS_DEBT");
+}
+
+BOOST_AUTO_TEST_CASE(several_debts_are_validated_field_by_field) {
+  v1::RecordContactAttemptRequest call;
+  call.set_contact_id("call-1");
+  call.set_channel(v1::CONTACT_CHANNEL_CALL);
+  call.set_direction(v1::CONTACT_DIRECTION_OUTBOUND);
+  call.set_address("+13125550100");
+  call.set_phone_type(v1::PHONE_TYPE_CELL);
+  call.set_outcome(v1::CONTACT_OUTCOME_NO_ANSWER);
+  call.mutable_several_debts()->add_other_account_ids("ACC-1");  // itself
+  call.mutable_several_debts()->add_other_account_ids("ACC-2");
+  call.mutable_several_debts()->add_other_account_ids("ACC-2");  // twice
+  Status e = ValidateRequest(Command(With("call-1", call)));
+  BOOST_REQUIRE(e.has_value());
+  std::vector<std::string> fields;
+  for (const auto& v : e->violations) fields.push_back(v.field);
+  BOOST_TEST(fields == (std::vector<std::string>{"several_debts.customer_id",
+                                                 "several_debts.other_account_ids[0]",
+                                                 "several_debts.other_account_ids[2]"}),
+             boost::test_tools::per_element());
+}
+
 }  // namespace
 }  // namespace collections
