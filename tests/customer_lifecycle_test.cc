@@ -576,6 +576,8 @@ BOOST_AUTO_TEST_CASE(links_are_on_both_streams_and_a_call_about_two_debts_counts
     BOOST_REQUIRE_MESSAGE(linked.size() == 1u, id);
     BOOST_TEST(linked[0].account_customer_linked().customer_id() == "P-1");
     BOOST_TEST(!linked[0].account_customer_linked().commercial());
+    // A person's zone goes with each of their debts (F4 reads it beside the account's own).
+    BOOST_TEST(linked[0].account_customer_linked().consumer_time_zone() == "America/Chicago");
     BOOST_TEST(linked[0].actor().id() == kTestPrincipal);
   }
   auto customer_links = StreamOf(f.topic(), "P-1");
@@ -596,6 +598,7 @@ BOOST_AUTO_TEST_CASE(links_are_on_both_streams_and_a_call_about_two_debts_counts
   auto company = AccountEvents(f.topic(), "ACC-A", v1::EventEnvelope::kAccountCustomerLinked);
   BOOST_REQUIRE(company.size() == 1u);
   BOOST_TEST(company[0].account_customer_linked().commercial());
+  BOOST_TEST(company[0].account_customer_linked().consumer_time_zone().empty());
   // ... and the account's read model shows it (read-your-writes from a later command on it).
   f.Must(&Stub::RecordContactAttempt, CallAbout("a-call", "", {}), "ACC-A");
   BOOST_TEST(f.Account("ACC-A").commercial());

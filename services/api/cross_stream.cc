@@ -126,7 +126,13 @@ void CrossStreamSteps::RunLink(v1::LinkCustomerAccountRequest request, absl::Tim
   account->set_reason(request.reason());
   account->set_moved_from_customer_id(request.moved_from_customer_id());
   if (request.has_occurred_at()) *account->mutable_occurred_at() = request.occurred_at();
-  auto commercial = std::make_shared<std::atomic<bool>>(false);
+  // What the customer's committed state says, read by the peek on the writer's thread and used
+  // after the customer's step has been answered.
+  struct Recorded {
+    bool commercial = false;
+    std::string consumer_time_zone;
+  };
+  auto commercial = std::make_shared<Recorded>();
   CommandRouter& router = router_;
   // 1. The account can take the link (dry run: nothing appended). An account with no case has
   // no stream yet: only the customer's side is recorded, and OpenCase with the customer_id
@@ -167,7 +173,8 @@ void CrossStreamSteps::RunLink(v1::LinkCustomerAccountRequest request, absl::Tim
                 return;
               }
               // 3. The account's side.
-              account->set_commercial(commercial->load());
+              account->set_commercial(commercial->commercial);
+              account->set_consumer_time_zone(commercial->consumer_time_zone);
               router.ExecuteAsync(
                   Command(*account), deadline, /*dry_run=*/false,
                   [reply = std::move(reply), account, customer_id,
@@ -180,7 +187,10 @@ void CrossStreamSteps::RunLink(v1::LinkCustomerAccountRequest request, absl::Tim
                     done(std::move(reply));
                   });
             },
-            [commercial](const CustomerState& c) { commercial->store(c.commercial()); });
+            [commercial](const CustomerState& c) {
+              commercial->commercial = c.commercial();
+              if (c.kind() == v1::CUSTOMER_KIND_PERSON) commercial->consumer_time_zone = c.time_zone();
+            });
       });
 }
 

@@ -781,6 +781,14 @@ RuleResult F4(const Context& c) {
   if (FindConsent(c, ConsentScope::kInconvenientTime) != nullptr) return std::nullopt;
   if (RepliedContact(c) != nullptr) return std::nullopt;
   std::vector<Zone> zones{{c.facts.time_zone, c.zone}};
+  for (const std::string& other : c.facts.other_time_zones) {
+    absl::TimeZone tz;
+    if (!LoadIanaTimeZone(other, &tz)) {
+      return Block{"Unknown time zone \"" + other +
+                   "\" for the consumer: fix the customer's time zone before contacting them."};
+    }
+    zones.push_back({other, tz});
+  }
   const std::string& number_zone = c.action.target_time_zone;
   if (!number_zone.empty() && number_zone != c.facts.time_zone) {
     absl::TimeZone tz;

@@ -162,6 +162,9 @@ struct CaseFacts {
   std::string jurisdiction;  // US state code of the consumer; "MA" turns on S-MA
   bool nyc = false;          // the consumer is in New York City (S-NYC)
   std::string time_zone;     // IANA zone of the consumer's address, e.g. "America/Chicago"
+  // Other zones the consumer is known to be in (the person's zone recorded on the customer,
+  // when it differs): F4 allows only hours acceptable in every one of them.
+  std::vector<std::string> other_time_zones;
   std::vector<InconvenientTime> inconvenient_times;
 
   // F5 attorney representation.

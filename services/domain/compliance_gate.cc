@@ -229,6 +229,9 @@ compliance::CaseFacts FactsFor(const AccountState& a) {
   f.jurisdiction = a.jurisdiction();
   f.nyc = IsNyc(a.contact_points().address());
   f.time_zone = a.time_zone();
+  // The consumer is one person across their debts: the zone their customer record gives.
+  if (!a.consumer_time_zone().empty() && a.consumer_time_zone() != a.time_zone())
+    f.other_time_zones.push_back(a.consumer_time_zone());
   const auto& flags = a.flags();
   for (const auto& w : flags.inconvenient_windows()) {
     f.inconvenient_times.push_back({w.start_minute(), w.end_minute(), std::nullopt});

@@ -201,6 +201,7 @@ struct Decider {
     l->set_reason(r.reason());
     l->set_commercial(r.commercial());
     l->set_moved_from_customer_id(r.moved_from_customer_id());
+    l->set_consumer_time_zone(r.consumer_time_zone());
     return Events{e};
   }
 

@@ -675,12 +675,14 @@ void EvolveAny(A& a, const v1::EventEnvelope& e, const StateHorizon& horizon) {
     case v1::EventEnvelope::kAccountCustomerLinked:
       a.set_customer_id(e.account_customer_linked().customer_id());
       a.set_commercial(e.account_customer_linked().commercial());
+      a.set_consumer_time_zone(e.account_customer_linked().consumer_time_zone());
       break;
     case v1::EventEnvelope::kAccountCustomerUnlinked:
       // Only the customer it still belongs to: a move links the new customer first.
       if (a.customer_id() == e.account_customer_unlinked().customer_id()) {
         a.clear_customer_id();
         a.set_commercial(false);
+        a.clear_consumer_time_zone();
       }
       break;
     // A customer's own events (services/customer) are on the customer's stream, never on an

@@ -318,6 +318,7 @@ struct Validator {
     Text(v, "reason", r.reason(), false);
     Id(v, "moved_from_customer_id", r.moved_from_customer_id(), false);
     Id(v, "moved_to_customer_id", r.moved_to_customer_id(), false);
+    TimeZone(v, "consumer_time_zone", r.consumer_time_zone(), false);
   }
   void operator()(const v1::PostPaymentRequest& r) const {
     Id(v, "payment_id", r.payment_id());

@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE case_aggregate
 #include "services/domain/case_aggregate.h"
 
+#include "services/compliance/policy.h"
+#include "services/domain/compliance_gate.h"
 #include "services/domain/hashing.h"
 
 #include "absl/time/civil_time.h"
@@ -843,6 +845,35 @@ BOOST_AUTO_TEST_CASE(a_contact_about_several_debts_is_recorded_only_on_the_custo
   cease.mutable_several_debts()->add_other_account_ids("ACC-2");
   cease = With("cease-1", cease);
   BOOST_TEST(c.Refused(cease).reason == "NOT_THE_CUSTOMERS_DEBT");
+}
+
+BOOST_AUTO_TEST_CASE(a_persons_zone_from_the_customer_limits_calls_on_each_of_their_debts) {
+  // A Chicago account whose consumer, per the customer record, lives in New York: 20:30 in
+  // Chicago is 21:30 in New York, too late for F4 there.
+  Case c;
+  v1::OpenCaseRequest open = OpenRequest();
+  open.set_third_party_collector(true);
+  c.Must(open);
+  v1::RecordContactAttemptRequest call;
+  call.set_contact_id("late-call");
+  call.set_channel(v1::CONTACT_CHANNEL_CALL);
+  call.set_direction(v1::CONTACT_DIRECTION_OUTBOUND);
+  call.set_address("+13125550100");
+  call.set_phone_type(v1::PHONE_TYPE_CELL);
+  call.set_outcome(v1::CONTACT_OUTCOME_NO_ANSWER);
+  call = With("late-call", call);
+  const v1::CompliancePolicy policy = compliance::DefaultPolicy();
+  const absl::Time late = Local(2025, 10, 9, 20, 30);
+  BOOST_TEST(!Gate(c.account, call, late, policy).blocked);
+
+  state::v1::LinkAccountToCustomerRequest link = LinkTo("P-1", false);
+  link.set_consumer_time_zone("America/New_York");
+  c.Must(link);
+  BOOST_TEST(c.account.consumer_time_zone() == "America/New_York");
+  GateDecision gate = Gate(c.account, call, late, policy);
+  BOOST_TEST(gate.blocked);
+  BOOST_TEST(gate.record.rule_id() == "F4");
+  BOOST_TEST(!Gate(c.account, call, Local(2025, 10, 9, 19, 30), policy).blocked);
 }
 
 BOOST_AUTO_TEST_CASE(several_debts_are_validated_field_by_field) {
