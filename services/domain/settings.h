@@ -48,8 +48,9 @@ struct DomainSettings {
   // write-off approver (write_off_approver_roles) other than the person who asked for it, as a
   // small-balance write-off above its threshold does. 10000 = 100.00.
   int64_t credit_memo_threshold_minor = 10000;
-  // Who may recommend a credit hold, and who approves (or releases) one; an approver never
-  // approves a hold they recommended (four eyes).
+  // Who may recommend a credit hold, and who approves (or releases) one (the access policy's
+  // roles with PRIVILEGE_CREDIT_HOLD_RECOMMEND and _APPROVAL; the server copies them); an
+  // approver never approves a hold they recommended (four eyes).
   std::set<std::string> credit_hold_recommender_roles = {"collector", "supervisor"};
   std::set<std::string> credit_hold_approver_roles = {"supervisor"};
 };

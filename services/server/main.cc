@@ -231,6 +231,9 @@ int main(int argc, char** argv) {
     domain.override_roles = roles(collections::v1::PRIVILEGE_OVERRIDE_GRANT);
     domain.settlement_approver_roles = roles(collections::v1::PRIVILEGE_SETTLEMENT_APPROVAL);
     domain.write_off_approver_roles = roles(collections::v1::PRIVILEGE_WRITE_OFF_APPROVAL);
+    domain.credit_hold_recommender_roles =
+        roles(collections::v1::PRIVILEGE_CREDIT_HOLD_RECOMMEND);
+    domain.credit_hold_approver_roles = roles(collections::v1::PRIVILEGE_CREDIT_HOLD_APPROVAL);
     auto key = collections::authz::SigningKey::LoadPem(signing_key_path);
     if (!key) {
       std::fprintf(stderr,

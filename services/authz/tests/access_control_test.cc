@@ -183,6 +183,8 @@ BOOST_AUTO_TEST_CASE(privileges_of_the_default_roles) {
       {v1::PRIVILEGE_LATE_ENTRY, {"compliance_officer", "supervisor"}},
       {v1::PRIVILEGE_READ_ANY_AUDIT_TRAIL, {"compliance_officer"}},
       {v1::PRIVILEGE_ACT_ON_BEHALF_OF, {"admin", "collector"}},
+      {v1::PRIVILEGE_CREDIT_HOLD_RECOMMEND, {"collector", "supervisor"}},
+      {v1::PRIVILEGE_CREDIT_HOLD_APPROVAL, {"supervisor"}},
   };
   for (const auto& [privilege, roles] : expected) {
     BOOST_TEST(Shipped().RolesWithPrivilege(privilege) == roles, v1::Privilege_Name(privilege));
