@@ -681,16 +681,20 @@ RuleResult CapInWindow(
   return later;
 }
 
+// What a call cap counts (F1, B2): an outbound call that reached the line or could have;
+// calls that did not connect (busy, not in service) do not count.
+bool CountedCall(const ContactAttempt& h) {
+  if (h.channel != Channel::kCall || h.direction != Direction::kOutbound) return false;
+  return h.outcome != ContactOutcome::kBusy && h.outcome != ContactOutcome::kNotInService;
+}
+
 RuleResult F1(const Context& c) {
   if (!IsCall(c.action) || CallConsent(c) != nullptr) return std::nullopt;
   const int cap = c.policy.call_cap();
   const int days = c.policy.call_window_days();
   auto counts = [&c](const ContactAttempt& h) {
-    if (h.channel != Channel::kCall || h.direction != Direction::kOutbound) return false;
     // A call the recorded consent exempted when it was placed never counts later.
-    if (CallConsentAt(c, h.time, h.target) != nullptr) return false;
-    // Calls that did not connect do not count.
-    return h.outcome != ContactOutcome::kBusy && h.outcome != ContactOutcome::kNotInService;
+    return CountedCall(h) && CallConsentAt(c, h.time, h.target) == nullptr;
   };
   return CapInWindow(c, "calls_in_window", cap, days, counts,
                      [&](const std::string& debt, size_t n, const std::string& from) {
@@ -885,12 +889,90 @@ RuleResult SNyc(const Context& c) {
       });
 }
 
+// ---- commercial debts: the customer-level policy -------------------------------------------
+//
+// A business is not a consumer: the consumer rules do not protect it (CaseFacts::commercial
+// says which rules apply and why). What the creditor owes a business customer is its own
+// contact policy: reach it in business hours (B1) and do not flood it with calls (B2).
+
+// "Saturday 2025-10-11", "Monday 2025-10-13 (Columbus Day)": why `day` is not a business day.
+std::string ClosedDay(const Context& c, absl::CivilDay day) {
+  std::string text = absl::FormatTime("%A %Y-%m-%d", LocalMidnight(c, day), c.zone);
+  for (int year : {day.year(), day.year() + 1}) {  // New Year's Day may be observed the day before
+    for (const FederalHoliday& h : FederalHolidays(year)) {
+      if (h.date == day || h.observed == day) return text + " (" + h.name + ")";
+    }
+  }
+  return text;
+}
+
+std::string HoursText(const Policy::TimeOfDay& t) {
+  return absl::StrCat(absl::Dec(t.hours(), absl::kZeroPad2), ":",
+                      absl::Dec(t.minutes(), absl::kZeroPad2));
+}
+
+// B1 business hours: calls, texts and visits only on the customer's business days (not a
+// Saturday, a Sunday or a federal holiday), from commercial_contact_start to
+// commercial_contact_end in the account's zone, the ends included as F4 includes them. E-mails
+// and letters wait in an inbox and are not limited. No consent or reply exception: the hours
+// are the creditor's policy, and a compliance officer's override is the way past it.
+RuleResult B1(const Context& c) {
+  std::optional<Channel> medium = Medium(c.action);
+  if (medium != Channel::kCall && medium != Channel::kText && medium != Channel::kVisit) {
+    return std::nullopt;
+  }
+  const int start = Seconds(c.policy.commercial_contact_start());
+  const int end = Seconds(c.policy.commercial_contact_end());
+  const bool inclusive = c.policy.time_of_day_boundaries_inclusive();
+  absl::CivilSecond local = absl::ToCivilSecond(c.now, c.zone);
+  absl::CivilDay day(local);
+  const int s = static_cast<int>(local - absl::CivilSecond(day));
+  const bool open_day = IsBusinessDay(day);
+  const bool before = inclusive ? s < start : s <= start;
+  const bool in_hours = inclusive ? (s >= start && s <= end) : (s > start && s < end);
+  if (open_day && in_hours) return std::nullopt;
+  // The next opening: today's, if it has not come yet, or the next business day's.
+  absl::CivilDay opening_day = open_day && before ? day : NextBusinessDay(day + 1);
+  absl::Time from =
+      absl::FromCivil(absl::CivilSecond(opening_day) + start + (inclusive ? 0 : 1), c.zone);
+  std::string why = open_day ? "it is " + absl::FormatTime("%H:%M:%S", c.now, c.zone) + " in " +
+                                   c.facts.time_zone
+                             : "it is " + ClosedDay(c, day) + ", not a business day";
+  Block b{"A commercial debtor is contacted on business days from " +
+          HoursText(c.policy.commercial_contact_start()) + " to " +
+          HoursText(c.policy.commercial_contact_end()) + " local time and " + why +
+          "; allowed from " + Local(c, from) + "."};
+  b.allowed_from = from;
+  b.allowed_from_zone = c.facts.time_zone;
+  return b;
+}
+
+// B2 call cadence: at most commercial_max_calls_per_7_days outbound call attempts per debt in
+// any 7-day window, counted as F1 counts them (CapInWindow: back-dated calls join every window
+// that contains them). Recorded consent does not lift it: it is a consumer's Reg F right, and a
+// business that wants more calls gets them through an officer's override.
+RuleResult B2(const Context& c) {
+  const int cap = c.policy.commercial_max_calls_per_7_days();
+  if (!IsCall(c.action) || cap == 0) return std::nullopt;
+  const int days = kCommercialCallWindowDays;
+  return CapInWindow(c, "commercial_calls_in_window", cap, days, CountedCall,
+                     [&](const std::string& debt, size_t n, const std::string& from) {
+                       return absl::StrCat(n, " calls about ", debt.empty() ? "this debt" : debt,
+                                           " in the last ", days,
+                                           " days (the commercial policy allows at most ", cap,
+                                           "): the next call is allowed from ") +
+                              from + ".";
+                     });
+}
+
 struct Rule {
   const char* id;
   RuleResult (*check)(const Context&);
 };
 
-enum class Scope { kRegF, kAlways, kMassachusetts, kNewYorkCity };
+// Who a rule protects. kConsumer rules (and Reg F, and the state overlays, which protect
+// consumers too) are skipped for a commercial debt; kCommercial rules apply only to one.
+enum class Scope { kRegF, kAlways, kConsumer, kMassachusetts, kNewYorkCity, kCommercial };
 
 struct ScopedRule {
   Scope scope;
@@ -913,10 +995,10 @@ constexpr ScopedRule kRules[] = {
     {Scope::kRegF, {"F12", F12}},
     {Scope::kRegF, {"F14", F14}},
     {Scope::kRegF, {"F16", F16}},
-    {Scope::kAlways, {"C1", C1}},
-    {Scope::kAlways, {"C2", C2}},
-    {Scope::kAlways, {"C3", C3}},
-    {Scope::kAlways, {"C4", C4}},
+    {Scope::kConsumer, {"C1", C1}},
+    {Scope::kConsumer, {"C2", C2}},
+    {Scope::kConsumer, {"C3", C3}},
+    {Scope::kConsumer, {"C4", C4}},
     {Scope::kAlways, {"O2", O2}},
     {Scope::kRegF, {"F18", F18}},
     {Scope::kRegF, {"F11", F11}},
@@ -925,18 +1007,26 @@ constexpr ScopedRule kRules[] = {
     {Scope::kRegF, {"F4", F4}},
     {Scope::kMassachusetts, {"S-MA", SMa}},
     {Scope::kNewYorkCity, {"S-NYC", SNyc}},
+    // The cap before the hours, as F1 before F4.
+    {Scope::kCommercial, {"B2", B2}},
+    {Scope::kCommercial, {"B1", B1}},
 };
 
 bool Applies(Scope scope, const CaseFacts& facts, const Policy& policy) {
+  const bool consumer = !facts.commercial;
   switch (scope) {
     case Scope::kRegF:
-      return facts.reg_f_applies;
+      return consumer && facts.reg_f_applies;
     case Scope::kAlways:
       return true;
+    case Scope::kConsumer:
+      return consumer;
     case Scope::kMassachusetts:
-      return facts.jurisdiction == "MA";
+      return consumer && facts.jurisdiction == "MA";
     case Scope::kNewYorkCity:
-      return facts.nyc && policy.nyc_enabled();
+      return consumer && facts.nyc && policy.nyc_enabled();
+    case Scope::kCommercial:
+      return facts.commercial;
   }
   return true;
 }
@@ -988,7 +1078,8 @@ Decision Evaluate(const CaseFacts& facts, const ContactHistory& history, const A
     d.counted_event_ids = std::move(result->counted_event_ids);
   }
   d.flags = std::move(flags);
-  d.exempt_by_consent = facts.reg_f_applies && IsCall(action) && CallConsent(c) != nullptr;
+  d.exempt_by_consent = Applies(Scope::kRegF, facts, policy) && IsCall(action) &&
+                        CallConsent(c) != nullptr;
   if (blocked) {
     d.outcome = DecisionOutcome::kBlock;
   } else if (!d.flags.empty()) {

@@ -17,7 +17,7 @@ namespace collections::compliance {
 // a case may happen now, and why not. It reads the facts of the case, the contact history
 // and the policy numbers; it does no I/O and keeps no state, so the writer can call it from
 // any thread and a decision can be replayed from the recorded inputs. Rule ids are those of
-// docs/rules.md (F1 ... F18, C1 ... C4, O1, O2, S-MA, S-NYC).
+// docs/rules.md (F1 ... F18, C1 ... C4, O1, O2, S-MA, S-NYC; B1, B2 for commercial debts).
 //
 // Times are absl::Time instants; the rules count in the consumer's local calendar, read
 // through the IANA zone in CaseFacts (never a fixed offset), so DST is handled.
@@ -159,6 +159,19 @@ struct CaseFacts {
   // Reg F (F1-F18) binds third-party collectors and debt buyers, not a creditor collecting
   // its own debt in its own name. C1-C4, O1, O2 and the state overlays apply either way.
   bool reg_f_applies = true;
+  // A commercial (business-to-business) debt: owed by a business, not incurred for personal,
+  // family or household purposes. The consumer rules do not apply to it, whatever
+  // reg_f_applies says, and the customer-level commercial policy (B1, B2) does:
+  // - F1-F18: the FDCPA and Regulation F cover consumer debts only (15 U.S.C. 1692a(5)).
+  // - S-MA, S-NYC: the Massachusetts and New York City rules protect consumer debtors too.
+  // - C1-C4: they are FCRA / Metro 2 rules for consumer reports; a business debt is reported
+  //   to the business credit bureaus, outside the FCRA, so none of them applies (C4's medical
+  //   thresholds are a consumer-report rule as well).
+  // - O1 still applies: the bankruptcy stay (11 U.S.C. 362) protects every debtor, businesses
+  //   included. O2 still applies: the SCRA cap covers obligations a servicemember incurred
+  //   before service, a business debt they are liable on included; it only fires when
+  //   servicemember_active is set.
+  bool commercial = false;
   std::string jurisdiction;  // US state code of the consumer; "MA" turns on S-MA
   bool nyc = false;          // the consumer is in New York City (S-NYC)
   std::string time_zone;     // IANA zone of the consumer's address, e.g. "America/Chicago"
@@ -317,18 +330,24 @@ struct Decision {
   std::map<std::string, int64_t> counters;     // e.g. "calls_in_window" = 7
   std::vector<std::string> counted_event_ids;  // history entries the blocking count used
   std::string policy_version;
-  // A call exempt from F1/F2 because recorded consent covers it (Reg F cases only).
+  // A call exempt from F1/F2 because recorded consent covers it (Reg F consumer cases only).
   bool exempt_by_consent = false;
 };
 
+// B2's window, in days: "per 7 days" is in the policy field's name
+// (commercial_max_calls_per_7_days), so it is not a policy number. It is counted as F1's
+// windows are (window_counting: local calendar days in the account's zone by default).
+inline constexpr int kCommercialCallWindowDays = 7;
+
 // Decides whether `action` may happen at `now`. `now` may lie before attempts in `history`
 // (a back-dated action): the caps then count every window that contains `now`, including
-// the attempts after it. Reg F rules are evaluated only when
-// facts.reg_f_applies; S-MA when facts.jurisdiction is "MA"; S-NYC when facts.nyc and the
-// policy enables it. Every rule is evaluated; the first blocking one (in the order of
-// rules_evaluated) is reported, the others in also_blocked_by. An unknown consumer time
-// zone blocks (rule id "FACTS"): the engine fails closed. `policy` must have passed
-// ValidatePolicy.
+// the attempts after it. For a consumer debt (not facts.commercial) Reg F rules are evaluated
+// only when facts.reg_f_applies; S-MA when facts.jurisdiction is "MA"; S-NYC when facts.nyc
+// and the policy enables it; C1-C4 always. For a commercial debt only O1, O2 and the
+// commercial rules B1, B2 are (see CaseFacts::commercial). Every applicable rule is
+// evaluated; the first blocking one (in the order of rules_evaluated) is reported, the others
+// in also_blocked_by. An unknown consumer time zone blocks (rule id "FACTS"): the engine fails
+// closed. `policy` must have passed ValidatePolicy.
 Decision Evaluate(const CaseFacts& facts, const ContactHistory& history, const Action& action,
                   absl::Time now, const v1::CompliancePolicy& policy);
 

@@ -47,7 +47,9 @@ Status CheckTimeOfDay(const std::string& field, const v1::CompliancePolicy::Time
 v1::CompliancePolicy DefaultPolicy() {
   v1::CompliancePolicy p;
   p.set_version("federal-2025");
-  p.set_description("Regulation F, FCRA/Metro 2 and state overlays: defaults of docs/rules.md");
+  p.set_description(
+      "Regulation F, FCRA/Metro 2, state overlays and the commercial contact policy: defaults "
+      "of docs/rules.md");
   p.set_window_counting(v1::CompliancePolicy::WINDOW_COUNTING_LOCAL_CALENDAR_DAYS);
   p.set_time_of_day_boundaries_inclusive(true);
   p.set_call_cap(7);
@@ -87,6 +89,12 @@ v1::CompliancePolicy DefaultPolicy() {
   p.add_late_entry_roles("compliance_officer");
   p.add_late_entry_roles("supervisor");
   p.set_reservation_ttl_seconds(600);
+  // B1/B2, commercial debts: a business is called in its business hours, at most 10 times a week.
+  p.mutable_commercial_contact_start()->set_hours(8);
+  p.mutable_commercial_contact_start()->set_minutes(0);
+  p.mutable_commercial_contact_end()->set_hours(18);
+  p.mutable_commercial_contact_end()->set_minutes(0);
+  p.set_commercial_max_calls_per_7_days(10);
   return p;
 }
 
@@ -134,6 +142,8 @@ Status ValidatePolicy(const v1::CompliancePolicy& p) {
       {"correspondence_backdate_days", p.correspondence_backdate_days(), 0, 3660},
       {"other_backdate_days", p.other_backdate_days(), 0, 3660},
       {"reservation_ttl_seconds", p.reservation_ttl_seconds(), 1, 86400},
+      // 0 is no cap (B2), not a missing number.
+      {"commercial_max_calls_per_7_days", p.commercial_max_calls_per_7_days(), 0, 100},
   };
   for (const auto& r : ranges) {
     if (auto e = CheckRange(r.field, r.value, r.low, r.high)) return e;
@@ -154,6 +164,23 @@ Status ValidatePolicy(const v1::CompliancePolicy& p) {
   if (MinuteOfDay(p.earliest_local_time()) >= MinuteOfDay(p.latest_local_time())) {
     return Error::InvalidArgument("earliest_local_time",
                                   "earliest_local_time must be before latest_local_time");
+  }
+  // B1's hours are required like F4's: a policy file written before commercial debts existed
+  // fails at start-up naming the field, rather than leaving businesses callable never (00:00
+  // to 00:00) or at any hour.
+  if (!p.has_commercial_contact_start()) {
+    return Error::InvalidArgument("commercial_contact_start",
+                                  "commercial_contact_start is required");
+  }
+  if (!p.has_commercial_contact_end()) {
+    return Error::InvalidArgument("commercial_contact_end",
+                                  "commercial_contact_end is required");
+  }
+  if (auto e = CheckTimeOfDay("commercial_contact_start", p.commercial_contact_start())) return e;
+  if (auto e = CheckTimeOfDay("commercial_contact_end", p.commercial_contact_end())) return e;
+  if (MinuteOfDay(p.commercial_contact_start()) >= MinuteOfDay(p.commercial_contact_end())) {
+    return Error::InvalidArgument("commercial_contact_start",
+                                  "commercial_contact_start must be before commercial_contact_end");
   }
   return std::nullopt;
 }

@@ -23,7 +23,8 @@ v1::CompliancePolicy DefaultPolicy();
 Result<v1::CompliancePolicy> LoadPolicy(const std::string& path);
 
 // Checks the ranges of every field (non-empty version, caps at least 1, earliest time of day
-// before the latest, ...). Returns the first violation as kInvalidArgument naming the field.
+// before the latest, commercial hours present and start before end, commercial call cap 0 (no
+// cap) to 100, ...). Returns the first violation as kInvalidArgument naming the field.
 Status ValidatePolicy(const v1::CompliancePolicy& policy);
 
 }  // namespace collections::compliance

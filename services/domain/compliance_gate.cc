@@ -226,6 +226,9 @@ compliance::CaseFacts FactsFor(const AccountState& a) {
   compliance::CaseFacts f;
   f.debt_ids = {a.account_id()};
   f.reg_f_applies = a.third_party_collector();
+  // A commercial account (AccountCustomerLinked commercial) is a business's debt: the engine
+  // skips the consumer rules and applies the customer-level commercial policy (B1, B2).
+  f.commercial = a.commercial();
   f.jurisdiction = a.jurisdiction();
   f.nyc = IsNyc(a.contact_points().address());
   f.time_zone = a.time_zone();
@@ -401,7 +404,7 @@ compliance::ContactHistory HistoryFor(const AccountState& a, absl::Time at,
 absl::Duration LongestWindow(const v1::CompliancePolicy& policy) {
   const int days = std::max({policy.call_window_days(), policy.conversation_quiet_days(),
                              policy.ma_personal_window_days(), policy.ma_other_window_days(),
-                             policy.nyc_window_days()});
+                             policy.nyc_window_days(), compliance::kCommercialCallWindowDays});
   // Calendar-day windows start at a local midnight: a day more covers any zone and DST.
   return absl::Hours(24) * (days + 1);
 }

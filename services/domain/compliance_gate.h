@@ -91,7 +91,8 @@ compliance::ContactHistory HistoryFor(const AccountState& state, absl::Time at,
                                       const std::string& completing = "",
                                       const v1::CompliancePolicy* policy = nullptr);
 
-// The longest contact window of `policy` (F1, F2, S-MA, S-NYC), with a day for local midnights.
+// The longest contact window of `policy` (F1, F2, S-MA, S-NYC, B2), with a day for local
+// midnights.
 absl::Duration LongestWindow(const v1::CompliancePolicy& policy);
 // How long the writer's state keeps a contact (Evolve's contact_horizon): the longest window
 // plus how late a contact may be recorded without a late-entry authorisation, plus a day. The

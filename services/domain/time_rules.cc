@@ -73,7 +73,8 @@ std::optional<DueEvent> NextTimeEvent(const AccountState& a, const DomainSetting
     }
   }
   // F11: a debt collector's validation notice is due within N days of the first communication.
-  if (a.third_party_collector() && !a.validation_notice_overdue() &&
+  // Not for a commercial debt: Regulation F covers consumer debts only.
+  if (a.third_party_collector() && !a.commercial() && !a.validation_notice_overdue() &&
       !IsSet(a.validation_period_end()) && Total(a.balances()) > 0) {
     if (auto first = FirstCommunication(a)) {
       absl::CivilDay deadline = LocalDay(*first, tz) + settings.validation_notice_deadline_days;

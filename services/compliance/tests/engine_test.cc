@@ -1400,5 +1400,187 @@ BOOST_AUTO_TEST_CASE(only_recorded_consent_exempts_a_call) {
   BOOST_TEST(!Eval(f, h, Call(), At(kChicago, 2025, 10, 19, 10, 0)).exempt_by_consent);
 }
 
+// ---- Commercial debts: the customer-level policy (B1, B2) -------------------------------------
+
+// A business's debt, placed with a third-party collector: Reg F would bind the collector for
+// a consumer's debt, not for this one.
+CaseFacts CommercialFacts() {
+  CaseFacts f = Facts(kChicago);
+  f.commercial = true;
+  return f;
+}
+
+BOOST_AUTO_TEST_CASE(commercial_debts_skip_the_consumer_rules) {
+  // Monday 2025-10-06 10:00, a consumer's debt with a written dispute, in New York City rules
+  // and Massachusetts: none of it applies to a business.
+  CaseFacts f = CommercialFacts();
+  f.jurisdiction = "MA";
+  f.nyc = true;
+  Dispute written;
+  written.received_at = At(kChicago, 2025, 10, 1, 9, 0);
+  f.disputes.push_back(written);
+  const absl::Time monday = At(kChicago, 2025, 10, 6, 10, 0);
+  Decision call = Eval(f, {}, Call(), monday);
+  BOOST_TEST(Summary(call) == "ALLOW");
+  BOOST_TEST(call.rules_evaluated == (std::vector<std::string>{"O1", "O2", "B2", "B1"}));
+  // No credit-reporting rule: a business debt goes to the business bureaus, not under FCRA.
+  Decision report = Eval(f, {}, BureauReport(), monday);
+  BOOST_TEST(Summary(report) == "ALLOW");
+  BOOST_TEST(!Evaluated(report, "C1"));
+  BOOST_TEST(!Evaluated(report, "F16"));
+  // An e-mail needs no opt-out line or debt-collector disclosure (F9, F10).
+  Action bare = Message(ActionKind::kEmail);
+  bare.has_opt_out_notice = false;
+  bare.has_debt_collector_disclosure = false;
+  BOOST_TEST(Summary(Eval(f, {}, bare, monday)) == "ALLOW");
+  // The bankruptcy stay protects a business as much as a person.
+  f.bankruptcy_pending = true;
+  BOOST_TEST(Summary(Eval(f, {}, Call(), monday)) == "BLOCK O1");
+  // Recorded consent is a consumer's Reg F exemption: never reported for a business.
+  CaseFacts consented = CommercialFacts();
+  consented.consents.push_back(
+      {ConsentScope::kCallFrequency, At(kChicago, 2025, 10, 6, 9, 0), std::nullopt, "", {}});
+  BOOST_TEST(!Eval(consented, {}, Call(), monday).exempt_by_consent);
+}
+
+BOOST_AUTO_TEST_CASE(b1_commercial_contact_only_in_business_hours) {
+  // Wednesday 2025-10-08 20:00 in Chicago: after a business's hours, within a consumer's.
+  const absl::Time evening = At(kChicago, 2025, 10, 8, 20, 0);
+  Decision business = Eval(CommercialFacts(), {}, Call(), evening);
+  BOOST_TEST(Summary(business) == "BLOCK B1");
+  BOOST_TEST(FormatAllowedFrom(business) == "2025-10-09T08:00 America/Chicago");
+  BOOST_TEST(business.reason.find("08:00 to 18:00") != std::string::npos, business.reason);
+  BOOST_TEST(business.reason.find("20:00:00 in America/Chicago") != std::string::npos,
+             business.reason);
+  BOOST_TEST(!Evaluated(business, "F4"));
+  Decision consumer = Eval(Facts(kChicago), {}, Call(), evening);
+  BOOST_TEST(Summary(consumer) == "ALLOW");
+  BOOST_TEST(Summary(Eval(Facts(kChicago), {}, Call(), At(kChicago, 2025, 10, 8, 21, 0, 1))) ==
+             "BLOCK F4");
+
+  const struct {
+    const char* why;
+    Action action;
+    absl::Time at;
+    const char* expected;
+    const char* allowed_from;  // "" = none
+  } cases[] = {
+      {"08:00 sharp (the ends are included)", Call(), At(kChicago, 2025, 10, 8, 8, 0), "ALLOW",
+       ""},
+      {"18:00 sharp", Call(), At(kChicago, 2025, 10, 8, 18, 0), "ALLOW", ""},
+      {"18:00:01", Call(), At(kChicago, 2025, 10, 8, 18, 0, 1), "BLOCK B1",
+       "2025-10-09T08:00 America/Chicago"},
+      {"07:59 waits for the same morning", Call(), At(kChicago, 2025, 10, 8, 7, 59), "BLOCK B1",
+       "2025-10-08T08:00 America/Chicago"},
+      {"a text after hours", Message(ActionKind::kText, "+13125550100"), evening, "BLOCK B1",
+       "2025-10-09T08:00 America/Chicago"},
+      {"a visit after hours", OfKind(ActionKind::kVisit), evening, "BLOCK B1",
+       "2025-10-09T08:00 America/Chicago"},
+      {"a voicemail after hours", OfKind(ActionKind::kVoicemail), evening, "BLOCK B1",
+       "2025-10-09T08:00 America/Chicago"},
+      {"an e-mail waits in the inbox", Message(ActionKind::kEmail), evening, "ALLOW", ""},
+      {"a letter", Message(ActionKind::kLetter, "1 Main St"), evening, "ALLOW", ""},
+      // Saturday: the next business day is Tuesday, Monday 2025-10-13 being Columbus Day.
+      {"Saturday 10:00", Call(), At(kChicago, 2025, 10, 11, 10, 0), "BLOCK B1",
+       "2025-10-14T08:00 America/Chicago"},
+      {"a federal holiday", Call(), At(kChicago, 2025, 10, 13, 10, 0), "BLOCK B1",
+       "2025-10-14T08:00 America/Chicago"},
+      {"Friday after hours waits for Monday", Call(), At(kChicago, 2025, 10, 17, 18, 30),
+       "BLOCK B1", "2025-10-20T08:00 America/Chicago"},
+      {"an e-mail on Saturday", Message(ActionKind::kEmail), At(kChicago, 2025, 10, 11, 10, 0),
+       "ALLOW", ""},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.why) {
+      Decision d = Eval(CommercialFacts(), {}, c.action, c.at);
+      BOOST_TEST(Summary(d) == c.expected);
+      BOOST_TEST(FormatAllowedFrom(d) == c.allowed_from);
+      BOOST_TEST(Evaluated(d, "B1"));
+    }
+  }
+  Decision saturday = Eval(CommercialFacts(), {}, Call(), At(kChicago, 2025, 10, 11, 10, 0));
+  BOOST_TEST(saturday.reason.find("Saturday 2025-10-11, not a business day") != std::string::npos,
+             saturday.reason);
+  Decision holiday = Eval(CommercialFacts(), {}, Call(), At(kChicago, 2025, 10, 13, 10, 0));
+  BOOST_TEST(holiday.reason.find("(Columbus Day)") != std::string::npos, holiday.reason);
+
+  // The hours are policy data, read in the account's zone.
+  v1::CompliancePolicy late = Policy();
+  late.mutable_commercial_contact_end()->set_hours(21);
+  BOOST_TEST(Summary(Eval(CommercialFacts(), {}, Call(), evening, late)) == "ALLOW");
+  CaseFacts la = CommercialFacts();
+  la.time_zone = kLosAngeles;
+  Decision pacific = Eval(la, {}, Call(), evening);  // 18:00 in Los Angeles
+  BOOST_TEST(Summary(pacific) == "ALLOW");
+  // Exclusive ends (time_of_day_boundaries_inclusive false): 08:00:00 is not yet allowed.
+  v1::CompliancePolicy exclusive = Policy();
+  exclusive.set_time_of_day_boundaries_inclusive(false);
+  Decision sharp = Eval(CommercialFacts(), {}, Call(), At(kChicago, 2025, 10, 8, 8, 0), exclusive);
+  BOOST_TEST(Summary(sharp) == "BLOCK B1");
+  BOOST_TEST(*sharp.allowed_from == At(kChicago, 2025, 10, 8, 8, 0, 1));
+}
+
+// Calls in business hours, Monday 2025-10-06 ... Friday 10-10, at 09:00 and 11:00: `n` of them.
+ContactHistory WeekdayCalls(int n) {
+  ContactHistory h;
+  for (int i = 0; i < n; ++i) {
+    h.attempts.push_back(OutboundCall(absl::StrCat("call-", i + 1),
+                                      At(kChicago, 2025, 10, 6 + i / 2, i % 2 == 0 ? 9 : 11, 0)));
+  }
+  return h;
+}
+
+BOOST_AUTO_TEST_CASE(b2_commercial_call_cadence) {
+  // The 8th call in 7 days: F1 would refuse it for a consumer; for a business only B2 counts.
+  const absl::Time thursday = At(kChicago, 2025, 10, 9, 14, 0);
+  Decision eighth = Eval(CommercialFacts(), WeekdayCalls(7), Call(), thursday);
+  BOOST_TEST(Summary(eighth) == "ALLOW");
+  BOOST_TEST(!Evaluated(eighth, "F1"));
+  BOOST_TEST(eighth.counters.at("commercial_calls_in_window") == 7);
+  BOOST_TEST(Summary(Eval(Facts(kChicago), WeekdayCalls(7), Call(), thursday)) == "BLOCK F1");
+
+  // The 11th: refused, with what was counted and when the window frees up.
+  const absl::Time friday = At(kChicago, 2025, 10, 10, 15, 0);
+  BOOST_TEST(Summary(Eval(CommercialFacts(), WeekdayCalls(9), Call(), friday)) == "ALLOW");
+  Decision eleventh = Eval(CommercialFacts(), WeekdayCalls(10), Call(), friday);
+  BOOST_TEST(Summary(eleventh) == "BLOCK B2");
+  BOOST_TEST(eleventh.counters.at("commercial_calls_in_window") == 10);
+  BOOST_TEST(eleventh.counted_event_ids.size() == 10u);
+  BOOST_TEST(FormatAllowedFrom(eleventh) == "2025-10-13T00:00 America/Chicago");
+  BOOST_TEST(eleventh.reason.find("at most 10") != std::string::npos, eleventh.reason);
+  BOOST_TEST(eleventh.also_blocked_by.empty());
+
+  // Counted as F1 counts: a busy signal is not an attempt that reached the line.
+  ContactHistory busy = WeekdayCalls(10);
+  busy.attempts[3].outcome = ContactOutcome::kBusy;
+  BOOST_TEST(Summary(Eval(CommercialFacts(), busy, Call(), friday)) == "ALLOW");
+  // Texts are not calls.
+  BOOST_TEST(Summary(Eval(CommercialFacts(), WeekdayCalls(10),
+                          Message(ActionKind::kText, "+13125550100"), friday)) == "ALLOW");
+  // Per debt (F3): another debt of the business has its own count.
+  CaseFacts two = CommercialFacts();
+  two.debt_ids = {"D1", "D2"};
+  BOOST_TEST(Summary(Eval(two, WeekdayCalls(10), Call({"D2"}), friday)) == "ALLOW");
+  // Recorded consent does not lift the cap.
+  CaseFacts consented = CommercialFacts();
+  consented.consents.push_back(
+      {ConsentScope::kCallFrequency, At(kChicago, 2025, 10, 6, 8, 0), std::nullopt, "", {}});
+  BOOST_TEST(Summary(Eval(consented, WeekdayCalls(10), Call(), friday)) == "BLOCK B2");
+  // 0 = no cap; the cap is policy data.
+  v1::CompliancePolicy uncapped = Policy();
+  uncapped.set_commercial_max_calls_per_7_days(0);
+  BOOST_TEST(Summary(Eval(CommercialFacts(), WeekdayCalls(10), Call(), friday, uncapped)) ==
+             "ALLOW");
+  v1::CompliancePolicy three = Policy();
+  three.set_commercial_max_calls_per_7_days(3);
+  BOOST_TEST(Summary(Eval(CommercialFacts(), WeekdayCalls(3), Call(), friday, three)) ==
+             "BLOCK B2");
+  // After hours with a full week: both rules say so, the cap first (as F1 before F4).
+  Decision both =
+      Eval(CommercialFacts(), WeekdayCalls(10), Call(), At(kChicago, 2025, 10, 10, 19, 0));
+  BOOST_TEST(Summary(both) == "BLOCK B2");
+  BOOST_TEST(both.also_blocked_by == std::vector<std::string>{"B1"});
+}
+
 }  // namespace
 }  // namespace collections::compliance

@@ -55,6 +55,11 @@ BOOST_AUTO_TEST_CASE(default_policy_is_valid_and_has_the_federal_numbers) {
   BOOST_TEST(p.ma_personal_cap() == 2);
   BOOST_TEST(p.ma_other_window_days() == 30);
   BOOST_TEST(p.nyc_cap() == 3);
+  BOOST_TEST(p.commercial_contact_start().hours() == 8);
+  BOOST_TEST(p.commercial_contact_start().minutes() == 0);
+  BOOST_TEST(p.commercial_contact_end().hours() == 18);
+  BOOST_TEST(p.commercial_contact_end().minutes() == 0);
+  BOOST_TEST(p.commercial_max_calls_per_7_days() == 10);
 }
 
 BOOST_AUTO_TEST_CASE(shipped_file_equals_default_policy) {
@@ -154,6 +159,31 @@ BOOST_AUTO_TEST_CASE(validation_table) {
          p.mutable_latest_local_time()->set_minutes(1);
        }},
       {"earliest_local_time", [](auto& p) { p.mutable_earliest_local_time()->set_hours(21); }},
+      {"commercial_contact_start", [](auto& p) { p.clear_commercial_contact_start(); }},
+      {"commercial_contact_end", [](auto& p) { p.clear_commercial_contact_end(); }},
+      {"commercial_contact_start.hours",
+       [](auto& p) { p.mutable_commercial_contact_start()->set_hours(-1); }},
+      {"commercial_contact_end.hours",
+       [](auto& p) { p.mutable_commercial_contact_end()->set_hours(25); }},
+      {"commercial_contact_start.minutes",
+       [](auto& p) { p.mutable_commercial_contact_start()->set_minutes(60); }},
+      {"commercial_contact_end",
+       [](auto& p) {
+         p.mutable_commercial_contact_end()->set_hours(24);
+         p.mutable_commercial_contact_end()->set_minutes(30);
+       }},
+      // Start not before end: equal, then after.
+      {"commercial_contact_start",
+       [](auto& p) { p.mutable_commercial_contact_start()->set_hours(18); }},
+      {"commercial_contact_start",
+       [](auto& p) {
+         p.mutable_commercial_contact_start()->set_hours(19);
+         p.mutable_commercial_contact_end()->set_hours(9);
+       }},
+      {"commercial_max_calls_per_7_days",
+       [](auto& p) { p.set_commercial_max_calls_per_7_days(-1); }},
+      {"commercial_max_calls_per_7_days",
+       [](auto& p) { p.set_commercial_max_calls_per_7_days(101); }},
   };
   for (const Mutation& m : cases) {
     BOOST_TEST_CONTEXT(m.field) {
@@ -173,7 +203,41 @@ BOOST_AUTO_TEST_CASE(edge_values_are_accepted) {
   p.set_receipt_business_days(0);
   p.mutable_latest_local_time()->set_hours(24);
   p.set_window_counting(v1::CompliancePolicy::WINDOW_COUNTING_ROLLING_HOURS);
+  p.set_commercial_max_calls_per_7_days(0);  // no cap
+  p.mutable_commercial_contact_start()->set_hours(0);
+  p.mutable_commercial_contact_end()->set_hours(24);
   BOOST_TEST(!ValidatePolicy(p).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(commercial_errors_name_the_field_and_what_is_wrong) {
+  v1::CompliancePolicy p = DefaultPolicy();
+  p.mutable_commercial_contact_start()->set_hours(18);
+  Status s = ValidatePolicy(p);
+  BOOST_TEST_REQUIRE(s.has_value());
+  BOOST_TEST(s->message == "commercial_contact_start must be before commercial_contact_end");
+  p = DefaultPolicy();
+  p.set_commercial_max_calls_per_7_days(-1);
+  s = ValidatePolicy(p);
+  BOOST_TEST_REQUIRE(s.has_value());
+  BOOST_TEST(s->message == "commercial_max_calls_per_7_days must be between 0 and 100, got -1");
+}
+
+// A policy file written before commercial debts existed does not load: the service stops at
+// start-up naming the file and the missing field, instead of guessing business hours.
+BOOST_AUTO_TEST_CASE(a_policy_file_without_the_commercial_hours_names_the_field) {
+  std::ifstream in(kShippedPolicy);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string body = text.str();
+  const std::string line = "commercial_contact_start { hours: 8 minutes: 0 }\n";
+  auto at = body.find(line);
+  BOOST_TEST_REQUIRE(at != std::string::npos);
+  body.erase(at, line.size());
+  TempPolicyFile file(body);
+  Result<v1::CompliancePolicy> r = LoadPolicy(file.path());
+  BOOST_TEST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().field == "commercial_contact_start");
+  BOOST_TEST(r.error().message == file.path() + ": commercial_contact_start is required");
 }
 
 }  // namespace

@@ -620,6 +620,15 @@ BOOST_AUTO_TEST_CASE(f11_overdue_validation_notice_is_recorded_the_day_after_the
   own.Must(OpenRequest());
   own.Must(With("talk", talk));
   BOOST_TEST(own.AdvanceTo(Local(2025, 10, 20)).empty());
+  // Nor is a collector collecting a business's debt: Regulation F covers consumer debts only.
+  Case business;
+  business.Must(open);
+  v1::EventEnvelope linked;
+  linked.mutable_account_customer_linked()->set_customer_id("CUST-1");
+  linked.mutable_account_customer_linked()->set_commercial(true);
+  business.Append({linked});
+  business.Must(With("talk", talk));
+  BOOST_TEST(business.AdvanceTo(Local(2025, 10, 20)).empty());
 }
 
 // ---- time: no state skipped ----

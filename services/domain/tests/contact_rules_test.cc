@@ -11,6 +11,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+
 // Rules that hold for every caller, as tables: given a history, when a command at an instant
 // of the service clock, then what the writer's pure pipeline (business time, decide, gate)
 // appends or refuses. No broker: tests/contact_rules_test.cc drives the same through gRPC.
@@ -410,6 +412,89 @@ BOOST_AUTO_TEST_CASE(massachusetts_counts_unanswered_calls_where_a_message_was_p
   v1::ComplianceDecision d = w.Check(w.now);
   BOOST_TEST(d.rule_id() == "S-MA");
   BOOST_TEST(d.counters().at("ma_contacts_in_window") == 2);
+}
+
+// ---- Commercial accounts ---------------------------------------------------------------------
+
+// ACC-1 linked to a customer (the AccountCustomerLinked event the customer's command emits),
+// as a business's debt or not.
+Writer Linked(bool commercial) {
+  Writer w = Opened();
+  std::vector<v1::EventEnvelope> linked(1);
+  linked[0].mutable_account_customer_linked()->set_customer_id("CUST-1");
+  linked[0].mutable_account_customer_linked()->set_reason("the debtor is Acme Ltd");
+  linked[0].mutable_account_customer_linked()->set_commercial(commercial);
+  w.Append(linked, w.now);
+  BOOST_REQUIRE(w.account.commercial() == commercial);
+  return w;
+}
+
+BOOST_AUTO_TEST_CASE(a_commercial_account_is_called_in_business_hours_not_by_reg_f) {
+  // Monday 2025-10-06 19:00 in Chicago: too late for a business, fine for a consumer (F4: 21:00).
+  Writer business = Linked(true);
+  business.AdvanceTo(Local(2025, 10, 6, 19));
+  Outcome refused = business.Run(CallRequest("C1"));
+  BOOST_TEST(Summary(refused) == "FAILED_PRECONDITION B1");
+  BOOST_REQUIRE(refused.refusal);
+  BOOST_TEST((refused.refusal->code == Errc::kFailedPrecondition));
+  BOOST_TEST(refused.refusal->message.find("allowed from 2025-10-07T08:00 America/Chicago") !=
+                 std::string::npos,
+             refused.refusal->message);
+  BOOST_TEST((Types(refused.events) == std::vector<std::string>{"ContactBlocked"}));
+  BOOST_TEST(refused.decision.rule_id() == "B1");
+  BOOST_TEST((std::vector<std::string>(refused.decision.rules_evaluated().begin(),
+                                       refused.decision.rules_evaluated().end()) ==
+              std::vector<std::string>{"O1", "O2", "B2", "B1"}));
+  // The next morning it goes through, and no consumer rule was asked.
+  business.AdvanceTo(Local(2025, 10, 7, 8));
+  Outcome morning = business.Must(CallRequest("C1"));
+  BOOST_TEST(morning.decision.outcome() == "ALLOW");
+  BOOST_TEST(morning.decision.counters().at("commercial_calls_in_window") == 0);
+
+  // Linked to a customer but a consumer's debt: the Reg F rules still apply.
+  Writer consumer = Linked(false);
+  consumer.AdvanceTo(Local(2025, 10, 6, 19));
+  Outcome allowed = consumer.Must(CallRequest("C1"));
+  const auto& evaluated = allowed.decision.rules_evaluated();
+  BOOST_TEST(std::count(evaluated.begin(), evaluated.end(), "F1") == 1);
+  BOOST_TEST(std::count(evaluated.begin(), evaluated.end(), "F4") == 1);
+  BOOST_TEST(std::count(evaluated.begin(), evaluated.end(), "B1") == 0);
+  consumer.AdvanceTo(Local(2025, 10, 6, 21, 30));
+  BOOST_TEST(Summary(consumer.Run(CallRequest("C2"))) == "FAILED_PRECONDITION F4");
+}
+
+BOOST_AUTO_TEST_CASE(a_commercial_account_has_its_own_call_cap) {
+  // Ten calls Monday to Friday, two a day: more than F1's seven, within B2's ten.
+  Writer w = Linked(true);
+  for (int i = 0; i < 10; ++i) {
+    w.AdvanceTo(Local(2025, 10, 6 + i / 2, i % 2 == 0 ? 9 : 11));
+    w.Must(CallRequest("C" + std::to_string(i + 1)));
+  }
+  w.AdvanceTo(Local(2025, 10, 10, 15));
+  Outcome eleventh = w.Run(CallRequest("C11"));
+  BOOST_TEST(Summary(eleventh) == "FAILED_PRECONDITION B2");
+  BOOST_TEST(eleventh.decision.counters().at("commercial_calls_in_window") == 10);
+  // A reservation is judged the same way (CheckContact too).
+  BOOST_TEST(Summary(w.Run(ReserveRequest("R1"))) == "FAILED_PRECONDITION B2");
+  BOOST_TEST(w.Check(w.now).rule_id() == "B2");
+}
+
+BOOST_AUTO_TEST_CASE(an_officer_overrides_b1_as_any_rule) {
+  Writer w = Linked(true);
+  w.AdvanceTo(Local(2025, 10, 6, 19));
+  BOOST_TEST(Summary(w.Run(CallRequest("C1"))) == "FAILED_PRECONDITION B1");
+  v1::AuthorizeOverrideRequest o;
+  o.set_override_id("OV-1");
+  o.set_rule_id("B1");
+  o.set_command("RecordContactAttempt");
+  o.set_reason("the customer's finance office asked for a call after closing");
+  w.Must(With("override-1", o, "compliance_officer"));
+  auto call = CallRequest("C1");
+  call.set_command_id("call-C1-again");
+  Outcome through = w.Must(call);
+  BOOST_TEST(through.decision.outcome() == "OVERRIDDEN");
+  BOOST_TEST(through.decision.rule_id() == "B1");
+  BOOST_TEST(through.decision.override_id() == "OV-1");
 }
 
 }  // namespace
