@@ -170,11 +170,13 @@ Status ValidatePolicy(const v1::CompliancePolicy& p) {
   // to 00:00) or at any hour.
   if (!p.has_commercial_contact_start()) {
     return Error::InvalidArgument("commercial_contact_start",
-                                  "commercial_contact_start is required");
+                                  "commercial_contact_start is required (business hours for commercial "
+                                  "debts, rule B1; the shipped federal-2025 policy has them)");
   }
   if (!p.has_commercial_contact_end()) {
     return Error::InvalidArgument("commercial_contact_end",
-                                  "commercial_contact_end is required");
+                                  "commercial_contact_end is required (business hours for commercial "
+                                  "debts, rule B1; the shipped federal-2025 policy has them)");
   }
   if (auto e = CheckTimeOfDay("commercial_contact_start", p.commercial_contact_start())) return e;
   if (auto e = CheckTimeOfDay("commercial_contact_end", p.commercial_contact_end())) return e;
