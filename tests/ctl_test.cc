@@ -1,17 +1,19 @@
 // collectionsctl as a compliance officer runs it: the built binary against a real service over
 // mutual TLS (real broker, RocksDB, gRPC), on an account with a known history in yen. Checks
 // what a user sees: exit codes and status names, money in the currency's exponent, CSV a
-// spreadsheet cannot run, the replay table's columns, per-report help, and the timeline page
-// rendered by headless Chromium.
+// spreadsheet cannot run, the replay table's columns, per-report help, the customer commands
+// and reads, and the timeline page rendered by headless Chromium.
 #define BOOST_TEST_MODULE ctl
 #include "tests/support/fixture.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "collections/v1/customer_query_service.grpc.pb.h"
 
 #include <sys/wait.h>
 
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -205,6 +207,189 @@ BOOST_AUTO_TEST_CASE(customer_commands_run_a_customer_from_the_command_line) {
   Ran intact = h.Run("verify customer/C-CTL" + h.target);
   BOOST_TEST(intact.exit_code == 0, intact.err);
   BOOST_TEST(intact.out.rfind("intact", 0) == 0u, intact.out);
+}
+
+// A collections specialist works a customer from the command line end to end: the writes
+// through collectionsctl, then the four reads show what they did (totals in dollars, the
+// invoice page and the next one, the statement as the service serves it, the recommended hold
+// on the shutdown report, the customer in the queue), and wrong input, an unknown customer or
+// a role that may not read customers exit with the documented codes.
+BOOST_AUTO_TEST_CASE(customer_reads_show_what_the_commands_did) {
+  History& h = H();
+  v1::OpenCaseRequest account = OpenCase("ACC-AR", "open-ar", 50000);
+  account.set_time_zone(kChicago);
+  h.Must(&Stub::OpenCase, account, "ACC-AR");
+  const std::string c = " --customer C-READ" + h.target;
+  BOOST_REQUIRE(h.Run("open-customer --name \"Contoso Ltd\" --kind company --commercial "
+                      "--time-zone America/Chicago" + c, "admin")
+                    .exit_code == 0);
+  BOOST_REQUIRE(h.Run("link-account --account ACC-AR" + c, "admin").exit_code == 0);
+  // INV-A1 was due on 1 September (37 days past due on 8 October), INV-A2 is not due yet.
+  BOOST_REQUIRE(h.Run("record-invoice --invoice INV-A1 --number 1001 --account ACC-AR "
+                      "--invoice-date 2025-08-01 --due-date 2025-09-01 --amount-minor 20000" + c,
+                      "collector-1")
+                    .exit_code == 0);
+  BOOST_REQUIRE(h.Run("record-invoice --invoice INV-A2 --number 1002 --account ACC-AR "
+                      "--invoice-date 2025-10-01 --due-date 2025-11-01 --amount-minor 30000" + c,
+                      "collector-1")
+                    .exit_code == 0);
+  // Undirected: the oldest-first rule puts it on INV-A1.
+  BOOST_REQUIRE(h.Run("receive-payment --payment P-A1 --amount-minor 5000 --payer-reference "
+                      "WIRE-9 --received-date 2025-10-08" + c, "collector-1")
+                    .exit_code == 0);
+  Ran recommended = h.Run("recommend-hold --hold H-A1 --reason \"INV-A1 past due\"" + c,
+                          "collector-1");
+  BOOST_REQUIRE(recommended.exit_code == 0);
+  // "customer/C-READ version 6 (partition P offset O, 1 event(s))" -> "P:O"
+  const size_t p = recommended.out.find("(partition ");
+  const size_t o = recommended.out.find(" offset ", p);
+  BOOST_REQUIRE(p != std::string::npos && o != std::string::npos);
+  const std::string position = absl::StrCat(
+      recommended.out.substr(p + 11, o - p - 11), ":",
+      recommended.out.substr(o + 8, recommended.out.find(',', o) - o - 8));
+  const std::string after = " --min-position " + position;
+
+  // customer: read-your-writes from the last command's position.
+  Ran customer = h.Run("customer" + after + c);
+  BOOST_REQUIRE_MESSAGE(customer.exit_code == 0, customer.err);
+  const std::string& shown = customer.out;
+  BOOST_TEST(shown.rfind("Customer C-READ: Contoso Ltd\n", 0) == 0u, shown);
+  BOOST_TEST(shown.find("linked accounts   ACC-AR") != std::string::npos, shown);
+  BOOST_TEST(shown.find("open              450.00 USD on 2 invoice(s)") != std::string::npos,
+             shown);
+  BOOST_TEST(shown.find("past due          150.00 USD") != std::string::npos, shown);
+  BOOST_TEST(shown.find("days past due     37") != std::string::npos, shown);
+  BOOST_TEST(shown.find("credit hold       RECOMMENDED") != std::string::npos, shown);
+  BOOST_TEST(shown.find("30_59    1         150.00 USD") != std::string::npos, shown);
+  BOOST_TEST(shown.find("CURRENT  1         300.00 USD") != std::string::npos, shown);
+  BOOST_TEST(shown.find("H-A1  RECOMMENDED  INV-A1 past due  collector-1") != std::string::npos,
+             shown);
+  const size_t a1 = shown.find("\n  INV-A1   1001"), a2 = shown.find("\n  INV-A2   1002");
+  BOOST_TEST((a1 != std::string::npos && a2 != std::string::npos && a1 < a2), shown);
+  BOOST_TEST(shown.find("200.00 USD  150.00 USD  50.00 USD") != std::string::npos, shown);
+  BOOST_TEST(shown.find("next page") == std::string::npos, shown);
+
+  // One invoice a page: the second page comes from the flag the first one prints.
+  Ran first = h.Run("customer --page-size 1" + c);
+  BOOST_REQUIRE(first.exit_code == 0);
+  const size_t token_at = first.out.find("next page: --page-token ");
+  BOOST_REQUIRE_MESSAGE(token_at != std::string::npos, first.out);
+  const std::string token = first.out.substr(token_at + 24, first.out.find('\n', token_at) -
+                                                                token_at - 24);
+  BOOST_TEST(first.out.find("INV-A1") != std::string::npos);
+  BOOST_TEST(first.out.find("INV-A2") == std::string::npos);
+  Ran second = h.Run("customer --page-size 1 --page-token " + token + c);
+  BOOST_REQUIRE(second.exit_code == 0);
+  BOOST_TEST(second.out.find("\n  INV-A2") != std::string::npos, second.out);
+  BOOST_TEST(second.out.find("next page") == std::string::npos, second.out);
+
+  Ran json = h.Run("customer --json" + c);
+  BOOST_REQUIRE(json.exit_code == 0);
+  BOOST_TEST(json.out.rfind("{\"customer_id\":\"C-READ\"", 0) == 0u, json.out);
+  BOOST_TEST(json.out.find("\"open_minor\":\"45000\"") != std::string::npos, json.out);
+
+  // statement: CSV and HTML are the service's documents byte for byte.
+  const std::string period =
+      " --from 2025-10-01 --to 2025-10-31 --as-known-at 2025-10-09T00:00:00Z" + after + c;
+  auto served = [&](v1::ReportFormat format) {
+    auto stub = v1::CustomerQueryService::NewStub(h.service.channel_as("compliance-officer-1"));
+    v1::GetCustomerReconciliationRequest r;
+    r.set_customer_id("C-READ");
+    *r.mutable_from() = Date(2025, 10, 1);
+    *r.mutable_to() = Date(2025, 10, 31);
+    r.mutable_as_known_at()->set_seconds(absl::ToUnixSeconds(absl::FromCivil(
+        absl::CivilDay(2025, 10, 9), absl::UTCTimeZone())));
+    r.set_format(format);
+    v1::GetCustomerReconciliationResponse out;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    grpc::Status s = stub->GetCustomerReconciliation(&context, r, &out);
+    BOOST_REQUIRE_MESSAGE(s.ok(), s.error_message());
+    return out.document();
+  };
+  const std::string csv_file = (h.dir.path / "statement.csv").string();
+  Ran csv = h.Run("statement --format csv --out " + csv_file + period);
+  BOOST_REQUIRE_MESSAGE(csv.exit_code == 0, csv.err);
+  const std::string csv_bytes = Slurp(csv_file);
+  BOOST_TEST(csv_bytes == served(v1::REPORT_FORMAT_CSV));
+  BOOST_TEST(csv_bytes.find("\nclosing_balance_minor,45000\n") != std::string::npos, csv_bytes);
+  BOOST_TEST(csv_bytes.find(",invoice,INV-A1,1001,ACC-AR,,,20000,20000,20000,") !=
+                 std::string::npos,
+             csv_bytes);
+  BOOST_TEST(csv_bytes.find(",payment,,,,P-A1,WIRE-9,5000,-5000,45000,") != std::string::npos,
+             csv_bytes);
+  BOOST_TEST(csv.err.find("statement-C-READ-2025-10-01-2025-10-31.csv") != std::string::npos,
+             csv.err);
+  Ran csv_out = h.Run("statement --format csv" + period);  // to stdout, the same bytes
+  BOOST_TEST(csv_out.out == csv_bytes);
+  const std::string html_file = (h.dir.path / "statement.html").string();
+  BOOST_REQUIRE(h.Run("statement --format html --out " + html_file + period).exit_code == 0);
+  BOOST_TEST(Slurp(html_file) == served(v1::REPORT_FORMAT_HTML));
+  Ran text = h.Run("statement" + period);
+  BOOST_REQUIRE(text.exit_code == 0);
+  BOOST_TEST(text.out.rfind("Statement of account C-READ: Contoso Ltd\n", 0) == 0u, text.out);
+  BOOST_TEST(text.out.find("closing balance  450.00 USD") != std::string::npos, text.out);
+  BOOST_TEST(text.out.find("+200.00 USD") != std::string::npos, text.out);
+  BOOST_TEST(text.out.find("-50.00 USD") != std::string::npos, text.out);
+  BOOST_TEST(text.out.find("Open items on 2025-10-31 (2)") != std::string::npos, text.out);
+  // The reporting reader may read statements.
+  BOOST_TEST(h.Run("statement" + period, "reporting-reader").exit_code == 0);
+
+  // shutdown-report: the recommended hold, with today's exposure.
+  Ran shutdown = h.Run("shutdown-report" + h.target);
+  BOOST_REQUIRE(shutdown.exit_code == 0);
+  BOOST_TEST(shutdown.out.find("C-READ    Contoso Ltd  H-A1  RECOMMENDED  INV-A1 past due  "
+                               "collector-1") != std::string::npos,
+             shutdown.out);
+  BOOST_TEST(shutdown.out.find("450.00 USD") != std::string::npos, shutdown.out);
+  Ran shutdown_csv = h.Run("shutdown-report --format csv" + h.target);
+  BOOST_REQUIRE(shutdown_csv.exit_code == 0);
+  BOOST_TEST(shutdown_csv.out.rfind("customer_id,name,hold_id,status,", 0) == 0u);
+  BOOST_TEST(shutdown_csv.out.find("\nC-READ,Contoso Ltd,H-A1,") != std::string::npos,
+             shutdown_csv.out);
+
+  // customer-queue: C-READ is past due: 450.00 of exposure, 37 days.
+  Ran queue = h.Run("customer-queue --limit 10" + h.target);
+  BOOST_REQUIRE(queue.exit_code == 0);
+  const size_t row = queue.out.find("C-READ");
+  BOOST_REQUIRE_MESSAGE(row != std::string::npos, queue.out);
+  const std::string line = queue.out.substr(row, queue.out.find('\n', row) - row);
+  BOOST_TEST(line.find("450.00 USD  37") != std::string::npos, line);
+  BOOST_TEST(line.find(absl::StrCat(45000 * 37)) != std::string::npos, line);
+  BOOST_TEST(line.find("RECOMMENDED") != std::string::npos, line);
+
+  // What goes wrong, and the exit code that says so.
+  Ran nobody = h.Run("customer --customer C-NOBODY" + h.target);
+  BOOST_TEST(nobody.exit_code == 4);
+  BOOST_TEST(nobody.err.find("NOT_FOUND") != std::string::npos, nobody.err);
+  BOOST_TEST(nobody.err.find("reason: CUSTOMER_NOT_FOUND") != std::string::npos, nobody.err);
+  Ran backwards = h.Run("statement --from 2025-10-31 --to 2025-10-01" + c);
+  BOOST_TEST(backwards.exit_code == 5);
+  BOOST_TEST(backwards.err.find("INVALID_ARGUMENT") != std::string::npos, backwards.err);
+  BOOST_TEST(backwards.err.find("field to: is before from") != std::string::npos, backwards.err);
+  Ran too_big = h.Run("customer --page-size 9999" + c);
+  BOOST_TEST(too_big.exit_code == 5);
+  BOOST_TEST(too_big.err.find("field page_size: ") != std::string::npos, too_big.err);
+  BOOST_TEST(h.Run("customer-queue --limit 5000" + h.target).exit_code == 5);
+  Ran dialer = h.Run("customer" + c, "dialer-1");
+  BOOST_TEST(dialer.exit_code == 5);
+  BOOST_TEST(dialer.err.find("PERMISSION_DENIED") != std::string::npos, dialer.err);
+  BOOST_TEST(h.Run("customer" + c, "reporting-reader").exit_code == 5);
+  // Usage errors ask nothing.
+  BOOST_TEST(h.Run("customer" + h.target).exit_code == 2);  // no --customer
+  BOOST_TEST(h.Run("statement --from 2025-10-01 --to 2025-13-01" + c).exit_code == 2);
+  BOOST_TEST(h.Run("statement --from 2025-10-01 --to 2025-10-31 --format pdf" + c).exit_code ==
+             2);
+  BOOST_TEST(h.Run("customer --min-position 2-118" + c).exit_code == 2);
+  Ran down = h.Run("customer-queue --timeout-seconds 5 --target 127.0.0.1:1");
+  BOOST_TEST(down.exit_code == 3);
+  BOOST_TEST(down.err.find("UNAVAILABLE") != std::string::npos, down.err);
+  for (const char* command : {"customer", "statement", "shutdown-report", "customer-queue"}) {
+    Ran help = h.Run(absl::StrCat(command, " --help"));
+    BOOST_TEST(help.exit_code == 0, command);
+    BOOST_TEST(help.out.find("Exit codes:") != std::string::npos, help.out);
+  }
+  BOOST_TEST(h.Run("--help").out.find("shutdown-report") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(replay_table_is_aligned_with_amount_rule_reason_and_actor) {

@@ -33,8 +33,10 @@ void AddCommon(FlagParser& flags, CommonFlags& common) {
             "deadline of each call; reading a large log for --all or a period takes a while");
   flags.Add("as", &common.as,
             "call as this principal: uses <certs-dir>/<as>.pem and .key (default: "
-            "compliance-officer-1 for replay/verify/export, reporting-reader for report, admin "
-            "for customer commands, supervisor-1 for approve-hold and release-hold)");
+            "compliance-officer-1 for replay/verify/export/timeline and the customer reads "
+            "customer/statement/shutdown-report/customer-queue, reporting-reader for report, "
+            "admin for customer commands, collector-1 for recommend-hold, supervisor-1 for "
+            "approve-hold and release-hold)");
   flags.Add("certs-dir", &common.certs_dir, "where deploy/certs.sh put the certificates");
   flags.Add("tls-ca", &common.ca, "CA certificate (default: <certs-dir>/ca.pem)");
   flags.Add("tls-cert", &common.cert, "client certificate (default: <certs-dir>/<as>.pem)");

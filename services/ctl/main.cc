@@ -15,6 +15,7 @@
 #include "services/ctl/ctl_client.h"
 #include "services/ctl/ctl_format.h"
 #include "services/ctl/customer_commands.h"
+#include "services/ctl/customer_queries.h"
 #include "services/ctl/timeline.h"
 #include "services/domain/case_aggregate.h"
 #include "services/domain/hashing.h"
@@ -67,7 +68,7 @@ const std::string kOverview = std::string(
     "  collectionsctl replay X && collectionsctl verify X\n"
     "\n"
     "Run `collectionsctl COMMAND --help` for a command's flags.\n\n") +
-    CustomerCommandsOverview() + kExitCodes;
+    CustomerQueriesOverview() + CustomerCommandsOverview() + kExitCodes;
 
 std::unique_ptr<v1::ComplianceService::Stub> Connect(const CommonFlags& common) {
   return v1::ComplianceService::NewStub(OpenChannel(common, "compliance-officer-1"));
@@ -837,13 +838,17 @@ int Main(int argc, char** argv) {
     for (std::string_view c : CustomerCommandNames()) {
       if (argv[i] == c) command_at = i;
     }
+    for (std::string_view c : CustomerQueryNames()) {
+      if (argv[i] == c) command_at = i;
+    }
   }
   if (command_at < 0) {
     CommonFlags common;
     FlagParser flags("collectionsctl [flags] COMMAND", kOverview);
     AddCommon(flags, common);
     flags.AcceptPositional("COMMAND",
-                           "replay, verify, export, timeline, report or a customer command");
+                           "replay, verify, export, timeline, report, a customer read or a "
+                           "customer command");
     if (int rc = flags.Parse(argc, argv); rc >= 0) return rc;
     return Usage(flags.positional().empty() ? "no command given"
                                             : "unknown command " + flags.positional()[0]);
@@ -857,6 +862,11 @@ int Main(int argc, char** argv) {
   for (const auto& c : kCommands) {
     if (std::string(argv[command_at]) == c.name) {
       return c.run(static_cast<int>(args.size()), args.data());
+    }
+  }
+  for (std::string_view c : CustomerQueryNames()) {
+    if (argv[command_at] == c) {
+      return RunCustomerQuery(c, static_cast<int>(args.size()), args.data());
     }
   }
   return RunCustomerCommand(argv[command_at], static_cast<int>(args.size()), args.data());
