@@ -1,7 +1,7 @@
 // Who may do what, against the real broker and real TLS: the role matrix over every RPC, the
 // authenticated principal as the actor, four eyes, refused connections, and the log only the
-// service writes (signatures caught by verify, replay, the projector and an examiner's script
-// that uses no project code).
+// service writes (signatures caught by verify, replay, the projectors of accounts and customers,
+// and an examiner's script that uses no project code).
 #define BOOST_TEST_MODULE trust
 #include "services/authz/tls.h"
 #include "services/domain/hashing.h"
@@ -9,6 +9,8 @@
 #include "tests/support/fixture.h"
 
 #include "collections/v1/compliance_service.grpc.pb.h"
+#include "collections/v1/customer_command_service.grpc.pb.h"
+#include "collections/v1/customer_query_service.grpc.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/error_details.pb.h"
@@ -20,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 
 namespace collections::testing {
@@ -367,22 +370,30 @@ BOOST_AUTO_TEST_CASE(plaintext_only_on_loopback_and_tls_needs_its_files) {
   }
 }
 
-// Appends a record to the account's partition as someone other than the writer would: a
-// valid-looking next event, chained correctly, signed with `key`.
+// Appends a record to the stream's partition as someone other than the writer would: a
+// valid-looking next event of `last`'s stream (an account's or a customer's), chained
+// correctly, signed with `key`. `payload` sets what it says (default: a credit adjustment of
+// 1,000.00 on an account).
 void Forge(const ServerOptions& options, const v1::EventEnvelope& last, const authz::SigningKey& key,
-           int32_t partitions) {
+           int32_t partitions,
+           const std::function<void(v1::EventEnvelope&)>& payload = nullptr) {
   v1::EventEnvelope forged;
   forged.set_event_id(NewUuid());
   forged.set_account_id(last.account_id());
+  forged.set_customer_id(last.customer_id());
   forged.set_sequence(last.sequence() + 1);
   forged.set_command_id("forged");
   forged.mutable_actor()->set_id("collections-writer");
   forged.mutable_actor()->set_role("system");
   forged.set_command_event_count(1);
   forged.set_command_event_index(0);
-  forged.mutable_adjustment_posted()->set_adjustment_id("FORGED");
-  forged.mutable_adjustment_posted()->set_kind(v1::ADJUSTMENT_KIND_CREDIT_MEMO);
-  forged.mutable_adjustment_posted()->mutable_decrease()->set_principal_minor(100000);
+  if (payload) {
+    payload(forged);
+  } else {
+    forged.mutable_adjustment_posted()->set_adjustment_id("FORGED");
+    forged.mutable_adjustment_posted()->set_kind(v1::ADJUSTMENT_KIND_CREDIT_MEMO);
+    forged.mutable_adjustment_posted()->mutable_decrease()->set_principal_minor(100000);
+  }
   *forged.mutable_recorded_at() = last.recorded_at();
   *forged.mutable_occurred_at() = last.occurred_at();
   forged.set_prev_hash(last.hash());
@@ -503,6 +514,102 @@ BOOST_AUTO_TEST_CASE(a_record_signed_with_the_wrong_key_is_caught_everywhere) {
   BOOST_TEST(refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   BOOST_TEST(ErrorReason(refused) == "ACCOUNT_QUARANTINED");
   BOOST_TEST(Call(service.commands(), PostPayment("ACC-G", "pay", "P1", 100), &reply).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_record_forged_onto_a_customer_stream_is_not_shown) {
+  TempDir dir;
+  TestService service(TestOptions("trust-forged-customer", dir.path));
+  auto commands = v1::CustomerCommandService::NewStub(service.channel_as(kTestPrincipal));
+  auto queries = v1::CustomerQueryService::NewStub(service.channel_as("collector-1"));
+  v1::CommandReply reply;
+  auto send = [&](auto rpc, auto request, const std::string& command_id) {
+    request.set_customer_id("C-F");
+    request.set_command_id(command_id);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    grpc::Status s = ((*commands).*rpc)(&ctx, request, &reply);
+    BOOST_REQUIRE_MESSAGE(s.ok(), command_id << ": " << s.error_message());
+  };
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), Zone("America/Chicago"));
+  auto local = [](absl::CivilDay d) { return Date(d.year(), d.month(), d.day()); };
+  {
+    v1::OpenCustomerRequest open;
+    open.set_kind(v1::CUSTOMER_KIND_COMPANY);
+    open.set_name("Fabrikam");
+    open.set_commercial(true);
+    open.set_currency("USD");
+    open.set_time_zone("America/Chicago");
+    open.set_cash_application_rule(v1::CASH_APPLICATION_RULE_OLDEST_FIRST);
+    send(&v1::CustomerCommandService::Stub::OpenCustomer, open, "open");
+    v1::LinkCustomerAccountRequest link;
+    link.set_linked_account_id("ACC-CF");
+    link.set_reason("master agreement");
+    send(&v1::CustomerCommandService::Stub::LinkCustomerAccount, link, "link");
+    v1::RecordInvoiceRequest invoice;
+    invoice.mutable_invoice()->set_invoice_id("INV-1");
+    invoice.mutable_invoice()->set_number("N-1");
+    invoice.mutable_invoice()->set_account_id("ACC-CF");
+    *invoice.mutable_invoice()->mutable_invoice_date() = local(today - 5);
+    *invoice.mutable_invoice()->mutable_due_date() = local(today + 25);
+    invoice.mutable_invoice()->mutable_amount()->set_amount_minor(100000);
+    invoice.mutable_invoice()->mutable_amount()->set_currency("USD");
+    send(&v1::CustomerCommandService::Stub::RecordInvoice, invoice, "inv-1");
+  }
+  v1::EventEnvelope last;
+  for (const auto& e : ReadTopic(service.options().log.topic)) {
+    if (e.envelope.account_id() == "customer/C-F") last = e.envelope;
+  }
+  BOOST_REQUIRE(last.has_signature());
+  BOOST_REQUIRE(last.sequence() == reply.version());
+  // Someone with access to the topic credits the whole invoice, signing with a key of theirs.
+  Forge(service.options(), last, authz::SigningKey::Generate(), service.options().log.partitions,
+        [](v1::EventEnvelope& e) {
+          auto* memo = e.mutable_invoice_adjusted();
+          memo->set_adjustment_id("FORGED");
+          memo->set_invoice_id("INV-1");
+          memo->set_account_id("ACC-CF");
+          memo->set_kind(v1::INVOICE_ADJUSTMENT_KIND_CREDIT_MEMO);
+          memo->set_amount_minor(100000);
+          memo->set_reason("forged");
+        });
+
+  // GetCustomer shows the customer quarantined at its last genuine event, the invoice still
+  // owed in full.
+  v1::GetCustomerRequest get;
+  get.set_customer_id("C-F");
+  v1::GetCustomerResponse customer;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  do {
+    grpc::ClientContext ctx;
+    grpc::Status s = queries->GetCustomer(&ctx, get, &customer);
+    BOOST_REQUIRE_MESSAGE(s.ok(), s.error_message());
+  } while (!customer.has_quarantine() && absl::Now() < deadline &&
+           (absl::SleepFor(absl::Milliseconds(100)), true));
+  BOOST_REQUIRE(customer.has_quarantine());
+  BOOST_TEST(customer.quarantine().reason() == "UNKNOWN_KEY");
+  BOOST_TEST(customer.quarantine().sequence() == last.sequence() + 1);
+  BOOST_TEST(customer.version() == last.sequence());
+  BOOST_TEST(customer.name() == "Fabrikam");
+  BOOST_TEST(customer.totals().open_minor() == 100000);
+  BOOST_REQUIRE(customer.invoices_size() == 1);
+  BOOST_TEST(customer.invoices(0).open_minor() == 100000);
+  BOOST_TEST(customer.invoices(0).credited_minor() == 0);
+
+  // The statement holds the invoice and no credit memo.
+  auto statements = v1::CustomerQueryService::NewStub(service.channel_as("reporting-reader"));
+  v1::GetCustomerReconciliationRequest period;
+  period.set_customer_id("C-F");
+  *period.mutable_from() = local(today - 10);
+  *period.mutable_to() = local(today + 1);
+  v1::GetCustomerReconciliationResponse statement;
+  grpc::ClientContext ctx;
+  grpc::Status s = statements->GetCustomerReconciliation(&ctx, period, &statement);
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.error_message());
+  BOOST_TEST(statement.statement().credit_memos_minor() == 0);
+  BOOST_TEST(statement.statement().closing_balance_minor() == 100000);
+  for (const auto& line : statement.statement().lines()) {
+    BOOST_TEST(line.kind() != v1::STATEMENT_LINE_KIND_CREDIT_MEMO);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(an_examiner_verifies_an_export_with_the_public_key_alone) {

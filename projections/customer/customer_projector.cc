@@ -1,6 +1,7 @@
 #include "projections/customer/customer_projector.h"
 
 #include "projections/customer/customer_ledger.h"
+#include "services/common/log.h"
 #include "services/domain/customer_aggregate.h"
 #include "services/domain/hashing.h"
 #include "services/domain/internal.h"
@@ -248,20 +249,21 @@ Status ApplyHold(Overlay& overlay, const std::string& customer_id, const v1::Eve
   return std::nullopt;
 }
 
-Status ApplyEvent(Overlay& overlay, const v1::EventEnvelope& e) {
-  const std::string& stream = e.account_id();
-  if (!stream.starts_with(kCustomerStreamPrefix)) return std::nullopt;
-  const std::string customer_id = stream.substr(kCustomerStreamPrefix.size());
-  if (customer_id.empty()) return std::nullopt;
-  auto head = overlay.GetMessage<CustomerState>(Family::kHeads, customer_id);
-  if (!head) return head.error();
-  // Offsets make each record apply once; a sequence already applied is a duplicate record.
-  if (head.value() && e.sequence() <= head.value()->version()) return std::nullopt;
-  // A customer's stream starts with CustomerOpened; anything before it is not a customer.
-  if (!head.value() && !e.has_customer_opened()) return std::nullopt;
+// Applies one genuine event (the integrity gate released it) to the customer whose head row
+// is `head`; leaves the head row as stored in `head`.
+Status ApplyEvent(Overlay& overlay, const std::string& customer_id, CustomerState& head,
+                  const v1::EventEnvelope& e) {
+  // A customer's stream starts with CustomerOpened; anything before it is not a customer: only
+  // the chain moves on, so the gate judges the next event against it.
+  if (!head.has_opened_at() && !e.has_customer_opened()) {
+    head.set_version(e.sequence());
+    head.set_last_hash(e.hash());
+    overlay.Put(Family::kHeads, customer_id, head);
+    return std::nullopt;
+  }
 
   PartialState partial(overlay, customer_id);
-  if (head.value()) partial.state = std::move(*head.value());
+  partial.state = std::move(head);
   Status loaded;
   switch (e.payload_case()) {
     case v1::EventEnvelope::kPaymentApplied:
@@ -341,6 +343,7 @@ Status ApplyEvent(Overlay& overlay, const v1::EventEnvelope& e) {
 
   EvolveCustomer(partial.state, e);
   partial.Store();
+  head = std::move(partial.state);
 
   if (line) {
     const absl::CivilDay business = ToCivil(line->business_date());
@@ -359,17 +362,63 @@ Status ApplyEvent(Overlay& overlay, const v1::EventEnvelope& e) {
   return std::nullopt;
 }
 
+// Runs the record through the integrity gate, on the gate's state in the customer's head row
+// (version, last_hash, the held unsigned_events, quarantine), and applies what it releases.
+// Records of account streams are skipped.
+Status AdmitRecord(Overlay& overlay, const authz::IntegrityGate& gate, const ProjectedEvent& p) {
+  const v1::EventEnvelope& e = p.event;
+  const std::string& stream = e.account_id();
+  if (!stream.starts_with(kCustomerStreamPrefix)) return std::nullopt;
+  const std::string customer_id = stream.substr(kCustomerStreamPrefix.size());
+  if (customer_id.empty()) return std::nullopt;
+  auto stored = overlay.GetMessage<CustomerState>(Family::kHeads, customer_id);
+  if (!stored) return stored.error();
+  CustomerState head;
+  if (stored.value()) {
+    head = std::move(*stored.value());
+  } else {
+    // The stream's id, not what a record claims: a quarantine before any genuine event names
+    // the customer it was read under.
+    head.set_customer_id(customer_id);
+  }
+  auto outcome = gate.Admit(head, e, p.partition, p.offset);
+  if (outcome.quarantined_now) {
+    LogError("customers", "ALERT integrity: customer ", customer_id,
+             " quarantined at sequence ", e.sequence(), " (partition ", p.partition,
+             " offset ", p.offset, "): ", head.quarantine().reason(), ": ",
+             head.quarantine().detail(), "; nothing after its last genuine event is applied");
+  }
+  if (outcome.apply.empty()) {
+    // Held, refused or ignored: only the gate's bookkeeping changed.
+    overlay.Put(Family::kHeads, customer_id, head);
+    return std::nullopt;
+  }
+  for (const auto& released : outcome.apply) {
+    if (auto error = ApplyEvent(overlay, customer_id, head, released)) return error;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Status CustomerProjection::ApplyBatch(const std::vector<ProjectedEvent>& events,
                                       const std::map<int32_t, int64_t>& next_offsets) {
+  // Offsets make each record apply once: a record below the stored offset of its partition
+  // (a batch applied again) is already in. Anything else on a customer's stream is judged by
+  // the gate, a record that repeats a sequence too (the writer never writes one).
+  auto applied = store_.LoadOffsets();
+  if (!applied) return applied.error();
   CustomerStore::Batch batch;
   batch.next_offsets = next_offsets;
   {
     Overlay overlay(store_, batch);
     for (const auto& e : events) {
       if (!e.parsed) continue;
-      if (auto error = ApplyEvent(overlay, e.event)) return error;
+      if (auto it = applied.value().find(e.partition);
+          it != applied.value().end() && e.offset < it->second) {
+        continue;
+      }
+      if (auto error = AdmitRecord(overlay, integrity_, e)) return error;
     }
     overlay.FlushSnapshots();
   }

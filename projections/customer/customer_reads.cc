@@ -34,6 +34,10 @@ Error NotFound(const std::string& customer_id) {
                Truncated(customer_id, kMaxQuotedInput)};
 }
 
+// A head row is a customer once a genuine CustomerOpened is applied; before that it holds only
+// the integrity gate's bookkeeping (the chain, a held command, a quarantine).
+bool IsOpened(const CustomerState& head) { return head.has_opened_at(); }
+
 // Collects field violations; one kInvalidArgument naming every wrong field.
 class Violations {
  public:
@@ -251,12 +255,19 @@ Result<v1::GetCustomerResponse> ReadCustomer(const CustomerStore& store,
   auto reader = store.NewReader();
   auto head = GetMessage<CustomerState>(*reader, Family::kHeads, id);
   if (!head) return head.error();
-  if (!head.value()) return NotFound(id);
+  // A quarantined stream is shown even when no genuine event opened it: the marker is the
+  // answer.
+  if (!head.value() || (!IsOpened(*head.value()) && !head.value()->has_quarantine())) {
+    return NotFound(id);
+  }
   const CustomerState& s = *head.value();
   const absl::CivilDay today = DayIn(now, s.time_zone());
 
   v1::GetCustomerResponse r;
-  r.set_customer_id(s.customer_id());
+  r.set_customer_id(id);
+  // As for an account (GetAccount): the customer as of its last genuine event, and why
+  // nothing after it is applied.
+  if (s.has_quarantine()) *r.mutable_quarantine() = s.quarantine();
   r.set_kind(s.kind());
   r.set_name(s.name());
   *r.mutable_contacts() = s.contacts();
@@ -376,7 +387,7 @@ Result<v1::GetCustomerReconciliationResponse> ReadReconciliation(
   auto reader = store.NewReader();
   auto head = GetMessage<CustomerState>(*reader, Family::kHeads, id);
   if (!head) return head.error();
-  if (!head.value()) return NotFound(id);
+  if (!head.value() || !IsOpened(*head.value())) return NotFound(id);
 
   StatementInput input;
   input.head = std::move(*head.value());
@@ -503,7 +514,7 @@ Result<v1::GetShutdownReportResponse> ReadShutdownReport(
       if (!o) return o.error();
       open = std::move(o.value());
     }
-    if (!head) continue;
+    if (!head || !IsOpened(*head)) continue;
     auto hold = GetMessage<v1::CustomerHold>(*reader, Family::kItems,
                                              ItemKey(customer_id, kHoldItem, hold_id));
     if (!hold) return hold.error();
@@ -541,7 +552,7 @@ Result<v1::GetCustomerWorkQueueResponse> ReadCustomerWorkQueue(
   std::vector<CustomerState> owing;
   if (auto e = ScanMessages<CustomerState>(*reader, Family::kHeads, "", "",
                                            [&](std::string_view, CustomerState& s) {
-                                             if (CustomerExposure(s) > 0) {
+                                             if (IsOpened(s) && CustomerExposure(s) > 0) {
                                                owing.push_back(std::move(s));
                                              }
                                              return true;

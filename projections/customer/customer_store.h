@@ -29,7 +29,11 @@ namespace collections::customer {
 // Column families (Family):
 //   default    "layout" -> kLayoutVersion; "offset/<partition>" -> next offset to consume
 //   heads      customer id -> state::v1::CustomerState without its growing lists (profile,
-//              contacts, linked accounts, totals, credit limit, pending approvals)
+//              contacts, linked accounts, totals, credit limit, pending approvals) and with
+//              the integrity gate's state (version, last_hash, held unsigned_events,
+//              quarantine); a stream whose CustomerOpened is not applied yet (held, or
+//              quarantined first) has a head without opened_at, which no read shows as a
+//              customer
 //   items      customer, '\0', kind ('i' invoice, 'p' payment, 'd' discrepancy, 'h' hold), id
 //              -> the row: CustomerInvoiceState, CustomerPaymentState, CustomerDiscrepancyState,
 //              v1::CustomerHold
@@ -62,7 +66,9 @@ class CustomerStore {
     kSnapshots = 7,
   };
   static constexpr int kFamilies = 8;
-  static constexpr int kLayoutVersion = 1;
+  // 2: customer events pass the integrity gate (a store built without it may hold a forged
+  // event, so it is rebuilt).
+  static constexpr int kLayoutVersion = 2;
 
   ~CustomerStore();
 

@@ -164,9 +164,10 @@ Status ServerApp::Start() {
   auto customer_store = customer::CustomerStore::Open(customer_db_path());
   if (!customer_store) return customer_store.error();
   customer_store_ = std::move(customer_store.value());
+  // Customer streams pass the same integrity gate as accounts, with the same trusted keys.
   customer_projector_ = std::make_unique<customer::CustomerProjector>(
       options_.log, *customer_store_, router_->partitions(),
-      options_.writer.deployment_id + "-customers");
+      options_.writer.deployment_id + "-customers", options_.writer.trusted_keys);
   if (auto e = projector_->Attach(*customer_projector_)) return e;
   if (auto e = customer_projector_->Start()) return e;
   if (auto e = projector_->Start()) return e;

@@ -4,7 +4,9 @@
 #include "projections/customer/customer_reads.h"
 #include "projections/customer/customer_store.h"
 #include "projections/store/store.h"
+#include "services/authz/signing.h"
 #include "services/domain/customer_aggregate.h"
+#include "services/domain/hashing.h"
 #include "services/domain/internal.h"
 
 #include "absl/strings/str_cat.h"
@@ -18,13 +20,16 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <random>
 
 // The customer projection on a real RocksDB, fed with customer streams the pure domain makes
 // (DecideCustomer + EvolveCustomer, stamped with sequence and times as the writer stamps them):
 // what GetCustomer, the reconciliation statement, the shutdown report and the work queue show,
-// the statement's reproducibility as known at an instant after a back-dated correction, and a
-// rebuilt projection equal to the live one byte for byte.
+// the statement's reproducibility as known at an instant after a back-dated correction, a
+// rebuilt projection equal to the live one byte for byte, and the integrity gate: an event the
+// service did not write (another key, no signature, changed contents, a broken chain)
+// quarantines the customer at its last genuine event and is never applied.
 
 namespace collections::customer {
 namespace {
@@ -69,13 +74,24 @@ Request For(const std::string& customer, const std::string& command_id, Request 
   return r;
 }
 
+// The writer's signing key, and the keys the projection trusts.
+const authz::SigningKey& WriterKey() {
+  static const authz::SigningKey key = authz::SigningKey::Generate();
+  return key;
+}
+std::vector<authz::VerifyingKey> TrustedKeys() {
+  return {authz::VerifyingKey::FromPem(WriterKey().PublicKeyPem()).value()};
+}
+
 // Plays the writer for several customer streams: decides each command on the customer's state
 // at `recorded` (business time `occurred`, when given: a back-dated entry), numbers the events,
-// stamps their times and keeps the log in record order.
+// stamps their times, chains them and signs each command's events with `signer` (null:
+// unsigned) as the writer does, and keeps the log in record order.
 struct Writer {
   std::map<std::string, CustomerState> states;
   std::vector<v1::EventEnvelope> log;
   DomainSettings settings;
+  const authz::SigningKey* signer = &WriterKey();
 
   std::vector<v1::EventEnvelope> Run(CustomerCommand command, absl::Time recorded,
                                      std::optional<absl::Time> occurred = std::nullopt) {
@@ -96,16 +112,30 @@ struct Writer {
                                                           : decided.error().reason + " " +
                                                                 decided.error().message));
     CustomerState& state = states[id];
-    for (auto& e : decided.value()) {
-      e.set_sequence(state.version() + 1);
+    std::vector<v1::EventEnvelope>& events = decided.value();
+    std::vector<v1::EventEnvelope*> run;
+    std::string prev_hash = state.last_hash();
+    for (size_t k = 0; k < events.size(); ++k) {
+      v1::EventEnvelope& e = events[k];
+      e.set_sequence(state.version() + static_cast<int64_t>(k) + 1);
       e.set_event_id(absl::StrCat(id, "-", e.sequence()));
+      e.set_command_id(CustomerCommandId(command));
       *e.mutable_actor() = CustomerCommandActor(command);
       *e.mutable_occurred_at() = ToProto(occurred.value_or(recorded));
       *e.mutable_recorded_at() = ToProto(recorded);
+      e.set_command_event_count(static_cast<int32_t>(events.size()));
+      e.set_command_event_index(static_cast<int32_t>(k));
+      e.set_prev_hash(prev_hash);
+      e.set_hash(ChainHash(e));
+      prev_hash = e.hash();
+      run.push_back(&e);
+    }
+    if (signer != nullptr) authz::SignRun(*signer, run);
+    for (const auto& e : events) {
       EvolveCustomer(state, e);
       log.push_back(e);
     }
-    return decided.value();
+    return events;
   }
 };
 
@@ -268,7 +298,7 @@ struct Projection {
     auto opened = CustomerStore::Open(dir.path.string());
     BOOST_REQUIRE(opened.ok());
     store = std::move(opened.value());
-    projection = std::make_unique<CustomerProjection>(*store);
+    projection = std::make_unique<CustomerProjection>(*store, TrustedKeys());
   }
   std::string Digest() const {
     auto d = store->Digest();
@@ -837,6 +867,216 @@ BOOST_AUTO_TEST_CASE(a_store_of_another_layout_is_rebuilt_empty) {
   auto reopened = CustomerStore::Open(dir.path.string());
   BOOST_REQUIRE(reopened.ok());
   BOOST_TEST(reopened.value()->LoadOffsets().value().empty());
+}
+
+// ---- The integrity gate ----
+
+v1::GetCustomerResponse MustRead(const CustomerStore& store, const std::string& id,
+                                 absl::Time now) {
+  v1::GetCustomerRequest request;
+  request.set_customer_id(id);
+  request.set_include_paid_invoices(true);
+  auto read = ReadCustomer(store, request, now);
+  BOOST_REQUIRE_MESSAGE(read.ok(), (read.ok() ? std::string() : read.error().message));
+  return read.value();
+}
+
+// A credit memo of 100.00 on INV-4, written as `writer` writes it (its signer and chain) onto
+// the story's log: what someone who is not the service would like the customer to show.
+std::vector<v1::EventEnvelope> CreditMemo(Writer& writer, const std::string& id,
+                                          const std::string& command_id) {
+  return writer.Run(For(id, command_id,
+                        Adjust("CM-" + command_id, "INV-4",
+                               v1::INVOICE_ADJUSTMENT_KIND_CREDIT_MEMO, 10000, "forgiven")),
+                    At(2025, 10, 30));
+}
+
+BOOST_AUTO_TEST_CASE(a_forged_customer_event_quarantines_the_customer_and_is_not_applied) {
+  const authz::SigningKey forger_key = authz::SigningKey::Generate();
+  Writer genuine = Story("C-1");
+  Writer other = Story("C-2");
+
+  // Each way a record can fail to be the service's own, appended after the genuine history.
+  struct Case {
+    std::string name, reason;
+    std::function<void(std::vector<v1::EventEnvelope>&)> tamper;
+    const authz::SigningKey* signer;
+  };
+  const std::vector<Case> cases = {
+      {"another-key", "UNKNOWN_KEY", nullptr, &forger_key},
+      {"unsigned", "UNSIGNED", nullptr, nullptr},
+      {"changed-contents", "HASH_MISMATCH",
+       [](std::vector<v1::EventEnvelope>& events) {
+         // The service's own signed event, its amount changed afterwards.
+         events.back().mutable_invoice_adjusted()->set_amount_minor(1);
+       },
+       &WriterKey()},
+      {"broken-chain", "CHAIN_BROKEN",
+       [](std::vector<v1::EventEnvelope>& events) {
+         v1::EventEnvelope& e = events.back();
+         e.set_prev_hash(std::string(32, 'x'));
+         e.set_hash(ChainHash(e));
+         e.clear_signature();
+         authz::SignRun(WriterKey(), {&e});  // even signed with the right key
+       },
+       &WriterKey()},
+      {"bad-signature", "BAD_SIGNATURE",
+       [&forger_key](std::vector<v1::EventEnvelope>& events) {
+         // Claims the writer's key id, signed by another key.
+         v1::EventEnvelope& e = events.back();
+         const std::string key_id = e.signature().key_id();
+         e.clear_signature();
+         authz::SignRun(forger_key, {&e});
+         e.mutable_signature()->set_key_id(key_id);
+       },
+       &WriterKey()},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT("forged record: " << c.name) {
+      Writer forger = genuine;  // the same history, then one record it did not write
+      forger.signer = c.signer;
+      std::vector<v1::EventEnvelope> forged = CreditMemo(forger, "C-1", "forged");
+      BOOST_REQUIRE(forged.size() == 1u);
+      if (c.tamper) c.tamper(forged);
+      // And a genuine-looking record after it (chained to the forged one): not applied either.
+      forger.signer = &WriterKey();
+      const std::vector<v1::EventEnvelope> after =
+          forger.Run(For("C-1", "after", Payment("P-9", 1000, Date(2025, 10, 31))),
+                     At(2025, 10, 31));
+
+      std::vector<v1::EventEnvelope> log;
+      for (size_t i = 0; i < std::max(genuine.log.size(), other.log.size()); ++i) {
+        if (i < genuine.log.size()) log.push_back(genuine.log[i]);
+        if (i < other.log.size()) log.push_back(other.log[i]);
+      }
+      const size_t forged_offset = log.size();
+      log.push_back(forged.back());
+      for (const auto& e : after) log.push_back(e);
+
+      Projection clean("clean-" + c.name);
+      Feed(*clean.projection, std::vector<v1::EventEnvelope>(log.begin(),
+                                                             log.begin() + forged_offset));
+      Projection p("forged-" + c.name);
+      Feed(*p.projection, log, 3);
+
+      const absl::Time now = At(2025, 11, 15);
+      v1::GetCustomerResponse shown = MustRead(*p.store, "C-1", now);
+      BOOST_TEST(shown.quarantine().reason() == c.reason);
+      BOOST_TEST(shown.quarantine().sequence() == genuine.states["C-1"].version() + 1);
+      BOOST_TEST(shown.quarantine().event_id() == forged.back().event_id());
+      BOOST_TEST(shown.quarantine().position().offset() == static_cast<int64_t>(forged_offset));
+      BOOST_TEST(shown.quarantine().events_not_applied() ==
+                 static_cast<int64_t>(1 + after.size()));
+      // Otherwise the customer exactly as its genuine history left it: INV-4 still open.
+      BOOST_TEST(shown.version() == genuine.states["C-1"].version());
+      BOOST_TEST(shown.totals().open_minor() == 985000);
+      v1::GetCustomerResponse without = shown;
+      without.clear_quarantine();
+      BOOST_TEST(without.SerializeAsString() ==
+                 MustRead(*clean.store, "C-1", now).SerializeAsString());
+      // The statement holds no forged line; the other customer is untouched.
+      const auto from = Date(2025, 10, 1), to = Date(2025, 10, 31);
+      BOOST_TEST(Statement(*p.store, "C-1", from, to, At(2025, 11, 5)).SerializeAsString() ==
+                 Statement(*clean.store, "C-1", from, to, At(2025, 11, 5)).SerializeAsString());
+      BOOST_TEST(Document(*p.store, "C-1", from, to, now, v1::REPORT_FORMAT_CSV) ==
+                 Document(*clean.store, "C-1", from, to, now, v1::REPORT_FORMAT_CSV));
+      BOOST_TEST(!MustRead(*p.store, "C-2", now).has_quarantine());
+      BOOST_TEST(MustRead(*p.store, "C-2", now).SerializeAsString() ==
+                 MustRead(*clean.store, "C-2", now).SerializeAsString());
+
+      // Rebuilt from offset 0 in one batch: the same bytes as record by record.
+      Projection rebuilt("rebuilt-" + c.name);
+      Feed(*rebuilt.projection, log);
+      Projection one_by_one("one-by-one-" + c.name);
+      Feed(*one_by_one.projection, log, 1);
+      BOOST_TEST(rebuilt.Digest() == p.Digest());
+      BOOST_TEST(one_by_one.Digest() == p.Digest());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_forged_hold_never_reaches_the_shutdown_report) {
+  Writer w = Holds();
+  Writer forger = w;
+  forger.signer = nullptr;  // D on hold, by nobody the service knows
+  v1::RecommendCreditHoldRequest recommend;
+  recommend.set_hold_id("H-D");
+  recommend.set_reason("forged");
+  forger.Run(For("D", "recommend", recommend), At(2025, 11, 4));
+  Projection p("forged-hold");
+  Feed(*p.projection, forger.log, 2);
+  auto report = ReadShutdownReport(*p.store, v1::GetShutdownReportRequest(), At(2025, 11, 10));
+  BOOST_REQUIRE(report.ok());
+  std::vector<std::string> on_hold;
+  for (const auto& e : report->entries()) on_hold.push_back(e.customer_id());
+  BOOST_TEST(on_hold == (std::vector<std::string>{"A", "B"}), boost::test_tools::per_element());
+  const auto d = MustRead(*p.store, "D", At(2025, 11, 10));
+  BOOST_TEST(d.quarantine().reason() == "UNSIGNED");
+  BOOST_TEST(d.holds_size() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_command_is_applied_only_once_its_signature_arrives) {
+  Writer w;
+  w.Run(For("C-3", "open", OpenCustomer("Contoso")), At(2025, 9, 1));
+  w.Run(For("C-3", "link", Link("ACC-3")), At(2025, 9, 1, 13));
+  w.Run(For("C-3", "inv", Invoice("I-1", "ACC-3", 100000, Date(2025, 9, 1), Date(2025, 9, 30))),
+        At(2025, 9, 2));
+  w.Run(For("C-3", "inv-2", Invoice("I-2", "ACC-3", 50000, Date(2025, 9, 2), Date(2025, 10, 1))),
+        At(2025, 9, 2, 13));
+  const size_t before = w.log.size();
+  // One command, several events (the payment and where it went); only the last is signed.
+  const auto events =
+      w.Run(For("C-3", "pay",
+                Payment("P-1", 120000, Date(2025, 9, 20),
+                        {ToInvoice("I-1", 100000), ToInvoice("I-2", 20000)})),
+            At(2025, 9, 20));
+  BOOST_REQUIRE(events.size() >= 3u);
+  BOOST_REQUIRE(!events.front().has_signature() && events.back().has_signature());
+  Projection p("held");
+  Feed(*p.projection, std::vector<v1::EventEnvelope>(w.log.begin(), w.log.end() - 1), 1000);
+  // Everything but the signed last event: the payment is not shown yet, nor half of it.
+  auto held = MustRead(*p.store, "C-3", At(2025, 9, 21));
+  BOOST_TEST(held.version() == static_cast<int64_t>(before));
+  BOOST_TEST(held.totals().open_minor() == 150000);
+  BOOST_TEST(!held.has_quarantine());
+  Feed(*p.projection, {w.log.back()}, 1000, static_cast<int64_t>(w.log.size()) - 1);
+  auto applied = MustRead(*p.store, "C-3", At(2025, 9, 21));
+  BOOST_TEST(applied.version() == static_cast<int64_t>(w.log.size()));
+  BOOST_TEST(applied.totals().open_minor() == 30000);
+  // The head holds nothing of the command any more.
+  auto reader = p.store->NewReader();
+  CustomerState head;
+  BOOST_REQUIRE(head.ParseFromString(*reader->Get(CustomerStore::Family::kHeads, "C-3").value()));
+  BOOST_TEST(head.unsigned_events_size() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_customer_whose_first_record_is_forged_shows_only_the_quarantine) {
+  Writer forger;
+  forger.signer = nullptr;
+  forger.Run(For("C-X", "open", OpenCustomer("Nobody Opened Me")), At(2025, 9, 1));
+  forger.Run(For("C-X", "link", Link("ACC-X")), At(2025, 9, 1, 13));
+  forger.Run(For("C-X", "inv", Invoice("I-1", "ACC-X", 100000, Date(2025, 9, 1),
+                                       Date(2025, 9, 30))),
+             At(2025, 9, 2));
+  Projection p("forged-first");
+  Feed(*p.projection, forger.log);
+  auto shown = MustRead(*p.store, "C-X", At(2025, 10, 15));
+  BOOST_TEST(shown.customer_id() == "C-X");
+  BOOST_TEST(shown.quarantine().reason() == "UNSIGNED");
+  BOOST_TEST(shown.quarantine().sequence() == 1);
+  BOOST_TEST(shown.quarantine().events_not_applied() == 3);
+  BOOST_TEST(shown.version() == 0);
+  BOOST_TEST(shown.name().empty());
+  BOOST_TEST(shown.invoices_size() == 0);
+  v1::GetCustomerReconciliationRequest statement;
+  statement.set_customer_id("C-X");
+  *statement.mutable_from() = Date(2025, 9, 1);
+  *statement.mutable_to() = Date(2025, 9, 30);
+  auto no_statement = ReadReconciliation(*p.store, statement, At(2025, 10, 15));
+  BOOST_REQUIRE(!no_statement.ok());
+  BOOST_TEST(no_statement.error().reason == "CUSTOMER_NOT_FOUND");
+  BOOST_TEST(ReadCustomerWorkQueue(*p.store, v1::GetCustomerWorkQueueRequest(), At(2025, 10, 15))
+                 ->items_size() == 0);
 }
 
 }  // namespace
