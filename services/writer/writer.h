@@ -49,6 +49,24 @@ struct WriterOptions {
   // another deployment writes. Letters, digits, '.', '_' and '-', at most 64.
   // Default "collections".
   std::string deployment_id = "collections";
+  // This process's identity within the deployment, stable across its restarts (a host name, a
+  // pod's ordinal). Its transactional ids are <deployment_id>-writers-<instance_id> (and "-b"),
+  // so a restart of the same instance fences its previous incarnation, and processes of other
+  // instances are not touched. Empty (the default): <deployment_id>-writers, one process per
+  // deployment (a second one started takes every partition over).
+  std::string instance_id;
+  // The partitions this process writes are assigned by Kafka's consumer-group protocol
+  // (services/ownership): every process of the deployment joins the group
+  // <deployment_id>-writers; a partition's writer starts when the partition is assigned and
+  // stops (finishing what is in flight) when it is revoked. False: this process writes every
+  // partition (tests and tools that run one writer).
+  bool group_ownership = false;
+  // With group_ownership: the gRPC address other processes forward commands to (host:port as
+  // they can reach it); published as the group member's client.id.
+  std::string advertised_address;
+  // With group_ownership: how long the group waits for a process that stopped answering before
+  // its partitions are given to the others (session.timeout.ms). The failover gap after a crash.
+  int ownership_session_timeout_ms = 10000;
   // Deployments whose events this one accepts as the latest of a partition it restores: the
   // way to take over a topic another deployment wrote (that deployment stopped for good).
   // Empty: a partition last written by another deployment is refused (FOREIGN_WRITER).
@@ -145,6 +163,9 @@ enum class WriterState {
   // The partition holds records this writer did not write (another deployment, another
   // producer): stopped for good, so it never appends after them (see PartitionLedger).
   kForeignWriter = 6,
+  // Another process of the deployment owns the partition (group ownership): its commands are
+  // forwarded there. Only CommandRouter::states() reports it; no writer is ever in it.
+  kElsewhere = 7,
 };
 const char* WriterStateName(WriterState state);
 
@@ -409,12 +430,37 @@ class CallDeadlines {
   std::thread thread_;
 };
 
+// Where a command goes when another process of the deployment owns its partition
+// (WriterOptions::group_ownership). The implementation (services/peer) calls the owner over
+// gRPC, authenticated as the service itself, with the command as this process stamped it; the
+// owner runs it with CommandRouter::ExecuteHere. Thread-safe; `done` is called exactly once.
+class CommandForwarder {
+ public:
+  virtual ~CommandForwarder() = default;
+  // `owner`: the owner's advertised gRPC address (host:port).
+  virtual void Forward(const std::string& owner, const Command& command, absl::Time deadline,
+                       bool dry_run, PartitionWriter::Completion done) = 0;
+  // A customer's command; `peek`, when set, is shown the customer's committed state the owner
+  // returns with its answer (see PartitionWriter::CustomerPeek).
+  virtual void Forward(const std::string& owner, const CustomerCommand& command,
+                       absl::Time deadline, PartitionWriter::Completion done,
+                       PartitionWriter::CustomerPeek peek) = 0;
+};
+
+class PartitionOwnership;  // services/ownership
+
 // Routes each command to the writer of its account's partition. Owns one writer per partition
-// of the topic (a single process owns the whole topic for now).
+// this process writes: every partition of the topic, or (WriterOptions::group_ownership) those
+// the deployment's consumer group assigns it, forwarding the others' commands to their owners.
 class CommandRouter {
  public:
   CommandRouter(kafka::LogOptions log, WriterOptions options, const Clock& clock);
   ~CommandRouter();
+
+  // Where commands of partitions owned elsewhere go (group ownership). Set before Start(); must
+  // outlive the router. Null: such commands are answered UNAVAILABLE (PARTITION_ELSEWHERE) with
+  // the owner's address.
+  void SetForwarder(CommandForwarder* forwarder) { forwarder_ = forwarder; }
 
   // Creates the topic if needed, then starts every partition writer (in parallel).
   Status Start();
@@ -433,6 +479,13 @@ class CommandRouter {
                     PartitionWriter::Completion done);
   // The same, waiting for the outcome on the calling thread.
   Result<v1::CommandReply> Execute(Command command, absl::Time deadline, bool dry_run = false);
+  // A command another process of the deployment forwarded: run here, never forwarded again. A
+  // partition this process does not own (it moved meanwhile) is answered UNAVAILABLE
+  // (PARTITION_MOVED): the caller retries with the same command_id.
+  void ExecuteHere(Command command, absl::Time deadline, bool dry_run,
+                   PartitionWriter::Completion done);
+  void ExecuteHere(CustomerCommand command, absl::Time deadline, PartitionWriter::Completion done,
+                   PartitionWriter::CustomerPeek peek = {});
   // A customer's command, routed by its stream key "customer/<id>" with the same partitioner
   // as accounts (so one customer's commands are ordered by one writer); otherwise as above.
   void ExecuteAsync(CustomerCommand command, absl::Time deadline,
