@@ -1,4 +1,5 @@
 #include "services/kafka/kafka.h"
+#include "services/kafka/client.h"
 
 #include "services/common/log.h"
 
@@ -17,7 +18,7 @@
 #include <thread>
 
 namespace collections::kafka {
-namespace {
+namespace detail {
 
 Error Unavailable(std::string message) {
   return Error{Errc::kUnavailable, "LOG_UNAVAILABLE", std::move(message), {}, {}};
@@ -85,36 +86,10 @@ void LogFromC(const rd_kafka_t* rk, int level, const char* facility, const char*
       absl::StrCat(rd_kafka_name(rk), " ", facility, ": ", text));
 }
 
-// librdkafka's log lines, error events and statistics for one client. Notes when the client
-// reports every broker down, so a commit stops waiting for a broker that is gone.
-class ClientEvents final : public RdKafka::EventCb {
- public:
-  ClientEvents(std::string name, std::function<void(const std::string&)> on_statistics)
-      : name_(std::move(name)), on_statistics_(std::move(on_statistics)) {}
-  void event_cb(RdKafka::Event& event) override {
-    switch (event.type()) {
-      case RdKafka::Event::EVENT_ERROR:
-        if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) brokers_down = true;
-        Log(event.fatal() ? LogLevel::kError : LogLevel::kDebug, "librdkafka",
-            absl::StrCat(name_, " error ", RdKafka::err2str(event.err()), ": ", event.str()));
-        break;
-      case RdKafka::Event::EVENT_LOG:
-        Log(LibrdkafkaLevel(event.severity()), "librdkafka",
-            absl::StrCat(name_, " ", event.fac(), ": ", event.str()));
-        break;
-      case RdKafka::Event::EVENT_STATS:
-        if (on_statistics_) on_statistics_(event.str());
-        break;
-      default:
-        break;
-    }
-  }
-  std::atomic<bool> brokers_down{false};
+}  // namespace detail
 
- private:
-  const std::string name_;
-  const std::function<void(const std::string&)> on_statistics_;
-};
+namespace {
+using namespace detail;
 
 std::string Describe(const RdKafka::Error* e) {
   return absl::StrCat(e->name(), ": ", e->str(), e->is_fatal() ? " (fatal)" : "",

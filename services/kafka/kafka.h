@@ -233,6 +233,62 @@ class TransactionGroup {
   virtual int64_t transactions() const = 0;
 };
 
+// A process's membership of its deployment's writer group: Kafka's consumer-group protocol
+// (cooperative-sticky assignment, static membership) decides which process writes which
+// partition of the topic. The member subscribes to the topic but never reads it (its
+// partitions are paused): what it is assigned is what it owns. Its client.id is the process's
+// advertised gRPC address, so every process can tell where a partition's owner is.
+struct MembershipOptions {
+  std::string group_id;     // every process of the deployment: the same
+  std::string instance_id;  // group.instance.id: stable per process, unique in the group
+  std::string advertised_address;
+  // How long the group waits for a member that stopped answering before its partitions move.
+  int session_timeout_ms = 10000;
+};
+
+// Who owns a partition, as the group coordinator last described it.
+struct PartitionOwner {
+  std::string instance_id;
+  std::string address;
+};
+
+class GroupMembership {
+ public:
+  // Called on the membership's own thread. `assigned` must return quickly (start the work
+  // elsewhere); `revoked` returns only when the partitions are let go (their writers have
+  // stopped): the group gives them to another member only after that. `lost`: the group gave
+  // them away already (this member was expelled); stop them at once.
+  struct Listener {
+    std::function<void(const std::vector<int32_t>& partitions)> assigned;
+    std::function<void(const std::vector<int32_t>& partitions, bool lost)> revoked;
+  };
+  // Joins the group and serves its protocol on a thread of its own until destroyed.
+  static Result<std::unique_ptr<GroupMembership>> Join(const LogOptions& options,
+                                                       MembershipOptions membership,
+                                                       Listener listener);
+  virtual ~GroupMembership() = default;
+  // Leaves the group (its partitions are revoked through the listener first) and stops.
+  virtual void Leave() = 0;
+  // Every partition's owner as last described (refreshed after each rebalance and every few
+  // seconds); a partition missing: not known now (a rebalance is in progress).
+  virtual std::map<int32_t, PartitionOwner> Owners() const = 0;
+  // Instances that are members of the group now (asks the group coordinator; blocks up to 4 s).
+  virtual std::vector<std::string> Members() = 0;
+  // Asks for a fresh description soon (an owner was not found or did not answer).
+  virtual void Refresh() = 0;
+  // The last owner this member recorded for a partition before it was assigned here (offset
+  // commit metadata; empty when none): who must be fenced if it is gone.
+  virtual std::string RecordedOwner(int32_t partition) = 0;
+  // Records this instance as the partition's owner (so the next owner can fence it).
+  virtual void RecordOwner(int32_t partition) = 0;
+};
+
+// Fences the producers of `transactional_ids` (init_transactions with each: a process that
+// used them can no longer commit, and a transaction it left open is aborted at once). Bounded
+// by `timeout_ms` per id.
+Status FenceTransactionalIds(const LogOptions& options,
+                             const std::vector<std::string>& transactional_ids, int timeout_ms);
+
 // Kafka client handles whose destruction did not finish within its bound and were left closing
 // on a thread of their own (see TransactionalProducer). A process with any left should end
 // with _exit rather than run static destructors under them.

@@ -71,6 +71,24 @@ int main(int argc, char** argv) {
             "(one transaction holds the appends of every partition), so a new process of the "
             "deployment fences the old one, and every event records "
             "it; a partition another deployment wrote last is refused");
+  flags.Add("instance-id", &options.writer.instance_id,
+            "this process's identity within the deployment, stable across its restarts and "
+            "unique among the deployment's processes (a host name, a pod ordinal): its "
+            "transactional.ids are <deployment-id>-writers-<instance-id> (and -b), so a restart "
+            "fences its previous incarnation and no other process; empty (default): one process "
+            "per deployment, and a second one started replaces the first");
+  options.writer.group_ownership = true;
+  flags.Add("group-ownership", &options.writer.group_ownership,
+            "share the partitions among every process of the deployment through Kafka's "
+            "consumer-group protocol (group <deployment-id>-writers): each partition is written "
+            "by the one process it is assigned to, the others forward its commands there; false: "
+            "this process writes every partition");
+  flags.Add("advertise-address", &options.writer.advertised_address,
+            "host:port at which the deployment's other processes reach this one's gRPC port to "
+            "forward commands; default: --listen when it names a host and a port");
+  flags.Add("ownership-session-timeout-ms", &options.writer.ownership_session_timeout_ms,
+            "how long the writer group waits for a process that stopped answering before its "
+            "partitions move to the others (the failover gap after a crash)");
   std::string adopt_from;
   flags.Add("adopt-topic-from", &adopt_from,
             "comma-separated deployment ids whose events this deployment accepts as the latest of "

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <unistd.h>
 
 namespace collections {
 
@@ -110,8 +111,33 @@ Status ServerApp::Start() {
   for (const std::string& adopted : options_.writer.adopt_from) {
     if (auto e = ValidateDeploymentId(adopted, "adopt-topic-from")) return e;
   }
-  LogInfo("server", "deployment ", options_.writer.deployment_id, ": partition writers are ",
-          options_.writer.deployment_id, "-writer-<partition>",
+  if (!options_.writer.instance_id.empty()) {
+    if (auto e = ValidateDeploymentId(options_.writer.instance_id, "instance-id")) return e;
+  }
+  if (options_.writer.group_ownership && options_.writer.advertised_address.empty()) {
+    // Where the other processes forward commands: --listen, with a wildcard host replaced by
+    // this machine's name. A port picked at start (0) is not known yet: forwarding to this
+    // process then needs --advertise-address.
+    std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
+    const std::string port = options_.listen.substr(options_.listen.rfind(':') + 1);
+    if (host.empty() || host == "0.0.0.0" || host == "[::]") {
+      char name[256] = {};
+      if (gethostname(name, sizeof name - 1) == 0) host = name;
+    }
+    if (port == "0") {
+      LogWarn("server", "--listen ", options_.listen,
+              " picks its port at start: the deployment's other processes cannot forward "
+              "commands here; give --advertise-address=host:port to allow it");
+    } else {
+      options_.writer.advertised_address = host + ":" + port;
+    }
+  }
+  LogInfo("server", "deployment ", options_.writer.deployment_id, ": writers' transactional ids ",
+          WriterTransactionalId(options_.writer), " and -b",
+          options_.writer.group_ownership
+              ? absl::StrCat("; partitions from the writer group ", options_.writer.deployment_id,
+                             "-writers as ", options_.writer.advertised_address)
+              : std::string("; every partition written here"),
           options_.writer.adopt_from.empty()
               ? std::string()
               : absl::StrCat("; adopting partitions last written by ",

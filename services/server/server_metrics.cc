@@ -11,7 +11,7 @@ namespace {
 constexpr WriterState kWriterStates[] = {WriterState::kStarting,   WriterState::kRestoring,
                                          WriterState::kServing,    WriterState::kRecovering,
                                          WriterState::kFenced,     WriterState::kStopped,
-                                         WriterState::kForeignWriter};
+                                         WriterState::kForeignWriter, WriterState::kElsewhere};
 
 // RocksDB properties that matter to an operator, as (metric suffix, property, help).
 struct RocksDbProperty {

@@ -114,12 +114,19 @@ const char* WriterStateName(WriterState state) {
       return "STOPPED";
     case WriterState::kForeignWriter:
       return "FOREIGN_WRITER";
+    case WriterState::kElsewhere:
+      return "ELSEWHERE";
   }
   return "UNKNOWN";
 }
 
 std::string WriterTransactionalId(const WriterOptions& options) {
-  return options.deployment_id + "-writers";
+  return WriterTransactionalId(options.deployment_id, options.instance_id);
+}
+
+std::string WriterTransactionalId(const std::string& deployment_id,
+                                  const std::string& instance_id) {
+  return deployment_id + "-writers" + (instance_id.empty() ? "" : "-" + instance_id);
 }
 
 PartitionWriter::PartitionWriter(kafka::LogOptions log, WriterOptions options, int32_t partition,
@@ -1352,13 +1359,41 @@ Status CommandRouter::Start() {
   auto partitions = kafka::EnsureTopic(log_);
   if (!partitions) return partitions.error();
   LogInfo("router", "topic ", log_.topic, " has ", partitions.value(), " partitions");
+  partition_count_ = partitions.value();
+  {
+    std::lock_guard lock(writers_mutex_);
+    writers_.assign(static_cast<size_t>(partition_count_), nullptr);
+  }
   group_ = kafka::TransactionGroup::Create(log_, WriterTransactionalId(options_),
                                           options_.producer_timeouts);
-  for (int32_t p = 0; p < partitions.value(); ++p) {
-    writers_.push_back(std::make_unique<PartitionWriter>(log_, options_, p, clock_, group_));
+  if (options_.group_ownership) {
+    // The partitions come from the group: writers start as they are assigned. Start() returns
+    // once the process is a member; serving() says when its writers are ready.
+    kafka::GroupMembership::Listener listener;
+    listener.assigned = [this](const std::vector<int32_t>& p) { Assigned(p); };
+    listener.revoked = [this](const std::vector<int32_t>& p, bool lost) { Revoked(p, lost); };
+    kafka::MembershipOptions membership;
+    membership.group_id = options_.deployment_id + "-writers";
+    membership.instance_id =
+        options_.deployment_id + "-" +
+        (options_.instance_id.empty() ? std::string("default") : options_.instance_id);
+    membership.advertised_address = options_.advertised_address;
+    membership.session_timeout_ms = options_.ownership_session_timeout_ms;
+    auto joined = kafka::GroupMembership::Join(log_, std::move(membership), std::move(listener));
+    if (!joined) return joined.error();
+    membership_ = std::move(joined.value());
+    return std::nullopt;
+  }
+  std::vector<std::shared_ptr<PartitionWriter>> all;
+  for (int32_t p = 0; p < partition_count_; ++p) {
+    all.push_back(std::make_shared<PartitionWriter>(log_, options_, p, clock_, group_));
+  }
+  {
+    std::lock_guard lock(writers_mutex_);
+    writers_ = all;
   }
   std::vector<std::future<Status>> started;
-  for (auto& w : writers_) {
+  for (auto& w : all) {
     started.push_back(std::async(std::launch::async, [&w] { return w->Start(); }));
   }
   Status first_error;
@@ -1369,39 +1404,170 @@ Status CommandRouter::Start() {
   return first_error;
 }
 
+void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
+  assigned_once_ = true;
+  for (int32_t p : partitions) {
+    auto writer = std::make_shared<PartitionWriter>(log_, options_, p, clock_, group_);
+    {
+      std::lock_guard lock(writers_mutex_);
+      if (stopping_) return;
+      writers_[static_cast<size_t>(p)] = writer;
+    }
+    // The restore runs on a thread of its own: the group's thread must keep serving the
+    // protocol. Commands meanwhile are answered UNAVAILABLE (the writer is restoring).
+    std::lock_guard lock(starting_mutex_);
+    if (auto old = starting_.find(p); old != starting_.end()) {
+      if (old->second.joinable()) old->second.join();
+      starting_.erase(old);
+    }
+    starting_.emplace(p, std::thread([this, p, writer] {
+      const absl::Time began = absl::Now();
+      FenceGoneOwner(p);
+      if (Status e = writer->Start()) {
+        LogError("router", "partition ", p, " could not start: ", e->message);
+        return;
+      }
+      if (membership_) membership_->RecordOwner(p);
+      LogInfo("router", "partition ", p, " serving here after ",
+              absl::FormatDuration(absl::Now() - began), " (", writer->restored_events(),
+              " events read from offset ", writer->restored_from_offset(), ")");
+    }));
+  }
+}
+
+void CommandRouter::FenceGoneOwner(int32_t p) {
+  if (!membership_) return;
+  const std::string previous = membership_->RecordedOwner(p);
+  const std::string me = options_.deployment_id + "-" +
+                         (options_.instance_id.empty() ? std::string("default")
+                                                       : options_.instance_id);
+  const std::string prefix = options_.deployment_id + "-";
+  if (previous.empty() || previous == me || !previous.starts_with(prefix)) return;
+  for (const std::string& member : membership_->Members()) {
+    if (member == previous) return;  // alive: it let the partition go cleanly
+  }
+  std::string instance = previous.substr(prefix.size());
+  if (instance == "default") instance.clear();
+  const std::string id = WriterTransactionalId(options_.deployment_id, instance);
+  LogWarn("router", "partition ", p, " was last owned by ", previous,
+          ", no longer in the group: fencing its writers (", id, ", ", id, "-b)");
+  if (Status e = kafka::FenceTransactionalIds(log_, {id, id + "-b"}, 10000)) {
+    LogWarn("router", "fencing ", id, ": ", e->message,
+            " (the partition's readers wait for the broker to abort what it left open)");
+  }
+}
+
+void CommandRouter::Revoked(const std::vector<int32_t>& partitions, bool lost) {
+  std::vector<std::shared_ptr<PartitionWriter>> leaving;
+  {
+    std::lock_guard lock(writers_mutex_);
+    for (int32_t p : partitions) {
+      auto& slot = writers_[static_cast<size_t>(p)];
+      if (slot) leaving.push_back(std::move(slot));
+      slot = nullptr;
+    }
+  }
+  {
+    std::lock_guard lock(starting_mutex_);
+    for (int32_t p : partitions) {
+      if (auto it = starting_.find(p); it != starting_.end()) {
+        for (auto& w : leaving) {
+          if (w->partition() == p) w->StopIntake();  // a restore in progress gives up
+        }
+        if (it->second.joinable()) it->second.join();
+        starting_.erase(it);
+      }
+    }
+  }
+  // Each finishes the transaction it has in flight (bounded by the producer's time budgets)
+  // before the group may give its partition to another process.
+  for (auto& w : leaving) w->StopIntake();
+  std::vector<std::thread> stopping;
+  for (auto& w : leaving) stopping.emplace_back([&w] { w->Stop(); });
+  for (auto& t : stopping) t.join();
+  if (!leaving.empty()) {
+    LogInfo("router", lost ? "lost" : "handed over", " ", leaving.size(), " partition(s)");
+  }
+}
+
 void CommandRouter::BeginStop(absl::Time abandon_at) {
   deadlines_.AbandonAt(abandon_at);
-  for (auto& w : writers_) w->StopIntake();
+  std::lock_guard lock(writers_mutex_);
+  for (auto& w : writers_) {
+    if (w) w->StopIntake();
+  }
 }
 
 void CommandRouter::Stop() {
-  for (auto& w : writers_) w->StopIntake();
+  stopping_ = true;
+  // Leaving the group revokes this process's partitions (their writers stop) and lets the
+  // group hand them to the other processes at once.
+  if (membership_) membership_->Leave();
+  {
+    std::lock_guard lock(starting_mutex_);
+    for (auto& [p, t] : starting_) {
+      if (t.joinable()) t.join();
+    }
+    starting_.clear();
+  }
+  std::vector<std::shared_ptr<PartitionWriter>> all;
+  {
+    std::lock_guard lock(writers_mutex_);
+    for (auto& w : writers_) {
+      if (w) all.push_back(w);
+    }
+  }
+  for (auto& w : all) w->StopIntake();
   // In parallel: each may be finishing a transaction or closing its producer.
   std::vector<std::thread> stopping;
-  for (auto& w : writers_) stopping.emplace_back([&w] { w->Stop(); });
+  for (auto& w : all) stopping.emplace_back([&w] { w->Stop(); });
   for (auto& t : stopping) t.join();
   if (group_) group_->Close();  // the writers let go of their producers: close the shared one
   // Every writer has answered everything it took; nothing is left to wait for.
   deadlines_.Stop();
 }
 
+std::shared_ptr<PartitionWriter> CommandRouter::WriterOf(int32_t p) const {
+  std::lock_guard lock(writers_mutex_);
+  if (p < 0 || static_cast<size_t>(p) >= writers_.size()) return nullptr;
+  return writers_[static_cast<size_t>(p)];
+}
+
+std::vector<int32_t> CommandRouter::owned() const {
+  std::vector<int32_t> out;
+  std::lock_guard lock(writers_mutex_);
+  for (size_t p = 0; p < writers_.size(); ++p) {
+    if (writers_[p]) out.push_back(static_cast<int32_t>(p));
+  }
+  return out;
+}
+
+std::map<int32_t, kafka::PartitionOwner> CommandRouter::owners() const {
+  if (!membership_) return {};
+  return membership_->Owners();
+}
+
 bool CommandRouter::serving() const {
+  if (options_.group_ownership && !assigned_once_) return false;
+  std::lock_guard lock(writers_mutex_);
   if (writers_.empty()) return false;
   for (const auto& w : writers_) {
-    if (w->state() != WriterState::kServing) return false;
+    if (w && w->state() != WriterState::kServing) return false;
   }
   return true;
 }
 
 std::vector<WriterState> CommandRouter::states() const {
   std::vector<WriterState> out;
-  for (const auto& w : writers_) out.push_back(w->state());
+  std::lock_guard lock(writers_mutex_);
+  for (const auto& w : writers_) out.push_back(w ? w->state() : WriterState::kElsewhere);
   return out;
 }
 
 std::vector<size_t> CommandRouter::queue_depths() const {
   std::vector<size_t> out;
-  for (const auto& w : writers_) out.push_back(w->queue_depth());
+  std::lock_guard lock(writers_mutex_);
+  for (const auto& w : writers_) out.push_back(w ? w->queue_depth() : 0);
   return out;
 }
 
@@ -1411,8 +1577,15 @@ size_t PartitionWriter::queue_depth() const {
 }
 
 Result<int64_t> CommandRouter::Tick() {
+  std::vector<std::shared_ptr<PartitionWriter>> all;
+  {
+    std::lock_guard lock(writers_mutex_);
+    for (auto& w : writers_) {
+      if (w) all.push_back(w);
+    }
+  }
   int64_t appended = 0;
-  for (auto& w : writers_) {
+  for (auto& w : all) {
     auto n = w->Tick();
     if (!n) return n.error();
     appended += n.value();
@@ -1422,30 +1595,53 @@ Result<int64_t> CommandRouter::Tick() {
 
 std::vector<int64_t> CommandRouter::restored_from_offsets() const {
   std::vector<int64_t> out;
-  for (const auto& w : writers_) out.push_back(w->restored_from_offset());
+  std::lock_guard lock(writers_mutex_);
+  for (const auto& w : writers_) out.push_back(w ? w->restored_from_offset() : 0);
   return out;
 }
 
 int64_t CommandRouter::restored_events() const {
   int64_t n = 0;
-  for (const auto& w : writers_) n += w->restored_events();
+  std::lock_guard lock(writers_mutex_);
+  for (const auto& w : writers_) n += w ? w->restored_events() : 0;
   return n;
 }
 
-void CommandRouter::Route(
-    const std::string& stream_id, absl::Time deadline, PartitionWriter::Completion done,
+void CommandRouter::Submit(
+    PartitionWriter& writer, absl::Time deadline, PartitionWriter::Completion done,
     const std::function<void(PartitionWriter&, PartitionWriter::Completion)>& submit) {
-  if (writers_.empty()) {
-    done(Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", "the command writers are not started",
-               {}, {}});
-    return;
-  }
-  int32_t p = kafka::PartitionFor(stream_id, partitions());
   // Registered before it is queued, so that a writer answering at once finds it.
   std::shared_ptr<CallDeadlines::Call> call = deadlines_.Add(deadline, std::move(done));
-  submit(*writers_[p], [this, call](Result<v1::CommandReply> result) {
+  submit(writer, [this, call](Result<v1::CommandReply> result) {
     deadlines_.Settle(call, std::move(result));
   });
+}
+
+Error CommandRouter::NotHere(int32_t p, bool here_only) const {
+  if (partition_count_ == 0) {
+    return Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", "the command writers are not started",
+                 {}, {}};
+  }
+  if (here_only) {
+    return Error{Errc::kUnavailable, "PARTITION_MOVED",
+                 absl::StrCat("partition ", p,
+                              " is no longer written by this process (it moved while the command "
+                              "was forwarded); retry with the same command_id"),
+                 {}, {}};
+  }
+  std::string where = "its owner is not known yet (the writer group is rebalancing)";
+  if (membership_) {
+    auto owners = membership_->Owners();
+    if (auto it = owners.find(p); it != owners.end() && !it->second.address.empty()) {
+      where = "it is written by " + it->second.instance_id + " at " + it->second.address;
+    } else {
+      membership_->Refresh();
+    }
+  }
+  return Error{Errc::kUnavailable, "PARTITION_ELSEWHERE",
+               absl::StrCat("partition ", p, " is not written by this process: ", where,
+                            "; retry with the same command_id"),
+               "", {}};
 }
 
 void CommandRouter::ExecuteAsync(Command command, absl::Time deadline, bool dry_run,
@@ -1454,11 +1650,41 @@ void CommandRouter::ExecuteAsync(Command command, absl::Time deadline, bool dry_
     done(*e);
     return;
   }
-  const std::string stream_id = AccountId(command);
-  Route(stream_id, deadline, std::move(done),
-        [&](PartitionWriter& writer, PartitionWriter::Completion settle) {
-          writer.Submit(std::move(command), dry_run, std::move(settle));
-        });
+  const int32_t p = partition_count_ > 0 ? kafka::PartitionFor(AccountId(command), partition_count_) : 0;
+  if (auto writer = WriterOf(p)) {
+    Submit(*writer, deadline, std::move(done),
+           [&](PartitionWriter& w, PartitionWriter::Completion settle) {
+             w.Submit(std::move(command), dry_run, std::move(settle));
+           });
+    return;
+  }
+  if (forwarder_ != nullptr && membership_) {
+    auto owners = membership_->Owners();
+    if (auto it = owners.find(p); it != owners.end() && !it->second.address.empty() &&
+                                  it->second.address != options_.advertised_address) {
+      forwarder_->Forward(it->second.address, command, deadline, dry_run, std::move(done));
+      return;
+    }
+  }
+  done(NotHere(p, /*here_only=*/false));
+}
+
+void CommandRouter::ExecuteHere(Command command, absl::Time deadline, bool dry_run,
+                                PartitionWriter::Completion done) {
+  if (auto e = ValidateRequest(command)) {
+    done(*e);
+    return;
+  }
+  const int32_t p = partition_count_ > 0 ? kafka::PartitionFor(AccountId(command), partition_count_) : 0;
+  auto writer = WriterOf(p);
+  if (!writer) {
+    done(NotHere(p, /*here_only=*/true));
+    return;
+  }
+  Submit(*writer, deadline, std::move(done),
+         [&](PartitionWriter& w, PartitionWriter::Completion settle) {
+           w.Submit(std::move(command), dry_run, std::move(settle));
+         });
 }
 
 void CommandRouter::ExecuteAsync(CustomerCommand command, absl::Time deadline,
@@ -1468,10 +1694,46 @@ void CommandRouter::ExecuteAsync(CustomerCommand command, absl::Time deadline,
     done(*e);
     return;
   }
-  Route(CustomerStreamKey(CustomerIdOf(command)), deadline, std::move(done),
-        [&](PartitionWriter& writer, PartitionWriter::Completion settle) {
-          writer.Submit(std::move(command), std::move(settle), std::move(peek));
-        });
+  const int32_t p = partition_count_ > 0
+                        ? kafka::PartitionFor(CustomerStreamKey(CustomerIdOf(command)), partition_count_)
+                        : 0;
+  if (auto writer = WriterOf(p)) {
+    Submit(*writer, deadline, std::move(done),
+           [&](PartitionWriter& w, PartitionWriter::Completion settle) {
+             w.Submit(std::move(command), std::move(settle), std::move(peek));
+           });
+    return;
+  }
+  if (forwarder_ != nullptr && membership_) {
+    auto owners = membership_->Owners();
+    if (auto it = owners.find(p); it != owners.end() && !it->second.address.empty() &&
+                                  it->second.address != options_.advertised_address) {
+      forwarder_->Forward(it->second.address, command, deadline, std::move(done), std::move(peek));
+      return;
+    }
+  }
+  done(NotHere(p, /*here_only=*/false));
+}
+
+void CommandRouter::ExecuteHere(CustomerCommand command, absl::Time deadline,
+                                PartitionWriter::Completion done,
+                                PartitionWriter::CustomerPeek peek) {
+  if (auto e = ValidateCustomerRequest(command)) {
+    done(*e);
+    return;
+  }
+  const int32_t p = partition_count_ > 0
+                        ? kafka::PartitionFor(CustomerStreamKey(CustomerIdOf(command)), partition_count_)
+                        : 0;
+  auto writer = WriterOf(p);
+  if (!writer) {
+    done(NotHere(p, /*here_only=*/true));
+    return;
+  }
+  Submit(*writer, deadline, std::move(done),
+         [&](PartitionWriter& w, PartitionWriter::Completion settle) {
+           w.Submit(std::move(command), std::move(settle), std::move(peek));
+         });
 }
 
 Result<v1::CommandReply> CommandRouter::Execute(CustomerCommand command, absl::Time deadline) {

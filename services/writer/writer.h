@@ -143,6 +143,7 @@ struct WriterOptions {
 
 // The transactional.id the writers of `options` append with (and "-b" of it).
 std::string WriterTransactionalId(const WriterOptions& options);
+std::string WriterTransactionalId(const std::string& deployment_id, const std::string& instance_id);
 
 // The record the writer appends for `event`: key = account id, value = the envelope's canonical
 // bytes, timestamp = recorded_at, CloudEvents binary-mode headers (ce_source = `source`).
@@ -447,8 +448,6 @@ class CommandForwarder {
                        PartitionWriter::CustomerPeek peek) = 0;
 };
 
-class PartitionOwnership;  // services/ownership
-
 // Routes each command to the writer of its account's partition. Owns one writer per partition
 // this process writes: every partition of the topic, or (WriterOptions::group_ownership) those
 // the deployment's consumer group assigns it, forwarding the others' commands to their owners.
@@ -492,26 +491,43 @@ class CommandRouter {
                     PartitionWriter::Completion done, PartitionWriter::CustomerPeek peek = {});
   Result<v1::CommandReply> Execute(CustomerCommand command, absl::Time deadline);
 
-  // True when every partition writer is serving.
+  // True when this process can take commands: every partition writer it owns is serving (and,
+  // with group ownership, it is a member of the group with its assignment).
   bool serving() const;
+  // Per partition of the topic: its writer's state, or kElsewhere when another process owns it.
   std::vector<WriterState> states() const;
-  // Commands waiting, per partition.
+  // Commands waiting, per partition (0 for partitions owned elsewhere).
   std::vector<size_t> queue_depths() const;
 
-  // Runs Tick() on every partition writer; returns the events appended.
+  // Runs Tick() on every partition writer of this process; returns the events appended.
   Result<int64_t> Tick();
 
-  int32_t partitions() const { return static_cast<int32_t>(writers_.size()); }
+  // Partitions of the topic (all of them, owned here or not).
+  int32_t partitions() const { return partition_count_; }
   int64_t restored_events() const;
   // Per partition: the offset its writer's last restore started reading at (the store's
-  // checkpoint; 0 when it restored from the beginning).
+  // checkpoint; 0 when it restored from the beginning or is owned elsewhere).
   std::vector<int64_t> restored_from_offsets() const;
+  // Partitions this process writes now.
+  std::vector<int32_t> owned() const;
+  // Every partition's owner as the group last described it (group ownership; empty otherwise).
+  std::map<int32_t, kafka::PartitionOwner> owners() const;
 
  private:
-  // Registers `done` with the deadline timer and hands the writer of `stream_id`'s partition a
-  // completion that settles it.
-  void Route(const std::string& stream_id, absl::Time deadline, PartitionWriter::Completion done,
-             const std::function<void(PartitionWriter&, PartitionWriter::Completion)>& submit);
+  // The writer of partition `p` when this process owns it.
+  std::shared_ptr<PartitionWriter> WriterOf(int32_t p) const;
+  // Registers `done` with the deadline timer and hands `writer` a completion that settles it.
+  void Submit(PartitionWriter& writer, absl::Time deadline, PartitionWriter::Completion done,
+              const std::function<void(PartitionWriter&, PartitionWriter::Completion)>& submit);
+  // Answers a command whose partition has no writer here: forwarded to its owner when there is
+  // one to forward to (and `here_only` is false), else UNAVAILABLE with where to go.
+  Error NotHere(int32_t p, bool here_only) const;
+  // The group's callbacks (see kafka::GroupMembership::Listener).
+  void Assigned(const std::vector<int32_t>& partitions);
+  void Revoked(const std::vector<int32_t>& partitions, bool lost);
+  // Fences the previous owner of `p` when it is no longer a member of the group (it crashed):
+  // its open transaction is aborted at once instead of after transaction.timeout.ms.
+  void FenceGoneOwner(int32_t p);
 
   const kafka::LogOptions log_;
   const WriterOptions options_;
@@ -521,7 +537,18 @@ class CommandRouter {
   CallDeadlines deadlines_;
   // Every writer's transactions (group commit across partitions).
   std::shared_ptr<kafka::TransactionGroup> group_;
-  std::vector<std::unique_ptr<PartitionWriter>> writers_;
+  CommandForwarder* forwarder_ = nullptr;
+  int32_t partition_count_ = 0;
+  // Per partition: its writer while this process owns it, else null. A writer is shared with
+  // the calls routing to it, so a revocation never destroys it under them.
+  mutable std::mutex writers_mutex_;
+  std::vector<std::shared_ptr<PartitionWriter>> writers_;  // guarded by writers_mutex_
+  // Writers being started (restoring) on threads of their own, per partition.
+  std::mutex starting_mutex_;
+  std::map<int32_t, std::thread> starting_;  // guarded by starting_mutex_
+  std::unique_ptr<kafka::GroupMembership> membership_;
+  std::atomic<bool> assigned_once_{false};
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace collections

@@ -1,0 +1,286 @@
+// GroupMembership: which process of a deployment writes which partition, decided by Kafka's
+// consumer-group protocol (see kafka.h).
+#include "services/kafka/client.h"
+#include "services/kafka/kafka.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace collections::kafka {
+namespace {
+using namespace detail;
+
+std::vector<int32_t> Ids(const std::vector<RdKafka::TopicPartition*>& partitions) {
+  std::vector<int32_t> ids;
+  for (const RdKafka::TopicPartition* tp : partitions) ids.push_back(tp->partition());
+  return ids;
+}
+
+std::string Joined(const std::vector<int32_t>& ids) {
+  std::string out;
+  for (int32_t id : ids) absl::StrAppend(&out, out.empty() ? "" : ",", id);
+  return out;
+}
+
+class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb {
+ public:
+  MembershipImpl(LogOptions options, MembershipOptions membership, Listener listener)
+      : options_(std::move(options)),
+        membership_(std::move(membership)),
+        listener_(std::move(listener)) {}
+
+  ~MembershipImpl() override { Leave(); }
+
+  Status Open() {
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    const int session = membership_.session_timeout_ms;
+    if (auto e = Configure(
+            *conf, options_,
+            {{"group.id", membership_.group_id},
+             {"group.instance.id", membership_.instance_id},
+             {"client.id", membership_.advertised_address},
+             {"partition.assignment.strategy", "cooperative-sticky"},
+             {"session.timeout.ms", std::to_string(session)},
+             {"heartbeat.interval.ms", std::to_string(std::max(100, session / 5))},
+             {"enable.auto.commit", "false"},
+             {"enable.auto.offset.store", "false"},
+             {"isolation.level", "read_committed"}})) {
+      return e;
+    }
+    std::string err;
+    events_ = std::make_unique<ClientEvents>("owner[" + membership_.instance_id + "]",
+                                             options_.on_statistics);
+    conf->set("event_cb", events_.get(), err);
+    if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) !=
+        RdKafka::Conf::CONF_OK) {
+      return Unavailable("membership: " + err);
+    }
+    consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+    if (!consumer_) return Unavailable("membership consumer: " + err);
+    if (RdKafka::ErrorCode code = consumer_->subscribe({options_.topic});
+        code != RdKafka::ERR_NO_ERROR) {
+      return Unavailable("subscribing to " + options_.topic + ": " + RdKafka::err2str(code));
+    }
+    thread_ = std::thread([this] { Run(); });
+    return std::nullopt;
+  }
+
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override {
+    const std::vector<int32_t> ids = Ids(partitions);
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      if (RdKafka::Error* e = consumer->incremental_assign(partitions)) {
+        LogError("ownership", "assigning partitions ", Joined(ids), ": ", e->str());
+        delete e;
+        return;
+      }
+      // Owned, never read: the writers read their partitions with their own readers.
+      consumer->pause(partitions);
+      {
+        std::lock_guard lock(mutex_);
+        owned_.insert(ids.begin(), ids.end());
+      }
+      if (!ids.empty()) LogInfo("ownership", "assigned partitions ", Joined(ids));
+      if (listener_.assigned && !ids.empty()) listener_.assigned(ids);
+    } else {
+      const bool lost = consumer->assignment_lost();
+      if (!ids.empty()) {
+        Log(lost ? LogLevel::kWarn : LogLevel::kInfo, "ownership",
+            absl::StrCat(lost ? "lost" : "revoked", " partitions ", Joined(ids)));
+      }
+      if (listener_.revoked && !ids.empty()) listener_.revoked(ids, lost);
+      {
+        std::lock_guard lock(mutex_);
+        for (int32_t id : ids) owned_.erase(id);
+      }
+      if (RdKafka::Error* e = consumer->incremental_unassign(partitions)) {
+        LogWarn("ownership", "unassigning partitions ", Joined(ids), ": ", e->str());
+        delete e;
+      }
+    }
+    refresh_ = true;
+  }
+
+  void Leave() override {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) {
+        if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
+        return;
+      }
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::map<int32_t, PartitionOwner> Owners() const override {
+    std::lock_guard lock(mutex_);
+    return owners_;
+  }
+  std::vector<std::string> Members() override {
+    Describe();
+    std::lock_guard lock(mutex_);
+    return members_;
+  }
+  void Refresh() override { refresh_ = true; }
+
+  std::string RecordedOwner(int32_t partition) override {
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, options_.topic.c_str(), partition);
+    std::string owner;
+    if (rd_kafka_committed(consumer_->c_ptr(), list, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const rd_kafka_topic_partition_t& tp = list->elems[0];
+      if (tp.err == RD_KAFKA_RESP_ERR_NO_ERROR && tp.metadata != nullptr) {
+        owner.assign(static_cast<const char*>(tp.metadata), tp.metadata_size);
+      }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return owner;
+  }
+
+  void RecordOwner(int32_t partition) override {
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_t* tp =
+        rd_kafka_topic_partition_list_add(list, options_.topic.c_str(), partition);
+    tp->offset = 0;  // nothing is read from the group's offsets; the metadata is the record
+    const std::string& me = membership_.instance_id;
+    tp->metadata = std::malloc(me.size());
+    std::memcpy(tp->metadata, me.data(), me.size());
+    tp->metadata_size = me.size();
+    if (rd_kafka_resp_err_t err = rd_kafka_commit(consumer_->c_ptr(), list, 0)) {
+      // Best effort: without the record a later owner waits for the broker to abort what this
+      // one left open (transaction.timeout.ms) instead of fencing it at once.
+      LogWarn("ownership", "recording ownership of partition ", partition, ": ",
+              rd_kafka_err2str(err));
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+
+ private:
+  void Run() {
+    auto last_describe = std::chrono::steady_clock::now() - std::chrono::hours(1);
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        if (stopping_) break;
+      }
+      std::unique_ptr<RdKafka::Message> message(consumer_->consume(100));
+      if (message && message->err() == RdKafka::ERR__FATAL) {
+        // Another process took this member's identity (the same --instance-id), or the group
+        // expelled it for good: what it owned is owned elsewhere now.
+        std::string reason;
+        RdKafka::ErrorCode code = consumer_->fatal_error(reason);
+        LogError("ownership", "ALERT OWNERSHIP_LOST the writer group ended this member (",
+                 RdKafka::err2str(code), ": ", reason,
+                 "): every partition it wrote is stopped. Another process with the same "
+                 "--instance-id is running, or this one was frozen too long: give each process "
+                 "its own --instance-id");
+        std::vector<int32_t> all;
+        {
+          std::lock_guard lock(mutex_);
+          all.assign(owned_.begin(), owned_.end());
+          owned_.clear();
+        }
+        if (listener_.revoked && !all.empty()) listener_.revoked(all, /*lost=*/true);
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return stopping_; });
+        break;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (refresh_.exchange(false) || now - last_describe > std::chrono::seconds(5)) {
+        Describe();
+        last_describe = now;
+      }
+    }
+    // A clean leave: the revocation runs through the listener (writers stop), then the group
+    // reassigns at once instead of after the session timeout.
+    consumer_->close();
+  }
+
+  // Refreshes owners_ and members_ from the group coordinator.
+  void Describe() {
+    rd_kafka_t* rk = consumer_->c_ptr();
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+    const char* groups[] = {membership_.group_id.c_str()};
+    rd_kafka_AdminOptions_t* admin =
+        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+    char errstr[256];
+    rd_kafka_AdminOptions_set_request_timeout(admin, 3000, errstr, sizeof errstr);
+    rd_kafka_DescribeConsumerGroups(rk, groups, 1, admin, queue);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 4000);
+    if (ev != nullptr && rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      size_t count = 0;
+      const rd_kafka_ConsumerGroupDescription_t** descriptions =
+          rd_kafka_DescribeConsumerGroups_result_groups(
+              rd_kafka_event_DescribeConsumerGroups_result(ev), &count);
+      if (count == 1 && rd_kafka_ConsumerGroupDescription_error(descriptions[0]) == nullptr) {
+        std::map<int32_t, PartitionOwner> owners;
+        std::vector<std::string> members;
+        const size_t n = rd_kafka_ConsumerGroupDescription_member_count(descriptions[0]);
+        for (size_t i = 0; i < n; ++i) {
+          const rd_kafka_MemberDescription_t* m =
+              rd_kafka_ConsumerGroupDescription_member(descriptions[0], i);
+          const char* instance = rd_kafka_MemberDescription_group_instance_id(m);
+          const char* client = rd_kafka_MemberDescription_client_id(m);
+          PartitionOwner owner{instance != nullptr ? instance : "", client != nullptr ? client : ""};
+          members.push_back(owner.instance_id);
+          const rd_kafka_topic_partition_list_t* parts =
+              rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m));
+          for (int j = 0; parts != nullptr && j < parts->cnt; ++j) {
+            if (options_.topic == parts->elems[j].topic) owners[parts->elems[j].partition] = owner;
+          }
+        }
+        std::lock_guard lock(mutex_);
+        owners_ = std::move(owners);
+        members_ = std::move(members);
+      }
+    }
+    if (ev != nullptr) rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(admin);
+    rd_kafka_queue_destroy(queue);
+  }
+
+  const LogOptions options_;
+  const MembershipOptions membership_;
+  const Listener listener_;
+  std::unique_ptr<ClientEvents> events_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::atomic<bool> refresh_{true};
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;                    // guarded by mutex_
+  std::set<int32_t> owned_;                  // guarded by mutex_
+  std::map<int32_t, PartitionOwner> owners_;  // guarded by mutex_
+  std::vector<std::string> members_;         // guarded by mutex_
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<GroupMembership>> GroupMembership::Join(const LogOptions& options,
+                                                               MembershipOptions membership,
+                                                               Listener listener) {
+  auto member = std::make_unique<MembershipImpl>(options, std::move(membership),
+                                                 std::move(listener));
+  if (auto e = member->Open()) return *e;
+  return std::unique_ptr<GroupMembership>(std::move(member));
+}
+
+Status FenceTransactionalIds(const LogOptions& options,
+                             const std::vector<std::string>& transactional_ids, int timeout_ms) {
+  for (const std::string& id : transactional_ids) {
+    auto producer = TransactionalProducer::Create(options, id);
+    if (!producer) return producer.error();
+    if (auto e = producer.value()->Init(timeout_ms)) return e;
+  }
+  return std::nullopt;
+}
+
+}  // namespace collections::kafka
