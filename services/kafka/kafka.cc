@@ -840,6 +840,10 @@ class TransactionGroupImpl final : public TransactionGroup,
     // The producer closes (bounded) with its last handle, here when every writer let go.
   }
   int64_t transactions() const override { return transactions_.load(); }
+  bool fenced() const override {
+    std::lock_guard lock(producer_mutex_);
+    return current_ && current_->fenced;
+  }
 
   // One writer's append waiting for (or in) a group transaction.
   struct Request {
@@ -951,7 +955,7 @@ class TransactionGroupImpl final : public TransactionGroup,
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> transactions_{0};
 
-  std::mutex producer_mutex_;
+  mutable std::mutex producer_mutex_;
   std::shared_ptr<Generation> current_;  // guarded by producer_mutex_
 
   std::mutex mutex_;

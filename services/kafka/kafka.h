@@ -231,6 +231,8 @@ class TransactionGroup {
   virtual void Close() = 0;
   // Transactions the group has committed (each may hold appends of several partitions).
   virtual int64_t transactions() const = 0;
+  // Another process took the group's transactional ids over: it can never append again.
+  virtual bool fenced() const = 0;
 };
 
 // A process's membership of its deployment's writer group: Kafka's consumer-group protocol

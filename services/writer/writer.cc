@@ -1406,8 +1406,21 @@ Status CommandRouter::Start() {
 
 void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
   assigned_once_ = true;
+  std::shared_ptr<kafka::TransactionGroup> group;
+  {
+    std::lock_guard lock(writers_mutex_);
+    if (group_->fenced()) {
+      // Another process fenced this one while it was expelled from the group (frozen too
+      // long): the group let it back in, so its writers start again with new producers.
+      LogWarn("router", "this process's writers were fenced while it was out of the group; "
+                        "starting them with new producers");
+      group_ = kafka::TransactionGroup::Create(log_, WriterTransactionalId(options_),
+                                              options_.producer_timeouts);
+    }
+    group = group_;
+  }
   for (int32_t p : partitions) {
-    auto writer = std::make_shared<PartitionWriter>(log_, options_, p, clock_, group_);
+    auto writer = std::make_shared<PartitionWriter>(log_, options_, p, clock_, group);
     {
       std::lock_guard lock(writers_mutex_);
       if (stopping_) return;
@@ -1444,7 +1457,18 @@ void CommandRouter::FenceGoneOwner(int32_t p) {
   const std::string prefix = options_.deployment_id + "-";
   if (previous.empty() || previous == me || !previous.starts_with(prefix)) return;
   for (const std::string& member : membership_->Members()) {
-    if (member == previous) return;  // alive: it let the partition go cleanly
+    if (member == previous) {
+      // Alive: it let the partition go cleanly. (Back in the group: fence it again if it
+      // ever disappears.)
+      std::lock_guard lock(fence_mutex_);
+      fenced_.erase(previous);
+      return;
+    }
+  }
+  {
+    // One fence per gone process and round of assignments, however many partitions it had.
+    std::lock_guard lock(fence_mutex_);
+    if (!fenced_.insert(previous).second) return;
   }
   std::string instance = previous.substr(prefix.size());
   if (instance == "default") instance.clear();
@@ -1607,16 +1631,6 @@ int64_t CommandRouter::restored_events() const {
   return n;
 }
 
-void CommandRouter::Submit(
-    PartitionWriter& writer, absl::Time deadline, PartitionWriter::Completion done,
-    const std::function<void(PartitionWriter&, PartitionWriter::Completion)>& submit) {
-  // Registered before it is queued, so that a writer answering at once finds it.
-  std::shared_ptr<CallDeadlines::Call> call = deadlines_.Add(deadline, std::move(done));
-  submit(writer, [this, call](Result<v1::CommandReply> result) {
-    deadlines_.Settle(call, std::move(result));
-  });
-}
-
 Error CommandRouter::NotHere(int32_t p, bool here_only) const {
   if (partition_count_ == 0) {
     return Error{Errc::kUnavailable, "WRITER_UNAVAILABLE", "the command writers are not started",
@@ -1644,96 +1658,85 @@ Error CommandRouter::NotHere(int32_t p, bool here_only) const {
                "", {}};
 }
 
-void CommandRouter::ExecuteAsync(Command command, absl::Time deadline, bool dry_run,
-                                 PartitionWriter::Completion done) {
-  if (auto e = ValidateRequest(command)) {
-    done(*e);
-    return;
-  }
-  const int32_t p = partition_count_ > 0 ? kafka::PartitionFor(AccountId(command), partition_count_) : 0;
+int32_t CommandRouter::PartitionOf(const std::string& stream_id) const {
+  return partition_count_ > 0 ? kafka::PartitionFor(stream_id, partition_count_) : 0;
+}
+
+void CommandRouter::Dispatch(int32_t p, absl::Time deadline, bool here_only,
+                             PartitionWriter::Completion done, const SubmitTo& submit,
+                             const ForwardTo& forward) {
   if (auto writer = WriterOf(p)) {
-    Submit(*writer, deadline, std::move(done),
-           [&](PartitionWriter& w, PartitionWriter::Completion settle) {
-             w.Submit(std::move(command), dry_run, std::move(settle));
-           });
+    // Registered before it is queued, so that a writer answering at once finds it.
+    std::shared_ptr<CallDeadlines::Call> call = deadlines_.Add(deadline, std::move(done));
+    submit(*writer, [this, call](Result<v1::CommandReply> result) {
+      deadlines_.Settle(call, std::move(result));
+    });
     return;
   }
-  if (forwarder_ != nullptr && membership_) {
+  if (!here_only && forwarder_ != nullptr && membership_) {
     auto owners = membership_->Owners();
     if (auto it = owners.find(p); it != owners.end() && !it->second.address.empty() &&
                                   it->second.address != options_.advertised_address) {
-      forwarder_->Forward(it->second.address, command, deadline, dry_run, std::move(done));
+      forward(it->second.address, std::move(done));
       return;
     }
   }
-  done(NotHere(p, /*here_only=*/false));
+  done(NotHere(p, here_only));
+}
+
+void CommandRouter::ExecuteAsync(Command command, absl::Time deadline, bool dry_run,
+                                 PartitionWriter::Completion done) {
+  Run(std::move(command), deadline, dry_run, /*here_only=*/false, std::move(done));
 }
 
 void CommandRouter::ExecuteHere(Command command, absl::Time deadline, bool dry_run,
                                 PartitionWriter::Completion done) {
+  Run(std::move(command), deadline, dry_run, /*here_only=*/true, std::move(done));
+}
+
+void CommandRouter::Run(Command command, absl::Time deadline, bool dry_run, bool here_only,
+                        PartitionWriter::Completion done) {
   if (auto e = ValidateRequest(command)) {
     done(*e);
     return;
   }
-  const int32_t p = partition_count_ > 0 ? kafka::PartitionFor(AccountId(command), partition_count_) : 0;
-  auto writer = WriterOf(p);
-  if (!writer) {
-    done(NotHere(p, /*here_only=*/true));
-    return;
-  }
-  Submit(*writer, deadline, std::move(done),
-         [&](PartitionWriter& w, PartitionWriter::Completion settle) {
-           w.Submit(std::move(command), dry_run, std::move(settle));
-         });
+  Dispatch(
+      PartitionOf(AccountId(command)), deadline, here_only, std::move(done),
+      [&](PartitionWriter& w, PartitionWriter::Completion settle) {
+        w.Submit(std::move(command), dry_run, std::move(settle));
+      },
+      [&](const std::string& owner, PartitionWriter::Completion forwarded) {
+        forwarder_->Forward(owner, command, deadline, dry_run, std::move(forwarded));
+      });
 }
 
 void CommandRouter::ExecuteAsync(CustomerCommand command, absl::Time deadline,
                                  PartitionWriter::Completion done,
                                  PartitionWriter::CustomerPeek peek) {
-  if (auto e = ValidateCustomerRequest(command)) {
-    done(*e);
-    return;
-  }
-  const int32_t p = partition_count_ > 0
-                        ? kafka::PartitionFor(CustomerStreamKey(CustomerIdOf(command)), partition_count_)
-                        : 0;
-  if (auto writer = WriterOf(p)) {
-    Submit(*writer, deadline, std::move(done),
-           [&](PartitionWriter& w, PartitionWriter::Completion settle) {
-             w.Submit(std::move(command), std::move(settle), std::move(peek));
-           });
-    return;
-  }
-  if (forwarder_ != nullptr && membership_) {
-    auto owners = membership_->Owners();
-    if (auto it = owners.find(p); it != owners.end() && !it->second.address.empty() &&
-                                  it->second.address != options_.advertised_address) {
-      forwarder_->Forward(it->second.address, command, deadline, std::move(done), std::move(peek));
-      return;
-    }
-  }
-  done(NotHere(p, /*here_only=*/false));
+  Run(std::move(command), deadline, /*here_only=*/false, std::move(done), std::move(peek));
 }
 
 void CommandRouter::ExecuteHere(CustomerCommand command, absl::Time deadline,
                                 PartitionWriter::Completion done,
                                 PartitionWriter::CustomerPeek peek) {
+  Run(std::move(command), deadline, /*here_only=*/true, std::move(done), std::move(peek));
+}
+
+void CommandRouter::Run(CustomerCommand command, absl::Time deadline, bool here_only,
+                        PartitionWriter::Completion done, PartitionWriter::CustomerPeek peek) {
   if (auto e = ValidateCustomerRequest(command)) {
     done(*e);
     return;
   }
-  const int32_t p = partition_count_ > 0
-                        ? kafka::PartitionFor(CustomerStreamKey(CustomerIdOf(command)), partition_count_)
-                        : 0;
-  auto writer = WriterOf(p);
-  if (!writer) {
-    done(NotHere(p, /*here_only=*/true));
-    return;
-  }
-  Submit(*writer, deadline, std::move(done),
-         [&](PartitionWriter& w, PartitionWriter::Completion settle) {
-           w.Submit(std::move(command), std::move(settle), std::move(peek));
-         });
+  Dispatch(
+      PartitionOf(CustomerStreamKey(CustomerIdOf(command))), deadline, here_only,
+      std::move(done),
+      [&](PartitionWriter& w, PartitionWriter::Completion settle) {
+        w.Submit(std::move(command), std::move(settle), std::move(peek));
+      },
+      [&](const std::string& owner, PartitionWriter::Completion forwarded) {
+        forwarder_->Forward(owner, command, deadline, std::move(forwarded), std::move(peek));
+      });
 }
 
 Result<v1::CommandReply> CommandRouter::Execute(CustomerCommand command, absl::Time deadline) {

@@ -516,9 +516,17 @@ class CommandRouter {
  private:
   // The writer of partition `p` when this process owns it.
   std::shared_ptr<PartitionWriter> WriterOf(int32_t p) const;
-  // Registers `done` with the deadline timer and hands `writer` a completion that settles it.
-  void Submit(PartitionWriter& writer, absl::Time deadline, PartitionWriter::Completion done,
-              const std::function<void(PartitionWriter&, PartitionWriter::Completion)>& submit);
+  using SubmitTo = std::function<void(PartitionWriter&, PartitionWriter::Completion)>;
+  using ForwardTo = std::function<void(const std::string& owner, PartitionWriter::Completion)>;
+  int32_t PartitionOf(const std::string& stream_id) const;
+  // Hands a command of partition `p` to its writer here (registered with the deadline timer),
+  // or forwards it to the owner (unless `here_only`), or answers why neither is possible.
+  void Dispatch(int32_t p, absl::Time deadline, bool here_only, PartitionWriter::Completion done,
+                const SubmitTo& submit, const ForwardTo& forward);
+  void Run(Command command, absl::Time deadline, bool dry_run, bool here_only,
+           PartitionWriter::Completion done);
+  void Run(CustomerCommand command, absl::Time deadline, bool here_only,
+           PartitionWriter::Completion done, PartitionWriter::CustomerPeek peek);
   // Answers a command whose partition has no writer here: forwarded to its owner when there is
   // one to forward to (and `here_only` is false), else UNAVAILABLE with where to go.
   Error NotHere(int32_t p, bool here_only) const;
@@ -535,7 +543,8 @@ class CommandRouter {
   // Declared before the writers: destroyed after them, so a writer's last completions still
   // find it.
   CallDeadlines deadlines_;
-  // Every writer's transactions (group commit across partitions).
+  // Every writer's transactions (group commit across partitions). Replaced (under
+  // writers_mutex_) only when another process fenced it.
   std::shared_ptr<kafka::TransactionGroup> group_;
   CommandForwarder* forwarder_ = nullptr;
   int32_t partition_count_ = 0;
@@ -548,6 +557,8 @@ class CommandRouter {
   std::map<int32_t, std::thread> starting_;  // guarded by starting_mutex_
   std::unique_ptr<kafka::GroupMembership> membership_;
   std::atomic<bool> assigned_once_{false};
+  std::mutex fence_mutex_;
+  std::set<std::string> fenced_;  // guarded by fence_mutex_: gone owners fenced already
   std::atomic<bool> stopping_{false};
 };
 
