@@ -86,7 +86,8 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
         owned_.insert(ids.begin(), ids.end());
       }
       if (!ids.empty()) LogInfo("ownership", "assigned partitions ", Joined(ids));
-      if (listener_.assigned && !ids.empty()) listener_.assigned(ids);
+      // Even an empty assignment: the listener learns the process is a member.
+      if (listener_.assigned) listener_.assigned(ids);
     } else {
       const bool lost = consumer->assignment_lost();
       if (!ids.empty()) {

@@ -1382,7 +1382,18 @@ Status CommandRouter::Start() {
     auto joined = kafka::GroupMembership::Join(log_, std::move(membership), std::move(listener));
     if (!joined) return joined.error();
     membership_ = std::move(joined.value());
-    return std::nullopt;
+    // Like a single process, start-up waits for the writers of its first assignment and fails
+    // with the first that cannot start (a partition another deployment wrote, a broker that
+    // does not answer).
+    std::unique_lock lock(first_mutex_);
+    if (!first_done_.wait_for(lock, std::chrono::seconds(120), [this] { return first_pending_ == 0; })) {
+      return Error{Errc::kUnavailable, "NO_ASSIGNMENT",
+                   "the writer group " + options_.deployment_id +
+                       "-writers assigned this process no partitions within 120 s: is the "
+                       "broker's group coordinator reachable?",
+                   {}, {}};
+    }
+    return first_error_;
   }
   std::vector<std::shared_ptr<PartitionWriter>> all;
   for (int32_t p = 0; p < partition_count_; ++p) {
@@ -1405,7 +1416,16 @@ Status CommandRouter::Start() {
 }
 
 void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
+  bool first = false;
+  {
+    std::lock_guard lock(first_mutex_);
+    if (first_pending_ < 0) {
+      first = true;
+      first_pending_ = static_cast<int>(partitions.size());
+    }
+  }
   assigned_once_ = true;
+  if (first && partitions.empty()) first_done_.notify_all();
   std::shared_ptr<kafka::TransactionGroup> group;
   {
     std::lock_guard lock(writers_mutex_);
@@ -1433,11 +1453,17 @@ void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
       if (old->second.joinable()) old->second.join();
       starting_.erase(old);
     }
-    starting_.emplace(p, std::thread([this, p, writer] {
+    starting_.emplace(p, std::thread([this, p, writer, first] {
       const absl::Time began = absl::Now();
       FenceGoneOwner(p);
-      if (Status e = writer->Start()) {
-        LogError("router", "partition ", p, " could not start: ", e->message);
+      Status started = writer->Start();
+      if (first) {
+        std::lock_guard lock(first_mutex_);
+        if (started && !first_error_) first_error_ = started;
+        if (--first_pending_ == 0) first_done_.notify_all();
+      }
+      if (started) {
+        LogError("router", "partition ", p, " could not start: ", started->message);
         return;
       }
       if (membership_) membership_->RecordOwner(p);

@@ -557,6 +557,11 @@ class CommandRouter {
   std::map<int32_t, std::thread> starting_;  // guarded by starting_mutex_
   std::unique_ptr<kafka::GroupMembership> membership_;
   std::atomic<bool> assigned_once_{false};
+  // The first assignment's writers, which Start() waits for.
+  std::mutex first_mutex_;
+  std::condition_variable first_done_;
+  int first_pending_ = -1;  // guarded by first_mutex_: -1 until the first assignment
+  Status first_error_;      // guarded by first_mutex_
   std::mutex fence_mutex_;
   std::set<std::string> fenced_;  // guarded by fence_mutex_: gone owners fenced already
   std::atomic<bool> stopping_{false};
