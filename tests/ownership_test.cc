@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
@@ -503,6 +504,85 @@ BOOST_AUTO_TEST_CASE(a_second_process_of_the_same_deployment_fences_the_first) {
     BOOST_TEST(Call(second->commands(), PostPayment(id, "after-" + id, "PA", 1), &reply).ok());
   }
   BOOST_TEST(VerifyAll(*second).intact());
+}
+
+// Several processes of one deployment (group ownership, each its own --instance-id, one writer
+// store): the group splits the partitions between them, each writes only its own (a command for
+// another's partition that cannot be forwarded is answered UNAVAILABLE naming the owner, and
+// nothing is appended), and when one stops the other takes its partitions over and carries on
+// from their whole history.
+BOOST_AUTO_TEST_CASE(processes_of_one_deployment_share_the_partitions_and_take_over_on_stop) {
+  TempDir a_dir, b_dir, store_dir;
+  ServerOptions a = TestOptions("own-group", a_dir.path);
+  a.log.partitions = 4;
+  a.writer.group_ownership = true;
+  a.writer.ownership_session_timeout_ms = 6000;
+  a.writer.store_path = (store_dir.path / "writer").string();
+  a.writer.instance_id = "a";
+  ServerOptions b = a;
+  b.db_path = (b_dir.path / "projection").string();
+  b.writer.instance_id = "b";
+  const std::vector<std::string> accounts = OnePerPartition("GRP", a.log.partitions);
+
+  auto first = std::make_unique<TestService>(a);
+  auto second = std::make_unique<TestService>(b);
+  // Both serving, the partitions split between them, none owned twice.
+  auto split = [&] {
+    auto x = first->app().router().owned();
+    auto y = second->app().router().owned();
+    std::set<int32_t> all(x.begin(), x.end());
+    for (int32_t p : y) {
+      if (!all.insert(p).second) return false;
+    }
+    return !x.empty() && !y.empty() && all.size() == accounts.size() &&
+           first->app().router().serving() && second->app().router().serving();
+  };
+  const auto began = std::chrono::steady_clock::now();
+  while (!split() && std::chrono::steady_clock::now() - began < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_REQUIRE(split());
+  const auto first_owns = first->app().router().owned();
+  auto owned_by_first = [&](size_t p) {
+    return std::find(first_owns.begin(), first_owns.end(), static_cast<int32_t>(p)) !=
+           first_owns.end();
+  };
+  v1::CommandReply reply;
+  for (size_t p = 0; p < accounts.size(); ++p) {
+    TestService& owner = owned_by_first(p) ? *first : *second;
+    TestService& other = owned_by_first(p) ? *second : *first;
+    BOOST_REQUIRE(Call(owner.commands(), OpenCase(accounts[p], "open"), &reply).ok());
+    // The other process knows no address to forward to (it listens on a port picked at start):
+    // it names the owner and appends nothing.
+    auto refused = Call(other.commands(), PostPayment(accounts[p], "pay-elsewhere", "PE", 1),
+                        &reply);
+    BOOST_TEST(static_cast<int>(refused.error_code()) == static_cast<int>(grpc::UNAVAILABLE));
+    BOOST_TEST(ErrorReason(refused) == "PARTITION_ELSEWHERE", refused.error_message());
+  }
+  // The second process stops: the first takes its partitions over (a clean leave: at once).
+  const auto stopped = std::chrono::steady_clock::now();
+  second.reset();
+  while ((first->app().router().owned().size() != accounts.size() ||
+          !first->app().router().serving()) &&
+         std::chrono::steady_clock::now() - stopped < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_REQUIRE(first->app().router().owned().size() == accounts.size());
+  BOOST_TEST_MESSAGE("partitions handed over and serving "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - stopped)
+                            .count()
+                     << " ms after the other process began to stop");
+  for (const auto& id : accounts) {
+    BOOST_REQUIRE(Call(first->commands(), PostPayment(id, "pay-" + id, "P1", 1), &reply).ok());
+    // Decided on the account's whole history, whichever process wrote it before.
+    BOOST_TEST(reply.version() == 2, id);
+  }
+  // Nothing was appended by a refusal, and every chain is intact.
+  int elsewhere = 0;
+  for (const auto& e : ReadTopic(a.log.topic)) elsewhere += e.envelope.command_id() == "pay-elsewhere";
+  BOOST_TEST(elsewhere == 0);
+  BOOST_TEST(VerifyAll(*first).intact());
 }
 
 }  // namespace

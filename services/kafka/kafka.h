@@ -236,13 +236,13 @@ class TransactionGroup {
 };
 
 // A process's membership of its deployment's writer group: Kafka's consumer-group protocol
-// (cooperative-sticky assignment, static membership) decides which process writes which
-// partition of the topic. The member subscribes to the topic but never reads it (its
-// partitions are paused): what it is assigned is what it owns. Its client.id is the process's
-// advertised gRPC address, so every process can tell where a partition's owner is.
+// (cooperative-sticky assignment) decides which process writes which partition of the topic.
+// The member subscribes to the topic but never reads it (its partitions are paused): what it is
+// assigned is what it owns. Its client.id is "<instance_id>@<advertised address>", so every
+// process can tell who owns a partition and where to reach it.
 struct MembershipOptions {
   std::string group_id;     // every process of the deployment: the same
-  std::string instance_id;  // group.instance.id: stable per process, unique in the group
+  std::string instance_id;  // stable per process, unique in the group
   std::string advertised_address;
   // How long the group waits for a member that stopped answering before its partitions move.
   int session_timeout_ms = 10000;

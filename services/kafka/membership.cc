@@ -42,8 +42,10 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
     if (auto e = Configure(
             *conf, options_,
             {{"group.id", membership_.group_id},
-             {"group.instance.id", membership_.instance_id},
-             {"client.id", membership_.advertised_address},
+             // Dynamic membership (no group.instance.id): a process that stops leaves the
+            // group, and its partitions move at once rather than after the session timeout.
+            // Who a member is travels in its client.id: "<instance>@<address>".
+            {"client.id", membership_.instance_id + "@" + membership_.advertised_address},
              {"partition.assignment.strategy", "cooperative-sticky"},
              {"session.timeout.ms", std::to_string(session)},
              {"heartbeat.interval.ms", std::to_string(std::max(100, session / 5))},
@@ -110,13 +112,10 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
   void Leave() override {
     {
       std::lock_guard lock(mutex_);
-      if (stopping_) {
-        if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
-        return;
-      }
       stopping_ = true;
     }
     wake_.notify_all();
+    std::lock_guard join(join_mutex_);  // Leave may be called from two threads at once
     if (thread_.joinable()) thread_.join();
   }
 
@@ -173,15 +172,12 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
       }
       std::unique_ptr<RdKafka::Message> message(consumer_->consume(100));
       if (message && message->err() == RdKafka::ERR__FATAL) {
-        // Another process took this member's identity (the same --instance-id), or the group
-        // expelled it for good: what it owned is owned elsewhere now.
+        // The group ended this member for good: what it owned is owned elsewhere now.
         std::string reason;
         RdKafka::ErrorCode code = consumer_->fatal_error(reason);
         LogError("ownership", "ALERT OWNERSHIP_LOST the writer group ended this member (",
                  RdKafka::err2str(code), ": ", reason,
-                 "): every partition it wrote is stopped. Another process with the same "
-                 "--instance-id is running, or this one was frozen too long: give each process "
-                 "its own --instance-id");
+                 "): every partition it wrote is stopped; restart this process");
         std::vector<int32_t> all;
         {
           std::lock_guard lock(mutex_);
@@ -227,9 +223,12 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
         for (size_t i = 0; i < n; ++i) {
           const rd_kafka_MemberDescription_t* m =
               rd_kafka_ConsumerGroupDescription_member(descriptions[0], i);
-          const char* instance = rd_kafka_MemberDescription_group_instance_id(m);
-          const char* client = rd_kafka_MemberDescription_client_id(m);
-          PartitionOwner owner{instance != nullptr ? instance : "", client != nullptr ? client : ""};
+          const std::string client = rd_kafka_MemberDescription_client_id(m) != nullptr
+                                         ? rd_kafka_MemberDescription_client_id(m)
+                                         : "";
+          const size_t at = client.rfind('@');
+          PartitionOwner owner{client.substr(0, at == std::string::npos ? client.size() : at),
+                               at == std::string::npos ? "" : client.substr(at + 1)};
           members.push_back(owner.instance_id);
           const rd_kafka_topic_partition_list_t* parts =
               rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m));
@@ -255,6 +254,7 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
   std::atomic<bool> refresh_{true};
 
   mutable std::mutex mutex_;
+  std::mutex join_mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;                    // guarded by mutex_
   std::set<int32_t> owned_;                  // guarded by mutex_

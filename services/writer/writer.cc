@@ -1439,8 +1439,24 @@ void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
     }
     group = group_;
   }
+  // A writer fenced by another process of this instance (started twice by mistake) means this
+  // process is superseded: it leaves the group so its partitions go to processes that can write.
+  WriterOptions options = options_;
+  options.on_state = [this, told = options_.on_state](int32_t p, WriterState state) {
+    if (told) told(p, state);
+    if (state == WriterState::kFenced && !superseded_.exchange(true)) {
+      LogError("router", "ALERT WRITER_FENCED this process's transactional ids were taken "
+                         "over (another process runs with its --instance-id, or it was out of "
+                         "the group too long and its partitions moved): it leaves the writer "
+                         "group and writes nothing more; restart it");
+      std::lock_guard lock(starting_mutex_);
+      leaving_ = std::thread([this] {
+        if (membership_) membership_->Leave();
+      });
+    }
+  };
   for (int32_t p : partitions) {
-    auto writer = std::make_shared<PartitionWriter>(log_, options_, p, clock_, group);
+    auto writer = std::make_shared<PartitionWriter>(log_, options, p, clock_, group);
     {
       std::lock_guard lock(writers_mutex_);
       if (stopping_) return;
@@ -1559,6 +1575,7 @@ void CommandRouter::Stop() {
       if (t.joinable()) t.join();
     }
     starting_.clear();
+    if (leaving_.joinable()) leaving_.join();
   }
   std::vector<std::shared_ptr<PartitionWriter>> all;
   {
@@ -1670,18 +1687,28 @@ Error CommandRouter::NotHere(int32_t p, bool here_only) const {
                  {}, {}};
   }
   std::string where = "its owner is not known yet (the writer group is rebalancing)";
+  std::vector<std::pair<std::string, std::string>> metadata = {{"partition", absl::StrCat(p)}};
   if (membership_) {
     auto owners = membership_->Owners();
-    if (auto it = owners.find(p); it != owners.end() && !it->second.address.empty()) {
-      where = "it is written by " + it->second.instance_id + " at " + it->second.address;
+    if (auto it = owners.find(p); it != owners.end()) {
+      const kafka::PartitionOwner& owner = it->second;
+      where = "it is written by " + owner.instance_id +
+              (owner.address.empty() ? " (which gives no address to forward commands to)"
+                                     : " at " + owner.address);
+      // Machine-readable, for clients that route by partition themselves.
+      metadata.emplace_back("owner_instance", owner.instance_id);
+      if (!owner.address.empty()) metadata.emplace_back("owner_address", owner.address);
     } else {
       membership_->Refresh();
     }
   }
-  return Error{Errc::kUnavailable, "PARTITION_ELSEWHERE",
+  return Error{Errc::kUnavailable,
+               "PARTITION_ELSEWHERE",
                absl::StrCat("partition ", p, " is not written by this process: ", where,
                             "; retry with the same command_id"),
-               "", {}};
+               {},
+               {},
+               std::move(metadata)};
 }
 
 int32_t CommandRouter::PartitionOf(const std::string& stream_id) const {

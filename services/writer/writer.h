@@ -557,6 +557,8 @@ class CommandRouter {
   std::map<int32_t, std::thread> starting_;  // guarded by starting_mutex_
   std::unique_ptr<kafka::GroupMembership> membership_;
   std::atomic<bool> assigned_once_{false};
+  std::atomic<bool> superseded_{false};
+  std::thread leaving_;  // guarded by starting_mutex_: leaves the group once superseded
   // The first assignment's writers, which Start() waits for.
   std::mutex first_mutex_;
   std::condition_variable first_done_;
