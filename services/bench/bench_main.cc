@@ -7,6 +7,8 @@
 
 #include "collections/v1/case_service.grpc.pb.h"
 
+#include "absl/strings/str_split.h"
+
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -175,7 +177,7 @@ int main(int argc, char** argv) {
       "answers, and latency counts from when each call was due. Prints commands/s and\n"
       "p50/p99/p99.9 latency of all commands.");
   flags.SetEnvPrefix("COLLECTIONS_BENCH_");
-  flags.Add("target", &target, "service address");
+  flags.Add("target", &target, "service address; several, comma-separated, spread the channels over them");
   flags.Add("concurrency", &concurrency, "concurrent workers (each one call in flight)");
   flags.Add("duration", &duration_s, "seconds to run");
   flags.Add("payments-per-case", &payments_per_case, "PostPayment calls after each OpenCase");
@@ -190,12 +192,21 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // Several processes of one deployment: the channels are spread over them in turn (each
+  // process forwards a command whose partition another one writes).
+  const std::vector<std::string> targets = absl::StrSplit(target, ',', absl::SkipEmpty());
+  if (targets.empty()) {
+    std::fprintf(stderr, "collections-bench: --target must name at least one address\n");
+    return 2;
+  }
+  channels = std::max(channels, static_cast<int>(targets.size()));
   Stubs stubs;
   for (int c = 0; c < channels; ++c) {
     grpc::ChannelArguments args;
     args.SetInt("grpc.channel_id", c);  // distinct channels, not one shared subchannel
-    stubs.push_back(collections::v1::CaseCommandService::NewStub(
-        grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args)));
+    stubs.push_back(collections::v1::CaseCommandService::NewStub(grpc::CreateCustomChannel(
+        targets[static_cast<size_t>(c) % targets.size()], grpc::InsecureChannelCredentials(),
+        args)));
   }
   if (rate > 0) return RunOpenLoop(stubs, target, rate, duration_s, payments_per_case, run_id);
   std::vector<WorkerStats> stats(concurrency);
