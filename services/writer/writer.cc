@@ -1469,10 +1469,26 @@ void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
       if (old->second.joinable()) old->second.join();
       starting_.erase(old);
     }
-    starting_.emplace(p, std::thread([this, p, writer, first] {
+    starting_.emplace(p, std::thread([this, p, writer, first, options] {
       const absl::Time began = absl::Now();
       FenceGoneOwner(p);
-      Status started = writer->Start();
+      std::shared_ptr<PartitionWriter> w = writer;
+      Status started = w->Start();
+      // The partition's store is still open in the process that wrote it before (one store
+      // directory shared by the processes of a host, and that process frozen or still
+      // stopping): wait for it with a fresh writer each time, while the partition stays here.
+      while (started && started->reason == "WRITER_STORE_LOCKED" && !stopping_) {
+        LogWarn("router", "partition ", p, ": ", started->message, "; trying again in 1 s");
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        auto next = std::make_shared<PartitionWriter>(log_, options, p, clock_, w->group());
+        {
+          std::lock_guard lock(writers_mutex_);
+          if (writers_[static_cast<size_t>(p)] != w) break;  // revoked meanwhile
+          writers_[static_cast<size_t>(p)] = next;
+        }
+        w = next;
+        started = w->Start();
+      }
       if (first) {
         std::lock_guard lock(first_mutex_);
         if (started && !first_error_) first_error_ = started;
@@ -1484,8 +1500,8 @@ void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
       }
       if (membership_) membership_->RecordOwner(p);
       LogInfo("router", "partition ", p, " serving here after ",
-              absl::FormatDuration(absl::Now() - began), " (", writer->restored_events(),
-              " events read from offset ", writer->restored_from_offset(), ")");
+              absl::FormatDuration(absl::Now() - began), " (", w->restored_events(),
+              " events read from offset ", w->restored_from_offset(), ")");
     }));
   }
 }

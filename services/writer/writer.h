@@ -254,6 +254,7 @@ class PartitionWriter {
   Result<int64_t> Tick();
 
   int32_t partition() const { return partition_; }
+  const std::shared_ptr<kafka::TransactionGroup>& group() const { return group_; }
   // Events read from the log by the last restore (Start() or a recovery).
   int64_t restored_events() const { return restored_events_.load(); }
   int64_t restored_accounts() const { return restored_accounts_.load(); }
