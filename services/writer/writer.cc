@@ -1574,9 +1574,17 @@ void CommandRouter::Revoked(const std::vector<int32_t>& partitions, bool lost) {
 
 void CommandRouter::BeginStop(absl::Time abandon_at) {
   deadlines_.AbandonAt(abandon_at);
-  std::lock_guard lock(writers_mutex_);
-  for (auto& w : writers_) {
-    if (w) w->StopIntake();
+  {
+    std::lock_guard lock(writers_mutex_);
+    for (auto& w : writers_) {
+      if (w) w->StopIntake();
+    }
+  }
+  // Hand the partitions over now (the other processes restore them while this one finishes
+  // its calls), not at the end of the shutdown.
+  if (membership_ && !superseded_.exchange(true)) {
+    std::lock_guard lock(starting_mutex_);
+    leaving_ = std::thread([this] { membership_->Leave(); });
   }
 }
 

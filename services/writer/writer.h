@@ -558,6 +558,7 @@ class CommandRouter {
   std::map<int32_t, std::thread> starting_;  // guarded by starting_mutex_
   std::unique_ptr<kafka::GroupMembership> membership_;
   std::atomic<bool> assigned_once_{false};
+  // Set once this process leaves the group before its Stop (superseded, or shutting down).
   std::atomic<bool> superseded_{false};
   std::thread leaving_;  // guarded by starting_mutex_: leaves the group once superseded
   // The first assignment's writers, which Start() waits for.
