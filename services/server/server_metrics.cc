@@ -47,7 +47,8 @@ void ServerApp::RegisterMetrics() {
   auto& state = metrics_.AddGauge(
       "collections_writer_state",
       "1 for the state each partition writer is in (starting, restoring, serving, recovering, "
-      "fenced, stopped, foreign_writer), 0 for the others. foreign_writer: the partition holds "
+      "fenced, stopped, foreign_writer, elsewhere), 0 for the others. elsewhere: another process of the "
+      "deployment writes the partition. foreign_writer: the partition holds "
       "records another writer wrote and its writer stopped for good (alert on it).",
       {"partition", "state"});
   options_.writer.on_state = [&state](int32_t partition, WriterState now) {

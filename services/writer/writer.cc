@@ -1379,6 +1379,9 @@ Status CommandRouter::Start() {
         (options_.instance_id.empty() ? std::string("default") : options_.instance_id);
     membership.advertised_address = options_.advertised_address;
     membership.session_timeout_ms = options_.ownership_session_timeout_ms;
+    if (options_.on_state) {
+      for (int32_t p = 0; p < partition_count_; ++p) options_.on_state(p, WriterState::kElsewhere);
+    }
     auto joined = kafka::GroupMembership::Join(log_, std::move(membership), std::move(listener));
     if (!joined) return joined.error();
     membership_ = std::move(joined.value());
@@ -1567,6 +1570,9 @@ void CommandRouter::Revoked(const std::vector<int32_t>& partitions, bool lost) {
   std::vector<std::thread> stopping;
   for (auto& w : leaving) stopping.emplace_back([&w] { w->Stop(); });
   for (auto& t : stopping) t.join();
+  if (options_.on_state) {
+    for (auto& w : leaving) options_.on_state(w->partition(), WriterState::kElsewhere);
+  }
   if (!leaving.empty()) {
     LogInfo("router", lost ? "lost" : "handed over", " ", leaving.size(), " partition(s)");
   }
