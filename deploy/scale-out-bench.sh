@@ -148,7 +148,7 @@ if [ "$largest" -ge 2 ]; then
   else
     gap="not back within 60 s"
   fi
-  echo "-- failover: process s$largest of $largest killed under load; every partition served again after $gap (session timeout ${session_ms} ms); load: $(grep -h 'commands ok' "$work/failover.txt" | xargs)" >&2
+  echo "-- failover: process s$largest of $largest killed under load; every partition served again after $gap (session timeout ${session_ms} ms); load: $(grep -h 'commands ok' "$work/failover.txt" | xargs), $(grep -h 'retried' "$work/failover.txt" | xargs), $(grep -h 'latency' "$work/failover.txt" | xargs)" >&2
   stop_all
 fi
 
@@ -165,5 +165,6 @@ fi
   done
   echo
   echo "Failover gap (SIGKILL of one of $largest processes under load until every partition is served again): $gap."
+  echo "The load meanwhile (clients send a command answered UNAVAILABLE again with the same command id): $(grep -h 'commands ok' "$work/failover.txt" | xargs); $(grep -h 'retried' "$work/failover.txt" | xargs); $(grep -h 'latency' "$work/failover.txt" | xargs)."
 } >"$report"
 cat "$report"
