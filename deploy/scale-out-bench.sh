@@ -165,6 +165,6 @@ fi
   done
   echo
   echo "Failover gap (SIGKILL of one of $largest processes under load until every partition is served again): $gap."
-  echo "The load meanwhile (clients send a command answered UNAVAILABLE again with the same command id): $(grep -h 'commands ok' "$work/failover.txt" | xargs); $(grep -h 'retried' "$work/failover.txt" | xargs); $(grep -h 'latency' "$work/failover.txt" | xargs)."
+  [ -f "$work/failover.txt" ] && echo "The load meanwhile (clients send a command answered UNAVAILABLE again with the same command id): $(grep -h 'commands ok' "$work/failover.txt" | xargs); $(grep -h 'retried' "$work/failover.txt" | xargs); $(grep -h 'latency' "$work/failover.txt" | xargs)."
 } >"$report"
 cat "$report"
