@@ -1032,7 +1032,8 @@ std::shared_ptr<TransactionGroup> TransactionGroup::Create(LogOptions options,
 int LeakedClientHandles() { return LeakedHandleCount().load(); }
 
 Result<std::unique_ptr<LogReader>> LogReader::Create(const LogOptions& options,
-                                                     const std::string& client_id) {
+                                                     const std::string& client_id,
+                                                     bool read_committed) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   // Partitions are assigned by hand and offsets are kept by the reader's owner (the writer's
   // state or the projection's WriteBatch), so the group is never joined and nothing is
@@ -1040,7 +1041,7 @@ Result<std::unique_ptr<LogReader>> LogReader::Create(const LogOptions& options,
   if (auto e = Configure(*conf, options,
                          {{"group.id", client_id},
                           {"client.id", client_id},
-                          {"isolation.level", "read_committed"},
+                          {"isolation.level", read_committed ? "read_committed" : "read_uncommitted"},
                           {"enable.auto.commit", "false"},
                           {"enable.auto.offset.store", "false"},
                           {"enable.partition.eof", "true"},
@@ -1056,6 +1057,27 @@ Result<std::unique_ptr<LogReader>> LogReader::Create(const LogOptions& options,
   if (!consumer) return Unavailable("consumer: " + err);
   return std::unique_ptr<LogReader>(
       new LogReaderImpl(std::move(events), std::move(consumer), options.topic));
+}
+
+Result<int64_t> CountDataRecords(const LogOptions& options, int32_t partition, int64_t from,
+                                 int64_t to, int timeout_ms) {
+  auto reader = LogReader::Create(options, options.topic + "-ledger-check", /*read_committed=*/false);
+  if (!reader) return reader.error();
+  if (auto e = reader.value()->Assign({{partition, from}})) return *e;
+  int64_t count = 0;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < give_up) {
+    auto records = reader.value()->Poll(1000, 100, nullptr);
+    if (!records) return records.error();
+    for (const ConsumedRecord& r : records.value()) {
+      if (r.offset > to) return count;
+      ++count;
+    }
+    auto ends = reader.value()->EndsReached();
+    if (auto it = ends.find(partition); it != ends.end() && it->second > to) return count;
+  }
+  return Unavailable("counting the records of partition " + std::to_string(partition) +
+                     " took longer than " + std::to_string(timeout_ms) + " ms");
 }
 
 }  // namespace collections::kafka

@@ -319,8 +319,15 @@ class LogReader {
   // Current high watermark of a partition (for progress and lag).
   virtual Result<int64_t> HighWatermark(int32_t partition, int timeout_ms) = 0;
 
+  // `read_committed` false: every data record, of open and aborted transactions too.
   static Result<std::unique_ptr<LogReader>> Create(const LogOptions& options,
-                                                   const std::string& client_id);
+                                                   const std::string& client_id,
+                                                   bool read_committed = true);
 };
+
+// The data records (of any transaction, committed, aborted or open; markers are not data) at
+// offsets `from` to `to` (inclusive) of a partition, counted by reading them.
+Result<int64_t> CountDataRecords(const LogOptions& options, int32_t partition, int64_t from,
+                                 int64_t to, int timeout_ms);
 
 }  // namespace collections::kafka

@@ -43,4 +43,19 @@ void PartitionLedger::Ended(const std::vector<int64_t>& offsets, int64_t uncerta
   slack_ += std::max<int64_t>(uncertain, 0);
 }
 
+bool PartitionLedger::AcceptMarkersIfNoForeignData(const std::vector<int64_t>& offsets,
+                                                   int64_t data) {
+  int64_t last = -1, landed = 0;
+  for (int64_t offset : offsets) {
+    if (offset < 0) continue;
+    if (offset < base_) return false;
+    last = std::max(last, offset);
+    ++landed;
+  }
+  if (landed == 0 || data > own_records_ + landed + slack_) return false;
+  const int64_t unexplained = last + 1 - base_ - own_records_ - landed;
+  markers_ = std::max(markers_, unexplained - slack_);
+  return true;
+}
+
 }  // namespace collections

@@ -42,6 +42,15 @@ class PartitionLedger {
   // writer's, its marker takes one offset, and `uncertain` records may have taken one each.
   void Ended(const std::vector<int64_t>& offsets, int64_t uncertain);
 
+  // Transactions that held `offsets` (as given to Check) put exactly `data` data records at
+  // offsets base() to the highest of them (counted by reading the partition: records of open and
+  // aborted transactions included, markers excluded). When those are no more than this writer's
+  // own (landed, and the uncertain ones of its aborted transactions), every offset Check could
+  // not account for is a marker: a transaction coordinator that took over after a broker
+  // failure writes the markers of a transaction it found committing once more. Accepts them and
+  // returns true; false when another producer's data is there.
+  bool AcceptMarkersIfNoForeignData(const std::vector<int64_t>& offsets, int64_t data);
+
   int64_t base() const { return base_; }
   // Offsets past the base the writer has accounted for at most (records, markers, uncertain).
   int64_t accounted() const { return own_records_ + markers_ + slack_; }

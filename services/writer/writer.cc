@@ -129,6 +129,29 @@ std::string WriterTransactionalId(const std::string& deployment_id,
   return deployment_id + "-writers" + (instance_id.empty() ? "" : "-" + instance_id);
 }
 
+std::optional<std::string> PartitionWriter::LedgerGuard::Check(
+    const std::vector<int64_t>& offsets) {
+  std::optional<std::string> why = ledger_.Check(offsets);
+  if (!why) return why;
+  int64_t last = -1;
+  for (int64_t offset : offsets) last = std::max(last, offset);
+  auto data = kafka::CountDataRecords(log_, partition_, ledger_.base(), last, 5000);
+  if (!data) {
+    LogWarn(absl::StrCat("writer[", partition_, "]"), "could not look at the offsets the commit ",
+            "check cannot account for: ", data.error().message);
+    return why;
+  }
+  if (ledger_.AcceptMarkersIfNoForeignData(offsets, data.value())) {
+    LogWarn(absl::StrCat("writer[", partition_, "]"), "the commit check found ", *why,
+            "; the partition holds no data record but this writer's there (",
+            data.value(), " records from offset ", ledger_.base(),
+            "): the others are transaction markers written twice (a transaction coordinator "
+            "that took over after a broker failure), accepted");
+    return std::nullopt;
+  }
+  return why;
+}
+
 PartitionWriter::PartitionWriter(kafka::LogOptions log, WriterOptions options, int32_t partition,
                                  const Clock& clock, std::shared_ptr<kafka::TransactionGroup> group)
     : log_(std::move(log)),
@@ -1428,6 +1451,7 @@ void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
     }
   }
   assigned_once_ = true;
+  const int64_t round = ++assignment_rounds_;
   if (first && partitions.empty()) first_done_.notify_all();
   std::shared_ptr<kafka::TransactionGroup> group;
   {
@@ -1472,9 +1496,12 @@ void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
       if (old->second.joinable()) old->second.join();
       starting_.erase(old);
     }
-    starting_.emplace(p, std::thread([this, p, writer, first, options] {
+    starting_.emplace(p, std::thread([this, p, writer, first, options, round] {
       const absl::Time began = absl::Now();
-      FenceGoneOwner(p);
+      FenceGoneOwner(p, round);
+      // Recorded before this process writes anything there: whoever takes the partition next
+      // knows whom to fence if this process crashes.
+      if (membership_) membership_->RecordOwner(p);
       std::shared_ptr<PartitionWriter> w = writer;
       Status started = w->Start();
       // The partition's store is still open in the process that wrote it before (one store
@@ -1501,7 +1528,6 @@ void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
         LogError("router", "partition ", p, " could not start: ", started->message);
         return;
       }
-      if (membership_) membership_->RecordOwner(p);
       LogInfo("router", "partition ", p, " serving here after ",
               absl::FormatDuration(absl::Now() - began), " (", w->restored_events(),
               " events read from offset ", w->restored_from_offset(), ")");
@@ -1509,7 +1535,7 @@ void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
   }
 }
 
-void CommandRouter::FenceGoneOwner(int32_t p) {
+void CommandRouter::FenceGoneOwner(int32_t p, int64_t round) {
   if (!membership_) return;
   const std::string previous = membership_->RecordedOwner(p);
   const std::string me = options_.deployment_id + "-" +
@@ -1517,20 +1543,16 @@ void CommandRouter::FenceGoneOwner(int32_t p) {
                                                        : options_.instance_id);
   const std::string prefix = options_.deployment_id + "-";
   if (previous.empty() || previous == me || !previous.starts_with(prefix)) return;
+  // Held for the whole fence: the other partitions of the same gone process wait until it is
+  // fenced before they restore, rather than skip it.
+  std::lock_guard lock(fence_mutex_);
+  if (auto it = fenced_.find(previous); it != fenced_.end() && it->second == round) return;
   for (const std::string& member : membership_->Members()) {
-    if (member == previous) {
-      // Alive: it let the partition go cleanly. (Back in the group: fence it again if it
-      // ever disappears.)
-      std::lock_guard lock(fence_mutex_);
-      fenced_.erase(previous);
-      return;
-    }
+    if (member == previous) return;  // alive: it let the partition go cleanly
   }
-  {
-    // One fence per gone process and round of assignments, however many partitions it had.
-    std::lock_guard lock(fence_mutex_);
-    if (!fenced_.insert(previous).second) return;
-  }
+  // Every takeover from a gone process fences it, once per round of assignments: a process
+  // that comes back and crashes again leaves a transaction open again.
+  fenced_[previous] = round;
   std::string instance = previous.substr(prefix.size());
   if (instance == "default") instance.clear();
   const std::string id = WriterTransactionalId(options_.deployment_id, instance);

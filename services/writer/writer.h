@@ -352,18 +352,22 @@ class PartitionWriter {
   // partitions it held and however often the group or the producer tried it.
   class LedgerGuard final : public kafka::CommitGuard {
    public:
-    explicit LedgerGuard(PartitionLedger& ledger) : ledger_(ledger) {}
-    std::optional<std::string> Check(const std::vector<int64_t>& offsets) override {
-      return ledger_.Check(offsets);
-    }
+    LedgerGuard(PartitionLedger& ledger, const kafka::LogOptions& log, int32_t partition)
+        : ledger_(ledger), log_(log), partition_(partition) {}
+    // The ledger's check; an offset it cannot account for is then looked at (rare): markers
+    // written twice by a transaction coordinator that took over are accepted, data records of
+    // another producer are not.
+    std::optional<std::string> Check(const std::vector<int64_t>& offsets) override;
     void Ended(const std::vector<int64_t>& offsets, int64_t uncertain) override {
       ledger_.Ended(offsets, uncertain);
     }
 
    private:
     PartitionLedger& ledger_;
+    const kafka::LogOptions& log_;
+    const int32_t partition_;
   };
-  LedgerGuard ledger_guard_{ledger_};
+  LedgerGuard ledger_guard_{ledger_, log_, partition_};
 
   // Writer-thread state. The store holds every committed account and command of the
   // partition; `cache_` the most recently used accounts, decoded (front = most recent).
@@ -535,8 +539,9 @@ class CommandRouter {
   void Assigned(const std::vector<int32_t>& partitions);
   void Revoked(const std::vector<int32_t>& partitions, bool lost);
   // Fences the previous owner of `p` when it is no longer a member of the group (it crashed):
-  // its open transaction is aborted at once instead of after transaction.timeout.ms.
-  void FenceGoneOwner(int32_t p);
+  // its open transaction is aborted, and it can append nothing more, before this process reads
+  // the partition. Once per gone process and `round` of assignments.
+  void FenceGoneOwner(int32_t p, int64_t round);
 
   const kafka::LogOptions log_;
   const WriterOptions options_;
@@ -567,7 +572,8 @@ class CommandRouter {
   int first_pending_ = -1;  // guarded by first_mutex_: -1 until the first assignment
   Status first_error_;      // guarded by first_mutex_
   std::mutex fence_mutex_;
-  std::set<std::string> fenced_;  // guarded by fence_mutex_: gone owners fenced already
+  std::map<std::string, int64_t> fenced_;  // guarded by fence_mutex_: gone owner -> round
+  std::atomic<int64_t> assignment_rounds_{0};
   std::atomic<bool> stopping_{false};
 };
 

@@ -62,5 +62,35 @@ BOOST_AUTO_TEST_CASE(a_transaction_with_nothing_landed_says_nothing) {
   BOOST_TEST(ledger.Check({99}).has_value());  // below the end it restored to: not ours
 }
 
+
+BOOST_AUTO_TEST_CASE(markers_written_twice_are_accepted_once_the_log_shows_no_foreign_data) {
+  // A broker failure moves the transaction coordinator; the new one writes the markers of a
+  // transaction it found committing once more: 0 ours, 1 and 2 its marker twice, 3 ours.
+  PartitionLedger ledger;
+  ledger.Reset(0);
+  ledger.Ended({0}, 0);
+  auto why = ledger.Check({3});
+  BOOST_REQUIRE(why.has_value());
+  // The log holds two data records from 0 to 3, both ours: the extra offset is a marker.
+  BOOST_TEST(ledger.AcceptMarkersIfNoForeignData({3}, 2));
+  BOOST_TEST(!ledger.Check({3}).has_value());
+  ledger.Ended({3}, 0);
+  BOOST_TEST(!ledger.Check({5}).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(another_producers_data_is_never_accepted_as_markers) {
+  // 0 ours, 1 our marker, 2 another producer's record, 3 its marker, 4 ours.
+  PartitionLedger ledger;
+  ledger.Reset(0);
+  ledger.Ended({0}, 0);
+  BOOST_REQUIRE(ledger.Check({4}).has_value());
+  BOOST_TEST(!ledger.AcceptMarkersIfNoForeignData({4}, 3));
+  BOOST_TEST(ledger.Check({4}).has_value());
+  // A record before the restore's end is never explained away either.
+  PartitionLedger late;
+  late.Reset(5);
+  BOOST_TEST(!late.AcceptMarkersIfNoForeignData({3}, 0));
+}
+
 }  // namespace
 }  // namespace collections
