@@ -32,29 +32,11 @@ build=${COLLECTIONS_BUILD_DIR:-build}
 mkdir -p "$state"
 state=$(cd "$state" && pwd)
 
-deploy/install-deps.sh
-echo "[up] building ($build/)" >&2
-# An existing build directory keeps its configuration (tests/readme runs this on CI's build).
-[ -f "$build/CMakeCache.txt" ] ||
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" --target collections-server collectionsctl collections_descriptor_set \
-  collections_python_pb2 >&2
-# The compliance officer's tool, installed where the README's examples find it
-# (export PATH="$PWD/.local/bin:$PATH"); it finds .local/certs next to its own directory.
-mkdir -p "$state/bin"
-install -m 0755 "$build/services/ctl/collectionsctl" "$state/bin/collectionsctl"
-echo "[up] building the Python client package ($build/clients/python/dist)" >&2
-clients/python/build.sh "$build/clients/python" >"$build/clients-python-build.log" 2>&1 ||
-  { cat "$build/clients-python-build.log" >&2; exit 1; }
-.local/venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
-  --force-reinstall "$build"/clients/python/dist/collections_client-*.whl >&2
-COLLECTIONS_KEYS_DIR=$state/keys deploy/certs.sh "$state/certs"
-export KAFKA_SECURITY=scram KAFKA_TOPIC="$topic"
-if [ -n "${COLLECTIONS_STATE_DIR:-}" ]; then
-  export KAFKA_STATE_DIR=${KAFKA_STATE_DIR:-$state/kafka-${KAFKA_PORT:-19092}-scram}
-fi
-deploy/kafka/kafka.sh start
-kafka_config=$(deploy/kafka/kafka.sh client-properties collections-service)
+# shellcheck source=service-common.sh
+. "$repo/deploy/service-common.sh"
+collections_build
+collections_pki
+collections_secured_broker "$topic"
 certs=$state/certs
 
 pid_file=$state/service.pid
@@ -62,23 +44,12 @@ if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
   echo "[up] service already running (pid $(cat "$pid_file"))" >&2
 else
   : > "$state/service.log"
+  collections_server_flags
   nohup "$build/services/server/collections-server" --listen "$listen" --bootstrap "$bootstrap" \
-    --topic "$topic" --db "$state/projection" --policy "$repo/deploy/policy/federal-2025.textproto" \
-    --access-policy "$repo/deploy/policy/access-2025.textproto" \
-    --tls-ca "$certs/ca.pem" --tls-cert "$certs/server.pem" --tls-key "$certs/server.key" \
-    --signing-key "$state/keys/writer-signing.key" --kafka-config "$kafka_config" \
+    --topic "$topic" --db "$state/projection" "${server_flags[@]}" --kafka-config "$kafka_config" \
     >>"$state/service.log" 2>&1 </dev/null &
   echo $! > "$pid_file"
-  for _ in $(seq 1 120); do
-    grep -q "listening on" "$state/service.log" && break
-    if ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
-      echo "[up] the service exited during start-up:" >&2
-      tail -n 20 "$state/service.log" >&2
-      exit 1
-    fi
-    sleep 0.5
-  done
-  grep -q "listening on" "$state/service.log" || { echo "[up] service not ready after 60 s" >&2; exit 1; }
+  collections_wait_listening "$state/service.log" "$(cat "$pid_file")" 60 || exit 1
 fi
 
 cat <<MSG
