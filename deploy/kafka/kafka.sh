@@ -45,21 +45,10 @@ bootstrap=127.0.0.1:$port
 
 log() { echo "[kafka] $*" >&2; }
 
-fetch() {
-  local what=$1 pom=$2 dir=$3
-  if [ -f "$dir/.complete" ]; then return 0; fi
-  log "fetching $what jars from Maven Central into $dir"
-  mkdir -p "$dir"
-  mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$dir" >&2
-  touch "$dir/.complete"
-}
+# shellcheck source=common.sh
+. "$here/common.sh"
 
-running_pid() {
-  [ -f "$state/kafka.pid" ] || return 1
-  local pid
-  pid=$(cat "$state/kafka.pid")
-  kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
+running_pid() { kafka_running_pid "$state"; }
 
 answers() {
   if [ "$security" = scram ]; then
@@ -144,7 +133,7 @@ apply_acls() {
 }
 
 start() {
-  fetch broker "$here/pom-broker.xml" "$lib/broker"
+  kafka_fetch broker "$here/pom-broker.xml" "$lib/broker"
   if pid=$(running_pid); then
     log "already running (pid $pid) on $bootstrap"
     return 0
@@ -178,13 +167,7 @@ auto.create.topics.enable=false
 log.retention.ms=-1
 PROPS
   )
-  local cp="$lib/broker/*"
-  local java_opts=(-Xms512m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true
-    "-Dlog4j.configuration=file:$here/log4j.properties" "-Dkafka.logs.dir=$state")
   if [ ! -f "$state/data/meta.properties" ]; then
-    local uuid
-    uuid=$(java -cp "$cp" "${java_opts[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
-    log "formatting $state/data (cluster id $uuid)"
     local scram_args=()
     if [ "$security" = scram ]; then
       local user
@@ -192,14 +175,10 @@ PROPS
         scram_args+=(--add-scram "SCRAM-SHA-256=[name=$user,password=$(password "$user")]")
       done
     fi
-    java -cp "$cp" "${java_opts[@]}" kafka.tools.StorageTool format -t "$uuid" \
-      -c "$state/server.properties" "${scram_args[@]}" >"$state/format.log" 2>&1 \
-      || { cat "$state/format.log" >&2; exit 1; }
+    kafka_format "$state" "$(kafka_random_uuid "$state")" "${scram_args[@]}" || exit 1
   fi
   log "starting broker on $bootstrap (logs: $state/server.log)"
-  nohup java -cp "$cp" "${java_opts[@]}" kafka.Kafka "$state/server.properties" \
-    >"$state/stdout.log" 2>&1 </dev/null &
-  echo $! > "$state/kafka.pid"
+  kafka_launch "$state"
   local waited=0
   until answers; do
     if ! running_pid >/dev/null; then
@@ -218,20 +197,13 @@ stop() {
   local pid
   if ! pid=$(running_pid); then log "not running"; rm -f "$state/kafka.pid"; return 0; fi
   log "stopping broker (pid $pid)"
-  kill -TERM "$pid"
-  for _ in $(seq 1 60); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$state/kafka.pid"; log "stopped"; return 0; }
-    sleep 1
-  done
-  log "broker did not stop in 60 s; killing it"
-  kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$state/kafka.pid"
+  kafka_stop "$state" 60
+  log "stopped"
 }
 
-
 case "${1:-}" in
-  fetch) fetch broker "$here/pom-broker.xml" "$lib/broker" ;;
-  fetch-tools) fetch tools "$here/pom-tools.xml" "$lib/tools" ;;
+  fetch) kafka_fetch broker "$here/pom-broker.xml" "$lib/broker" ;;
+  fetch-tools) kafka_fetch tools "$here/pom-tools.xml" "$lib/tools" ;;
   start) start ;;
   stop) stop ;;
   status)
