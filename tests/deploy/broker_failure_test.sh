@@ -32,7 +32,9 @@ started=$SECONDS
 cleanup() {
   local rc=$?
   [ -n "$load_pid" ] && kill -TERM "$load_pid" 2>/dev/null && wait "$load_pid" 2>/dev/null
-  [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  touch "$work/stopping"
+  [ -f "$work/server.pid" ] && kill -TERM "$(cat "$work/server.pid")" 2>/dev/null
+  [ -n "$server_pid" ] && wait "$server_pid" 2>/dev/null
   "$cluster" stop >/dev/null 2>&1 || true
   if [ "$rc" -ne 0 ]; then
     echo "--- service log (last 30 lines)" >&2
@@ -49,12 +51,27 @@ bootstrap=$("$cluster" start)
 say "cluster up: $bootstrap"
 
 COLLECTIONS_KEYS_DIR=$work/keys "$repo/deploy/certs.sh" "$work/certs" >/dev/null 2>&1
-"$server" --listen "127.0.0.1:$grpc_port" --bootstrap "$bootstrap" --topic "$topic" \
-  --partitions 3 --replication-factor 3 --deployment-id "broker-failure-$base" \
-  --db "$work/projection" --access-policy "$repo/deploy/policy/access-2025.textproto" \
-  --tls-ca "$work/certs/ca.pem" --tls-cert "$work/certs/server.pem" \
-  --tls-key "$work/certs/server.key" --signing-key "$work/keys/writer-signing.key" \
-  --metrics-listen "" >"$work/server.log" 2>&1 &
+# Supervised as the systemd unit (deploy/systemd) runs it: a process that dies is started again.
+# librdkafka 2.0.2 can abort the process on an internal assertion while a transactional
+# producer recovers from a lost coordinator; that is a crash, and crash safety must hold
+# through it. Each one is counted and printed; more than two fail the test.
+supervise() {
+  while :; do
+    "$server" --listen "127.0.0.1:$grpc_port" --bootstrap "$bootstrap" --topic "$topic" \
+      --partitions 3 --replication-factor 3 --deployment-id "broker-failure-$base" \
+      --db "$work/projection" --access-policy "$repo/deploy/policy/access-2025.textproto" \
+      --tls-ca "$work/certs/ca.pem" --tls-cert "$work/certs/server.pem" \
+      --tls-key "$work/certs/server.key" --signing-key "$work/keys/writer-signing.key" \
+      --metrics-listen "" >>"$work/server.log" 2>&1 &
+    echo $! >"$work/server.pid"
+    wait "$(cat "$work/server.pid")" && rc=0 || rc=$?
+    [ -f "$work/stopping" ] && return 0
+    echo "exit status $rc: $(grep -v '^{' "$work/server.log" | tail -n 1)" >>"$work/crashes"
+    [ "$(wc -l <"$work/crashes")" -ge 3 ] && return 1
+    sleep 1
+  done
+}
+supervise &
 server_pid=$!
 for _ in $(seq 1 240); do
   grep -q "listening on" "$work/server.log" && break
@@ -104,6 +121,10 @@ if ! $load_ok; then
   fail "a command was refused for good (the service did not recover from the broker's loss)"
 fi
 $check_ok || fail "the log does not hold every acknowledged command exactly once"
+if [ -f "$work/crashes" ]; then
+  say "the service process died $(wc -l <"$work/crashes") time(s) and was started again:"
+  sed 's/^/  /' "$work/crashes"
+fi
 
 "$ctl" verify --all --target "127.0.0.1:$grpc_port" --certs-dir "$work/certs" \
   --timeout-seconds 120 >"$work/verify.out" 2>"$work/verify.err" \
