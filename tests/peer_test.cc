@@ -1,12 +1,13 @@
 // Commands forwarded between the processes of a deployment (services/peer), against the real
 // broker and real TLS: only the service's own identity may call PeerCommandService; a command
 // it forwards runs as the forwarding process stamped it; a refusal reaches the original caller
-// as the owner's own; and PeerForwarder, the forwarding half, reaches a real owner (or says
-// OWNER_UNREACHABLE).
+// as the owner's own; PeerForwarder, the forwarding half, reaches a real owner (or says
+// OWNER_UNREACHABLE); and two processes of one deployment answer every command between them.
 #define BOOST_TEST_MODULE peer
 #include "services/api/error_mapping.h"
 #include "services/authz/tls.h"
 #include "services/peer/forwarded_command.h"
+#include "services/kafka/kafka.h"
 #include "services/peer/peer_forwarder.h"
 #include "tests/support/harness.h"
 
@@ -15,8 +16,16 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "google/rpc/status.pb.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <future>
+#include <set>
+#include <thread>
 
 namespace collections::testing {
 namespace {
@@ -238,7 +247,12 @@ BOOST_AUTO_TEST_CASE(the_forwarder_hands_the_owner_answer_on_or_says_the_owner_i
   BOOST_TEST(static_cast<int>(unreachable.error().code) == static_cast<int>(Errc::kUnavailable));
   BOOST_TEST(unreachable.error().reason == "OWNER_UNREACHABLE");
   BOOST_TEST(unreachable.error().message.find("same command_id") != std::string::npos);
+  // Stopped (a shutdown): nothing more goes out.
   forwarder.value()->Stop();
+  auto late = Forward(*forwarder.value(), owner,
+                      Command(Stamped(OpenCase("PEER-F3", "open-f3"), "admin", "admin")));
+  BOOST_REQUIRE(!late.ok());
+  BOOST_TEST(late.error().reason == "SHUTTING_DOWN");
 }
 
 BOOST_AUTO_TEST_CASE(a_plaintext_deployment_forwards_in_plaintext) {
@@ -252,6 +266,117 @@ BOOST_AUTO_TEST_CASE(a_plaintext_deployment_forwards_in_plaintext) {
   auto opened = Forward(*forwarder.value(), service.app().address(),
                         Command(Stamped(OpenCase("PLAIN-1", "open-p1"), "admin", "admin")));
   BOOST_TEST(opened.ok(), (opened.ok() ? "" : opened.error().message));
+}
+
+// A port nobody listens on now, for a server whose address its peers must know in advance.
+std::string FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof address;
+  BOOST_REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), size) == 0);
+  BOOST_REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0);
+  close(fd);
+  return std::to_string(ntohs(address.sin_port));
+}
+
+// An id whose stream (`key` of it) is in one of `partitions` of `count`.
+std::string IdIn(const std::string& prefix, const std::vector<int32_t>& partitions, int32_t count,
+                 std::string (*key)(std::string_view) = nullptr) {
+  for (int i = 0;; ++i) {
+    const std::string id = prefix + "-" + std::to_string(i);
+    const int32_t p = kafka::PartitionFor(key != nullptr ? key(id) : id, count);
+    if (std::find(partitions.begin(), partitions.end(), p) != partitions.end()) return id;
+  }
+}
+
+std::string CustomerKey(std::string_view id) { return CustomerStreamKey(id); }
+
+// The whole path: two processes of one deployment (group ownership, advertised addresses) split
+// the partitions, and a caller of either is answered for every account and customer as if that
+// process owned them all: the command is forwarded to the owner, runs there as the caller,
+// its refusal is the owner's own, and a customer link learns the customer's recorded facts
+// across the two (the peek).
+BOOST_AUTO_TEST_CASE(a_caller_of_either_process_is_answered_for_every_partition) {
+  TempDir a_dir, b_dir, store_dir;
+  ServerOptions a = TestOptions("peer-group", a_dir.path);
+  a.log.partitions = 4;
+  a.writer.group_ownership = true;
+  a.writer.ownership_session_timeout_ms = 6000;
+  a.writer.store_path = (store_dir.path / "writer").string();
+  a.writer.instance_id = "a";
+  a.listen = "127.0.0.1:" + FreePort();
+  ServerOptions b = a;
+  b.db_path = (b_dir.path / "projection").string();
+  b.writer.instance_id = "b";
+  b.listen = "127.0.0.1:" + FreePort();
+  TestService first(a);
+  TestService second(b);
+  auto split = [&] {
+    auto x = first.app().router().owned();
+    auto y = second.app().router().owned();
+    std::set<int32_t> all(x.begin(), x.end());
+    for (int32_t p : y) {
+      if (!all.insert(p).second) return false;
+    }
+    return !x.empty() && !y.empty() && all.size() == 4u && first.app().router().serving() &&
+           second.app().router().serving();
+  };
+  const auto began = std::chrono::steady_clock::now();
+  while (!split() && std::chrono::steady_clock::now() - began < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_REQUIRE(split());
+  const std::vector<int32_t> of_first = first.app().router().owned();
+  const std::vector<int32_t> of_second = second.app().router().owned();
+
+  // Accounts: each opened through the process that does not own it, as a supervisor.
+  v1::CommandReply reply;
+  for (int32_t p = 0; p < 4; ++p) {
+    const bool firsts = std::find(of_first.begin(), of_first.end(), p) != of_first.end();
+    TestService& owner = firsts ? first : second;
+    TestService& other = firsts ? second : first;
+    const std::string id = IdIn("GRP", {p}, 4);
+    auto stub = other.commands_as("supervisor-1");
+    grpc::Status s = Call(*stub, OpenCase(id, "open-" + id), &reply);
+    BOOST_REQUIRE_MESSAGE(s.ok(), id << ": " << s.error_message());
+    BOOST_TEST(reply.version() == 1);
+    // A refusal through the other process is the owner's own, byte for byte.
+    const auto missing = PostPayment(IdIn("NONE", {p}, 4), "pay-none", "P-1", 100);
+    v1::CommandReply ignored;
+    RequireSameStatus(Call(*stub, missing, &ignored),
+                      Call(*owner.commands_as("supervisor-1"), missing, &ignored));
+  }
+  for (const auto& e : ReadTopic(a.log.topic)) {
+    if (e.key.starts_with("GRP-")) BOOST_TEST(e.envelope.actor().id() == "supervisor-1");
+  }
+
+  // A customer whose stream the second process owns, and a case opened with it through the
+  // first: the link's account side records the person's zone, which only the customer's state
+  // (the peek, forwarded back) tells.
+  const std::string customer_id = IdIn("PER", of_second, 4, &CustomerKey);
+  auto customers = v1::CustomerCommandService::NewStub(first.channel_as(kTestPrincipal));
+  v1::OpenCustomerRequest person = Person(customer_id, "open-" + customer_id);
+  person.set_time_zone("America/Denver");
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    grpc::Status s = customers->OpenCustomer(&ctx, person, &reply);
+    BOOST_REQUIRE_MESSAGE(s.ok(), s.error_message());
+  }
+  v1::OpenCaseRequest linked = OpenCase(IdIn("LNK", of_second, 4), "open-linked");
+  linked.set_customer_id(customer_id);
+  grpc::Status s = Call(first.commands(), linked, &reply);
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.error_message());
+  int links = 0;
+  for (const auto& e : ReadTopic(a.log.topic)) {
+    if (e.key != linked.account_id() || !e.envelope.has_account_customer_linked()) continue;
+    ++links;
+    BOOST_TEST(e.envelope.account_customer_linked().customer_id() == customer_id);
+    BOOST_TEST(e.envelope.account_customer_linked().consumer_time_zone() == "America/Denver");
+  }
+  BOOST_TEST(links == 1);
 }
 
 }  // namespace

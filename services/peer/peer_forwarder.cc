@@ -102,7 +102,20 @@ void PeerForwarder::Finished(const std::shared_ptr<Call>& call, const grpc::Stat
         call->peek(customer);
       }
     }
-    call->done(OwnerError(status, call->owner, call->subject));
+    bool abandoned = false;
+    if (status.error_code() == grpc::StatusCode::CANCELLED) {
+      std::lock_guard lock(mutex_);
+      abandoned = abandoned_;
+    }
+    call->done(abandoned ? Error{Errc::kUnavailable,
+                                 "SHUTTING_DOWN",
+                                 "the service is shutting down while the command was with the "
+                                 "process that writes its partition (" + call->owner +
+                                     "); it may or may not be recorded: retry with the same "
+                                     "command_id to learn which",
+                                 "",
+                                 call->subject}
+                         : OwnerError(status, call->owner, call->subject));
   }
   // Under the lock: Stop() may return, and the forwarder go, as soon as the set is empty.
   std::lock_guard lock(mutex_);
@@ -110,11 +123,15 @@ void PeerForwarder::Finished(const std::shared_ptr<Call>& call, const grpc::Stat
   if (in_flight_.empty()) idle_.notify_all();
 }
 
-void PeerForwarder::Stop() {
+void PeerForwarder::Stop(absl::Time abandon_at) {
   std::vector<std::shared_ptr<Call>> calls;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     stopped_ = true;
+    if (abandon_at > absl::Now()) {
+      idle_.wait_until(lock, absl::ToChronoTime(abandon_at), [this] { return in_flight_.empty(); });
+    }
+    abandoned_ = true;
     calls.assign(in_flight_.begin(), in_flight_.end());
   }
   // Outside the lock: a cancelled call may be answered on this very thread.

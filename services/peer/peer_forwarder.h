@@ -31,8 +31,8 @@ namespace collections::peer {
 // command is answered UNAVAILABLE (OWNER_UNREACHABLE): retry with the same command_id, which
 // is always safe (the command may have been recorded if the connection broke after sending).
 //
-// Thread-safe. Lifetime: Stop() cancels the calls in flight and returns once each has been
-// answered; call it while whoever gave the completions (the router) is still alive.
+// Thread-safe. Lifetime: Stop() answers every call once and for all; call it while whoever
+// gave the completions (the router, the gRPC calls) is still alive.
 class PeerForwarder final : public CommandForwarder {
  public:
   // Reads the TLS files (kInvalidArgument naming the one it cannot read) unless `plaintext`.
@@ -45,9 +45,11 @@ class PeerForwarder final : public CommandForwarder {
   void Forward(const std::string& owner, const CustomerCommand& command, absl::Time deadline,
                PartitionWriter::Completion done, PartitionWriter::CustomerPeek peek) override;
 
-  // Cancels the calls in flight and waits for their answers; later calls are answered
-  // UNAVAILABLE (SHUTTING_DOWN) at once.
-  void Stop();
+  // Shutdown: takes no more calls (answered UNAVAILABLE SHUTTING_DOWN at once), lets those in
+  // flight finish until `abandon_at`, then cancels the rest (answered UNAVAILABLE
+  // SHUTTING_DOWN: the owner may still record the command, so retry with the same command_id)
+  // and returns once every call has been answered.
+  void Stop(absl::Time abandon_at = absl::InfinitePast());
 
   // The error a call to `owner` about `subject` that failed with `status` is answered with.
   static Error OwnerError(const grpc::Status& status, const std::string& owner,
@@ -69,6 +71,7 @@ class PeerForwarder final : public CommandForwarder {
   std::map<std::string, std::unique_ptr<state::v1::PeerCommandService::Stub>> stubs_;
   std::set<std::shared_ptr<Call>> in_flight_;  // guarded by mutex_
   bool stopped_ = false;                       // guarded by mutex_
+  bool abandoned_ = false;  // guarded by mutex_: Stop() cancelled what was left
 };
 
 }  // namespace collections::peer

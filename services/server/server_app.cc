@@ -405,14 +405,18 @@ void ServerApp::Shutdown() {
   if (router_) router_->BeginStop(began + grace * 0.4);
   // Nobody waits for the projection any more (read-your-writes calls return).
   if (projector_) projector_->CancelWaits();
+  // Commands forwarded to other processes take no thread and no writer of this one: they are
+  // given up (answered) at the same 40%, alongside the server's shutdown, which waits for them.
+  std::thread forwarding;
+  if (forwarder_) {
+    forwarding = std::thread([this, at = began + grace * 0.4] { forwarder_->Stop(at); });
+  }
   if (server_) {
     // In-flight calls get half the grace period; then they are cancelled.
     server_->Shutdown(absl::ToChronoTime(began + grace * 0.5));
   }
+  if (forwarding.joinable()) forwarding.join();
   if (router_) router_->Stop();
-  // Calls to other processes still in flight are cancelled and answered while the router,
-  // whose completions they call, is still there.
-  if (forwarder_) forwarder_->Stop();
   if (projector_) projector_->Stop();
   if (reporting_projector_) reporting_projector_->Stop();
   if (customer_projector_) customer_projector_->Stop();
