@@ -6,7 +6,8 @@
 #   deploy/certs.sh [DIR]      default DIR: <repo>/.local/certs   (keys: <repo>/.local/keys)
 #
 # DIR/ca.pem, ca.key             the local CA (valid 10 years); callers and the server trust it
-# DIR/server.pem, server.key     the service: SAN DNS:localhost, IP:127.0.0.1
+# DIR/server.pem, server.key     the service: SAN DNS:localhost, IP:127.0.0.1; also its identity
+#                                when its processes forward commands to each other (clientAuth)
 # DIR/<principal>.pem, .key      one client certificate per example principal (CN = principal;
 #                                the access policy deploy/policy/access-2025.textproto gives
 #                                each its role): dialer-1 collector-1 collector-2
@@ -37,11 +38,13 @@ if [ ! -s "$dir/ca.pem" ] || [ ! -s "$dir/ca.key" ]; then
     -out "$dir/ca.pem" 2>/dev/null
 fi
 
-# issue NAME CN EXTENSIONS: a certificate for CN signed by the CA, valid 825 days.
+# issue NAME CN EXTENSIONS [NEEDS]: a certificate for CN signed by the CA, valid 825 days. An
+# existing one is kept while the CA verifies it (and its text shows NEEDS, when given).
 issue() {
-  local name=$1 cn=$2 ext=$3
+  local name=$1 cn=$2 ext=$3 needs=${4:-}
   if [ -s "$dir/$name.pem" ] && [ -s "$dir/$name.key" ] &&
-     openssl verify -CAfile "$dir/ca.pem" "$dir/$name.pem" >/dev/null 2>&1; then
+     openssl verify -CAfile "$dir/ca.pem" "$dir/$name.pem" >/dev/null 2>&1 &&
+     { [ -z "$needs" ] || openssl x509 -in "$dir/$name.pem" -noout -text | grep -q "$needs"; }; then
     return 0
   fi
   key "$dir/$name.key"
@@ -57,8 +60,8 @@ issue() {
 
 issue server localhost "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature
-extendedKeyUsage=serverAuth
-subjectAltName=DNS:localhost,IP:127.0.0.1"
+extendedKeyUsage=serverAuth,clientAuth
+subjectAltName=DNS:localhost,IP:127.0.0.1" "TLS Web Client Authentication"
 for p in "${principals[@]}"; do
   issue "$p" "$p" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature

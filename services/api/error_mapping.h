@@ -26,4 +26,15 @@ grpc::Status ToGrpcStatus(const Error& error);
 // The gRPC code a domain error code maps to.
 grpc::StatusCode ToGrpcCode(Errc code);
 
+// The inverse: the Error a status of ToGrpcStatus stands for, so that ToGrpcStatus gives the
+// same status again (code, message and every detail). A process that forwarded a command to the
+// owner of its partition (services/peer) answers its caller with the owner's refusal this way,
+// exactly as if it were its own. Recovered: code; reason, subject, field and the other metadata
+// from ErrorInfo; the message; for kInvalidArgument every violation, with its description as
+// the message shows it (BadRequest cuts descriptions shorter), and placeholders for those the
+// BadRequest left out (so the count and "not listed" come out the same). A status that does not
+// carry the service's ErrorInfo (gRPC's own: a transport failure, a deadline) gives its code
+// (kUnavailable for codes the domain has none for) and message, and an empty reason.
+Error FromGrpcStatus(const grpc::Status& status);
+
 }  // namespace collections

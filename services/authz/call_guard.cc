@@ -7,9 +7,11 @@
 
 namespace collections::authz {
 
-CallGuard::CallGuard(AccessControl access, std::string plaintext_principal)
+CallGuard::CallGuard(AccessControl access, std::string plaintext_principal,
+                     std::string service_principal)
     : access_(std::make_shared<const AccessControl>(std::move(access))),
-      plaintext_principal_(std::move(plaintext_principal)) {}
+      plaintext_principal_(std::move(plaintext_principal)),
+      service_principal_(std::move(service_principal)) {}
 
 std::shared_ptr<const AccessControl> CallGuard::access() const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -22,20 +24,47 @@ void CallGuard::SetPolicy(AccessControl access) {
   access_ = std::move(next);
 }
 
+namespace {
+
+Error Unauthenticated(const std::string& method) {
+  return Error{Errc::kUnauthenticated,
+               "UNAUTHENTICATED",
+               "the call has no authenticated identity: connect with TLS and a client "
+               "certificate issued by the service's CA",
+               "",
+               method,
+               {{"rpc", method}}};
+}
+
+}  // namespace
+
+Result<Caller> CallGuard::AuthorizePeer(const grpc::ServerContextBase& context,
+                                        std::string_view full_method) const {
+  std::string principal = AuthenticatedPrincipal(context);
+  if (principal.empty()) principal = plaintext_principal_;
+  std::string method(NormalizeMethod(full_method));
+  if (principal.empty()) return Unauthenticated(method);
+  if (service_principal_.empty() || principal != service_principal_) {
+    LogWarn("authz", "denied ", method, " to principal ", principal,
+            ": only the service's own processes may call it");
+    return Error{Errc::kPermissionDenied,
+                 "NOT_A_PEER",
+                 method + " is the service's own: only its processes, authenticated with its "
+                          "certificate, call it. Clients send commands to "
+                          "collections.v1.CaseCommandService and CustomerCommandService",
+                 "",
+                 principal,
+                 {{"principal", principal}, {"rpc", method}}};
+  }
+  return Caller{principal, ""};
+}
+
 Result<Caller> CallGuard::Authorize(const grpc::ServerContextBase& context,
                                     std::string_view full_method) const {
   std::string principal = AuthenticatedPrincipal(context);
   if (principal.empty()) principal = plaintext_principal_;
   std::string method(NormalizeMethod(full_method));
-  if (principal.empty()) {
-    return Error{Errc::kUnauthenticated,
-                 "UNAUTHENTICATED",
-                 "the call has no authenticated identity: connect with TLS and a client "
-                 "certificate issued by the service's CA",
-                 "",
-                 method,
-                 {{"rpc", method}}};
-  }
+  if (principal.empty()) return Unauthenticated(method);
   auto access = this->access();
   AccessDecision d = access->Check(principal, method);
   if (!d.allowed) {

@@ -31,14 +31,27 @@ class CallGuard {
  public:
   // `plaintext_principal`: the identity given to calls without an authenticated peer, used
   // only by a server the operator explicitly started in plaintext on a loopback address;
-  // empty = such calls are UNAUTHENTICATED.
-  CallGuard(AccessControl access, std::string plaintext_principal);
+  // empty = such calls are UNAUTHENTICATED. `service_principal`: the service's own identity,
+  // which its processes call each other with (AuthorizePeer): the principal of the server's
+  // certificate (CertificatePrincipal); for a plaintext server, its plaintext principal (the
+  // only identity a call has there). Empty = no call is a peer's.
+  CallGuard(AccessControl access, std::string plaintext_principal,
+            std::string service_principal = "");
 
   // Returns the caller, or kUnauthenticated (reason UNAUTHENTICATED) when the call has no
   // authenticated identity, or kPermissionDenied (reason UNKNOWN_PRINCIPAL, RPC_NOT_ALLOWED,
   // PRIVILEGE_REQUIRED) with metadata principal, role, roles_allowed, rpc, policy_version.
   Result<Caller> Authorize(const grpc::ServerContextBase& context,
                            std::string_view full_method) const;
+
+  // The door of the service's internal RPCs (collections.state.v1.PeerCommandService): they
+  // carry commands whose actor another process of the deployment already stamped, so the
+  // access policy's roles never reach them; only the service itself may call them,
+  // authenticated as service_principal (holding the service's own key, or a certificate the
+  // CA issued in its name). Returns the caller (role ""), or kUnauthenticated as Authorize does,
+  // or kPermissionDenied (NOT_A_PEER) with metadata principal, rpc.
+  Result<Caller> AuthorizePeer(const grpc::ServerContextBase& context,
+                               std::string_view full_method) const;
 
   // Replaces what the request says about its actor with the caller: id = principal,
   // role = the principal's role; kind is kept (defaults to SERVICE); on_behalf_of is kept only
@@ -57,6 +70,7 @@ class CallGuard {
   mutable std::mutex mutex_;
   std::shared_ptr<const AccessControl> access_;  // guarded by mutex_ (the pointer)
   const std::string plaintext_principal_;
+  const std::string service_principal_;
 };
 
 }  // namespace collections::authz

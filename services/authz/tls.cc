@@ -1,6 +1,10 @@
 #include "services/authz/tls.h"
 
 #include <grpcpp/security/auth_context.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <fstream>
 #include <sstream>
@@ -61,6 +65,42 @@ std::string AuthenticatedPrincipal(const grpc::ServerContextBase& context) {
     if (!cn.empty()) return std::string(cn.data(), cn.size());
   }
   return "";
+}
+
+Result<std::string> CertificatePrincipal(const std::string& pem, const std::string& field) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509* cert = bio != nullptr ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(bio);
+  if (cert == nullptr) return Error::InvalidArgument(field, "--" + field + " holds no certificate");
+  std::string principal;
+  auto* names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names) && principal.empty(); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type != GEN_URI) continue;
+    const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
+    principal.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                     ASN1_STRING_length(uri));
+  }
+  GENERAL_NAMES_free(names);
+  if (principal.empty()) {
+    X509_NAME* subject = X509_get_subject_name(cert);
+    const int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+    if (at >= 0) {
+      const ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
+      unsigned char* utf8 = nullptr;
+      const int length = ASN1_STRING_to_UTF8(&utf8, cn);
+      if (length > 0) principal.assign(reinterpret_cast<const char*>(utf8), length);
+      OPENSSL_free(utf8);
+    }
+  }
+  X509_free(cert);
+  if (principal.empty()) {
+    return Error::InvalidArgument(field, "--" + field +
+                                             ": the certificate has neither a URI subject "
+                                             "alternative name nor a subject CN");
+  }
+  return principal;
 }
 
 bool IsLoopbackAddress(const std::string& listen) {

@@ -35,6 +35,12 @@ Result<std::shared_ptr<grpc::ChannelCredentials>> MutualTlsChannelCredentials(
 // (plaintext). Never read from the request.
 std::string AuthenticatedPrincipal(const grpc::ServerContextBase& context);
 
+// The principal a certificate presents, by the same rule: its first URI subject alternative
+// name, else its subject CN. `pem`: the certificate (the first of a chain). kInvalidArgument
+// naming `field` when it is no certificate or names nobody. The server's own principal, which
+// its peers authenticate with (CallGuard::AuthorizePeer).
+Result<std::string> CertificatePrincipal(const std::string& pem, const std::string& field);
+
 // True when `listen` ("host:port") names a loopback address: 127.0.0.0/8, [::1], localhost.
 bool IsLoopbackAddress(const std::string& listen);
 

@@ -75,8 +75,19 @@ Status ServerApp::Start() {
     }
     credentials = tls.value();
   }
+  // The service's own identity, which its processes call each other with (PeerCommandService):
+  // the principal of its certificate; a plaintext server's calls all have its plaintext one.
+  std::string service_principal = options_.plaintext_principal;
+  if (!options_.plaintext) {
+    auto pem = authz::ReadPemFile(options_.tls.cert_path, "tls-cert");
+    if (!pem) return pem.error();
+    auto principal = authz::CertificatePrincipal(pem.value(), "tls-cert");
+    if (!principal) return principal.error();
+    service_principal = principal.value();
+  }
   guard_ = std::make_unique<authz::CallGuard>(
-      *options_.access, options_.plaintext ? options_.plaintext_principal : "");
+      *options_.access, options_.plaintext ? options_.plaintext_principal : "",
+      service_principal);
   LogInfo("server", "access policy ", options_.access->version(), ": ",
           options_.access->policy().roles_size(), " roles, ",
           options_.access->policy().principals_size(), " principals");
@@ -145,7 +156,11 @@ Status ServerApp::Start() {
   if (options_.writer.account_cache_size < 1) {
     return Error::InvalidArgument("account-cache-size", "--account-cache-size must be at least 1");
   }
+  auto forwarder = peer::PeerForwarder::Create(options_.tls, options_.plaintext);
+  if (!forwarder) return forwarder.error();
+  forwarder_ = std::move(forwarder.value());
   router_ = std::make_unique<CommandRouter>(options_.log, options_.writer, clock_);
+  router_->SetForwarder(forwarder_.get());
   if (auto e = router_->Start()) return e;
 
   if (options_.rebuild_projection) {
@@ -239,6 +254,7 @@ Status ServerApp::Start() {
   command_service_ = std::make_unique<CaseCommandService>(*router_, *guard_, admission_.get());
   customer_command_service_ =
       std::make_unique<CustomerCommandService>(*router_, *guard_, admission_.get());
+  peer_service_ = std::make_unique<peer::PeerCommandService>(*router_, *guard_);
   query_service_ =
       std::make_unique<CaseQueryService>(*store_, *projector_, clock_, admission_.get());
   query_service_->set_call_guard(guard_.get());
@@ -274,6 +290,7 @@ Status ServerApp::Start() {
   // ---- end of call admission ----
   builder.RegisterService(command_service_.get());
   builder.RegisterService(customer_command_service_.get());
+  builder.RegisterService(peer_service_.get());
   builder.RegisterService(query_service_.get());
   builder.RegisterService(compliance_service_.get());
   builder.RegisterService(reporting_service_.get());
@@ -388,10 +405,17 @@ void ServerApp::Shutdown() {
   if (router_) router_->BeginStop(began + grace * 0.4);
   // Nobody waits for the projection any more (read-your-writes calls return).
   if (projector_) projector_->CancelWaits();
+  // Commands forwarded to other processes take no thread and no writer of this one: they are
+  // given up (answered) at the same 40%, alongside the server's shutdown, which waits for them.
+  std::thread forwarding;
+  if (forwarder_) {
+    forwarding = std::thread([this, at = began + grace * 0.4] { forwarder_->Stop(at); });
+  }
   if (server_) {
     // In-flight calls get half the grace period; then they are cancelled.
     server_->Shutdown(absl::ToChronoTime(began + grace * 0.5));
   }
+  if (forwarding.joinable()) forwarding.join();
   if (router_) router_->Stop();
   if (projector_) projector_->Stop();
   if (reporting_projector_) reporting_projector_->Stop();

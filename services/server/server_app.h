@@ -20,6 +20,8 @@
 #include "services/metrics/http_server.h"
 #include "services/metrics/kafka_statistics.h"
 #include "services/metrics/metrics.h"
+#include "services/peer/peer_command_service.h"
+#include "services/peer/peer_forwarder.h"
 #include "services/writer/writer.h"
 
 #include <grpcpp/server.h>
@@ -96,7 +98,8 @@ struct HealthReport {
 };
 
 // The whole service in one process: partition writers, projector, RocksDB store and the gRPC
-// server (CaseCommandService, CaseQueryService, health checking, reflection). main() and the
+// server (CaseCommandService, CaseQueryService, health checking, reflection, and the internal
+// PeerCommandService the deployment's processes forward commands through). main() and the
 // integration tests build it the same way. Start() blocks until every partition is restored
 // and the server listens; a monitor thread then keeps the gRPC health service truthful per
 // service name. Shutdown() (bounded by shutdown_grace_ms) stops accepting calls, then the
@@ -154,11 +157,16 @@ class ServerApp {
   std::mutex collect_mutex_;
   bool collectable_ = false;  // guarded by collect_mutex_
   std::unique_ptr<Admission> admission_;
+  // Commands of partitions other processes own go to them through it. Declared before the
+  // router, which must not outlive it.
+  std::unique_ptr<peer::PeerForwarder> forwarder_;
   std::unique_ptr<CommandRouter> router_;
   std::unique_ptr<ProjectionStore> store_;
   std::unique_ptr<Projector> projector_;
   std::unique_ptr<CaseCommandService> command_service_;
   std::unique_ptr<CustomerCommandService> customer_command_service_;
+  // The owner's side of commands the other processes forward.
+  std::unique_ptr<peer::PeerCommandService> peer_service_;
   std::unique_ptr<CaseQueryService> query_service_;
   std::unique_ptr<ComplianceService> compliance_service_;
   std::unique_ptr<reporting::ReportingStore> reporting_store_;

@@ -86,7 +86,10 @@ X509* Issue(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PKEY* issuer
   } else {
     AddExtension(cert, ext_issuer, NID_basic_constraints, "CA:FALSE");
     AddExtension(cert, ext_issuer, NID_key_usage, "critical,digitalSignature");
-    AddExtension(cert, ext_issuer, NID_ext_key_usage, server ? "serverAuth" : "clientAuth");
+    // The server's certificate is also its identity as a client of the other processes of
+    // its deployment (services/peer), as deploy/certs.sh issues it.
+    AddExtension(cert, ext_issuer, NID_ext_key_usage,
+                 server ? "serverAuth,clientAuth" : "clientAuth");
     if (server) AddExtension(cert, ext_issuer, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
   }
   Check(X509_sign(cert, issuer_key != nullptr ? issuer_key : key, EVP_sha256()) > 0, "signing");

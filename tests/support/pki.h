@@ -18,7 +18,8 @@ struct CertFiles {
 // Not thread-safe.
 class TestPki {
  public:
-  // Creates ca.pem/ca.key and server.pem/server.key (SAN IP:127.0.0.1, DNS:localhost) in `dir`.
+  // Creates ca.pem/ca.key and server.pem/server.key (CN localhost, SAN IP:127.0.0.1,
+  // DNS:localhost; for server and client authentication) in `dir`.
   explicit TestPki(std::filesystem::path dir);
 
   enum class Validity { kValid, kExpired, kNotYetValid };

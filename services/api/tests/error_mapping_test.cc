@@ -4,7 +4,10 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
+#include "google/protobuf/util/message_differencer.h"
+
 #include <boost/test/unit_test.hpp>
+#include <random>
 
 namespace collections {
 namespace {
@@ -158,6 +161,136 @@ BOOST_AUTO_TEST_CASE(not_found_carries_the_resource) {
   BOOST_REQUIRE(Details(s).details(1).UnpackTo(&resource));
   BOOST_TEST(resource.resource_type() == "account");
   BOOST_TEST(resource.resource_name() == "ACC-9");
+}
+
+// ---- FromGrpcStatus: a forwarded refusal reaches the caller as the owner gave it ----
+
+// The same status: code, message, and the same details (Any payloads compared unpacked: a
+// map's serialized order is not fixed).
+void RequireSameStatus(const grpc::Status& got, const grpc::Status& want) {
+  BOOST_TEST(static_cast<int>(got.error_code()) == static_cast<int>(want.error_code()));
+  BOOST_TEST(got.error_message() == want.error_message());
+  google::rpc::Status a = Details(got), b = Details(want);
+  std::string diff;
+  google::protobuf::util::MessageDifferencer differ;
+  differ.ReportDifferencesToString(&diff);
+  BOOST_TEST(differ.Compare(a, b), diff);
+}
+
+// ToGrpcStatus(FromGrpcStatus(s)) == s for s = ToGrpcStatus(error).
+void RequireRoundTrip(const Error& error) {
+  const grpc::Status original = ToGrpcStatus(error);
+  const Error back = FromGrpcStatus(original);
+  BOOST_TEST(static_cast<int>(back.code) == static_cast<int>(error.code));
+  BOOST_TEST(back.reason == Truncated(error.reason, 200));
+  RequireSameStatus(ToGrpcStatus(back), original);
+}
+
+BOOST_AUTO_TEST_CASE(from_grpc_status_recovers_what_the_caller_sees_for_every_code) {
+  RequireRoundTrip(Error::InvalidArgument("amount.amount_minor", "must be greater than zero"));
+  Error many{Errc::kInvalidArgument, "INVALID_FIELD", "3 invalid fields", "", ""};
+  many.violations = {{"command_id", "is required"},
+                     {"amount.currency", "must be an active ISO 4217 code; not \"XXX\""},
+                     {"occurred_at.nanos", "must be 0..999999999"}};
+  RequireRoundTrip(many);
+  RequireRoundTrip(Error{Errc::kInvalidArgument, "REQUEST_TOO_LARGE", "too large", "", ""});
+  RequireRoundTrip(Error{Errc::kNotFound, "ACCOUNT_NOT_FOUND", "no case", "", "ACC-1"});
+  RequireRoundTrip(
+      Error{Errc::kNotFound, "PAYMENT_NOT_FOUND", "no such payment", "payment_id", "P-1"});
+  RequireRoundTrip(Error{Errc::kAlreadyExists, "ACCOUNT_EXISTS", "exists", "", "ACC-1"});
+  RequireRoundTrip(Error{Errc::kFailedPrecondition,
+                         "F5",
+                         "contact blocked: outside 08:00-21:00 local time",
+                         "",
+                         "ACC-1",
+                         {{"rule_id", "F5"}, {"allowed_from", "2025-09-02T13:00:00Z"}}});
+  RequireRoundTrip(Error{Errc::kAborted, "VERSION_CONFLICT", "at 3, expected 2", "", "ACC-1"});
+  RequireRoundTrip(Error{Errc::kUnavailable, "PARTITION_MOVED", "retry", "", "", {{"p", "2"}}});
+  RequireRoundTrip(Error{Errc::kDeadlineExceeded, "DEADLINE_EXCEEDED", "late", "", ""});
+  RequireRoundTrip(Error{Errc::kInternal, "INTERNAL", "bug", "", ""});
+  RequireRoundTrip(Error{Errc::kPermissionDenied,
+                         "PRIVILEGE_REQUIRED",
+                         "role collector may not",
+                         "actor.on_behalf_of",
+                         "collector-1",
+                         {{"principal", "collector-1"}, {"role", "collector"}}});
+  RequireRoundTrip(Error{Errc::kUnauthenticated, "UNAUTHENTICATED", "who?", "", ""});
+  const Error back = FromGrpcStatus(ToGrpcStatus(many));
+  BOOST_TEST(back.violations.size() == 3u);
+  BOOST_TEST(back.violations[1].description == many.violations[1].description);
+  BOOST_TEST(back.field == "command_id");
+}
+
+BOOST_AUTO_TEST_CASE(from_grpc_status_recovers_descriptions_longer_than_bad_request_keeps) {
+  // One field: the message shows up to 512 bytes of the description, BadRequest 300.
+  RequireRoundTrip(Error::InvalidArgument("note", std::string(400, 'n')));
+  RequireRoundTrip(Error::InvalidArgument("note", std::string(2000, 'n')));
+  RequireRoundTrip(Error::InvalidArgument(std::string(500, 'f'), std::string(2000, 'n')));
+  RequireRoundTrip(Error::InvalidArgument("note", std::string(350, 'n') + "..."));
+  // Several: the message shows each whole until its own cut.
+  Error e{Errc::kInvalidArgument, "INVALID_FIELD", "", "", ""};
+  e.violations = {{"a", std::string(320, 'x')}, {"b", "short"}, {"c", std::string(900, 'z')}};
+  RequireRoundTrip(e);
+  e.violations = {{"a", "short"}, {"b", std::string(298, 'y') + "; c: more"}, {"c", "end"}};
+  RequireRoundTrip(e);
+  // Long messages of other codes are cut the same way again.
+  RequireRoundTrip(Error{Errc::kFailedPrecondition, "F11", std::string(3000, 'm'), "", "A"});
+  RequireRoundTrip(Error{Errc::kNotFound, "X", std::string(700, 'm'), "invoice_id", "I"});
+  // UTF-8 at every cut.
+  std::string accents;
+  for (int i = 0; i < 400; ++i) accents += "\xc3\xa9";
+  RequireRoundTrip(Error::InvalidArgument("name", accents));
+  e.violations = {{"a", accents}, {"b", accents}};
+  RequireRoundTrip(e);
+}
+
+BOOST_AUTO_TEST_CASE(from_grpc_status_counts_violations_bad_request_had_no_room_for) {
+  Error e{Errc::kInvalidArgument, "INVALID_FIELD", "", "", ""};
+  for (int i = 0; i < 2000; ++i) {
+    e.violations.push_back({"items[" + std::to_string(i) + "].sku", "is required"});
+  }
+  RequireRoundTrip(e);
+  e.violations.clear();
+  for (int i = 0; i < 40; ++i) {
+    e.violations.push_back({"lines[" + std::to_string(i) + "]", std::string(290 + i, 'd')});
+  }
+  RequireRoundTrip(e);
+}
+
+BOOST_AUTO_TEST_CASE(from_grpc_status_round_trips_random_errors) {
+  std::mt19937 rng(20251202);
+  auto text = [&](size_t max) {
+    std::string s(std::uniform_int_distribution<size_t>(0, max)(rng), 'a');
+    for (char& c : s) c = "ab;: .xyz"[rng() % 9];
+    return s;
+  };
+  const Errc codes[] = {Errc::kInvalidArgument, Errc::kNotFound, Errc::kAlreadyExists,
+                        Errc::kFailedPrecondition, Errc::kAborted, Errc::kUnavailable,
+                        Errc::kDeadlineExceeded, Errc::kPermissionDenied};
+  for (int round = 0; round < 3000; ++round) {
+    Error e{codes[rng() % 8], text(40), text(rng() % 4 == 0 ? 900 : 120), "", text(30)};
+    if (rng() % 2 == 0) e.field = "f" + text(rng() % 8 == 0 ? 300 : 20);
+    if (e.code == Errc::kInvalidArgument && rng() % 2 == 0) {
+      const int n = 1 + static_cast<int>(rng() % (rng() % 4 == 0 ? 60 : 5));
+      for (int i = 0; i < n; ++i) {
+        e.violations.push_back({"v" + std::to_string(i) + text(rng() % 8 == 0 ? 200 : 10),
+                                text(rng() % 4 == 0 ? 600 : 60)});
+      }
+    }
+    if (rng() % 3 == 0) e.metadata = {{"rule_id", text(10)}, {"z", text(300)}};
+    BOOST_TEST_CONTEXT("round " << round) { RequireRoundTrip(e); }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(from_grpc_status_of_grpc_own_status_keeps_code_and_message) {
+  Error e = FromGrpcStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused"));
+  BOOST_TEST(static_cast<int>(e.code) == static_cast<int>(Errc::kUnavailable));
+  BOOST_TEST(e.reason.empty());
+  BOOST_TEST(e.message == "connection refused");
+  e = FromGrpcStatus(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded"));
+  BOOST_TEST(static_cast<int>(e.code) == static_cast<int>(Errc::kDeadlineExceeded));
+  e = FromGrpcStatus(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, ""));
+  BOOST_TEST(static_cast<int>(e.code) == static_cast<int>(Errc::kUnavailable));
 }
 
 }  // namespace
