@@ -245,7 +245,7 @@ struct MembershipOptions {
   std::string instance_id;  // stable per process, unique in the group
   std::string advertised_address;
   // How long the group waits for a member that stopped answering before its partitions move.
-  int session_timeout_ms = 10000;
+  int session_timeout_ms = 20000;
 };
 
 // Who owns a partition, as the group coordinator last described it.

@@ -66,7 +66,10 @@ struct WriterOptions {
   std::string advertised_address;
   // With group_ownership: how long the group waits for a process that stopped answering before
   // its partitions are given to the others (session.timeout.ms). The failover gap after a crash.
-  int ownership_session_timeout_ms = 10000;
+  // 20 s: longer than a broker failure takes to move the group coordinator (the broker's own
+  // session timeout, 9 s, plus an election), so losing a broker never takes partitions away
+  // from a live process.
+  int ownership_session_timeout_ms = 20000;
   // Deployments whose events this one accepts as the latest of a partition it restores: the
   // way to take over a topic another deployment wrote (that deployment stopped for good).
   // Empty: a partition last written by another deployment is refused (FOREIGN_WRITER).
