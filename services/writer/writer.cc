@@ -1373,6 +1373,14 @@ PartitionWriter::BatchOutcome PartitionWriter::ProcessBatch(const std::vector<Pe
   return outcome;
 }
 
+namespace {
+// How the writer group knows a process: "<deployment>-<instance>" ("-default" without one).
+std::string MemberName(const WriterOptions& options) {
+  return options.deployment_id + "-" +
+         (options.instance_id.empty() ? std::string("default") : options.instance_id);
+}
+}  // namespace
+
 CommandRouter::CommandRouter(kafka::LogOptions log, WriterOptions options, const Clock& clock)
     : log_(std::move(log)), options_(std::move(options)), clock_(clock) {}
 
@@ -1397,9 +1405,7 @@ Status CommandRouter::Start() {
     listener.revoked = [this](const std::vector<int32_t>& p, bool lost) { Revoked(p, lost); };
     kafka::MembershipOptions membership;
     membership.group_id = options_.deployment_id + "-writers";
-    membership.instance_id =
-        options_.deployment_id + "-" +
-        (options_.instance_id.empty() ? std::string("default") : options_.instance_id);
+    membership.instance_id = MemberName(options_);
     membership.advertised_address = options_.advertised_address;
     membership.session_timeout_ms = options_.ownership_session_timeout_ms;
     if (options_.on_state) {
@@ -1538,9 +1544,7 @@ void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
 void CommandRouter::FenceGoneOwner(int32_t p, int64_t round) {
   if (!membership_) return;
   const std::string previous = membership_->RecordedOwner(p);
-  const std::string me = options_.deployment_id + "-" +
-                         (options_.instance_id.empty() ? std::string("default")
-                                                       : options_.instance_id);
+  const std::string me = MemberName(options_);
   const std::string prefix = options_.deployment_id + "-";
   if (previous.empty() || previous == me || !previous.starts_with(prefix)) return;
   // Held for the whole fence: the other partitions of the same gone process wait until it is
