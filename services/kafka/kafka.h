@@ -3,6 +3,7 @@
 #include "services/domain/error.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -278,6 +279,11 @@ class GroupMembership {
   virtual std::vector<std::string> Members() = 0;
   // Asks for a fresh description soon (an owner was not found or did not answer).
   virtual void Refresh() = 0;
+  // Calls `then` once on the membership's thread when `partition` has an owner in Owners(), at
+  // `until` if it still has none, or when the membership stops; meanwhile the group is described
+  // every few hundred milliseconds. `then` must return quickly.
+  virtual void WhenOwnerKnown(int32_t partition, std::chrono::steady_clock::time_point until,
+                              std::function<void()> then) = 0;
   // The last owner this member recorded for a partition before it was assigned here (offset
   // commit metadata; empty when none): who must be fenced if it is gone.
   virtual std::string RecordedOwner(int32_t partition) = 0;

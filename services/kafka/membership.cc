@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <list>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -86,6 +87,9 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
       {
         std::lock_guard lock(mutex_);
         owned_.insert(ids.begin(), ids.end());
+        for (int32_t id : ids) {
+          owners_[id] = PartitionOwner{membership_.instance_id, membership_.advertised_address};
+        }
       }
       if (!ids.empty()) LogInfo("ownership", "assigned partitions ", Joined(ids));
       // Even an empty assignment: the listener learns the process is a member.
@@ -99,7 +103,11 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
       if (listener_.revoked && !ids.empty()) listener_.revoked(ids, lost);
       {
         std::lock_guard lock(mutex_);
-        for (int32_t id : ids) owned_.erase(id);
+        for (int32_t id : ids) {
+          owned_.erase(id);
+          owners_.erase(id);  // not here any more; where next, the group tells after this round
+        }
+        settled_ = false;
       }
       if (RdKafka::Error* e = consumer->incremental_unassign(partitions)) {
         LogWarn("ownership", "unassigning partitions ", Joined(ids), ": ", e->str());
@@ -129,6 +137,18 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
     return members_;
   }
   void Refresh() override { refresh_ = true; }
+
+  void WhenOwnerKnown(int32_t partition, std::chrono::steady_clock::time_point until,
+                      std::function<void()> then) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (!stopping_ && !owners_.contains(partition)) {
+        waiters_.push_back(Waiter{partition, until, std::move(then)});
+        return;
+      }
+    }
+    then();
+  }
 
   std::string RecordedOwner(int32_t partition) override {
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
@@ -190,14 +210,42 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
         break;
       }
       const auto now = std::chrono::steady_clock::now();
-      if (refresh_.exchange(false) || now - last_describe > std::chrono::seconds(5)) {
+      // While a rebalance is under way or a command waits for an owner, the picture is
+      // described again within a few hundred milliseconds; otherwise every few seconds.
+      bool waiting = false;
+      {
+        std::lock_guard lock(mutex_);
+        waiting = !waiters_.empty() || !settled_;
+      }
+      const auto every = waiting ? std::chrono::milliseconds(250) : std::chrono::milliseconds(5000);
+      if (refresh_.exchange(false) || now - last_describe > every) {
         Describe();
         last_describe = now;
       }
+      SettleWaiters(/*all=*/false);
     }
+    SettleWaiters(/*all=*/true);
     // A clean leave: the revocation runs through the listener (writers stop), then the group
     // reassigns at once instead of after the session timeout.
     consumer_->close();
+  }
+
+  // Calls the waiters whose partition has an owner now or whose time is up (every one: `all`).
+  void SettleWaiters(bool all) {
+    std::vector<std::function<void()>> ready;
+    {
+      std::lock_guard lock(mutex_);
+      const auto now = std::chrono::steady_clock::now();
+      for (auto it = waiters_.begin(); it != waiters_.end();) {
+        if (all || now >= it->until || owners_.contains(it->partition)) {
+          ready.push_back(std::move(it->then));
+          it = waiters_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& then : ready) then();
   }
 
   // Refreshes owners_ and members_ from the group coordinator.
@@ -236,9 +284,13 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
             if (options_.topic == parts->elems[j].topic) owners[parts->elems[j].partition] = owner;
           }
         }
+        // Not Stable: members are joining or leaving, and what they own is about to change.
+        const bool stable = rd_kafka_ConsumerGroupDescription_state(descriptions[0]) ==
+                            RD_KAFKA_CONSUMER_GROUP_STATE_STABLE;
         std::lock_guard lock(mutex_);
         owners_ = std::move(owners);
         members_ = std::move(members);
+        settled_ = stable;
       }
     }
     if (ev != nullptr) rd_kafka_event_destroy(ev);
@@ -260,6 +312,13 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
   std::set<int32_t> owned_;                  // guarded by mutex_
   std::map<int32_t, PartitionOwner> owners_;  // guarded by mutex_
   std::vector<std::string> members_;         // guarded by mutex_
+  bool settled_ = false;                     // guarded by mutex_: the last description was Stable
+  struct Waiter {
+    int32_t partition;
+    std::chrono::steady_clock::time_point until;
+    std::function<void()> then;
+  };
+  std::list<Waiter> waiters_;  // guarded by mutex_
   std::thread thread_;
 };
 

@@ -1772,8 +1772,8 @@ int32_t CommandRouter::PartitionOf(const std::string& stream_id) const {
 }
 
 void CommandRouter::Dispatch(int32_t p, absl::Time deadline, bool here_only,
-                             PartitionWriter::Completion done, const SubmitTo& submit,
-                             const ForwardTo& forward) {
+                             PartitionWriter::Completion done, SubmitTo submit, ForwardTo forward,
+                             bool waited) {
   if (auto writer = WriterOf(p)) {
     // Registered before it is queued, so that a writer answering at once finds it.
     std::shared_ptr<CallDeadlines::Call> call = deadlines_.Add(deadline, std::move(done));
@@ -1782,11 +1782,32 @@ void CommandRouter::Dispatch(int32_t p, absl::Time deadline, bool here_only,
     });
     return;
   }
-  if (!here_only && forwarder_ != nullptr && membership_) {
-    auto owners = membership_->Owners();
-    if (auto it = owners.find(p); it != owners.end() && !it->second.address.empty() &&
-                                  it->second.address != options_.advertised_address) {
-      forward(it->second.address, std::move(done));
+  if (here_only || !membership_) {
+    done(NotHere(p, here_only));
+    return;
+  }
+  auto owners = membership_->Owners();
+  if (auto it = owners.find(p); it != owners.end()) {
+    const kafka::PartitionOwner& owner = it->second;
+    if (forwarder_ != nullptr && !owner.address.empty() &&
+        owner.address != options_.advertised_address) {
+      forward(owner.address, std::move(done));
+      return;
+    }
+  } else if (!waited) {
+    // A rebalance is moving the partition: the command waits for its new owner (as a Kafka
+    // client waits for a new partition leader), within its deadline and at most kOwnerWait.
+    constexpr absl::Duration kOwnerWait = absl::Seconds(10);
+    const absl::Duration left =
+        std::min(kOwnerWait, deadline - absl::Now() - absl::Milliseconds(100));
+    if (left > absl::ZeroDuration()) {
+      membership_->WhenOwnerKnown(
+          p, std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(left),
+          [this, p, deadline, done = std::move(done), submit = std::move(submit),
+           forward = std::move(forward)]() mutable {
+            Dispatch(p, deadline, /*here_only=*/false, std::move(done), std::move(submit),
+                     std::move(forward), /*waited=*/true);
+          });
       return;
     }
   }
@@ -1809,13 +1830,17 @@ void CommandRouter::Run(Command command, absl::Time deadline, bool dry_run, bool
     done(*e);
     return;
   }
+  // The command may wait for its partition's owner: the callbacks own it.
+  const int32_t p = PartitionOf(AccountId(command));
+  auto held = std::make_shared<Command>(std::move(command));
   Dispatch(
-      PartitionOf(AccountId(command)), deadline, here_only, std::move(done),
-      [&](PartitionWriter& w, PartitionWriter::Completion settle) {
-        w.Submit(std::move(command), dry_run, std::move(settle));
+      p, deadline, here_only, std::move(done),
+      [held, dry_run](PartitionWriter& w, PartitionWriter::Completion settle) {
+        w.Submit(std::move(*held), dry_run, std::move(settle));
       },
-      [&](const std::string& owner, PartitionWriter::Completion forwarded) {
-        forwarder_->Forward(owner, command, deadline, dry_run, std::move(forwarded));
+      [this, held, deadline, dry_run](const std::string& owner,
+                                      PartitionWriter::Completion forwarded) {
+        forwarder_->Forward(owner, *held, deadline, dry_run, std::move(forwarded));
       });
 }
 
@@ -1837,14 +1862,18 @@ void CommandRouter::Run(CustomerCommand command, absl::Time deadline, bool here_
     done(*e);
     return;
   }
+  // The command may wait for its partition's owner: the callbacks own it.
+  const int32_t p = PartitionOf(CustomerStreamKey(CustomerIdOf(command)));
+  auto held = std::make_shared<std::pair<CustomerCommand, PartitionWriter::CustomerPeek>>(
+      std::move(command), std::move(peek));
   Dispatch(
-      PartitionOf(CustomerStreamKey(CustomerIdOf(command))), deadline, here_only,
-      std::move(done),
-      [&](PartitionWriter& w, PartitionWriter::Completion settle) {
-        w.Submit(std::move(command), std::move(settle), std::move(peek));
+      p, deadline, here_only, std::move(done),
+      [held](PartitionWriter& w, PartitionWriter::Completion settle) {
+        w.Submit(std::move(held->first), std::move(settle), std::move(held->second));
       },
-      [&](const std::string& owner, PartitionWriter::Completion forwarded) {
-        forwarder_->Forward(owner, command, deadline, std::move(forwarded), std::move(peek));
+      [this, held, deadline](const std::string& owner, PartitionWriter::Completion forwarded) {
+        forwarder_->Forward(owner, held->first, deadline, std::move(forwarded),
+                            std::move(held->second));
       });
 }
 

@@ -529,8 +529,9 @@ class CommandRouter {
   int32_t PartitionOf(const std::string& stream_id) const;
   // Hands a command of partition `p` to its writer here (registered with the deadline timer),
   // or forwards it to the owner (unless `here_only`), or answers why neither is possible.
+  // While the owner is not known (a rebalance) the command waits for it, once (`waited`).
   void Dispatch(int32_t p, absl::Time deadline, bool here_only, PartitionWriter::Completion done,
-                const SubmitTo& submit, const ForwardTo& forward);
+                SubmitTo submit, ForwardTo forward, bool waited = false);
   void Run(Command command, absl::Time deadline, bool dry_run, bool here_only,
            PartitionWriter::Completion done);
   void Run(CustomerCommand command, absl::Time deadline, bool here_only,
