@@ -9,6 +9,7 @@
 #include <cstring>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -35,7 +36,10 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
         membership_(std::move(membership)),
         listener_(std::move(listener)) {}
 
-  ~MembershipImpl() override { Leave(); }
+  ~MembershipImpl() override {
+    Leave();
+    if (describe_queue_ != nullptr) rd_kafka_queue_destroy(describe_queue_);
+  }
 
   Status Open() {
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
@@ -132,8 +136,13 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
     return owners_;
   }
   std::vector<std::string> Members() override {
-    Describe();
-    std::lock_guard lock(mutex_);
+    // A description asked for after this call (the membership's thread sends it), or the last
+    // one after 4 s.
+    std::unique_lock lock(mutex_);
+    const uint64_t asked = ++describe_wanted_;
+    refresh_ = true;
+    described_.wait_for(lock, std::chrono::seconds(4),
+                        [&] { return describe_answered_ >= asked || stopping_ || ended_; });
     return members_;
   }
   void Refresh() override { refresh_ = true; }
@@ -142,7 +151,7 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
                       std::function<void()> then) override {
     {
       std::lock_guard lock(mutex_);
-      if (!stopping_ && !owners_.contains(partition)) {
+      if (!stopping_ && !ended_ && !owners_.contains(partition)) {
         waiters_.push_back(Waiter{partition, until, std::move(then)});
         return;
       }
@@ -203,8 +212,11 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
           std::lock_guard lock(mutex_);
           all.assign(owned_.begin(), owned_.end());
           owned_.clear();
+          ended_ = true;
         }
+        described_.notify_all();
         if (listener_.revoked && !all.empty()) listener_.revoked(all, /*lost=*/true);
+        SettleWaiters(/*all=*/true);
         std::unique_lock lock(mutex_);
         wake_.wait(lock, [this] { return stopping_; });
         break;
@@ -218,13 +230,15 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
         waiting = !waiters_.empty() || !settled_;
       }
       const auto every = waiting ? std::chrono::milliseconds(250) : std::chrono::milliseconds(5000);
-      if (refresh_.exchange(false) || now - last_describe > every) {
-        Describe();
+      if (!describing_ && (refresh_.exchange(false) || now - last_describe > every)) {
+        SendDescribe();
         last_describe = now;
       }
+      if (describing_) ReceiveDescription();
       SettleWaiters(/*all=*/false);
     }
     SettleWaiters(/*all=*/true);
+    described_.notify_all();
     // A clean leave: the revocation runs through the listener (writers stop), then the group
     // reassigns at once instead of after the session timeout.
     consumer_->close();
@@ -248,25 +262,44 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
     for (auto& then : ready) then();
   }
 
-  // Refreshes owners_ and members_ from the group coordinator.
-  void Describe() {
+  // Asks the group coordinator to describe the group; the answer is read by
+  // ReceiveDescription. One request at a time, and none ever times out on the client: in
+  // librdkafka 2.0.2 an admin request that times out while it waits for its coordinator aborts
+  // the process once the coordinator answers (an assertion in rd_kafka_enq_once_del_source_return,
+  // met when a broker went away and came back). While no broker answers, the request simply
+  // waits and nothing new is described.
+  void SendDescribe() {
     rd_kafka_t* rk = consumer_->c_ptr();
-    rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+    if (describe_queue_ == nullptr) describe_queue_ = rd_kafka_queue_new(rk);
     const char* groups[] = {membership_.group_id.c_str()};
     rd_kafka_AdminOptions_t* admin =
         rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
     char errstr[256];
-    rd_kafka_AdminOptions_set_request_timeout(admin, 3000, errstr, sizeof errstr);
-    rd_kafka_DescribeConsumerGroups(rk, groups, 1, admin, queue);
-    rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 4000);
-    if (ev != nullptr && rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_AdminOptions_set_request_timeout(admin, 3600 * 1000, errstr, sizeof errstr);
+    {
+      std::lock_guard lock(mutex_);
+      describe_sent_for_ = describe_wanted_;
+    }
+    rd_kafka_DescribeConsumerGroups(rk, groups, 1, admin, describe_queue_);
+    rd_kafka_AdminOptions_destroy(admin);
+    describing_ = true;
+  }
+
+  // Takes the answer to SendDescribe when it has come: refreshes owners_ and members_.
+  void ReceiveDescription() {
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(describe_queue_, 0);
+    if (ev == nullptr) return;
+    describing_ = false;
+    std::optional<std::map<int32_t, PartitionOwner>> owners;
+    std::vector<std::string> members;
+    bool stable = false;
+    if (rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR) {
       size_t count = 0;
       const rd_kafka_ConsumerGroupDescription_t** descriptions =
           rd_kafka_DescribeConsumerGroups_result_groups(
               rd_kafka_event_DescribeConsumerGroups_result(ev), &count);
       if (count == 1 && rd_kafka_ConsumerGroupDescription_error(descriptions[0]) == nullptr) {
-        std::map<int32_t, PartitionOwner> owners;
-        std::vector<std::string> members;
+        owners.emplace();
         const size_t n = rd_kafka_ConsumerGroupDescription_member_count(descriptions[0]);
         for (size_t i = 0; i < n; ++i) {
           const rd_kafka_MemberDescription_t* m =
@@ -281,21 +314,27 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
           const rd_kafka_topic_partition_list_t* parts =
               rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m));
           for (int j = 0; parts != nullptr && j < parts->cnt; ++j) {
-            if (options_.topic == parts->elems[j].topic) owners[parts->elems[j].partition] = owner;
+            if (options_.topic == parts->elems[j].topic) {
+              (*owners)[parts->elems[j].partition] = owner;
+            }
           }
         }
         // Not Stable: members are joining or leaving, and what they own is about to change.
-        const bool stable = rd_kafka_ConsumerGroupDescription_state(descriptions[0]) ==
-                            RD_KAFKA_CONSUMER_GROUP_STATE_STABLE;
-        std::lock_guard lock(mutex_);
-        owners_ = std::move(owners);
+        stable = rd_kafka_ConsumerGroupDescription_state(descriptions[0]) ==
+                 RD_KAFKA_CONSUMER_GROUP_STATE_STABLE;
+      }
+    }
+    rd_kafka_event_destroy(ev);
+    {
+      std::lock_guard lock(mutex_);
+      if (owners) {
+        owners_ = std::move(*owners);
         members_ = std::move(members);
         settled_ = stable;
       }
+      describe_answered_ = describe_sent_for_;
     }
-    if (ev != nullptr) rd_kafka_event_destroy(ev);
-    rd_kafka_AdminOptions_destroy(admin);
-    rd_kafka_queue_destroy(queue);
+    described_.notify_all();
   }
 
   const LogOptions options_;
@@ -313,6 +352,17 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
   std::map<int32_t, PartitionOwner> owners_;  // guarded by mutex_
   std::vector<std::string> members_;         // guarded by mutex_
   bool settled_ = false;                     // guarded by mutex_: the last description was Stable
+  bool ended_ = false;  // guarded by mutex_: the group ended this member (a fatal error)
+  // Descriptions: Members() asks for one (describe_wanted_ counts the asks); the one sent
+  // answers the asks made before it was sent (describe_sent_for_) once it is answered
+  // (describe_answered_). All guarded by mutex_.
+  uint64_t describe_wanted_ = 0;
+  uint64_t describe_sent_for_ = 0;
+  uint64_t describe_answered_ = 0;
+  std::condition_variable described_;
+  // The membership's thread only: the queue the answers come to, and whether one is awaited.
+  rd_kafka_queue_t* describe_queue_ = nullptr;
+  bool describing_ = false;
   struct Waiter {
     int32_t partition;
     std::chrono::steady_clock::time_point until;
