@@ -279,11 +279,14 @@ class GroupMembership {
   virtual std::vector<std::string> Members() = 0;
   // Asks for a fresh description soon (an owner was not found or did not answer).
   virtual void Refresh() = 0;
-  // Calls `then` once on the membership's thread when `partition` has an owner in Owners(), at
-  // `until` if it still has none, or when the membership stops; meanwhile the group is described
-  // every few hundred milliseconds. `then` must return quickly.
+  // Calls `then` once when `partition` has an owner in Owners() other than `stale_instance`
+  // (empty: any owner), at `until` if it still has none, or when the membership stops;
+  // meanwhile the group is described every few hundred milliseconds. Runs `then` on the
+  // membership's thread, or on the caller's when the owner is known already; `then` must
+  // return quickly.
   virtual void WhenOwnerKnown(int32_t partition, std::chrono::steady_clock::time_point until,
-                              std::function<void()> then) = 0;
+                              std::function<void()> then,
+                              const std::string& stale_instance = "") = 0;
   // The last owner this member recorded for a partition before it was assigned here (offset
   // commit metadata; empty when none): who must be fenced if it is gone.
   virtual std::string RecordedOwner(int32_t partition) = 0;

@@ -148,11 +148,11 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
   void Refresh() override { refresh_ = true; }
 
   void WhenOwnerKnown(int32_t partition, std::chrono::steady_clock::time_point until,
-                      std::function<void()> then) override {
+                      std::function<void()> then, const std::string& stale_instance) override {
     {
       std::lock_guard lock(mutex_);
-      if (!stopping_ && !ended_ && !owners_.contains(partition)) {
-        waiters_.push_back(Waiter{partition, until, std::move(then)});
+      if (!stopping_ && !ended_ && !KnownLocked(partition, stale_instance)) {
+        waiters_.push_back(Waiter{partition, until, std::move(then), stale_instance});
         return;
       }
     }
@@ -244,6 +244,12 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
     consumer_->close();
   }
 
+  // The partition has an owner, and it is not `stale_instance`.
+  bool KnownLocked(int32_t partition, const std::string& stale_instance) const {
+    auto it = owners_.find(partition);
+    return it != owners_.end() && (stale_instance.empty() || it->second.instance_id != stale_instance);
+  }
+
   // Calls the waiters whose partition has an owner now or whose time is up (every one: `all`).
   void SettleWaiters(bool all) {
     std::vector<std::function<void()>> ready;
@@ -251,7 +257,7 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
       std::lock_guard lock(mutex_);
       const auto now = std::chrono::steady_clock::now();
       for (auto it = waiters_.begin(); it != waiters_.end();) {
-        if (all || now >= it->until || owners_.contains(it->partition)) {
+        if (all || now >= it->until || KnownLocked(it->partition, it->stale_instance)) {
           ready.push_back(std::move(it->then));
           it = waiters_.erase(it);
         } else {
@@ -367,6 +373,7 @@ class MembershipImpl final : public GroupMembership, public RdKafka::RebalanceCb
     int32_t partition;
     std::chrono::steady_clock::time_point until;
     std::function<void()> then;
+    std::string stale_instance;
   };
   std::list<Waiter> waiters_;  // guarded by mutex_
   std::thread thread_;

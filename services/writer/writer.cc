@@ -1788,30 +1788,49 @@ void CommandRouter::Dispatch(int32_t p, absl::Time deadline, bool here_only,
   }
   auto owners = membership_->Owners();
   if (auto it = owners.find(p); it != owners.end()) {
-    const kafka::PartitionOwner& owner = it->second;
-    if (forwarder_ != nullptr && !owner.address.empty() &&
-        owner.address != options_.advertised_address) {
+    const kafka::PartitionOwner owner = it->second;
+    if (forwarder_ == nullptr || owner.address.empty() ||
+        owner.address == options_.advertised_address) {
+      done(NotHere(p, here_only));
+    } else if (waited) {
       forward(owner.address, std::move(done));
-      return;
+    } else {
+      // The owner as last described may have let the partition go meanwhile (a rebalance):
+      // then the command waits for the next one. An owner that does not answer
+      // (OWNER_UNREACHABLE) is answered at once: it stays the owner until the group's session
+      // timeout, longer than a command should be held.
+      forward(owner.address, [this, p, deadline, done, submit, forward,
+                              stale = owner.instance_id](Result<v1::CommandReply> result) {
+        if (!result.ok() && result.error().reason == "PARTITION_MOVED" &&
+            AwaitOwner(p, deadline, done, submit, forward, stale)) {
+          return;
+        }
+        done(std::move(result));
+      });
     }
-  } else if (!waited) {
-    // A rebalance is moving the partition: the command waits for its new owner (as a Kafka
-    // client waits for a new partition leader), within its deadline and at most kOwnerWait.
-    constexpr absl::Duration kOwnerWait = absl::Seconds(10);
-    const absl::Duration left =
-        std::min(kOwnerWait, deadline - absl::Now() - absl::Milliseconds(100));
-    if (left > absl::ZeroDuration()) {
-      membership_->WhenOwnerKnown(
-          p, std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(left),
-          [this, p, deadline, done = std::move(done), submit = std::move(submit),
-           forward = std::move(forward)]() mutable {
-            Dispatch(p, deadline, /*here_only=*/false, std::move(done), std::move(submit),
-                     std::move(forward), /*waited=*/true);
-          });
-      return;
-    }
+    return;
   }
+  if (!waited && AwaitOwner(p, deadline, done, submit, forward, "")) return;
   done(NotHere(p, here_only));
+}
+
+bool CommandRouter::AwaitOwner(int32_t p, absl::Time deadline,
+                               const PartitionWriter::Completion& done, const SubmitTo& submit,
+                               const ForwardTo& forward, const std::string& stale) {
+  // As a Kafka client waits for a partition's new leader: within the command's deadline and at
+  // most kOwnerWait.
+  constexpr absl::Duration kOwnerWait = absl::Seconds(10);
+  const absl::Duration left =
+      std::min(kOwnerWait, deadline - absl::Now() - absl::Milliseconds(100));
+  if (left <= absl::ZeroDuration()) return false;
+  if (!stale.empty()) membership_->Refresh();
+  membership_->WhenOwnerKnown(
+      p, std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(left),
+      [this, p, deadline, done, submit, forward] {
+        Dispatch(p, deadline, /*here_only=*/false, done, submit, forward, /*waited=*/true);
+      },
+      stale);
+  return true;
 }
 
 void CommandRouter::ExecuteAsync(Command command, absl::Time deadline, bool dry_run,

@@ -529,9 +529,15 @@ class CommandRouter {
   int32_t PartitionOf(const std::string& stream_id) const;
   // Hands a command of partition `p` to its writer here (registered with the deadline timer),
   // or forwards it to the owner (unless `here_only`), or answers why neither is possible.
-  // While the owner is not known (a rebalance) the command waits for it, once (`waited`).
+  // While the owner is not known or has just let the partition go (a rebalance), the command
+  // waits for the next one, once (`waited`).
   void Dispatch(int32_t p, absl::Time deadline, bool here_only, PartitionWriter::Completion done,
                 SubmitTo submit, ForwardTo forward, bool waited = false);
+  // Dispatches the command again (once, `waited`) when partition `p` has an owner other than
+  // `stale` (empty: any), or when its wait is over; false when its deadline leaves no time to
+  // wait (the caller answers now).
+  bool AwaitOwner(int32_t p, absl::Time deadline, const PartitionWriter::Completion& done,
+                  const SubmitTo& submit, const ForwardTo& forward, const std::string& stale);
   void Run(Command command, absl::Time deadline, bool dry_run, bool here_only,
            PartitionWriter::Completion done);
   void Run(CustomerCommand command, absl::Time deadline, bool here_only,
