@@ -81,6 +81,7 @@ Status Projector::OpenLane() {
 }
 
 Status Projector::Open() {
+  DiscardPrefetch();  // it reads with the reader about to be replaced
   std::map<int32_t, int64_t> start;
   {
     std::lock_guard lanes(lanes_mutex_);
@@ -192,38 +193,50 @@ void Projector::Run() {
   }
 }
 
-Result<std::vector<int32_t>> Projector::Step(int timeout_ms) {
-  std::vector<int32_t> at_end;
-  auto records = reader_->Poll(kMaxPoll, timeout_ms, &at_end);
+Result<std::unique_ptr<Projector::Fetched>> Projector::Fetch(int timeout_ms) {
+  auto fetched = std::make_unique<Fetched>();
+  auto records = reader_->Poll(kMaxPoll, timeout_ms, &fetched->at_end);
   if (!records) return records.error();
-  const std::map<int32_t, int64_t> ends = reader_->EndsReached();
-  std::lock_guard lanes_lock(lanes_mutex_);
-  const std::vector<Projector*> lanes = LanesLocked();
-  if (records.value().empty()) {
-    if (!at_end.empty()) {
-      for (Projector* lane : lanes) lane->Covered(ends);
-    }
-    return at_end;
-  }
-
+  fetched->records = std::move(records.value());
+  fetched->ends = reader_->EndsReached();
   // Each record is parsed once, whatever the number of projections it feeds.
-  std::map<int32_t, int64_t> polled_next;
-  std::vector<ProjectedEvent> events;
-  events.reserve(records.value().size());
-  const bool keep_unparseable = std::any_of(
-      lanes.begin(), lanes.end(),
-      [](Projector* lane) { return lane->sink_.wants_unparseable_records(); });
-  for (const auto& r : records.value()) {
-    polled_next[r.partition] = r.offset + 1;
+  fetched->events.reserve(fetched->records.size());
+  for (const auto& r : fetched->records) {
+    fetched->polled_next[r.partition] = r.offset + 1;
     ProjectedEvent e{r.partition, r.offset, &r.value, {}, &r.key, true};
     if (!e.event.ParseFromString(r.value)) {
       LogError(name_, "partition ", r.partition, " offset ", r.offset,
                " is not a collections.v1.EventEnvelope; skipped");
-      if (!keep_unparseable) continue;
       e.event.Clear();
-      e.parsed = false;
+      e.parsed = false;  // kept for the lanes that show such records (the audit's copy)
     }
-    events.push_back(std::move(e));
+    fetched->events.push_back(std::move(e));
+  }
+  return fetched;
+}
+
+void Projector::DiscardPrefetch() {
+  if (prefetch_.valid()) prefetch_.get();
+}
+
+Result<std::vector<int32_t>> Projector::Step(int timeout_ms) {
+  auto got = prefetch_.valid() ? prefetch_.get() : Fetch(timeout_ms);
+  if (!got) return got.error();
+  const Fetched& fetched = *got.value();
+  const std::map<int32_t, int64_t>& ends = fetched.ends;
+  std::lock_guard lanes_lock(lanes_mutex_);
+  const std::vector<Projector*> lanes = LanesLocked();
+  if (fetched.records.empty()) {
+    if (!fetched.at_end.empty()) {
+      for (Projector* lane : lanes) lane->Covered(ends);
+    }
+    return fetched.at_end;
+  }
+  const std::vector<ProjectedEvent>& events = fetched.events;
+  // A large poll means the projections are behind: read the next one meanwhile. The reader is
+  // the read-ahead's alone until it is taken (the next Step, or DiscardPrefetch).
+  if (events.size() >= kParallelApplyFrom && !stopping_) {
+    prefetch_ = std::async(std::launch::async, [this, timeout_ms] { return Fetch(timeout_ms); });
   }
   // Each projection has its own store: large polls are applied side by side (the polled records
   // are only read), small ones on this thread, where a thread would cost more than it saves.
@@ -232,24 +245,25 @@ Result<std::vector<int32_t>> Projector::Step(int timeout_ms) {
   if (events.size() >= kParallelApplyFrom) {
     for (size_t i = 1; i < lanes.size(); ++i) {
       helpers.emplace_back(
-          [&, i] { outcomes[i] = lanes[i]->ApplyPolled(events, polled_next, ends); });
+          [&, i] { outcomes[i] = lanes[i]->ApplyPolled(events, fetched.polled_next, ends); });
     }
-    outcomes[0] = ApplyPolled(events, polled_next, ends);
+    outcomes[0] = ApplyPolled(events, fetched.polled_next, ends);
     for (auto& helper : helpers) helper.join();
   } else {
     for (size_t i = 0; i < lanes.size(); ++i) {
-      outcomes[i] = lanes[i]->ApplyPolled(events, polled_next, ends);
+      outcomes[i] = lanes[i]->ApplyPolled(events, fetched.polled_next, ends);
     }
   }
   for (const Status& outcome : outcomes) {
     if (outcome) {
       // The reader has moved past records a lane did not apply: read them again from the lowest
       // offsets; lanes that applied them skip them then.
+      DiscardPrefetch();
       reader_.reset();
       return *outcome;
     }
   }
-  return at_end;
+  return fetched.at_end;
 }
 
 Status Projector::ApplyPolled(const std::vector<ProjectedEvent>& polled,

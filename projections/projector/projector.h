@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -150,9 +151,22 @@ class Projector {
   // start and the partitions `ended` in the last poll); sets caught_up_ when all have.
   void NoteProgress(const std::map<int32_t, int64_t>& targets, const std::vector<int32_t>& ended,
                     absl::Time started);
-  // Polls once and applies what came to every lane. Returns the partitions that reached the
-  // log end.
+  // One poll's records, parsed once for every lane.
+  struct Fetched {
+    std::vector<kafka::ConsumedRecord> records;
+    std::vector<ProjectedEvent> events;  // point into `records`
+    std::map<int32_t, int64_t> polled_next;
+    std::map<int32_t, int64_t> ends;  // the reader's EndsReached after the poll
+    std::vector<int32_t> at_end;
+  };
+  // Polls once and parses what came (unparseable records kept with parsed = false).
+  Result<std::unique_ptr<Fetched>> Fetch(int timeout_ms);
+  // Polls once (or takes the poll read ahead) and applies what came to every lane. While a
+  // large poll is applied the next one is read and parsed on another thread, so a rebuild
+  // reads the log while it writes the stores. Returns the partitions that reached the log end.
   Result<std::vector<int32_t>> Step(int timeout_ms);
+  // Waits for a poll read ahead and drops it (before the reader is replaced).
+  void DiscardPrefetch();
   void Run();
   // Sleeps up to `duration`, less if Stop() is called.
   void Pause(absl::Duration duration);
@@ -163,6 +177,9 @@ class Projector {
   const std::string client_id_;
   const std::string name_;
   std::unique_ptr<kafka::LogReader> reader_;
+  // The next poll, read ahead while a large one is applied; uses reader_ until it is ready.
+  // Declared after reader_: destroyed (and so waited for) before it.
+  std::future<Result<std::unique_ptr<Fetched>>> prefetch_;
 
   mutable std::mutex mutex_;
   std::condition_variable applied_cv_;
