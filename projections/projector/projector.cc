@@ -216,7 +216,7 @@ Result<std::unique_ptr<Projector::Fetched>> Projector::Fetch(int timeout_ms) {
 }
 
 void Projector::DiscardPrefetch() {
-  if (prefetch_.valid()) prefetch_.get();
+  if (prefetch_.valid()) (void)prefetch_.get();  // what it read is read again by the next reader
 }
 
 Result<std::vector<int32_t>> Projector::Step(int timeout_ms) {
