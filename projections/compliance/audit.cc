@@ -249,8 +249,8 @@ bool Replayer::Next(const LoggedRecord& record, bool with_state, v1::ReplayStep*
   if (gate_.checks_signatures()) {
     auto outcome = gate_.Admit(shadow_, record.envelope, record.partition, record.offset);
     if (!outcome.apply.empty()) {
-      shadow_.set_version(outcome.apply.back().sequence());
-      shadow_.set_last_hash(outcome.apply.back().hash());
+      shadow_.set_version(outcome.apply.back()->sequence());
+      shadow_.set_last_hash(outcome.apply.back()->hash());
     }
     released = !outcome.apply.empty();
     if (outcome.quarantined_now || outcome.ignored) {

@@ -366,7 +366,7 @@ Status ApplyEvent(Overlay& overlay, const std::string& customer_id, CustomerStat
 // (version, last_hash, the held unsigned_events, quarantine), and applies what it releases.
 // Records of account streams are skipped.
 Status AdmitRecord(Overlay& overlay, const authz::IntegrityGate& gate, const ProjectedEvent& p) {
-  const v1::EventEnvelope& e = p.event;
+  const v1::EventEnvelope& e = *p.event;
   const std::string& stream = e.account_id();
   if (!stream.starts_with(kCustomerStreamPrefix)) return std::nullopt;
   const std::string customer_id = stream.substr(kCustomerStreamPrefix.size());
@@ -393,8 +393,8 @@ Status AdmitRecord(Overlay& overlay, const authz::IntegrityGate& gate, const Pro
     overlay.Put(Family::kHeads, customer_id, head);
     return std::nullopt;
   }
-  for (const auto& released : outcome.apply) {
-    if (auto error = ApplyEvent(overlay, customer_id, head, released)) return error;
+  for (const v1::EventEnvelope* released : outcome.apply) {
+    if (auto error = ApplyEvent(overlay, customer_id, head, *released)) return error;
   }
   return std::nullopt;
 }

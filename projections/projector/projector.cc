@@ -203,11 +203,12 @@ Result<std::unique_ptr<Projector::Fetched>> Projector::Fetch(int timeout_ms) {
   fetched->events.reserve(fetched->records.size());
   for (const auto& r : fetched->records) {
     fetched->polled_next[r.partition] = r.offset + 1;
-    ProjectedEvent e{r.partition, r.offset, &r.value, {}, &r.key, true};
-    if (!e.event.ParseFromString(r.value)) {
+    auto* event = google::protobuf::Arena::CreateMessage<v1::EventEnvelope>(&fetched->arena);
+    ProjectedEvent e{r.partition, r.offset, &r.value, event, &r.key, true};
+    if (!event->ParseFromString(r.value)) {
       LogError(name_, "partition ", r.partition, " offset ", r.offset,
                " is not a collections.v1.EventEnvelope; skipped");
-      e.event.Clear();
+      event->Clear();
       e.parsed = false;  // kept for the lanes that show such records (the audit's copy)
     }
     fetched->events.push_back(std::move(e));
@@ -303,7 +304,7 @@ Status Projector::ApplyPolled(const std::vector<ProjectedEvent>& polled,
   for (const auto& e : events) {
     if (!e.parsed) continue;
     ++applied;
-    const auto& at = e.event.recorded_at();
+    const auto& at = e.event->recorded_at();
     latest = std::max<int64_t>(latest, at.seconds() * 1000 + at.nanos() / 1000000);
   }
   applied_events_ += applied;
@@ -514,10 +515,10 @@ Status AccountProjection::ApplyBatch(const std::vector<ProjectedEvent>& events,
   for (const auto& e : events) {
     // The audit's copy: every record under the account it names, before any judgement.
     const std::string& named =
-        e.parsed && !e.event.account_id().empty() ? e.event.account_id() : *e.key;
+        e.parsed && !e.event->account_id().empty() ? e.event->account_id() : *e.key;
     batch.log_records.push_back({named, e.partition, e.offset, *e.key, *e.raw});
     if (!e.parsed) continue;
-    const std::string& id = e.event.account_id();
+    const std::string& id = e.event->account_id();
     // A customer's stream ("customer/<id>") is no account: it keeps its audit copy above (the
     // audit trail and its verification read customers as accounts) and nothing else here.
     if (id.starts_with(kCustomerStreamPrefix)) continue;
@@ -537,15 +538,15 @@ Status AccountProjection::ApplyBatch(const std::vector<ProjectedEvent>& events,
       }
     }
     v1::Account& account = it->second;
-    auto outcome = integrity_.Admit(account, e.event, e.partition, e.offset);
+    auto outcome = integrity_.Admit(account, *e.event, e.partition, e.offset);
     if (outcome.quarantined_now) {
       LogError("projector", "ALERT integrity: account ", id, " quarantined at sequence ",
-               e.event.sequence(), " (partition ", e.partition, " offset ", e.offset, "): ",
+               e.event->sequence(), " (partition ", e.partition, " offset ", e.offset, "): ",
                account.quarantine().reason(), ": ", account.quarantine().detail(),
                "; nothing after its last genuine event is applied");
     }
-    for (const auto& released : outcome.apply) {
-      if (released.has_payment_reversed()) {
+    for (const v1::EventEnvelope* released : outcome.apply) {
+      if (released->has_payment_reversed()) {
         Touched& t = touched[id];
         auto from = batch.items_from.find(id);
         if (!t.payments_loaded && from != batch.items_from.end()) {
@@ -557,7 +558,7 @@ Status AccountProjection::ApplyBatch(const std::vector<ProjectedEvent>& events,
         }
         t.payments_loaded = true;
       }
-      Evolve(account, released);
+      Evolve(account, *released);
       account.mutable_last_position()->set_partition(e.partition);
       account.mutable_last_position()->set_offset(e.offset);
     }

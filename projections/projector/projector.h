@@ -7,6 +7,7 @@
 
 #include "absl/time/time.h"
 #include "collections/v1/events.pb.h"
+#include "google/protobuf/arena.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -24,7 +25,9 @@ struct ProjectedEvent {
   int32_t partition = 0;
   int64_t offset = 0;
   const std::string* raw = nullptr;  // the record's bytes, valid during ApplyBatch
-  v1::EventEnvelope event;
+  // The parsed record, never null; valid during ApplyBatch (the projector parses a poll's
+  // records into one arena, freed at once when every projection has applied them).
+  const v1::EventEnvelope* event = nullptr;
   const std::string* key = nullptr;  // the record's key, valid during ApplyBatch
   // False only for sinks that asked for unparseable records (wants_unparseable_records):
   // `event` is then empty.
@@ -153,6 +156,13 @@ class Projector {
                     absl::Time started);
   // One poll's records, parsed once for every lane.
   struct Fetched {
+    static google::protobuf::ArenaOptions ArenaSizes() {
+      google::protobuf::ArenaOptions sizes;  // a poll's events take megabytes: few large blocks
+      sizes.start_block_size = 64 << 10;
+      sizes.max_block_size = 1 << 20;
+      return sizes;
+    }
+    google::protobuf::Arena arena{ArenaSizes()};  // holds the parsed events; freed last
     std::vector<kafka::ConsumedRecord> records;
     std::vector<ProjectedEvent> events;  // point into `records`
     std::map<int32_t, int64_t> polled_next;

@@ -17,7 +17,7 @@ Status ReportingProjection::ApplyBatch(const std::vector<ProjectedEvent>& events
   std::map<std::string, std::map<absl::CivilDay, PositionState>> before;
   std::map<std::string, absl::CivilDay> changed_from;  // the first month-end a fact moved
   for (const auto& e : events) {
-    const std::string& id = e.event.account_id();
+    const std::string& id = e.event->account_id();
     // The reports are about accounts: a customer's stream ("customer/<id>") adds nothing to
     // them (its invoices and payments are the customer read side's).
     if (id.starts_with(kCustomerStreamPrefix)) continue;
@@ -27,7 +27,7 @@ Status ReportingProjection::ApplyBatch(const std::vector<ProjectedEvent>& events
       if (!stored) return stored.error();
       it = batch.briefs.emplace(id, stored.value().value_or(v1::Account())).first;
     }
-    auto fact = ApplyEvent(it->second, e.event);
+    auto fact = ApplyEvent(it->second, *e.event);
     if (!fact) continue;
     // The account's month-end snapshots move in the same WriteBatch as the fact; only those
     // from the fact's month-end on can change, so only those are written.

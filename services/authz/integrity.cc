@@ -17,13 +17,13 @@ IntegrityGate::Outcome IntegrityGate::Admit(Account& account, const v1::EventEnv
     return out;
   }
   // The chain continues from the last held event, else from the last applied one.
-  std::vector<v1::EventEnvelope> held;
   for (const auto& bytes : account.unsigned_events()) {
-    held.emplace_back();
-    held.back().ParseFromString(bytes);
+    out.released.push_back(std::make_unique<v1::EventEnvelope>());
+    out.released.back()->ParseFromString(bytes);
   }
-  const int64_t last_sequence = held.empty() ? account.version() : held.back().sequence();
-  const std::string& last_hash = held.empty() ? account.last_hash() : held.back().hash();
+  const auto& held = out.released;
+  const int64_t last_sequence = held.empty() ? account.version() : held.back()->sequence();
+  const std::string& last_hash = held.empty() ? account.last_hash() : held.back()->hash();
 
   auto quarantine = [&](const std::string& reason, const std::string& detail) {
     if constexpr (requires { account.account_id(); }) {
@@ -41,7 +41,8 @@ IntegrityGate::Outcome IntegrityGate::Admit(Account& account, const v1::EventEnv
     q->set_events_not_applied(account.unsigned_events_size() + 1);
     account.clear_unsigned_events();
     out.quarantined_now = true;
-    return out;
+    out.released.clear();
+    return std::move(out);
   };
 
   if (event.sequence() != last_sequence + 1) {
@@ -55,10 +56,10 @@ IntegrityGate::Outcome IntegrityGate::Admit(Account& account, const v1::EventEnv
     return quarantine("HASH_MISMATCH", "hash is not SHA-256 of the event's contents");
   }
   if (keys_.empty()) {
-    out.apply.push_back(event);
+    out.released.clear();
+    out.apply.push_back(&event);
     return out;
   }
-  held.push_back(event);
   if (!event.has_signature()) {
     const bool last_of_command = event.command_event_count() <= 0 ||
                                  event.command_event_index() >= event.command_event_count() - 1;
@@ -66,15 +67,18 @@ IntegrityGate::Outcome IntegrityGate::Admit(Account& account, const v1::EventEnv
       return quarantine("UNSIGNED", "no writer signature covers the event");
     }
     *account.add_unsigned_events() = event.SerializeAsString();
+    out.released.clear();
     return out;
   }
   SignatureChecker checker(keys_);
   SignatureChecker::Result r;
-  for (const auto& e : held) r = checker.Feed(e);
+  for (const auto& e : held) r = checker.Feed(*e);
+  r = checker.Feed(event);
   switch (r.outcome) {
     case SignatureChecker::Outcome::kSigned:
       account.clear_unsigned_events();
-      out.apply = std::move(held);
+      for (const auto& e : held) out.apply.push_back(e.get());
+      out.apply.push_back(&event);
       return out;
     case SignatureChecker::Outcome::kUnknownKey:
       return quarantine("UNKNOWN_KEY", r.message);

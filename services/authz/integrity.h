@@ -7,6 +7,7 @@
 #include "collections/v1/account.pb.h"
 #include "collections/v1/events.pb.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,15 @@ class IntegrityGate {
   explicit IntegrityGate(std::vector<VerifyingKey> keys) : keys_(std::move(keys)) {}
 
   struct Outcome {
-    // Events to apply now, in order (empty while held or when refused).
-    std::vector<v1::EventEnvelope> apply;
+    Outcome() = default;
+    Outcome(Outcome&&) = default;
+    Outcome& operator=(Outcome&&) = default;
+    Outcome(const Outcome&) = delete;  // `apply` points into `released`
+    // Events to apply now, in order (empty while held or when refused): the events held
+    // before (in `released`) and the admitted event itself (the caller's: valid while it is).
+    std::vector<const v1::EventEnvelope*> apply;
+    // The held events this event released, parsed from the account's unsigned_events.
+    std::vector<std::unique_ptr<v1::EventEnvelope>> released;
     // True when this event quarantined the account (newly): log an alert.
     bool quarantined_now = false;
     // True when the account was already quarantined: the event is ignored.

@@ -2,6 +2,7 @@
 
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/wire_format_lite.h"
 
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -37,11 +38,30 @@ std::string ChainHash(const v1::EventEnvelope& event) {
   if (event.hash().empty() && !event.has_signature()) {
     return Sha256(event.prev_hash() + CanonicalBytes(event));
   }
-  v1::EventEnvelope copy = event;
-  copy.clear_hash();
-  // The writer's signature covers the hash, so it cannot be part of it.
-  copy.clear_signature();
-  return Sha256(event.prev_hash() + CanonicalBytes(copy));
+  // The writer's signature covers the hash, so it cannot be part of it. Deterministic
+  // serialisation writes fields one after another in field-number order, so the canonical
+  // bytes of the event without those two fields are its own canonical bytes with their two
+  // records left out: the event is read as it is, never copied.
+  const std::string whole = CanonicalBytes(event);
+  std::string hashed = event.prev_hash();
+  hashed.reserve(hashed.size() + whole.size());
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(whole.data()),
+                                            static_cast<int>(whole.size()));
+  for (;;) {
+    const int start = in.CurrentPosition();
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) break;
+    if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) {
+      break;  // cannot happen for bytes protobuf just wrote
+    }
+    const int field = static_cast<int>(google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag));
+    if (field == v1::EventEnvelope::kHashFieldNumber ||
+        field == v1::EventEnvelope::kSignatureFieldNumber) {
+      continue;
+    }
+    hashed.append(whole, static_cast<size_t>(start), static_cast<size_t>(in.CurrentPosition() - start));
+  }
+  return Sha256(hashed);
 }
 
 std::string NewUuid() {

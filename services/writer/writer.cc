@@ -748,12 +748,12 @@ void PartitionWriter::ApplyRestored(const v1::EventEnvelope& event, int64_t offs
                offset, "): ", stream.quarantine().reason(), ": ", stream.quarantine().detail(),
                "; it refuses commands until an operator investigates");
     }
-    return outcome.apply;
+    return outcome;  // its `apply` points into it
   };
-  const auto apply = IsCustomerStream(event.account_id())
-                         ? admit(MutableCustomer(event.account_id()))
-                         : admit(Mutable(event.account_id()));
-  for (const auto& e : apply) ApplyCommitted(e, offset, /*evolve=*/true);
+  const auto outcome = IsCustomerStream(event.account_id())
+                           ? admit(MutableCustomer(event.account_id()))
+                           : admit(Mutable(event.account_id()));
+  for (const v1::EventEnvelope* e : outcome.apply) ApplyCommitted(*e, offset, /*evolve=*/true);
 }
 
 void PartitionWriter::ApplyCommitted(const v1::EventEnvelope& event, int64_t offset,

@@ -223,7 +223,7 @@ void Feed(CustomerProjection& projection, const std::vector<v1::EventEnvelope>& 
       ProjectedEvent p;
       p.partition = 0;
       p.offset = first_offset + static_cast<int64_t>(i);
-      p.event = events[i];
+      p.event = &events[i];
       batch.push_back(std::move(p));
     }
     const int64_t next = first_offset + static_cast<int64_t>(start + batch.size());

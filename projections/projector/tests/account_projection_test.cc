@@ -126,7 +126,7 @@ void Project(const Log& log, const std::string& path, const std::function<size_t
     const size_t end = std::min(log.values.size(), at + std::max<size_t>(1, cut()));
     std::vector<ProjectedEvent> batch;
     for (size_t i = at; i < end; ++i) {
-      ProjectedEvent e{0, static_cast<int64_t>(i), &log.values[i], log.envelopes[i],
+      ProjectedEvent e{0, static_cast<int64_t>(i), &log.values[i], &log.envelopes[i],
                        &log.keys[i], true};
       batch.push_back(std::move(e));
     }
@@ -141,8 +141,9 @@ v1::Account Expected(const Log& log, const std::string& account) {
   v1::Account a;
   for (size_t i = 0; i < log.envelopes.size(); ++i) {
     if (log.envelopes[i].account_id() != account) continue;
-    for (const auto& released : gate.Admit(a, log.envelopes[i], 0, static_cast<int64_t>(i)).apply) {
-      Evolve(a, released);
+    const auto outcome = gate.Admit(a, log.envelopes[i], 0, static_cast<int64_t>(i));
+    for (const v1::EventEnvelope* released : outcome.apply) {
+      Evolve(a, *released);
       a.mutable_last_position()->set_partition(0);
       a.mutable_last_position()->set_offset(static_cast<int64_t>(i));
     }

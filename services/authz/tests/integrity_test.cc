@@ -43,9 +43,9 @@ v1::Account Project(const IntegrityGate& gate, const std::vector<v1::EventEnvelo
   for (const auto& e : events) {
     auto out = gate.Admit(account, e, 0, offset++);
     if (out.quarantined_now && quarantines != nullptr) ++*quarantines;
-    for (const auto& applied : out.apply) {
-      account.set_version(applied.sequence());
-      account.set_last_hash(applied.hash());
+    for (const v1::EventEnvelope* applied : out.apply) {
+      account.set_version(applied->sequence());
+      account.set_last_hash(applied->hash());
     }
   }
   return account;
