@@ -22,6 +22,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <sstream>
+#include <mutex>
+#include <map>
 #include <boost/test/unit_test.hpp>
 #include <future>
 #include <set>
@@ -377,6 +381,107 @@ BOOST_AUTO_TEST_CASE(a_caller_of_either_process_is_answered_for_every_partition)
     BOOST_TEST(e.envelope.account_customer_linked().consumer_time_zone() == "America/Denver");
   }
   BOOST_TEST(links == 1);
+}
+
+// A process joins while callers keep sending commands to the first one: the partitions that move
+// are restored by the newcomer while commands for them are already on their way there. Those
+// commands wait for the new writer (within their deadline) instead of being answered
+// WRITER_RESTORING; a caller that retries by command id on UNAVAILABLE gets every command
+// acknowledged, and each acknowledged command is in the log exactly once.
+BOOST_AUTO_TEST_CASE(commands_for_a_partition_that_moves_wait_for_its_new_writer) {
+  TempDir a_dir, b_dir, store_dir;
+  ServerOptions a = TestOptions("peer-move", a_dir.path);
+  a.log.partitions = 4;
+  a.writer.group_ownership = true;
+  a.writer.ownership_session_timeout_ms = 6000;
+  a.writer.store_path = (store_dir.path / "writer").string();
+  a.writer.instance_id = "a";
+  a.listen = "127.0.0.1:" + FreePort();
+  ServerOptions b = a;
+  b.db_path = (b_dir.path / "projection").string();
+  b.writer.instance_id = "b";
+  b.listen = "127.0.0.1:" + FreePort();
+  TestService first(a);
+  const auto began = std::chrono::steady_clock::now();
+  while ((first.app().router().owned().size() != 4u || !first.app().router().serving()) &&
+         std::chrono::steady_clock::now() - began < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_REQUIRE(first.app().router().owned().size() == 4u);
+  std::vector<std::string> accounts;
+  v1::CommandReply reply;
+  for (int32_t p = 0; p < 4; ++p) {
+    accounts.push_back(IdIn("MOV", {p}, 4));
+    BOOST_REQUIRE(Call(first.commands(), OpenCase(accounts.back(), "open-" + accounts.back()),
+                       &reply)
+                      .ok());
+  }
+
+  // One caller per account, one command at a time, through the first process.
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  std::map<std::string, int> refusals;  // UNAVAILABLE reasons seen (then retried)
+  std::vector<std::string> failures;    // anything else
+  std::set<std::string> acknowledged;   // command ids
+  std::vector<std::thread> callers;
+  for (const std::string& account : accounts) {
+    callers.emplace_back([&, account] {
+      auto stub = first.commands_as("supervisor-1");
+      for (int n = 0; !stop; ++n) {
+        const std::string command_id = "pay-" + account + "-" + std::to_string(n);
+        for (int attempt = 0;; ++attempt) {
+          v1::CommandReply r;
+          const grpc::Status s =
+              Call(*stub, PostPayment(account, command_id, "P-" + std::to_string(n), 1), &r);
+          std::lock_guard lock(mutex);
+          if (s.ok()) {
+            acknowledged.insert(command_id);
+            break;
+          }
+          if (s.error_code() != grpc::UNAVAILABLE || attempt == 50) {
+            failures.push_back(command_id + ": " + s.error_message());
+            break;
+          }
+          ++refusals[ErrorReason(s)];
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  {
+    TestService second(b);
+    auto split = [&] {
+      auto x = first.app().router().owned();
+      auto y = second.app().router().owned();
+      return !x.empty() && !y.empty() && x.size() + y.size() == 4u &&
+             first.app().router().serving() && second.app().router().serving();
+    };
+    const auto joined = std::chrono::steady_clock::now();
+    while (!split() && std::chrono::steady_clock::now() - joined < std::chrono::seconds(60)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    BOOST_REQUIRE(split());
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    stop = true;
+    for (auto& t : callers) t.join();
+  }
+  std::ostringstream seen;
+  for (const auto& [reason, n] : refusals) seen << reason << " x" << n << "; ";
+  BOOST_TEST_MESSAGE(acknowledged.size() << " commands acknowledged; retried after: "
+                                         << seen.str());
+  BOOST_TEST(failures.empty(), (failures.empty() ? "" : failures.front()));
+  // Neither "restoring" nor "starting" (WRITER_UNAVAILABLE): the wait covers both.
+  BOOST_TEST(refusals.count("WRITER_RESTORING") == 0u, seen.str());
+  BOOST_TEST(refusals.count("WRITER_UNAVAILABLE") == 0u, seen.str());
+  BOOST_TEST(acknowledged.size() > accounts.size());
+  std::map<std::string, int> logged;
+  for (const auto& e : ReadTopic(a.log.topic)) {
+    if (e.envelope.command_id().starts_with("pay-MOV") && e.envelope.has_payment_posted()) {
+      ++logged[e.envelope.command_id()];
+    }
+  }
+  for (const std::string& id : acknowledged) BOOST_TEST(logged[id] == 1, id);
 }
 
 }  // namespace

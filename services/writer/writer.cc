@@ -1428,8 +1428,13 @@ Status CommandRouter::Start() {
     return first_error_;
   }
   std::vector<std::shared_ptr<PartitionWriter>> all;
+  WriterOptions options = options_;
+  options.on_state = [this, told = options_.on_state](int32_t p, WriterState state) {
+    if (told) told(p, state);
+    WriterStateChanged(p, state);
+  };
   for (int32_t p = 0; p < partition_count_; ++p) {
-    all.push_back(std::make_shared<PartitionWriter>(log_, options_, p, clock_, group_));
+    all.push_back(std::make_shared<PartitionWriter>(log_, options, p, clock_, group_));
   }
   {
     std::lock_guard lock(writers_mutex_);
@@ -1477,6 +1482,7 @@ void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
   WriterOptions options = options_;
   options.on_state = [this, told = options_.on_state](int32_t p, WriterState state) {
     if (told) told(p, state);
+    WriterStateChanged(p, state);
     if (state == WriterState::kFenced && !superseded_.exchange(true)) {
       LogError("router", "ALERT WRITER_FENCED this process's transactional ids were taken "
                          "over (another process runs with its --instance-id, or it was out of "
@@ -1496,7 +1502,7 @@ void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
       writers_[static_cast<size_t>(p)] = writer;
     }
     // The restore runs on a thread of its own: the group's thread must keep serving the
-    // protocol. Commands meanwhile are answered UNAVAILABLE (the writer is restoring).
+    // protocol. Commands meanwhile wait for it (AwaitWriter).
     std::lock_guard lock(starting_mutex_);
     if (auto old = starting_.find(p); old != starting_.end()) {
       if (old->second.joinable()) old->second.join();
@@ -1532,6 +1538,7 @@ void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
       }
       if (started) {
         LogError("router", "partition ", p, " could not start: ", started->message);
+        WakeWriterWaiters(p);  // answered by the writer: why it cannot take them
         return;
       }
       LogInfo("router", "partition ", p, " serving here after ",
@@ -1599,6 +1606,7 @@ void CommandRouter::Revoked(const std::vector<int32_t>& partitions, bool lost) {
   if (options_.on_state) {
     for (auto& w : leaving) options_.on_state(w->partition(), WriterState::kElsewhere);
   }
+  for (int32_t p : partitions) WakeWriterWaiters(p);  // they wait for the next owner
   if (!leaving.empty()) {
     LogInfo("router", lost ? "lost" : "handed over", " ", leaving.size(), " partition(s)");
   }
@@ -1773,8 +1781,12 @@ int32_t CommandRouter::PartitionOf(const std::string& stream_id) const {
 
 void CommandRouter::Dispatch(int32_t p, absl::Time deadline, bool here_only,
                              PartitionWriter::Completion done, SubmitTo submit, ForwardTo forward,
-                             bool waited) {
+                             bool waited, bool await_writer) {
   if (auto writer = WriterOf(p)) {
+    if (await_writer &&
+        AwaitWriter(p, deadline, here_only, waited, writer, done, submit, forward)) {
+      return;
+    }
     // Registered before it is queued, so that a writer answering at once finds it.
     std::shared_ptr<CallDeadlines::Call> call = deadlines_.Add(deadline, std::move(done));
     submit(*writer, [this, call](Result<v1::CommandReply> result) {
@@ -1789,6 +1801,12 @@ void CommandRouter::Dispatch(int32_t p, absl::Time deadline, bool here_only,
   auto owners = membership_->Owners();
   if (auto it = owners.find(p); it != owners.end()) {
     const kafka::PartitionOwner owner = it->second;
+    // This process, as the group last said, but its writer is gone: it is handing the
+    // partition over right now. The command waits for the next owner.
+    if (!waited && owner.instance_id == MemberName(options_) &&
+        AwaitOwner(p, deadline, done, submit, forward, owner.instance_id)) {
+      return;
+    }
     if (forwarder_ == nullptr || owner.address.empty() ||
         owner.address == options_.advertised_address) {
       done(NotHere(p, here_only));
@@ -1812,6 +1830,65 @@ void CommandRouter::Dispatch(int32_t p, absl::Time deadline, bool here_only,
   }
   if (!waited && AwaitOwner(p, deadline, done, submit, forward, "")) return;
   done(NotHere(p, here_only));
+}
+
+bool CommandRouter::AwaitWriter(int32_t p, absl::Time deadline, bool here_only, bool waited,
+                                const std::shared_ptr<PartitionWriter>& writer,
+                                const PartitionWriter::Completion& done, const SubmitTo& submit,
+                                const ForwardTo& forward) {
+  auto restoring = [&writer] {
+    const WriterState s = writer->state();
+    return s == WriterState::kStarting || s == WriterState::kRestoring;
+  };
+  if (!restoring()) return false;
+  // A partition that just moved here restores from its checkpoint in well under a second: the
+  // command waits for it as it waits for a new owner, within its deadline and at most 10 s.
+  constexpr absl::Duration kWriterWait = absl::Seconds(10);
+  const absl::Time until =
+      std::min(absl::Now() + kWriterWait, deadline - absl::Milliseconds(100));
+  if (until <= absl::Now()) return false;
+  auto go_on = [this, p, deadline, here_only, waited, done, submit,
+                forward](Result<v1::CommandReply> woken) {
+    if (!woken.ok() && woken.error().reason == "SHUTTING_DOWN") {
+      done(std::move(woken));  // the process is stopping: no writer will take it
+      return;
+    }
+    // The partition left this process meanwhile: the command waits for its next owner.
+    if (woken.ok() && !here_only && membership_ && !WriterOf(p) &&
+        AwaitOwner(p, deadline, done, submit, forward, MemberName(options_))) {
+      return;
+    }
+    // Woken by the writer's state change: dispatched as new. At the end of the wait: to the
+    // writer as it is, which answers why it cannot take the command.
+    Dispatch(p, deadline, here_only, done, submit, forward, waited,
+             /*await_writer=*/woken.ok());
+  };
+  std::lock_guard lock(writer_waiters_mutex_);
+  // Checked again under the lock WriterStateChanged takes after the state changed: either the
+  // change is seen here or the waiter is seen there.
+  if (!restoring()) return false;
+  writer_waiters_.emplace(p, deadlines_.Add(until, std::move(go_on)));
+  return true;
+}
+
+void CommandRouter::WriterStateChanged(int32_t p, WriterState state) {
+  if (state == WriterState::kStarting || state == WriterState::kRestoring ||
+      state == WriterState::kStopped) {
+    return;
+  }
+  WakeWriterWaiters(p);
+}
+
+void CommandRouter::WakeWriterWaiters(int32_t p) {
+  std::vector<std::shared_ptr<CallDeadlines::Call>> woken;
+  {
+    std::lock_guard lock(writer_waiters_mutex_);
+    auto [first, last] = writer_waiters_.equal_range(p);
+    for (auto it = first; it != last; ++it) woken.push_back(std::move(it->second));
+    writer_waiters_.erase(first, last);
+  }
+  // Outside the lock: going on may answer a gRPC call or wait again.
+  for (auto& call : woken) deadlines_.Settle(call, v1::CommandReply());
 }
 
 bool CommandRouter::AwaitOwner(int32_t p, absl::Time deadline,

@@ -530,9 +530,23 @@ class CommandRouter {
   // Hands a command of partition `p` to its writer here (registered with the deadline timer),
   // or forwards it to the owner (unless `here_only`), or answers why neither is possible.
   // While the owner is not known or has just let the partition go (a rebalance), the command
-  // waits for the next one, once (`waited`).
+  // waits for the next one, once (`waited`). While the writer here is starting or restoring
+  // (a partition just assigned, a recovery) it waits for the writer (`await_writer`).
   void Dispatch(int32_t p, absl::Time deadline, bool here_only, PartitionWriter::Completion done,
-                SubmitTo submit, ForwardTo forward, bool waited = false);
+                SubmitTo submit, ForwardTo forward, bool waited = false,
+                bool await_writer = true);
+  // Dispatches the command again when `writer` (partition `p`'s here) is done starting or
+  // restoring, or at most 10 s later within the deadline (then the writer answers
+  // WRITER_RESTORING); false when the writer is not starting or restoring, or no time is left.
+  bool AwaitWriter(int32_t p, absl::Time deadline, bool here_only, bool waited,
+                   const std::shared_ptr<PartitionWriter>& writer,
+                   const PartitionWriter::Completion& done, const SubmitTo& submit,
+                   const ForwardTo& forward);
+  // A writer's state changed: unless it is still on its way to serving (or stopped, when a
+  // replacement or the partition's revocation follows), the commands waiting for partition
+  // `p`'s writer go on (WakeWriterWaiters).
+  void WriterStateChanged(int32_t p, WriterState state);
+  void WakeWriterWaiters(int32_t p);
   // Dispatches the command again (once, `waited`) when partition `p` has an owner other than
   // `stale` (empty: any), or when its wait is over; false when its deadline leaves no time to
   // wait (the caller answers now).
@@ -585,6 +599,10 @@ class CommandRouter {
   std::map<std::string, int64_t> fenced_;  // guarded by fence_mutex_: gone owner -> round
   std::atomic<int64_t> assignment_rounds_{0};
   std::atomic<bool> stopping_{false};
+  // Commands waiting for their partition's writer to finish restoring (AwaitWriter); each is
+  // also a call of deadlines_, which ends its wait at the latest.
+  std::mutex writer_waiters_mutex_;
+  std::multimap<int32_t, std::shared_ptr<CallDeadlines::Call>> writer_waiters_;  // guarded
 };
 
 }  // namespace collections
