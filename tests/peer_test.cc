@@ -384,10 +384,11 @@ BOOST_AUTO_TEST_CASE(a_caller_of_either_process_is_answered_for_every_partition)
 }
 
 // A process joins while callers keep sending commands to the first one: the partitions that move
-// are restored by the newcomer while commands for them are already on their way there. Those
-// commands wait for the new writer (within their deadline) instead of being answered
-// WRITER_RESTORING; a caller that retries by command id on UNAVAILABLE gets every command
-// acknowledged, and each acknowledged command is in the log exactly once.
+// are restored by the newcomer while commands for them are already on their way there, and some
+// wait in the old owner's queues. Those commands go on to the new writer and wait for it (within
+// their deadline) instead of being answered WRITER_RESTORING or SHUTTING_DOWN; a caller that
+// retries by command id on UNAVAILABLE gets every command acknowledged, and each acknowledged
+// command is in the log exactly once.
 BOOST_AUTO_TEST_CASE(commands_for_a_partition_that_moves_wait_for_its_new_writer) {
   TempDir a_dir, b_dir, store_dir;
   ServerOptions a = TestOptions("peer-move", a_dir.path);
@@ -417,22 +418,25 @@ BOOST_AUTO_TEST_CASE(commands_for_a_partition_that_moves_wait_for_its_new_writer
                       .ok());
   }
 
-  // One caller per account, one command at a time, through the first process.
+  // Callers through the first process, one command at a time each.
   std::atomic<bool> stop{false};
   std::mutex mutex;
   std::map<std::string, int> refusals;  // UNAVAILABLE reasons seen (then retried)
   std::vector<std::string> failures;    // anything else
   std::set<std::string> acknowledged;   // command ids
   std::vector<std::thread> callers;
-  for (const std::string& account : accounts) {
-    callers.emplace_back([&, account] {
+  // Three callers per account: commands wait in the writers' queues when partitions move.
+  for (int caller = 0; caller < 3 * static_cast<int>(accounts.size()); ++caller) {
+    const std::string account = accounts[static_cast<size_t>(caller) % accounts.size()];
+    callers.emplace_back([&, account, caller] {
       auto stub = first.commands_as("supervisor-1");
       for (int n = 0; !stop; ++n) {
-        const std::string command_id = "pay-" + account + "-" + std::to_string(n);
+        const std::string command_id =
+            "pay-" + account + "-" + std::to_string(caller) + "-" + std::to_string(n);
         for (int attempt = 0;; ++attempt) {
           v1::CommandReply r;
           const grpc::Status s =
-              Call(*stub, PostPayment(account, command_id, "P-" + std::to_string(n), 1), &r);
+              Call(*stub, PostPayment(account, command_id, command_id, 1), &r);
           std::lock_guard lock(mutex);
           if (s.ok()) {
             acknowledged.insert(command_id);
@@ -471,9 +475,11 @@ BOOST_AUTO_TEST_CASE(commands_for_a_partition_that_moves_wait_for_its_new_writer
   BOOST_TEST_MESSAGE(acknowledged.size() << " commands acknowledged; retried after: "
                                          << seen.str());
   BOOST_TEST(failures.empty(), (failures.empty() ? "" : failures.front()));
-  // Neither "restoring" nor "starting" (WRITER_UNAVAILABLE): the wait covers both.
+  // Neither "restoring" nor "starting" (WRITER_UNAVAILABLE) at the new owner: the wait covers
+  // both; nor "shutting down" for those queued at the old owner: they went on to the new one.
   BOOST_TEST(refusals.count("WRITER_RESTORING") == 0u, seen.str());
   BOOST_TEST(refusals.count("WRITER_UNAVAILABLE") == 0u, seen.str());
+  BOOST_TEST(refusals.count("SHUTTING_DOWN") == 0u, seen.str());
   BOOST_TEST(acknowledged.size() > accounts.size());
   std::map<std::string, int> logged;
   for (const auto& e : ReadTopic(a.log.topic)) {

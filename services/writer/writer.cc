@@ -290,7 +290,7 @@ void PartitionWriter::AnswerTick(Pending& p, Result<int64_t> result) {
   p.tick_done.set_value(std::move(result));
 }
 
-void PartitionWriter::StopIntake() {
+void PartitionWriter::StopIntake(bool moved) {
   std::deque<Pending> queued;
   {
     std::lock_guard lock(mutex_);
@@ -300,12 +300,21 @@ void PartitionWriter::StopIntake() {
   }
   group_->Stopping();  // a commit in flight gives up after at most 1 s more
   wake_.notify_all();
-  Error stopping{Errc::kUnavailable,
-                 "SHUTTING_DOWN",
-                 "the service is shutting down; nothing was recorded, retry with the same "
-                 "command_id",
-                 {},
-                 {}};
+  const Error stopping =
+      moved ? Error{Errc::kUnavailable,
+                    "PARTITION_MOVED",
+                    absl::StrCat("partition ", partition_,
+                                 " moved to another process while the command waited in its "
+                                 "writer's queue; nothing was recorded, retry with the same "
+                                 "command_id"),
+                    {},
+                    {}}
+            : Error{Errc::kUnavailable,
+                    "SHUTTING_DOWN",
+                    "the service is shutting down; nothing was recorded, retry with the same "
+                    "command_id",
+                    {},
+                    {}};
   for (auto& p : queued) {
     if (p.tick)
       AnswerTick(p, stopping);
@@ -1590,7 +1599,7 @@ void CommandRouter::Revoked(const std::vector<int32_t>& partitions, bool lost) {
     for (int32_t p : partitions) {
       if (auto it = starting_.find(p); it != starting_.end()) {
         for (auto& w : leaving) {
-          if (w->partition() == p) w->StopIntake();  // a restore in progress gives up
+          if (w->partition() == p) w->StopIntake(/*moved=*/true);  // a restore gives up
         }
         if (it->second.joinable()) it->second.join();
         starting_.erase(it);
@@ -1599,7 +1608,7 @@ void CommandRouter::Revoked(const std::vector<int32_t>& partitions, bool lost) {
   }
   // Each finishes the transaction it has in flight (bounded by the producer's time budgets)
   // before the group may give its partition to another process.
-  for (auto& w : leaving) w->StopIntake();
+  for (auto& w : leaving) w->StopIntake(/*moved=*/true);
   std::vector<std::thread> stopping;
   for (auto& w : leaving) stopping.emplace_back([&w] { w->Stop(); });
   for (auto& t : stopping) t.join();
@@ -1789,7 +1798,18 @@ void CommandRouter::Dispatch(int32_t p, absl::Time deadline, bool here_only,
     }
     // Registered before it is queued, so that a writer answering at once finds it.
     std::shared_ptr<CallDeadlines::Call> call = deadlines_.Add(deadline, std::move(done));
-    submit(*writer, [this, call](Result<v1::CommandReply> result) {
+    submit(*writer, [this, call, p, deadline, here_only, submit,
+                     forward](Result<v1::CommandReply> result) {
+      // Queued here when the partition moved: it goes to the next owner. (A forwarded command
+      // goes back to the process that forwarded it, which does the same.)
+      if (!result.ok() && result.error().reason == "PARTITION_MOVED" && !here_only &&
+          membership_ &&
+          AwaitOwner(
+              p, deadline,
+              [this, call](Result<v1::CommandReply> r) { deadlines_.Settle(call, std::move(r)); },
+              submit, forward, MemberName(options_))) {
+        return;
+      }
       deadlines_.Settle(call, std::move(result));
     });
     return;
@@ -1931,8 +1951,10 @@ void CommandRouter::Run(Command command, absl::Time deadline, bool dry_run, bool
   auto held = std::make_shared<Command>(std::move(command));
   Dispatch(
       p, deadline, here_only, std::move(done),
-      [held, dry_run](PartitionWriter& w, PartitionWriter::Completion settle) {
-        w.Submit(std::move(*held), dry_run, std::move(settle));
+      [this, held, dry_run](PartitionWriter& w, PartitionWriter::Completion settle) {
+        // With several processes a writer letting its partition go hands its queued commands
+        // back (PARTITION_MOVED) to go on to the next owner: it gets a copy then.
+        w.Submit(membership_ ? Command(*held) : std::move(*held), dry_run, std::move(settle));
       },
       [this, held, deadline, dry_run](const std::string& owner,
                                       PartitionWriter::Completion forwarded) {
@@ -1964,8 +1986,12 @@ void CommandRouter::Run(CustomerCommand command, absl::Time deadline, bool here_
       std::move(command), std::move(peek));
   Dispatch(
       p, deadline, here_only, std::move(done),
-      [held](PartitionWriter& w, PartitionWriter::Completion settle) {
-        w.Submit(std::move(held->first), std::move(settle), std::move(held->second));
+      [this, held](PartitionWriter& w, PartitionWriter::Completion settle) {
+        if (membership_) {  // a copy, as for case commands
+          w.Submit(CustomerCommand(held->first), std::move(settle), held->second);
+        } else {
+          w.Submit(std::move(held->first), std::move(settle), std::move(held->second));
+        }
       },
       [this, held, deadline](const std::string& owner, PartitionWriter::Completion forwarded) {
         forwarder_->Forward(owner, held->first, deadline, std::move(forwarded),

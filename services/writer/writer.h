@@ -231,9 +231,10 @@ class PartitionWriter {
   // Fences older owners, restores state from the store and the log, starts serving. Blocks until
   // ready.
   Status Start();
-  // Stops taking commands and answers the queued ones with UNAVAILABLE (SHUTTING_DOWN) at once;
-  // does not wait. Stop() does this too.
-  void StopIntake();
+  // Stops taking commands and answers the queued ones with UNAVAILABLE at once (SHUTTING_DOWN,
+  // or PARTITION_MOVED when `moved`: the partition goes to another process, which the router
+  // then sends them to); does not wait. Stop() does this too.
+  void StopIntake(bool moved = false);
   void Stop();
 
   WriterState state() const { return state_.load(); }
