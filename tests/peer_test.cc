@@ -297,14 +297,12 @@ std::string IdIn(const std::string& prefix, const std::vector<int32_t>& partitio
 
 std::string CustomerKey(std::string_view id) { return CustomerStreamKey(id); }
 
-// The whole path: two processes of one deployment (group ownership, advertised addresses) split
-// the partitions, and a caller of either is answered for every account and customer as if that
-// process owned them all: the command is forwarded to the owner, runs there as the caller,
-// its refusal is the owner's own, and a customer link learns the customer's recorded facts
-// across the two (the peek).
-BOOST_AUTO_TEST_CASE(a_caller_of_either_process_is_answered_for_every_partition) {
-  TempDir a_dir, b_dir, store_dir;
-  ServerOptions a = TestOptions("peer-group", a_dir.path);
+// Two processes "a" and "b" of one deployment on 4 partitions (group ownership, a writer
+// store directory shared as on one host, addresses known in advance so they forward).
+std::pair<ServerOptions, ServerOptions> TwoProcesses(const std::string& name, const TempDir& a_dir,
+                                                     const TempDir& b_dir,
+                                                     const TempDir& store_dir) {
+  ServerOptions a = TestOptions(name, a_dir.path);
   a.log.partitions = 4;
   a.writer.group_ownership = true;
   a.writer.ownership_session_timeout_ms = 6000;
@@ -315,6 +313,17 @@ BOOST_AUTO_TEST_CASE(a_caller_of_either_process_is_answered_for_every_partition)
   b.db_path = (b_dir.path / "projection").string();
   b.writer.instance_id = "b";
   b.listen = "127.0.0.1:" + FreePort();
+  return {a, b};
+}
+
+// The whole path: two processes of one deployment (group ownership, advertised addresses) split
+// the partitions, and a caller of either is answered for every account and customer as if that
+// process owned them all: the command is forwarded to the owner, runs there as the caller,
+// its refusal is the owner's own, and a customer link learns the customer's recorded facts
+// across the two (the peek).
+BOOST_AUTO_TEST_CASE(a_caller_of_either_process_is_answered_for_every_partition) {
+  TempDir a_dir, b_dir, store_dir;
+  const auto [a, b] = TwoProcesses("peer-group", a_dir, b_dir, store_dir);
   TestService first(a);
   TestService second(b);
   auto split = [&] {
@@ -391,17 +400,7 @@ BOOST_AUTO_TEST_CASE(a_caller_of_either_process_is_answered_for_every_partition)
 // command is in the log exactly once.
 BOOST_AUTO_TEST_CASE(commands_for_a_partition_that_moves_wait_for_its_new_writer) {
   TempDir a_dir, b_dir, store_dir;
-  ServerOptions a = TestOptions("peer-move", a_dir.path);
-  a.log.partitions = 4;
-  a.writer.group_ownership = true;
-  a.writer.ownership_session_timeout_ms = 6000;
-  a.writer.store_path = (store_dir.path / "writer").string();
-  a.writer.instance_id = "a";
-  a.listen = "127.0.0.1:" + FreePort();
-  ServerOptions b = a;
-  b.db_path = (b_dir.path / "projection").string();
-  b.writer.instance_id = "b";
-  b.listen = "127.0.0.1:" + FreePort();
+  const auto [a, b] = TwoProcesses("peer-move", a_dir, b_dir, store_dir);
   TestService first(a);
   const auto began = std::chrono::steady_clock::now();
   while ((first.app().router().owned().size() != 4u || !first.app().router().serving()) &&
