@@ -1798,16 +1798,15 @@ void CommandRouter::Dispatch(int32_t p, absl::Time deadline, bool here_only,
     }
     // Registered before it is queued, so that a writer answering at once finds it.
     std::shared_ptr<CallDeadlines::Call> call = deadlines_.Add(deadline, std::move(done));
-    submit(*writer, [this, call, p, deadline, here_only, submit,
-                     forward](Result<v1::CommandReply> result) {
-      // Queued here when the partition moved: it goes to the next owner. (A forwarded command
-      // goes back to the process that forwarded it, which does the same.)
-      if (!result.ok() && result.error().reason == "PARTITION_MOVED" && !here_only &&
-          membership_ &&
-          AwaitOwner(
-              p, deadline,
-              [this, call](Result<v1::CommandReply> r) { deadlines_.Settle(call, std::move(r)); },
-              submit, forward, MemberName(options_))) {
+    submit(*writer, [this, call, p, deadline, here_only, submit, forward,
+                     waited](Result<v1::CommandReply> result) {
+      // Queued here when the partition moved: routed again, to the next owner. (A forwarded
+      // command goes back to the process that forwarded it, which does the same.)
+      if (!result.ok() && result.error().reason == "PARTITION_MOVED" && !here_only) {
+        Dispatch(
+            p, deadline, here_only,
+            [this, call](Result<v1::CommandReply> r) { deadlines_.Settle(call, std::move(r)); },
+            submit, forward, waited);
         return;
       }
       deadlines_.Settle(call, std::move(result));
@@ -1873,13 +1872,9 @@ bool CommandRouter::AwaitWriter(int32_t p, absl::Time deadline, bool here_only, 
       done(std::move(woken));  // the process is stopping: no writer will take it
       return;
     }
-    // The partition left this process meanwhile: the command waits for its next owner.
-    if (woken.ok() && !here_only && membership_ && !WriterOf(p) &&
-        AwaitOwner(p, deadline, done, submit, forward, MemberName(options_))) {
-      return;
-    }
-    // Woken by the writer's state change: dispatched as new. At the end of the wait: to the
-    // writer as it is, which answers why it cannot take the command.
+    // Woken by the writer's state change: dispatched as new (to the next owner when the
+    // partition left this process meanwhile). At the end of the wait: to the writer as it is,
+    // which answers why it cannot take the command.
     Dispatch(p, deadline, here_only, done, submit, forward, waited,
              /*await_writer=*/woken.ok());
   };
