@@ -5,12 +5,15 @@
 // their accounts long left the writer's memory.
 #define BOOST_TEST_MODULE writer_restart
 #include "services/domain/compliance_gate.h"
+#include "services/kafka/kafka.h"
 #include "services/writer_store/writer_store.h"
 #include "tests/support/harness.h"
 
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <fstream>
+#include <future>
+#include <thread>
 
 namespace collections::testing {
 namespace {
@@ -197,6 +200,78 @@ BOOST_AUTO_TEST_CASE(a_store_of_another_layout_is_rebuilt_from_the_log) {
     BOOST_TEST(r.deduplicated());
   }
   BOOST_TEST(WriterDigest(dir.path, options.log.partitions) == live);
+}
+
+// Holds a transaction open with its records landed until released: the last commit of an owner
+// whose markers the broker has not written yet, or a transaction another process left open.
+class HeldOpen final : public kafka::CommitGuard {
+ public:
+  std::optional<std::string> Check(const std::vector<int64_t>&) override {
+    landed_.set_value();
+    release_.get_future().wait();
+    return std::nullopt;
+  }
+  void Ended(const std::vector<int64_t>&, int64_t) override {}
+  void WaitLanded() { landed_.get_future().wait(); }
+  void Release() { release_.set_value(); }
+
+ private:
+  std::promise<void> landed_, release_;
+};
+
+// A writer that starts while its partition still holds a transaction not settled (the previous
+// owner's last commit, its markers not yet written) reads its records once it commits, before
+// serving: it never decides on a state that lacks them.
+BOOST_AUTO_TEST_CASE(a_restore_waits_for_a_transaction_still_unsettled_on_its_partition) {
+  TempDir dir;
+  ServerOptions options = Options("settle", dir.path);
+  v1::CommandReply r;
+  {
+    TestService service(options);
+    BOOST_REQUIRE(Call(service.commands(), OpenCase("ACC-S", "open", 100000), &r).ok());
+    BOOST_REQUIRE(Call(service.commands(), PostPayment("ACC-S", "pay-1", "P1", 100), &r).ok());
+  }
+  const auto events = ReadTopic(options.log.topic);
+  BOOST_REQUIRE(events.size() == 2u);
+  const int32_t partition = events[0].partition;
+  auto record = [](const LoggedEvent& e) {
+    kafka::Record out{e.key, e.raw, {e.headers.begin(), e.headers.end()}, 0};
+    return std::vector<kafka::Record>{out};
+  };
+
+  // The same events on a new topic, as the previous owner wrote them: the first committed, the
+  // second landed in a transaction held open.
+  kafka::LogOptions log = options.log;
+  log.topic = options.log.topic + "-handover";
+  BOOST_REQUIRE(kafka::EnsureTopic(log).ok());
+  auto owner = kafka::TransactionalProducer::Create(log, log.topic + "-previous-owner");
+  BOOST_REQUIRE(owner.ok());
+  BOOST_REQUIRE(!owner.value()->Init(10000).has_value());
+  BOOST_REQUIRE(owner.value()->Append(partition, record(events[0])).outcome ==
+                kafka::AppendResult::Outcome::kCommitted);
+  HeldOpen held;
+  auto last_commit = std::async(std::launch::async, [&] {
+    return owner.value()->Append(partition, record(events[1]), &held).outcome;
+  });
+  held.WaitLanded();
+
+  WriterOptions writer = options.writer;
+  writer.store_path = (dir.path / "handover-writer").string();
+  writer.instance_id = "next-owner";
+  SystemClock clock;
+  PartitionWriter next(log, writer, partition, clock);
+  auto started = std::async(std::launch::async, [&] { return next.Start(); });
+  // Still restoring while the transaction is open: the log's stable end is below it.
+  BOOST_TEST((started.wait_for(std::chrono::seconds(3)) == std::future_status::timeout));
+  held.Release();
+  BOOST_REQUIRE(last_commit.get() == kafka::AppendResult::Outcome::kCommitted);
+  BOOST_REQUIRE(started.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  if (auto status = started.get()) BOOST_FAIL(status->message);
+  BOOST_TEST(next.restored_events() == 2);
+  // It continues the account from both events.
+  auto paid = next.Submit(PostPayment("ACC-S", "pay-2", "P2", 100)).get();
+  if (!paid.ok()) BOOST_FAIL(paid.error().message);
+  BOOST_TEST(paid.value().version() == 3);
 }
 
 }  // namespace

@@ -525,6 +525,7 @@ class LogReaderImpl final : public LogReader {
     RdKafka::ErrorCode err = consumer_->assign(parts);
     RdKafka::TopicPartition::destroy(parts);
     if (err != RdKafka::ERR_NO_ERROR) return Unavailable("assign: " + RdKafka::err2str(err));
+    for (const auto& [p, offset] : start_offsets) written_ends_.erase(p);
     return std::nullopt;
   }
 
@@ -555,6 +556,16 @@ class LogReaderImpl final : public LogReader {
         case RdKafka::ERR__PARTITION_EOF:
           if (reached_end != nullptr) reached_end->push_back(m->partition());
           ends_reached_[m->partition()] = m->offset();
+          if (!written_ends_.contains(m->partition())) {
+            // The high watermark the fetch that reached the end was answered with (cached by
+            // librdkafka whatever the isolation): records of unsettled transactions included.
+            int64_t low = 0, high = -1;
+            if (consumer_->get_watermark_offsets(topic_, m->partition(), &low, &high) ==
+                    RdKafka::ERR_NO_ERROR &&
+                high >= 0) {
+              written_ends_[m->partition()] = high;
+            }
+          }
           break;
         case RdKafka::ERR__TIMED_OUT:
           return out;
@@ -567,6 +578,13 @@ class LogReaderImpl final : public LogReader {
   }
 
   std::map<int32_t, int64_t> EndsReached() const override { return ends_reached_; }
+
+  bool ReachedWrittenEnd(int32_t partition) const override {
+    const auto written = written_ends_.find(partition);
+    const auto reached = ends_reached_.find(partition);
+    return written != written_ends_.end() && reached != ends_reached_.end() &&
+           reached->second >= written->second;
+  }
 
   Result<int64_t> HighWatermark(int32_t partition, int timeout_ms) override {
     int64_t low = 0, high = 0;
@@ -593,6 +611,8 @@ class LogReaderImpl final : public LogReader {
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::string topic_;
   std::map<int32_t, int64_t> ends_reached_;
+  // Per partition: the high watermark when it first reached its end since assigned.
+  std::map<int32_t, int64_t> written_ends_;
 };
 
 }  // namespace

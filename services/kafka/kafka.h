@@ -325,6 +325,15 @@ class LogReader {
   // committed record below it has been returned by Poll.
   virtual std::map<int32_t, int64_t> EndsReached() const { return {}; }
 
+  // Whether `partition` has been read past everything written to it before it first reached its
+  // end since it was assigned: every record below the high watermark of that moment is settled
+  // (committed or aborted) and the committed ones were returned. A read_committed reader reaches
+  // its end at the last stable offset, which stays below a transaction still open, and below a
+  // committed one until its coordinator has written the markers: a moment after the producer's
+  // commit returned. So a reader that must see every acknowledged append (a writer restoring,
+  // a check of the log) keeps polling until this is true, not only until the end is reached.
+  virtual bool ReachedWrittenEnd(int32_t partition) const = 0;
+
   // Current high watermark of a partition (for progress and lag).
   virtual Result<int64_t> HighWatermark(int32_t partition, int timeout_ms) = 0;
 

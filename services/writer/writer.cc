@@ -535,6 +535,7 @@ Status PartitionWriter::Restore() {
   // restart that is refused the partition is refused it again.
   std::optional<std::pair<std::string, int64_t>> foreign;
   std::set<std::string> adopted_seen;
+  bool settling = false;  // at the end, but below records of a transaction still unsettled
   for (;;) {
     if (stop_requested_) {
       return Error{Errc::kUnavailable, "SHUTTING_DOWN", "stopped while restoring", {}, {}};
@@ -580,17 +581,39 @@ Status PartitionWriter::Restore() {
     // Applying a poll's records is progress too: on a busy machine a thousand records of a long
     // account can take longer than the silence allowed below.
     if (!records.value().empty()) last_progress = absl::Now();
-    if (!at_end.empty()) break;
+    // Done when the end is past every record written before it: a commit returns before its
+    // markers are written, and a transaction another process left open holds the end back until
+    // the broker aborts it. Serving before those settle would decide on a state without them.
+    if (reader.value()->ReachedWrittenEnd(partition_)) break;
+    if (!at_end.empty() && !settling) {
+      settling = true;
+      LogInfo(absl::StrCat("writer[", partition_, "]"), "reached offset ",
+              reader.value()->EndsReached()[partition_],
+              ", below records of a transaction not yet settled: waiting for it to commit or abort");
+    }
     if (absl::Now() > next_progress) {
       LogInfo(absl::StrCat("writer[", partition_, "]"), "restoring: ", events,
               " events read after offset ", from.value(), ", log end ", high.value());
       next_progress = absl::Now() + absl::Seconds(5);
     }
-    if (absl::Now() - last_progress > absl::Seconds(20)) {
+    // A transaction left open by a crashed producer is aborted by the broker after
+    // transaction.timeout.ms (its check runs every 10 s): wait that long for it.
+    const absl::Duration silence_allowed =
+        settling ? std::max(absl::Seconds(20),
+                            absl::Milliseconds(options_.producer_timeouts.transaction_ms) +
+                                absl::Seconds(15))
+                 : absl::Seconds(20);
+    if (absl::Now() - last_progress > silence_allowed) {
       return Error{Errc::kUnavailable,
                    "LOG_UNAVAILABLE",
-                   absl::StrCat("restoring partition ", partition_,
-                                ": no record and no log end for 20 s"),
+                   settling ? absl::StrCat("restoring partition ", partition_,
+                                           ": a transaction of another producer stayed open "
+                                           "there for ",
+                                           absl::FormatDuration(silence_allowed),
+                                           "; the broker aborts it after its "
+                                           "transaction.timeout.ms, then retry")
+                            : absl::StrCat("restoring partition ", partition_,
+                                           ": no record and no log end for 20 s"),
                    {},
                    {}};
     }

@@ -28,6 +28,9 @@ import time
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import consume_events  # noqa: E402  (reading a partition to the end of what was written)
+
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
              grpc.StatusCode.RESOURCE_EXHAUSTED}
 
@@ -184,6 +187,7 @@ def read_topic(bootstrap, topic, envelope_cls, timeout):
         partitions = sorted(metadata.topics[topic].partitions)
         consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
         at_end, records = set(), []
+        written = consume_events.WrittenEnds(consumer, topic)
         deadline = time.monotonic() + timeout
         while len(at_end) < len(partitions):
             if time.monotonic() > deadline:
@@ -193,7 +197,7 @@ def read_topic(bootstrap, topic, envelope_cls, timeout):
             if msg is None:
                 continue
             if msg.error():
-                if msg.error().code() == KafkaError._PARTITION_EOF:
+                if msg.error().code() == KafkaError._PARTITION_EOF and written.reached(msg):
                     at_end.add(msg.partition())
                 continue
             envelope = envelope_cls.FromString(msg.value())

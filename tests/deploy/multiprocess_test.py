@@ -480,6 +480,7 @@ def read_topic(topic):
     try:
         consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
         at_end, deadline = set(), time.monotonic() + 60
+        written = consume_events.WrittenEnds(consumer, topic)
         while len(at_end) < PARTITIONS:
             if time.monotonic() > deadline:
                 raise Failure("the topic could not be read to its end in 60 s")
@@ -488,7 +489,8 @@ def read_topic(topic):
                 continue
             if msg.error():
                 if msg.error().code() == KafkaError._PARTITION_EOF:
-                    at_end.add(msg.partition())
+                    if written.reached(msg):
+                        at_end.add(msg.partition())
                     continue
                 raise Failure(f"consumer error: {msg.error()}")
             checker.check(msg)

@@ -231,6 +231,29 @@ def read_properties(path):
     return settings
 
 
+class WrittenEnds:
+    """When each partition has been read to the end of what was written to it.
+
+    A read_committed consumer's end-of-partition event comes at the last stable offset. That
+    stays below a transaction still open, and below a committed one until the coordinator has
+    written its markers, a moment after the service acknowledged the command. So a partition is
+    read when an end event reaches the high watermark of its first end event (the one the fetch
+    was answered with, which counts every record written, settled or not)."""
+
+    def __init__(self, consumer, topic):
+        self.consumer, self.topic, self.targets = consumer, topic, {}
+
+    def reached(self, eof_msg) -> bool:
+        from confluent_kafka import TopicPartition
+
+        partition = eof_msg.partition()
+        if partition not in self.targets:
+            _, high = self.consumer.get_watermark_offsets(TopicPartition(self.topic, partition),
+                                                          cached=True)
+            self.targets[partition] = high if high is not None and high >= 0 else 0
+        return eof_msg.offset() >= self.targets[partition]
+
+
 def consume(args, checker_factory):
     from confluent_kafka import OFFSET_STORED, Consumer, KafkaError, TopicPartition
 
@@ -256,7 +279,7 @@ def consume(args, checker_factory):
         checker = checker_factory(len(partitions))
         # From the group's committed offsets; a new group starts at the earliest offset.
         consumer.assign([TopicPartition(args.topic, p, OFFSET_STORED) for p in partitions])
-        at_end = set()
+        at_end, written = set(), WrittenEnds(consumer, args.topic)
         deadline = time.monotonic() + args.timeout
         while len(at_end) < len(partitions):
             if time.monotonic() > deadline:
@@ -268,7 +291,8 @@ def consume(args, checker_factory):
                 continue
             if msg.error():
                 if msg.error().code() == KafkaError._PARTITION_EOF:
-                    at_end.add(msg.partition())
+                    if written.reached(msg):
+                        at_end.add(msg.partition())
                     continue
                 print(f"consumer error: {msg.error()}", file=sys.stderr)
                 if msg.error().fatal():

@@ -72,7 +72,12 @@ std::vector<LoggedEvent> ReadTopic(const std::string& topic, const std::string& 
       if (!e.envelope.ParseFromString(r.value)) throw std::runtime_error("unparseable record");
       out.push_back(std::move(e));
     }
-    ended.insert(at_end.begin(), at_end.end());
+    // Up to what was written before the end was first reached: an acknowledged command's
+    // transaction is committed, but its markers (which let read_committed readers past it)
+    // may still be on their way.
+    for (int32_t p : at_end) {
+      if (reader.value()->ReachedWrittenEnd(p)) ended.insert(p);
+    }
     if (absl::Now() > deadline) throw std::runtime_error("reading the topic timed out");
   }
   std::sort(out.begin(), out.end(), [](const LoggedEvent& a, const LoggedEvent& b) {
