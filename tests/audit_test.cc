@@ -22,6 +22,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -201,6 +202,55 @@ BOOST_AUTO_TEST_CASE(audit_trail_lists_every_event_with_who_when_why_and_where) 
   v1::GetAuditTrailResponse none;
   BOOST_TEST(stub->GetAuditTrail(Context().get(), missing, &none).error_code() ==
              grpc::StatusCode::NOT_FOUND);
+}
+
+// A trail answers for everything written before the call: an event whose transaction is
+// committed but not yet settled on the partition (its markers still to come) is waited for,
+// not left out. Here the transaction is held open, and the call answers once it commits.
+BOOST_AUTO_TEST_CASE(audit_trail_waits_for_a_transaction_written_before_the_call_to_settle) {
+  TempDir first_dir, dir;
+  ServerOptions first = TestOptions("audit-settle", first_dir.path);
+  v1::CommandReply r;
+  {
+    TestService service(first);
+    BOOST_REQUIRE(Call(service.commands(), OpenCurrent("ACC-H", "c1"), &r).ok());
+    BOOST_REQUIRE(Call(service.commands(), PostPayment("ACC-H", "c2", "P1", 1000), &r).ok());
+  }
+  const auto events = ReadTopic(first.log.topic);
+  BOOST_REQUIRE(events.size() == 2u);
+  const int32_t partition = events[0].partition;
+
+  // The same deployment on a topic holding the first event; the second lands in a transaction
+  // held open, as the last commit of a writer whose markers are still on their way.
+  ServerOptions options = TestOptions("audit-settle", dir.path);
+  options.log.topic = first.log.topic + "-held";
+  options.writer.deployment_id = first.writer.deployment_id;
+  BOOST_REQUIRE(kafka::EnsureTopic(options.log).ok());
+  auto producer = kafka::TransactionalProducer::Create(options.log, options.log.topic + "-other");
+  BOOST_REQUIRE(producer.ok());
+  BOOST_REQUIRE(!producer.value()->Init(10000).has_value());
+  BOOST_REQUIRE(producer.value()->Append(partition, {AsRecord(events[0])}).outcome ==
+                kafka::AppendResult::Outcome::kCommitted);
+  TestService service(options);
+  HeldOpenTransaction held;
+  auto committed = std::async(std::launch::async, [&] {
+    return producer.value()->Append(partition, {AsRecord(events[1])}, &held).outcome;
+  });
+  held.WaitLanded();
+
+  auto stub = ComplianceStub(service.app().address());
+  v1::GetAuditTrailRequest request;
+  request.set_account_id("ACC-H");
+  v1::GetAuditTrailResponse trail;
+  auto answered = std::async(std::launch::async,
+                             [&] { return stub->GetAuditTrail(Context().get(), request, &trail); });
+  BOOST_TEST((answered.wait_for(std::chrono::milliseconds(1500)) == std::future_status::timeout));
+  held.Release();
+  BOOST_REQUIRE(committed.get() == kafka::AppendResult::Outcome::kCommitted);
+  auto status = answered.get();
+  BOOST_REQUIRE_MESSAGE(status.ok(), status.error_message());
+  BOOST_REQUIRE(trail.entries_size() == 2);
+  BOOST_TEST(trail.entries(1).envelope().command_id() == "c2");
 }
 
 BOOST_AUTO_TEST_CASE(replay_equals_the_projection_now_and_at_three_points_in_time) {

@@ -202,23 +202,6 @@ BOOST_AUTO_TEST_CASE(a_store_of_another_layout_is_rebuilt_from_the_log) {
   BOOST_TEST(WriterDigest(dir.path, options.log.partitions) == live);
 }
 
-// Holds a transaction open with its records landed until released: the last commit of an owner
-// whose markers the broker has not written yet, or a transaction another process left open.
-class HeldOpen final : public kafka::CommitGuard {
- public:
-  std::optional<std::string> Check(const std::vector<int64_t>&) override {
-    landed_.set_value();
-    release_.get_future().wait();
-    return std::nullopt;
-  }
-  void Ended(const std::vector<int64_t>&, int64_t) override {}
-  void WaitLanded() { landed_.get_future().wait(); }
-  void Release() { release_.set_value(); }
-
- private:
-  std::promise<void> landed_, release_;
-};
-
 // A writer that starts while its partition still holds a transaction not settled (the previous
 // owner's last commit, its markers not yet written) reads its records once it commits, before
 // serving: it never decides on a state that lacks them.
@@ -234,10 +217,6 @@ BOOST_AUTO_TEST_CASE(a_restore_waits_for_a_transaction_still_unsettled_on_its_pa
   const auto events = ReadTopic(options.log.topic);
   BOOST_REQUIRE(events.size() == 2u);
   const int32_t partition = events[0].partition;
-  auto record = [](const LoggedEvent& e) {
-    kafka::Record out{e.key, e.raw, {e.headers.begin(), e.headers.end()}, 0};
-    return std::vector<kafka::Record>{out};
-  };
 
   // The same events on a new topic, as the previous owner wrote them: the first committed, the
   // second landed in a transaction held open.
@@ -247,11 +226,11 @@ BOOST_AUTO_TEST_CASE(a_restore_waits_for_a_transaction_still_unsettled_on_its_pa
   auto owner = kafka::TransactionalProducer::Create(log, log.topic + "-previous-owner");
   BOOST_REQUIRE(owner.ok());
   BOOST_REQUIRE(!owner.value()->Init(10000).has_value());
-  BOOST_REQUIRE(owner.value()->Append(partition, record(events[0])).outcome ==
+  BOOST_REQUIRE(owner.value()->Append(partition, {AsRecord(events[0])}).outcome ==
                 kafka::AppendResult::Outcome::kCommitted);
-  HeldOpen held;
+  HeldOpenTransaction held;
   auto last_commit = std::async(std::launch::async, [&] {
-    return owner.value()->Append(partition, record(events[1]), &held).outcome;
+    return owner.value()->Append(partition, {AsRecord(events[1])}, &held).outcome;
   });
   held.WaitLanded();
 

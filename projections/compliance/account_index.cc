@@ -19,12 +19,6 @@ Error IndexBehind(const std::string& why) {
   return error;
 }
 
-std::string ClientId(const kafka::LogOptions& log, const char* what) {
-  static std::atomic<int64_t> counter{0};
-  return absl::StrCat(log.topic, "-audit-", what, "-", absl::ToUnixMicros(absl::Now()), "-",
-                      counter++);
-}
-
 // Offsets closer than this are read in one pass rather than by seeking again: reading a few
 // hundred small records costs less than another fetch round trip.
 constexpr int64_t kRunGap = 256;
@@ -65,23 +59,11 @@ Result<std::pair<int32_t, int64_t>> AccountIndex::CoveredEnd(const std::string& 
   if (!projector_.caught_up()) {
     return IndexBehind("the account projection is still rebuilding");
   }
-  int64_t end = 0;
-  {
-    std::lock_guard lock(end_mutex_);
-    if (!end_reader_) {
-      auto reader = kafka::LogReader::Create(log_.log(), ClientId(log_.log(), "end"));
-      if (!reader) return reader.error();
-      end_reader_ = std::move(reader.value());
-    }
-    // The same isolation (read_committed) as the log scan, so the same end: the last stable
-    // offset, below any transaction still open.
-    auto high = end_reader_->HighWatermark(partition, 5000);
-    if (!high) {
-      end_reader_.reset();  // a fresh client next time
-      return high.error();
-    }
-    end = high.value();
-  }
+  // Everything written to the partition, so a command acknowledged before this call is in the
+  // trail: the projection covers it once its transaction's markers are written.
+  auto written = log_.WrittenEnd(partition);
+  if (!written) return written.error();
+  const int64_t end = written.value();
   if (!projector_.WaitForCoverage(partition, end, std::min(deadline, absl::Now() + max_wait_))) {
     return IndexBehind(absl::StrCat("the account projection has not covered partition ", partition,
                                     " up to offset ", end, " in time"));

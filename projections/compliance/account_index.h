@@ -68,8 +68,6 @@ class AccountIndex {
   const ProjectionStore& store_;
   Projector& projector_;
   absl::Duration max_wait_ = absl::Seconds(5);
-  mutable std::mutex end_mutex_;
-  mutable std::unique_ptr<kafka::LogReader> end_reader_;  // guarded by end_mutex_
   // Verification's readers, reused across calls (thread-safe itself).
   std::unique_ptr<ReaderPool> readers_;
 };

@@ -42,10 +42,11 @@ Status AuditLog::Scan(const std::vector<int32_t>& partitions, absl::Time deadlin
   auto reader = kafka::LogReader::Create(log_, ClientId(log_));
   if (!reader) return reader.error();
   // The end is fixed when the scan starts: what is appended during a long verification belongs
-  // to the next one, and an ever-moving end could keep a busy topic's scan going forever.
+  // to the next one, and an ever-moving end could keep a busy topic's scan going forever. It is
+  // what was written, so every command acknowledged before the scan is in it.
   std::map<int32_t, int64_t> targets;
   for (int32_t p : partitions) {
-    auto high = reader.value()->HighWatermark(p, 10000);
+    auto high = WrittenEnd(p);
     if (!high) return high.error();
     targets[p] = high.value();
   }
@@ -71,10 +72,12 @@ Status AuditLog::Scan(const std::vector<int32_t>& partitions, absl::Time deadlin
         record = DecodeRecord(r.partition, r.offset, std::move(r.key), r.value);
         if (!visit(record)) return std::nullopt;
       }
-      // Transaction markers occupy offsets, so "next == high" may never happen; the end-of-
-      // partition event says the committed records before the end were all delivered.
+      // Transaction markers occupy offsets, so "next == high" may never happen; an end-of-
+      // partition event at or past it says the committed records before it were all delivered
+      // (one below it comes at a transaction not settled yet: its records are still to come).
       done = next[p] >= high ||
-             std::find(at_end.begin(), at_end.end(), p) != at_end.end();
+             (std::find(at_end.begin(), at_end.end(), p) != at_end.end() &&
+              reader.value()->EndsReached()[p] >= high);
       if (progress && absl::Now() >= next_progress) {
         int64_t to_go = 0;
         for (const auto& [q, end] : targets) to_go += std::max<int64_t>(0, end - next[q]);
@@ -94,6 +97,19 @@ Status AuditLog::Scan(const std::vector<int32_t>& partitions, absl::Time deadlin
     }
   }
   return std::nullopt;
+}
+
+Result<int64_t> AuditLog::WrittenEnd(int32_t partition) const {
+  std::lock_guard lock(end_mutex_);
+  if (!end_reader_) {
+    // read_uncommitted, so the broker answers the high watermark, not the last stable offset.
+    auto reader = kafka::LogReader::Create(log_, ClientId(log_) + "-end", /*read_committed=*/false);
+    if (!reader) return reader.error();
+    end_reader_ = std::move(reader.value());
+  }
+  auto high = end_reader_->HighWatermark(partition, 5000);
+  if (!high) end_reader_.reset();  // a fresh client next time
+  return high;
 }
 
 Status AuditLog::ScanAccount(const std::string& account_id, absl::Time deadline,

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -65,9 +67,18 @@ class AuditLog {
   // Every record of the topic grouped by account. Collects in memory, like ReadPartitions.
   Result<RecordsByAccount> ReadAll(absl::Time deadline, const Progress& progress = nullptr) const;
 
+  // The end of what has been written to `partition` (its high watermark), asked of the broker
+  // now. Reads that must hold every command acknowledged before they started read up to it:
+  // the last stable offset a read_committed reader is told stays below a committed
+  // transaction until its coordinator has written the markers, a moment after the writer
+  // answered. Thread-safe; one client for every call.
+  Result<int64_t> WrittenEnd(int32_t partition) const;
+
  private:
   const kafka::LogOptions log_;
   const int32_t partitions_;
+  mutable std::mutex end_mutex_;
+  mutable std::unique_ptr<kafka::LogReader> end_reader_;  // guarded by end_mutex_
 };
 
 }  // namespace collections::compliance

@@ -86,6 +86,20 @@ std::vector<LoggedEvent> ReadTopic(const std::string& topic, const std::string& 
   return out;
 }
 
+kafka::Record AsRecord(const LoggedEvent& event) {
+  return kafka::Record{event.key, event.raw, {event.headers.begin(), event.headers.end()}, 0};
+}
+
+std::optional<std::string> HeldOpenTransaction::Check(const std::vector<int64_t>&) {
+  landed_.set_value();
+  release_.get_future().wait();
+  return std::nullopt;
+}
+
+void HeldOpenTransaction::WaitLanded() { landed_.get_future().wait(); }
+
+void HeldOpenTransaction::Release() { release_.set_value(); }
+
 TestPki& Pki() {
   // Lives for the whole process: the files outlive every TestService.
   static TempDir* dir = new TempDir();

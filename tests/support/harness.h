@@ -5,6 +5,7 @@
 // a free port and its RocksDB in a temporary directory.
 
 #include "services/domain/clock.h"
+#include "services/kafka/kafka.h"
 #include "services/server/server_app.h"
 #include "tests/support/pki.h"
 
@@ -14,6 +15,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -45,6 +47,23 @@ struct LoggedEvent {
 // end of every partition).
 std::vector<LoggedEvent> ReadTopic(const std::string& topic);
 std::vector<LoggedEvent> ReadTopic(const std::string& topic, const std::string& bootstrap);
+
+// The record as it was appended: key, value and headers (to append it again, elsewhere).
+kafka::Record AsRecord(const LoggedEvent& event);
+
+// Appends records in a transaction of its own and holds it open, records landed, until
+// released: the last commit of a previous owner whose markers the broker has not written yet,
+// or a transaction another process left open. Its Check blocks the appending thread.
+class HeldOpenTransaction final : public kafka::CommitGuard {
+ public:
+  std::optional<std::string> Check(const std::vector<int64_t>&) override;
+  void Ended(const std::vector<int64_t>&, int64_t) override {}
+  void WaitLanded();
+  void Release();
+
+ private:
+  std::promise<void> landed_, release_;
+};
 
 // Options for a ServerApp on its own topic, transactional prefix and projection directory,
 // serving mutual TLS with the process's test PKI, the shipped access policy (plus the test
