@@ -60,7 +60,7 @@ for server in "${servers[@]}"; do
   # deployment id's former name), so an older build can be compared too.
   "$server" --listen "127.0.0.1:$port" --bootstrap "$bootstrap" --topic "cpu.case-events.$run.$n" \
     --transactional-id-prefix "cpu-$run-$n" --db "$dir/projection" --plaintext \
-    --plaintext-principal admin --signing-key "$repo/.local/keys/writer-signing.key" \
+    --plaintext-principal admin --rate-limit 0 --signing-key "$repo/.local/keys/writer-signing.key" \
     --metrics-listen "127.0.0.1:$((port + 1))" --log-level warn >"$dir/service.log" 2>&1 &
   service=$!
   trap 'kill -TERM $service 2>/dev/null || true' EXIT

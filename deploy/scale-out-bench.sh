@@ -73,7 +73,7 @@ start_set() {
     "$server" --listen "127.0.0.1:$port" --bootstrap "$bootstrap" --topic "$topic" \
       --deployment-id "$topic" --instance-id "s$i" --db "$work/$topic/s$i/projection" \
       --writer-store "$work/$topic/writer" --ownership-session-timeout-ms "$session_ms" \
-      --plaintext --plaintext-principal admin --signing-key "$repo/.local/keys/writer-signing.key" \
+      --plaintext --plaintext-principal admin --rate-limit 0 --signing-key "$repo/.local/keys/writer-signing.key" \
       --metrics-listen "127.0.0.1:$((port + 1))" --log-level info \
       >"$work/$topic-s$i.log" 2>&1 &
     pids+=($!)

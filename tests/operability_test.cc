@@ -209,7 +209,7 @@ BOOST_AUTO_TEST_CASE(metrics_count_a_known_sequence_of_commands) {
   BOOST_TEST(Sample(samples, "process_threads{}") > 1);
   // The writers: every partition serving, nothing queued, the commands that produced events
   // (the case, seven calls, three blocks, one override) in committed group commits.
-  double committed_commands = 0;
+  double committed_commands = 0, committed_appends = 0;
   for (int p = 0; p < 3; ++p) {
     const std::string partition = "partition=\"" + std::to_string(p) + "\"";
     BOOST_TEST(Sample(samples, "collections_writer_state{" + partition + ",state=\"serving\"}") ==
@@ -219,9 +219,17 @@ BOOST_AUTO_TEST_CASE(metrics_count_a_known_sequence_of_commands) {
     BOOST_TEST(Sample(samples, "collections_writer_queue_depth{" + partition + "}") == 0);
     committed_commands += std::max(0.0, Sample(samples, "collections_writer_batch_commands_sum{" +
                                                             partition + "}"));
+    committed_appends += std::max(0.0, Sample(samples, "collections_writer_transactions_total{"
+                                                           "outcome=\"committed\"," +
+                                                           partition + "}"));
   }
   BOOST_TEST(committed_commands >= 12);
   BOOST_TEST(committed_commands <= 14);
+  // One call at a time: each command that appended had a Kafka transaction of its own (the
+  // clock's may have shared one); a transaction holds one or more partitions' appends.
+  const double kafka_transactions = Sample(samples, "collections_writer_kafka_transactions_total{}");
+  BOOST_TEST(kafka_transactions >= 12);
+  BOOST_TEST(kafka_transactions <= committed_appends);
   BOOST_TEST(Sample(samples, "collections_projection_caught_up{projection=\"accounts\"}") == 1);
   BOOST_TEST(Sample(samples, "collections_health_serving{service=\"collections.v1."
                              "CaseCommandService\"}") == 1);

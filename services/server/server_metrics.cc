@@ -82,6 +82,13 @@ void ServerApp::RegisterMetrics() {
     }
   };
 
+  auto& kafka_transactions = metrics_.AddCounter(
+      "collections_writer_kafka_transactions_total",
+      "Kafka transactions the process's writers committed. One holds the appends of every "
+      "partition that had commands when it began (collections_writer_transactions_total counts "
+      "those per-partition shares), so events per Kafka transaction is "
+      "collections_writer_events_total / this.",
+      {});
   auto& queue = metrics_.AddGauge("collections_writer_queue_depth",
                                   "Commands waiting for a partition's writer.", {"partition"});
   auto& lag = metrics_.AddGauge(
@@ -109,10 +116,11 @@ void ServerApp::RegisterMetrics() {
     rocksdb.emplace_back(&p, &metrics_.AddGauge(p.metric, p.help, {"db"}));
   }
 
-  metrics_.AddCollectHook([this, &queue, &lag, &lag_seconds, &applied, &caught_up, &health,
+  metrics_.AddCollectHook([this, &kafka_transactions, &queue, &lag, &lag_seconds, &applied, &caught_up, &health,
                            rocksdb] {
     std::lock_guard lock(collect_mutex_);
     if (!collectable_) return;
+    kafka_transactions.WithLabels({}).Set(static_cast<double>(router_->kafka_transactions()));
     const auto depths = router_->queue_depths();
     for (size_t p = 0; p < depths.size(); ++p) {
       queue.WithLabels({std::to_string(p)}).Set(static_cast<double>(depths[p]));

@@ -1426,9 +1426,9 @@ Status CommandRouter::Start() {
   {
     std::lock_guard lock(writers_mutex_);
     writers_.assign(static_cast<size_t>(partition_count_), nullptr);
+    group_ = kafka::TransactionGroup::Create(log_, WriterTransactionalId(options_),
+                                            options_.producer_timeouts);
   }
-  group_ = kafka::TransactionGroup::Create(log_, WriterTransactionalId(options_),
-                                          options_.producer_timeouts);
   if (options_.group_ownership) {
     // The partitions come from the group: writers start as they are assigned. Start() returns
     // once the process is a member; serving() says when its writers are ready.
@@ -1504,6 +1504,7 @@ void CommandRouter::Assigned(const std::vector<int32_t>& partitions) {
       // long): the group let it back in, so its writers start again with new producers.
       LogWarn("router", "this process's writers were fenced while it was out of the group; "
                         "starting them with new producers");
+      retired_transactions_ += group_->transactions();
       group_ = kafka::TransactionGroup::Create(log_, WriterTransactionalId(options_),
                                               options_.producer_timeouts);
     }
@@ -1732,6 +1733,11 @@ std::vector<size_t> CommandRouter::queue_depths() const {
   std::lock_guard lock(writers_mutex_);
   for (const auto& w : writers_) out.push_back(w ? w->queue_depth() : 0);
   return out;
+}
+
+int64_t CommandRouter::kafka_transactions() const {
+  std::lock_guard lock(writers_mutex_);
+  return retired_transactions_ + (group_ ? group_->transactions() : 0);
 }
 
 size_t PartitionWriter::queue_depth() const {

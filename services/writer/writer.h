@@ -507,6 +507,10 @@ class CommandRouter {
   std::vector<WriterState> states() const;
   // Commands waiting, per partition (0 for partitions owned elsewhere).
   std::vector<size_t> queue_depths() const;
+  // Kafka transactions this process's writers committed since it started. Each holds the
+  // appends of every partition that had work when it began (group commit), so it is at most
+  // the sum of the partitions' appends.
+  int64_t kafka_transactions() const;
 
   // Runs Tick() on every partition writer of this process; returns the events appended.
   Result<int64_t> Tick();
@@ -577,6 +581,8 @@ class CommandRouter {
   // Every writer's transactions (group commit across partitions). Replaced (under
   // writers_mutex_) only when another process fenced it.
   std::shared_ptr<kafka::TransactionGroup> group_;
+  // Transactions committed by the groups replaced so far (guarded by writers_mutex_).
+  int64_t retired_transactions_ = 0;
   CommandForwarder* forwarder_ = nullptr;
   int32_t partition_count_ = 0;
   // Per partition: its writer while this process owns it, else null. A writer is shared with
