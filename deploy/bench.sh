@@ -111,7 +111,8 @@ metric_sum() {
     awk -v name="$1" -v filter="${2:-}" 'index($0, name) == 1 && index($0, filter) {s += $NF} END {printf "%d", s}'
 }
 field() { awk -v k="$2" '$0 ~ k {for (i = 1; i <= NF; i++) if ($i == "'"${3:-}"'") {print $(i + 1); exit}}' "$1"; }
-# point NAME ARGS...: one collections-bench run; leaves its figures in $work/NAME.{txt,cpu,txn,events}.
+# point NAME ARGS...: one collections-bench run; leaves its figures in
+# $work/NAME.{txt,cpu,txn,events,ktxn,lag}.
 point() {
   local name=$1; shift
   local c0 t0 e0 k0
