@@ -176,8 +176,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < records_per_txn; ++i) {
       for (;;) {
         RdKafka::ErrorCode err = producer.produce(
-            topic, (partition + i % partitions) % in_topic, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
-            value.size(), key.data(), key.size(), 0, nullptr);
+            topic, (partition + i % partitions) % in_topic, RdKafka::Producer::RK_MSG_COPY,
+            const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, nullptr);
         if (err == RdKafka::ERR_NO_ERROR) break;
         if (err != RdKafka::ERR__QUEUE_FULL) {
           std::fprintf(stderr, "collections-txn-baseline: produce: %s\n",
@@ -200,8 +200,7 @@ int main(int argc, char** argv) {
       "collections-txn-baseline: %d record(s) of %d bytes per transaction over %d "
       "partition(s), %s, %.0f s\n",
       records_per_txn, record_size, std::min(partitions, records_per_txn),
-              alternate ? "2 transactional ids in turn" : "1 producer",
-              elapsed);
+      alternate ? "2 transactional ids in turn" : "1 producer", elapsed);
   std::printf("  transactions     %zu (%.0f/s)\n", round_trips_ms.size(),
               static_cast<double>(round_trips_ms.size()) / elapsed);
   std::printf("  records/s        %.0f\n", static_cast<double>(records) / elapsed);

@@ -116,8 +116,8 @@ void ServerApp::RegisterMetrics() {
     rocksdb.emplace_back(&p, &metrics_.AddGauge(p.metric, p.help, {"db"}));
   }
 
-  metrics_.AddCollectHook([this, &kafka_transactions, &queue, &lag, &lag_seconds, &applied, &caught_up, &health,
-                           rocksdb] {
+  metrics_.AddCollectHook([this, &kafka_transactions, &queue, &lag, &lag_seconds, &applied,
+                           &caught_up, &health, rocksdb] {
     std::lock_guard lock(collect_mutex_);
     if (!collectable_) return;
     kafka_transactions.WithLabels({}).Set(static_cast<double>(router_->kafka_transactions()));

@@ -589,7 +589,8 @@ Status PartitionWriter::Restore() {
       settling = true;
       LogInfo(absl::StrCat("writer[", partition_, "]"), "reached offset ",
               reader.value()->EndsReached()[partition_],
-              ", below records of a transaction not yet settled: waiting for it to commit or abort");
+              ", below records of a transaction not yet settled: waiting for it to commit or "
+              "abort");
     }
     if (absl::Now() > next_progress) {
       LogInfo(absl::StrCat("writer[", partition_, "]"), "restoring: ", events,
