@@ -381,7 +381,7 @@ Status AdmitRecord(Overlay& overlay, const authz::IntegrityGate& gate, const Pro
     // the customer it was read under.
     head.set_customer_id(customer_id);
   }
-  auto outcome = gate.Admit(head, e, p.partition, p.offset);
+  auto outcome = gate.Admit(head, e, p.partition, p.offset, RawBytes(p));
   if (outcome.quarantined_now) {
     LogError("customers", "ALERT integrity: customer ", customer_id,
              " quarantined at sequence ", e.sequence(), " (partition ", p.partition,

@@ -538,7 +538,7 @@ Status AccountProjection::ApplyBatch(const std::vector<ProjectedEvent>& events,
       }
     }
     v1::Account& account = it->second;
-    auto outcome = integrity_.Admit(account, *e.event, e.partition, e.offset);
+    auto outcome = integrity_.Admit(account, *e.event, e.partition, e.offset, RawBytes(e));
     if (outcome.quarantined_now) {
       LogError("projector", "ALERT integrity: account ", id, " quarantined at sequence ",
                e.event->sequence(), " (partition ", e.partition, " offset ", e.offset, "): ",

@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <thread>
 
 namespace collections {
@@ -33,6 +34,11 @@ struct ProjectedEvent {
   // `event` is then empty.
   bool parsed = true;
 };
+
+// The record's bytes, or nothing when the event was made without them.
+inline std::string_view RawBytes(const ProjectedEvent& e) {
+  return e.raw == nullptr ? std::string_view() : std::string_view(*e.raw);
+}
 
 // What a projector applies batches to: a projection with its own store. Implementations
 // apply a batch and the next offsets atomically (one RocksDB WriteBatch), so a crash can

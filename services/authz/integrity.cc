@@ -8,7 +8,8 @@ namespace collections::authz {
 
 template <typename Account>
 IntegrityGate::Outcome IntegrityGate::Admit(Account& account, const v1::EventEnvelope& event,
-                                            int32_t partition, int64_t offset) const {
+                                            int32_t partition, int64_t offset,
+                                            std::string_view record) const {
   Outcome out;
   if (account.has_quarantine()) {
     account.mutable_quarantine()->set_events_not_applied(
@@ -52,7 +53,7 @@ IntegrityGate::Outcome IntegrityGate::Admit(Account& account, const v1::EventEnv
   if (event.prev_hash() != last_hash) {
     return quarantine("CHAIN_BROKEN", "prev_hash is not the previous event's hash");
   }
-  if (ChainHash(event) != event.hash()) {
+  if (!ChainHashHolds(event, record)) {
     return quarantine("HASH_MISMATCH", "hash is not SHA-256 of the event's contents");
   }
   if (keys_.empty()) {
@@ -90,12 +91,12 @@ IntegrityGate::Outcome IntegrityGate::Admit(Account& account, const v1::EventEnv
 }
 
 template IntegrityGate::Outcome IntegrityGate::Admit(v1::Account&, const v1::EventEnvelope&,
-                                                     int32_t, int64_t) const;
+                                                     int32_t, int64_t, std::string_view) const;
 template IntegrityGate::Outcome IntegrityGate::Admit(state::v1::AccountState&,
                                                      const v1::EventEnvelope&, int32_t,
-                                                     int64_t) const;
+                                                     int64_t, std::string_view) const;
 template IntegrityGate::Outcome IntegrityGate::Admit(state::v1::CustomerState&,
                                                      const v1::EventEnvelope&, int32_t,
-                                                     int64_t) const;
+                                                     int64_t, std::string_view) const;
 
 }  // namespace collections::authz

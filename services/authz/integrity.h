@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace collections::authz {
@@ -50,10 +51,11 @@ class IntegrityGate {
   // `partition`/`offset` locate the event for the quarantine record. `Account` is the read
   // model (v1::Account, the projector) or the writer's internal state::v1::AccountState, or a
   // customer's stream (state::v1::CustomerState, keyed "customer/<id>"): the same fields, the
-  // same outcome.
+  // same outcome. `record`, when given, is the bytes `event` was parsed from: its hash is then
+  // checked on them as they are when they are the writer's (see ChainHashHolds).
   template <typename Account>
   Outcome Admit(Account& account, const v1::EventEnvelope& event, int32_t partition,
-                int64_t offset) const;
+                int64_t offset, std::string_view record = {}) const;
 
   bool checks_signatures() const { return !keys_.empty(); }
   const std::vector<VerifyingKey>& keys() const { return keys_; }

@@ -4,6 +4,7 @@
 #include "google/protobuf/message.h"
 
 #include <string>
+#include <string_view>
 
 namespace collections {
 
@@ -20,6 +21,12 @@ std::string Fingerprint(const google::protobuf::Message& request);
 // `hash` and `signature` cleared). Reads event.prev_hash(); ignores event.hash() and
 // event.signature().
 std::string ChainHash(const v1::EventEnvelope& event);
+
+// Whether event.hash() is the chain hash of `event`. `record`, when not empty, is the bytes
+// `event` was parsed from: when the writer produced them (its canonical bytes) the hash is
+// checked on them as they are, else on the event's canonical bytes, with the same verdict.
+// `record` must be what `event` was parsed from: other bytes could vouch for another event.
+bool ChainHashHolds(const v1::EventEnvelope& event, std::string_view record = {});
 
 // A random (version 4) UUID in its 36-character text form.
 std::string NewUuid();

@@ -565,7 +565,7 @@ Status PartitionWriter::Restore() {
           foreign = std::make_pair(writer, r.offset);
         }
       }
-      ApplyRestored(event, r.offset);
+      ApplyRestored(event, r.offset, r.value);
       if (touched.size() < 100000) touched.insert(event.account_id());
       next_offset = r.offset + 1;
       ++events;
@@ -771,10 +771,11 @@ void PartitionWriter::Trim() {
   }
 }
 
-void PartitionWriter::ApplyRestored(const v1::EventEnvelope& event, int64_t offset) {
+void PartitionWriter::ApplyRestored(const v1::EventEnvelope& event, int64_t offset,
+                                    std::string_view record) {
   // An account's stream or a customer's: the same integrity gate either way.
   auto admit = [&](auto& stream) {
-    auto outcome = integrity_.Admit(stream, event, partition_, offset);
+    auto outcome = integrity_.Admit(stream, event, partition_, offset, record);
     if (outcome.quarantined_now) {
       LogError(absl::StrCat("writer[", partition_, "]"), "ALERT integrity: account ",
                event.account_id(), " quarantined at sequence ", event.sequence(), " (offset ",

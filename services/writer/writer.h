@@ -31,6 +31,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -310,7 +311,7 @@ class PartitionWriter {
   // `evolve`, applies it to the account: a restore; the live path applied it already).
   void ApplyCommitted(const v1::EventEnvelope& event, int64_t offset, bool evolve);
   // Restore: the integrity gate first, then ApplyCommitted for what it releases.
-  void ApplyRestored(const v1::EventEnvelope& event, int64_t offset);
+  void ApplyRestored(const v1::EventEnvelope& event, int64_t offset, std::string_view record);
   void Run();
   // Queues `p` unless the writer cannot take it (then answers it at once).
   void Enqueue(Pending p);

@@ -122,6 +122,43 @@ BOOST_AUTO_TEST_CASE(unsigned_broken_or_tampered_events_quarantine_with_their_re
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_record_is_checked_on_its_own_bytes_with_the_canonical_verdict) {
+  Log log;
+  log.Command(1, &log.key);
+  log.Command(1, &log.key);
+  IntegrityGate gate({VerifyingKey::FromPem(log.key.PublicKeyPem()).value()});
+  const v1::EventEnvelope& second = log.events[1];
+  auto admit = [&](const std::string& record) {
+    v1::EventEnvelope parsed;
+    BOOST_REQUIRE(parsed.ParseFromString(record));
+    BOOST_TEST(ChainHashHolds(parsed, record) == (ChainHash(parsed) == parsed.hash()));
+    v1::Account account;
+    account.set_version(1);
+    account.set_last_hash(log.events[0].hash());
+    auto out = gate.Admit(account, parsed, 0, 1, record);
+    return out.apply.size() == 1u ? std::string("applied") : account.quarantine().reason();
+  };
+  // As the writer produces it: the hash is checked on the record as it is.
+  BOOST_TEST(admit(CanonicalBytes(second)) == "applied");
+  // The same event written in another field order: judged on its canonical bytes, still genuine.
+  v1::EventEnvelope payload;
+  *payload.mutable_case_closed() = second.case_closed();
+  v1::EventEnvelope rest = second;
+  rest.clear_case_closed();
+  BOOST_TEST(admit(CanonicalBytes(payload) + CanonicalBytes(rest)) == "applied");
+  // One byte of the contents changed in the record: refused either way.
+  std::string tampered = CanonicalBytes(second);
+  const size_t at = tampered.rfind('r');
+  BOOST_REQUIRE(at != std::string::npos);
+  tampered[at] = 's';
+  BOOST_TEST(admit(tampered) == "HASH_MISMATCH");
+  // Bytes that do not hash to the event's hash: the verdict is the event's own.
+  BOOST_TEST(ChainHashHolds(second, "not the record"));
+  v1::EventEnvelope changed = second;
+  changed.set_event_id("forged");
+  BOOST_TEST(!ChainHashHolds(changed, "not the record"));
+}
+
 BOOST_AUTO_TEST_CASE(without_keys_only_the_chain_is_checked) {
   Log log;
   log.Command(2, nullptr);
