@@ -91,18 +91,19 @@ std::vector<v1::EventEnvelope> AccountEvents(const std::string& account, int eve
 }
 
 
-// Reads every partition from offset 0 to its current end with the service's reader and does
-// nothing with the records. Returns the records read.
 struct BareReadOutcome {
   int64_t records = 0;
   double first_record_seconds = 0;  // from the start, including creating and assigning the reader
 };
 
+// Reads every partition from offset 0 to its current end with the service's reader and does
+// nothing with the records.
 Result<BareReadOutcome> BareRead(const kafka::LogOptions& log, int32_t partitions,
                                  const std::string& id) {
   const auto t0 = SteadyClock::now();
-  // With librdkafka's default (100,000) this reader waits for fetches for half of its time or
-  // more and reads at a third of kcat's pace; a baseline should not be held back so.
+  // With librdkafka's default queued.min.messages (100,000) this reader spends most of its run
+  // waiting for fetches, at 0.25-0.9x kcat's pace from run to run: a baseline must not be held
+  // back so.
   kafka::LogOptions deep = log;
   deep.extra.emplace("queued.min.messages", "1000000");
   auto reader = kafka::LogReader::Create(deep, id);
